@@ -1,0 +1,86 @@
+#include "pushsvc/base/base64url.h"
+
+#include <array>
+#include <cstdint>
+
+namespace pushsvc::base {
+namespace {
+
+constexpr char kUrlAlphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// Value of a character in either alphabet, or -1.
+int sextet(char c, bool allow_std) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    if (allow_std && c == '+') return 62;
+    if (allow_std && c == '/') return 63;
+    return -1;
+}
+
+std::optional<std::string> decode(std::string_view text, bool allow_std) {
+    if (text.size() % 4 == 1) return std::nullopt;
+    std::string out;
+    out.reserve(text.size() * 3 / 4);
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (char c : text) {
+        int v = sextet(c, allow_std);
+        if (v < 0) return std::nullopt;
+        acc = (acc << 6) | static_cast<std::uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<char>((acc >> bits) & 0xff));
+        }
+    }
+    // Leftover bits must be zero (canonical encoding), so one text maps to one value.
+    if ((acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+    return out;
+}
+
+}  // namespace
+
+std::string base64url_encode(std::string_view bytes) {
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 3 <= bytes.size(); i += 3) {
+        std::uint32_t n = (std::uint8_t(bytes[i]) << 16) | (std::uint8_t(bytes[i + 1]) << 8) |
+                          std::uint8_t(bytes[i + 2]);
+        out.push_back(kUrlAlphabet[(n >> 18) & 63]);
+        out.push_back(kUrlAlphabet[(n >> 12) & 63]);
+        out.push_back(kUrlAlphabet[(n >> 6) & 63]);
+        out.push_back(kUrlAlphabet[n & 63]);
+    }
+    std::size_t rest = bytes.size() - i;
+    if (rest == 1) {
+        std::uint32_t n = std::uint8_t(bytes[i]) << 16;
+        out.push_back(kUrlAlphabet[(n >> 18) & 63]);
+        out.push_back(kUrlAlphabet[(n >> 12) & 63]);
+    } else if (rest == 2) {
+        std::uint32_t n = (std::uint8_t(bytes[i]) << 16) | (std::uint8_t(bytes[i + 1]) << 8);
+        out.push_back(kUrlAlphabet[(n >> 18) & 63]);
+        out.push_back(kUrlAlphabet[(n >> 12) & 63]);
+        out.push_back(kUrlAlphabet[(n >> 6) & 63]);
+    }
+    return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) { return decode(text, false); }
+
+std::optional<std::string> base64_decode_lenient(std::string_view text) {
+    while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+    return decode(text, true);
+}
+
+bool is_base64url_alphabet(std::string_view text) {
+    for (char c : text)
+        if (sextet(c, false) < 0) return false;
+    return true;
+}
+
+}  // namespace pushsvc::base

@@ -1,0 +1,40 @@
+#pragma once
+// Clock: the single source of "now" for TTL, VAPID exp and Last-Modified, so tests can use a
+// fake clock instead of sleeping. Thread-safe.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace pushsvc::base {
+
+// Milliseconds since the Unix epoch.
+using UnixMs = std::int64_t;
+
+class Clock {
+public:
+    virtual ~Clock() = default;
+    virtual UnixMs now_ms() const noexcept = 0;
+};
+
+class SystemClock final : public Clock {
+public:
+    UnixMs now_ms() const noexcept override {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }
+};
+
+class FakeClock final : public Clock {
+public:
+    explicit FakeClock(UnixMs start = 1'700'000'000'000) : now_(start) {}
+    UnixMs now_ms() const noexcept override { return now_.load(); }
+    void set(UnixMs t) noexcept { now_.store(t); }
+    void advance_ms(std::int64_t d) noexcept { now_.fetch_add(d); }
+
+private:
+    std::atomic<UnixMs> now_;
+};
+
+}  // namespace pushsvc::base

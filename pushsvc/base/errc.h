@@ -1,0 +1,60 @@
+#pragma once
+// Every way a request can fail, as one error enum with a boost::system category.
+// The mapping to HTTP status, errno and JSON body lives in one place: http/error_map.{h,cc}.
+
+#include <boost/system/error_code.hpp>
+#include <string_view>
+#include <type_traits>
+
+namespace pushsvc {
+
+enum class errc {
+    ok = 0,
+    // 400: request syntax (RFC 8030 §5.2, §5.3, §5.4; RFC 8291; draft aesgcm)
+    bad_request,
+    ttl_missing,          // R8030-5.2-b
+    ttl_invalid,          // R8030-5.2-c
+    urgency_invalid,      // R8030-5.3-g/h
+    topic_invalid,        // R8030-5.4-b
+    encoding_invalid,     // unknown / repeated Content-Encoding, body without coding rules
+    encryption_headers,   // aesgcm Encryption/Crypto-Key missing or malformed
+    body_malformed,       // aes128gcm header inconsistent
+    same_key,             // R8292-3.2-b: ECDH key equals VAPID key
+    bad_subscribe_key,    // R8292-4.1-d: vapid member not a P-256 key
+    bad_json,
+    unknown_set,          // R8030-4.1-e
+    unknown_receipt,      // R8030-5.1-h
+    // 401 / 403: VAPID (RFC 8292 §4.2, draft-01 §5.2)
+    vapid_missing,        // 401 + WWW-Authenticate: vapid
+    vapid_invalid,        // 403
+    vapid_key_mismatch,   // 403
+    // 404 / 410
+    not_found,            // unknown route or resource
+    token_invalid,        // endpoint token fails authentication: 404
+    subscription_gone,    // removed/expired subscription: 410 compat, 404 strict
+    method_not_allowed,   // 405
+    // 413 / 414 / 431 / 429
+    payload_too_large,
+    header_too_large,
+    too_many_requests,
+    // 5xx
+    store_failure,
+    unavailable,
+    internal,
+};
+
+const boost::system::error_category& pushsvc_category() noexcept;
+
+inline boost::system::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), pushsvc_category()};
+}
+
+// Short stable machine name of the error, used in logs and metric labels.
+std::string_view errc_name(errc e) noexcept;
+
+}  // namespace pushsvc
+
+namespace boost::system {
+template <>
+struct is_error_code_enum<pushsvc::errc> : std::true_type {};
+}  // namespace boost::system

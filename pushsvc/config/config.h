@@ -1,0 +1,60 @@
+#pragma once
+// The configuration tree: plain structs whose member initialisers are the documented defaults
+// (config/pushsvc.example.toml lists every key). Loaded once by app/, then read-only, so any
+// thread may read it.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pushsvc::config {
+
+enum class Profile { compat, strict };
+
+struct ServerConfig {
+    std::string listen = "127.0.0.1:8080";   // cleartext HTTP/1.1 + h2c; "" disables
+    std::string tls_listen;                    // TLS with ALPN h2, http/1.1; "" disables
+    std::string tls_cert;                      // PEM chain
+    std::string tls_key;                       // PEM private key
+    std::string public_url;                    // origin in endpoint URLs; "" = derived
+    int threads = 0;                           // network threads; 0 = hardware concurrency
+};
+
+struct LimitsConfig {
+    std::uint32_t max_header_bytes = 16 * 1024;    // per request, all fields
+    std::uint32_t max_body_bytes = 4352;           // 413 above this (compat default)
+    std::uint32_t read_timeout_ms = 30'000;        // a started request must finish within
+    std::uint32_t idle_timeout_ms = 120'000;       // keep-alive connection with no request
+    std::uint32_t max_concurrent_streams = 128;    // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS
+    std::uint32_t shutdown_grace_ms = 5'000;       // in-flight requests may finish
+};
+
+struct PushConfig {
+    std::uint32_t max_ttl = 2'592'000;   // 30 days; longer TTLs are kept this long (R8030-5.2-f)
+    std::int64_t vapid_exp_skew_s = 60;  // tolerance on VAPID exp (<= 24 h + skew)
+    std::uint32_t vapid_cache_size = 10'000;
+    // Endpoint token keys, base64url 32 bytes each; the first encrypts, all decrypt (rotation).
+    // Empty: generated on first start and kept under store.path.
+    std::vector<std::string> token_keys;
+};
+
+struct StoreConfig {
+    std::string path = "./data";
+    bool sync = false;                   // fsync each write (group commit)
+    std::uint32_t sweep_interval_ms = 60'000;  // expired-message reclaim period
+};
+
+struct LogConfig {
+    std::string level = "info";
+};
+
+struct Config {
+    Profile profile = Profile::compat;
+    ServerConfig server;
+    LimitsConfig limits;
+    PushConfig push;
+    StoreConfig store;
+    LogConfig log;
+};
+
+}  // namespace pushsvc::config

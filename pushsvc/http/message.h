@@ -1,0 +1,61 @@
+#pragma once
+// Transport-neutral request and response. HTTP/1.1 (http1/) and HTTP/2 (http2/) sessions
+// translate to and from these; the route table (http/router.h) sees nothing else.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pushsvc::http {
+
+struct Field {
+    std::string name;  // lower-case (HTTP/2 requires it; HTTP/1.1 names are lower-cased on read)
+    std::string value;
+};
+
+class Fields {
+public:
+    void add(std::string name, std::string value);
+    // The single value of a field, or nullopt when absent. Repeated fields are joined with
+    // ", " (RFC 9110 §5.3), so list-valued checks see every value.
+    std::optional<std::string> get(std::string_view name) const;
+    std::size_t count(std::string_view name) const noexcept;
+    const std::vector<Field>& all() const noexcept { return fields_; }
+    bool empty() const noexcept { return fields_.empty(); }
+
+private:
+    std::vector<Field> fields_;
+};
+
+enum class Protocol { http1, http2 };
+
+struct Request {
+    std::string method;       // "POST", "GET", ...
+    std::string target;       // origin-form path with query, e.g. "/wpush/v2/abc"
+    std::string authority;    // Host / :authority
+    Fields headers;
+    std::string body;
+    Protocol protocol = Protocol::http1;
+    bool secure = false;      // arrived over TLS
+    bool can_push = false;    // HTTP/2 with SETTINGS_ENABLE_PUSH=1 (RFC 8030 §6)
+    std::string peer;         // "ip:port", for logs only
+};
+
+struct Response {
+    int status = 200;
+    Fields headers;           // never hop-by-hop fields; sessions add Date/Content-Length
+    std::string body;
+};
+
+// Delivers the response for one request; callable once, from any thread: the session posts it
+// to its own executor.
+using Responder = std::function<void(Response)>;
+
+// The application's request handler. Called on the connection's executor; must not block on
+// I/O other than the store's WAL append, and must call the responder exactly once.
+using Handler = std::function<void(Request, Responder)>;
+
+}  // namespace pushsvc::http

@@ -1,0 +1,46 @@
+#pragma once
+// What the store keeps. Plain values; serialisation is the store implementation's business.
+// Ids are opaque byte strings minted by webpush/ from the CSPRNG (16 bytes).
+
+#include <cstdint>
+#include <string>
+
+#include "pushsvc/base/clock.h"
+
+namespace pushsvc::store {
+
+// A user agent (browser profile): owns subscriptions; its messages form one queue.
+struct UserAgentRecord {
+    std::string uaid;
+    base::UnixMs created_ms = 0;
+    base::UnixMs last_seen_ms = 0;
+};
+
+struct SubscriptionRecord {
+    std::string id;              // subscription id (part of the endpoint token)
+    std::string uaid;            // owning user agent
+    std::string channel_id;      // WebSocket channelID (Firefox); empty for RFC 8030 subscribe
+    std::string app_server_key;  // raw 65-byte P-256 key for restricted subscriptions, else ""
+    std::string set_id;          // RFC 8030 §4.1 subscription set, "" if none
+    base::UnixMs created_ms = 0;
+};
+
+// A stored push message (RFC 8030 §5). Urgency is 0 very-low .. 3 high.
+struct MessageRecord {
+    std::string id;              // message id (the message resource path segment)
+    std::string uaid;            // queue it belongs to
+    std::string subscription_id;
+    std::uint64_t seq = 0;       // arrival order within the store; assigned by enqueue()
+    base::UnixMs received_ms = 0;   // Last-Modified (R8030-7.2-a)
+    base::UnixMs expires_ms = 0;    // received + TTL; never returned once now >= expires
+    std::uint32_t ttl_s = 0;
+    std::uint8_t urgency = 2;
+    std::string topic;           // "" = none
+    std::string content_encoding;   // "aes128gcm", "aesgcm" or ""
+    std::string encryption;      // aesgcm Encryption value as forwarded ("salt=...")
+    std::string crypto_key;      // aesgcm Crypto-Key as forwarded ("dh=...")
+    std::string receipt_id;      // RFC 8030 §5.1 receipt subscription, "" if none
+    std::string body;            // byte-exact
+};
+
+}  // namespace pushsvc::store
