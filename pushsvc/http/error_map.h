@@ -1,0 +1,31 @@
+#pragma once
+// The single map from errc to HTTP status, autopush-compatible errno and JSON error body
+// `{"code":..,"errno":..,"error":..,"message":..}` (autopush-notes.md §3.3). Every error
+// response of the service, transports included, is built here, and each one increments the
+// `pushsvc_errors_total{reason=...}` counter.
+
+#include <string_view>
+
+#include "pushsvc/base/errc.h"
+#include "pushsvc/config/config.h"
+#include "pushsvc/http/message.h"
+
+namespace pushsvc::http {
+
+struct ErrorInfo {
+    int status;
+    int errno_value;  // autopush errno; 0 = none (JSON null)
+    std::string_view message;
+};
+
+// Status/errno/message for an error under a profile (subscription_gone is 410 in compat, 404
+// in strict; RFC 8030 §7.3).
+ErrorInfo error_info(errc e, config::Profile profile) noexcept;
+
+// The full response: status, JSON body, and WWW-Authenticate: vapid on every 401 (R8292-3-b).
+// `detail` replaces the default message when not empty. Never contains request data beyond
+// what the caller puts in `detail`.
+Response error_response(errc e, config::Profile profile = config::Profile::compat,
+                        std::string_view detail = {});
+
+}  // namespace pushsvc::http
