@@ -27,20 +27,20 @@ struct SubscriptionRecord {
 
 // A stored push message (RFC 8030 §5). Urgency is 0 very-low .. 3 high.
 struct MessageRecord {
-    std::string id;              // message id (the message resource path segment)
-    std::string uaid;            // queue it belongs to
+    std::string id;    // message id (the message resource path segment)
+    std::string uaid;  // queue it belongs to
     std::string subscription_id;
-    std::uint64_t seq = 0;       // arrival order within the store; assigned by enqueue()
-    base::UnixMs received_ms = 0;   // Last-Modified (R8030-7.2-a)
-    base::UnixMs expires_ms = 0;    // received + TTL; never returned once now >= expires
+    std::uint64_t seq = 0;         // arrival order within the store; assigned by enqueue()
+    base::UnixMs received_ms = 0;  // Last-Modified (R8030-7.2-a)
+    base::UnixMs expires_ms = 0;   // received + TTL; never returned once now >= expires
     std::uint32_t ttl_s = 0;
     std::uint8_t urgency = 2;
-    std::string topic;           // "" = none
-    std::string content_encoding;   // "aes128gcm", "aesgcm" or ""
-    std::string encryption;      // aesgcm Encryption value as forwarded ("salt=...")
-    std::string crypto_key;      // aesgcm Crypto-Key as forwarded ("dh=...")
-    std::string receipt_id;      // RFC 8030 §5.1 receipt subscription, "" if none
-    std::string body;            // byte-exact
+    std::string topic;             // "" = none
+    std::string content_encoding;  // "aes128gcm", "aesgcm" or ""
+    std::string encryption;        // aesgcm Encryption value as forwarded ("salt=...")
+    std::string crypto_key;        // aesgcm Crypto-Key as forwarded ("dh=...")
+    std::string receipt_id;        // RFC 8030 §5.1 receipt subscription, "" if none
+    std::string body;              // byte-exact
 };
 
 }  // namespace pushsvc::store

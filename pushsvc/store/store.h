@@ -19,7 +19,7 @@
 namespace pushsvc::store {
 
 class Store {
-public:
+  public:
     virtual ~Store() = default;
 
     // --- user agents and subscriptions ---

@@ -1,0 +1,158 @@
+#include "pushsvc/store/memory_store.h"
+
+#include <vector>
+
+namespace pushsvc::store {
+
+MemoryStore::MemoryStore(const base::Clock* clock)
+    : clock_(clock != nullptr ? *clock : system_clock_) {}
+
+result<void> MemoryStore::put_user_agent(const UserAgentRecord& ua) {
+    std::lock_guard lk(mu_);
+    uas_.insert_or_assign(ua.uaid, ua);
+    return {};
+}
+
+result<std::optional<UserAgentRecord>> MemoryStore::get_user_agent(std::string_view uaid) {
+    std::lock_guard lk(mu_);
+    auto it = uas_.find(uaid);
+    if (it == uas_.end()) return std::nullopt;
+    return std::optional<UserAgentRecord>(it->second);
+}
+
+result<void> MemoryStore::delete_user_agent(std::string_view uaid) {
+    std::lock_guard lk(mu_);
+    if (auto it = uas_.find(uaid); it != uas_.end()) uas_.erase(it);
+    for (auto it = subs_.begin(); it != subs_.end();) {
+        it = it->second.uaid == uaid ? subs_.erase(it) : std::next(it);
+    }
+    if (auto q = queues_.find(uaid); q != queues_.end()) {
+        const std::string owner = q->first;
+        std::vector<std::uint64_t> seqs;
+        for (const auto& entry : q->second) seqs.push_back(entry.first);
+        for (auto seq : seqs) erase_locked(owner, seq);
+    }
+    return {};
+}
+
+result<void> MemoryStore::put_subscription(const SubscriptionRecord& sub) {
+    std::lock_guard lk(mu_);
+    subs_.insert_or_assign(sub.id, sub);
+    return {};
+}
+
+result<std::optional<SubscriptionRecord>> MemoryStore::get_subscription(std::string_view id) {
+    std::lock_guard lk(mu_);
+    auto it = subs_.find(id);
+    if (it == subs_.end()) return std::nullopt;
+    return std::optional<SubscriptionRecord>(it->second);
+}
+
+result<std::vector<SubscriptionRecord>> MemoryStore::subscriptions_of(std::string_view uaid) {
+    std::lock_guard lk(mu_);
+    std::vector<SubscriptionRecord> out;
+    for (const auto& [id, sub] : subs_) {
+        if (sub.uaid == uaid) out.push_back(sub);
+    }
+    return out;
+}
+
+result<bool> MemoryStore::delete_subscription(std::string_view id) {
+    std::lock_guard lk(mu_);
+    auto it = subs_.find(id);
+    if (it == subs_.end()) return false;
+    const SubscriptionRecord sub = it->second;
+    subs_.erase(it);
+    auto q = queues_.find(sub.uaid);
+    if (q == queues_.end()) return true;
+    std::vector<std::uint64_t> doomed;
+    for (const auto& [seq, msg] : q->second) {
+        if (msg.subscription_id == sub.id) doomed.push_back(seq);
+    }
+    for (auto seq : doomed) erase_locked(sub.uaid, seq);
+    return true;
+}
+
+result<std::optional<std::string>> MemoryStore::enqueue(MessageRecord& msg) {
+    std::lock_guard lk(mu_);
+    std::optional<std::string> replaced;
+    if (!msg.topic.empty()) {
+        auto t = topics_.find({msg.subscription_id, msg.topic});
+        if (t != topics_.end()) {
+            replaced = t->second;
+            auto loc = by_id_.find(*replaced);
+            if (loc != by_id_.end()) {
+                const auto [uaid, seq] = loc->second;
+                erase_locked(uaid, seq);
+            }
+            topics_.erase({msg.subscription_id, msg.topic});
+        }
+    }
+    msg.seq = ++last_seq_;
+    queues_[msg.uaid].emplace(msg.seq, msg);
+    by_id_.insert_or_assign(msg.id, std::pair{msg.uaid, msg.seq});
+    if (!msg.topic.empty()) topics_[{msg.subscription_id, msg.topic}] = msg.id;
+    return replaced;
+}
+
+result<std::vector<MessageRecord>> MemoryStore::pending(std::string_view uaid, base::UnixMs now,
+                                                        std::uint64_t after_seq,
+                                                        std::size_t limit) {
+    std::lock_guard lk(mu_);
+    std::vector<MessageRecord> out;
+    auto q = queues_.find(uaid);
+    if (q == queues_.end()) return out;
+    for (auto it = q->second.upper_bound(after_seq); it != q->second.end() && out.size() < limit;
+         ++it) {
+        if (now < it->second.expires_ms) out.push_back(it->second);  // R8030-5.2-h
+    }
+    return out;
+}
+
+result<std::optional<MessageRecord>> MemoryStore::get_message(std::string_view id) {
+    std::lock_guard lk(mu_);
+    auto loc = by_id_.find(id);
+    if (loc == by_id_.end()) return std::nullopt;
+    const auto& msg = queues_.at(loc->second.first).at(loc->second.second);
+    if (clock_.now_ms() >= msg.expires_ms) return std::nullopt;
+    return std::optional<MessageRecord>(msg);
+}
+
+result<bool> MemoryStore::delete_message(std::string_view id) {
+    std::lock_guard lk(mu_);
+    auto loc = by_id_.find(id);
+    if (loc == by_id_.end()) return false;
+    const auto [uaid, seq] = loc->second;
+    const bool live = clock_.now_ms() < queues_.at(uaid).at(seq).expires_ms;
+    erase_locked(uaid, seq);
+    return live;
+}
+
+result<std::size_t> MemoryStore::sweep_expired(base::UnixMs now) {
+    std::lock_guard lk(mu_);
+    std::vector<std::pair<std::string, std::uint64_t>> doomed;
+    for (const auto& [uaid, queue] : queues_) {
+        for (const auto& [seq, msg] : queue) {
+            if (msg.expires_ms <= now) doomed.emplace_back(uaid, seq);
+        }
+    }
+    for (const auto& [uaid, seq] : doomed) erase_locked(uaid, seq);
+    return doomed.size();
+}
+
+void MemoryStore::erase_locked(const std::string& uaid, std::uint64_t seq) {
+    auto q = queues_.find(uaid);
+    if (q == queues_.end()) return;
+    auto m = q->second.find(seq);
+    if (m == q->second.end()) return;
+    const MessageRecord& msg = m->second;
+    if (!msg.topic.empty()) {
+        auto t = topics_.find({msg.subscription_id, msg.topic});
+        if (t != topics_.end() && t->second == msg.id) topics_.erase(t);
+    }
+    by_id_.erase(msg.id);
+    q->second.erase(m);
+    if (q->second.empty()) queues_.erase(q);
+}
+
+}  // namespace pushsvc::store

@@ -1,0 +1,36 @@
+#pragma once
+// Compact binary encoding of store records and key fragments, used by RocksStore only.
+//
+// Record format: one version byte (kRecordVersion), then the fields in declaration order;
+// strings as LEB128 length + bytes, integers as fixed 8-byte big-endian (seq, times) or LEB128
+// (ttl, urgency). Decoding rejects unknown versions, truncation and trailing bytes.
+// Pure functions; thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "pushsvc/store/records.h"
+
+namespace pushsvc::store::codec {
+
+inline constexpr std::uint8_t kRecordVersion = 1;
+
+// Key fragments. append_lp() is prefix-free: two different strings never produce encodings
+// where one is a prefix of the other, so `lp(a) + b` keys cannot collide or overlap.
+void append_lp(std::string& out, std::string_view bytes);
+void append_be64(std::string& out, std::uint64_t v);
+// Reads an lp() field from the front of `in` and advances it; false if malformed.
+bool read_lp(std::string_view& in, std::string_view& out);
+// Reads 8 big-endian bytes from the front of `in` and advances it; false if too short.
+bool read_be64(std::string_view& in, std::uint64_t& out);
+
+std::string encode(const UserAgentRecord& r);
+std::string encode(const SubscriptionRecord& r);
+std::string encode(const MessageRecord& r);
+
+bool decode(std::string_view in, UserAgentRecord& r);
+bool decode(std::string_view in, SubscriptionRecord& r);
+bool decode(std::string_view in, MessageRecord& r);
+
+}  // namespace pushsvc::store::codec

@@ -1,0 +1,586 @@
+#include "pushsvc/store/rocks_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <system_error>
+
+#include "pushsvc/store/record_codec.h"
+
+namespace pushsvc::store {
+namespace {
+
+// The first byte of every key names its table; see README.md for the full layout.
+constexpr char kMetaTag = '#';          // '#' name                     -> meta value
+constexpr char kUserAgentTag = 'u';     // 'u' uaid                     -> UserAgentRecord
+constexpr char kSubscriptionTag = 's';  // 's' sub_id                   -> SubscriptionRecord
+constexpr char kUaSubsTag = 'i';        // 'i' lp(uaid) sub_id          -> ""
+constexpr char kQueueTag = 'q';         // 'q' lp(uaid) be64(seq)       -> MessageRecord
+constexpr char kMessageIdTag = 'm';     // 'm' msg_id                   -> queue key
+constexpr char kTopicTag = 't';         // 't' lp(sub_id) topic         -> msg_id
+constexpr char kExpiryTag = 'x';        // 'x' be64(expires^bias) be64(seq) -> queue key
+
+constexpr std::uint64_t kFormatVersion = 1;
+// Sequence numbers are handed out from memory; the store persists a ceiling kSeqBlock ahead
+// before any seq at or above the old ceiling is used, so seq keeps growing across reopen.
+constexpr std::uint64_t kSeqBlock = 1u << 16;
+constexpr std::size_t kStripes = 64;
+
+// Converts to any result<T> as errc::store_failure (the store's only error).
+struct Failure {
+    template <class T>
+    operator result<T>() const {  // NOLINT(google-explicit-constructor)
+        return result<T>(boost::system::in_place_error, make_error_code(errc::store_failure));
+    }
+};
+
+Failure failure() { return {}; }
+
+rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+std::string tagged(char tag, std::string_view tail) {
+    std::string k(1, tag);
+    k.append(tail);
+    return k;
+}
+
+std::string lp_key(char tag, std::string_view id) {
+    std::string k(1, tag);
+    codec::append_lp(k, id);
+    return k;
+}
+
+std::string queue_key(std::string_view uaid, std::uint64_t seq) {
+    std::string k = lp_key(kQueueTag, uaid);
+    codec::append_be64(k, seq);
+    return k;
+}
+
+std::string topic_key(std::string_view sub_id, std::string_view topic) {
+    std::string k = lp_key(kTopicTag, sub_id);
+    k.append(topic);
+    return k;
+}
+
+// Signed times sort correctly as unsigned big-endian once the sign bit is flipped.
+std::uint64_t bias(base::UnixMs t) {
+    return static_cast<std::uint64_t>(t) ^ (std::uint64_t{1} << 63);
+}
+
+std::string expiry_key(base::UnixMs expires_ms, std::uint64_t seq) {
+    std::string k(1, kExpiryTag);
+    codec::append_be64(k, bias(expires_ms));
+    codec::append_be64(k, seq);
+    return k;
+}
+
+bool uaid_of_queue_key(std::string_view qkey, std::string_view& uaid) {
+    if (qkey.empty() || qkey.front() != kQueueTag) return false;
+    qkey.remove_prefix(1);
+    return codec::read_lp(qkey, uaid) && qkey.size() == 8;
+}
+
+// Smallest key greater than every key starting with `prefix`; "" if there is none.
+std::string successor(std::string s) {
+    while (!s.empty()) {
+        auto b = static_cast<unsigned char>(s.back());
+        if (b != 0xff) {
+            s.back() = static_cast<char>(b + 1);
+            return s;
+        }
+        s.pop_back();
+    }
+    return s;
+}
+
+enum class Got { found, absent, failed };
+
+}  // namespace
+
+struct RocksStore::Impl {
+    std::unique_ptr<rocksdb::DB> db;
+    bool sync = false;
+    base::SystemClock system_clock;
+    const base::Clock* clock = &system_clock;
+
+    // Serialises mutations of one user agent's queue and subscriptions.
+    std::array<std::mutex, kStripes> stripes;
+
+    std::atomic<std::uint64_t> last_seq{0};
+    std::atomic<std::uint64_t> seq_ceiling{0};
+    std::mutex reserve_mu;
+
+    // Group commit of WAL fsyncs (sync = true): at most one SyncWAL() runs; it covers every
+    // write that finished before it started.
+    std::mutex sync_mu;
+    std::condition_variable sync_cv;
+    std::uint64_t sync_tickets = 0;
+    std::uint64_t synced = 0;
+    bool syncing = false;
+
+    ~Impl() {
+        if (db) db->Close().PermitUncheckedError();
+    }
+
+    std::mutex& stripe(std::string_view uaid) {
+        return stripes[std::hash<std::string_view>{}(uaid) % kStripes];
+    }
+
+    Got get(std::string_view key, std::string& value) {
+        const auto st = db->Get(rocksdb::ReadOptions(), slice(key), &value);
+        if (st.ok()) return Got::found;
+        return st.IsNotFound() ? Got::absent : Got::failed;
+    }
+
+    template <class Record>
+    result<std::optional<Record>> get_record(std::string_view key) {
+        std::string value;
+        switch (get(key, value)) {
+            case Got::absent:
+                return std::nullopt;
+            case Got::failed:
+                return failure();
+            case Got::found:
+                break;
+        }
+        Record r;
+        if (!codec::decode(value, r)) return failure();
+        return std::optional<Record>(std::move(r));
+    }
+
+    // Calls fn(key, value) for keys starting with `prefix`, from `start` (>= prefix) on, while
+    // fn returns true. Returns false on an iterator error.
+    template <class Fn>
+    bool scan(const std::string& prefix, std::string_view start, Fn&& fn) {
+        const std::string upper = successor(prefix);
+        const rocksdb::Slice upper_slice(upper);
+        rocksdb::ReadOptions ro;
+        if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+        std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+        for (it->Seek(slice(start)); it->Valid(); it->Next()) {
+            const auto key = view(it->key());
+            if (!key.starts_with(prefix)) break;
+            if (!fn(key, view(it->value()))) break;
+        }
+        return it->status().ok();
+    }
+
+    // Writes through the WAL without fsync; make_durable() adds the fsync when configured.
+    bool write(rocksdb::WriteBatch& batch) {
+        return db->Write(rocksdb::WriteOptions(), &batch).ok();
+    }
+
+    result<void> make_durable() {
+        if (!sync) return {};
+        std::unique_lock lk(sync_mu);
+        const std::uint64_t ticket = ++sync_tickets;
+        while (synced < ticket) {
+            if (syncing) {
+                sync_cv.wait(lk);
+                continue;
+            }
+            syncing = true;
+            const std::uint64_t target = sync_tickets;
+            lk.unlock();
+            const bool ok = db->SyncWAL().ok();
+            lk.lock();
+            syncing = false;
+            if (ok) synced = std::max(synced, target);
+            sync_cv.notify_all();
+            if (!ok) return failure();
+        }
+        return {};
+    }
+
+    result<std::uint64_t> next_seq() {
+        const std::uint64_t seq = last_seq.fetch_add(1) + 1;
+        if (seq < seq_ceiling.load()) return seq;
+        std::lock_guard lk(reserve_mu);
+        const std::uint64_t ceiling = seq_ceiling.load();
+        if (seq < ceiling) return seq;
+        // The ceiling reaches the WAL before any message using it (WAL recovery keeps a
+        // prefix), so no fsync is needed here even without `sync`.
+        const std::uint64_t next = std::max(ceiling, seq) + kSeqBlock;
+        std::string value;
+        codec::append_be64(value, next);
+        rocksdb::WriteBatch batch;
+        if (!batch.Put(slice(tagged(kMetaTag, "seq")), slice(value)).ok() || !write(batch)) {
+            return failure();
+        }
+        seq_ceiling.store(next);
+        return seq;
+    }
+
+    // Adds deletes for a message and all its index entries. Invariant (kept under the
+    // stripe lock): a live message with a topic is the one its topic key points to.
+    static void erase_message(rocksdb::WriteBatch& batch, std::string_view qkey,
+                              const MessageRecord& msg) {
+        batch.Delete(slice(qkey)).PermitUncheckedError();
+        batch.Delete(slice(tagged(kMessageIdTag, msg.id))).PermitUncheckedError();
+        batch.Delete(slice(expiry_key(msg.expires_ms, msg.seq))).PermitUncheckedError();
+        if (!msg.topic.empty()) {
+            batch.Delete(slice(topic_key(msg.subscription_id, msg.topic))).PermitUncheckedError();
+        }
+    }
+
+    // Deletes every queued message of `uaid` (of subscription `only_sub` if not null).
+    bool erase_queue(rocksdb::WriteBatch& batch, std::string_view uaid,
+                     const std::string* only_sub) {
+        bool bad = false;
+        const std::string prefix = lp_key(kQueueTag, uaid);
+        const bool ok = scan(prefix, prefix, [&](std::string_view key, std::string_view value) {
+            MessageRecord msg;
+            if (!codec::decode(value, msg)) {
+                bad = true;
+                return false;
+            }
+            if (only_sub == nullptr || msg.subscription_id == *only_sub) {
+                erase_message(batch, key, msg);
+            }
+            return true;
+        });
+        return ok && !bad;
+    }
+
+    result<void> open_meta() {
+        std::string value;
+        const std::string format_key = tagged(kMetaTag, "format");
+        std::string expected;
+        codec::append_be64(expected, kFormatVersion);
+        switch (get(format_key, value)) {
+            case Got::failed:
+                return failure();
+            case Got::found:
+                if (value != expected) return failure();
+                break;
+            case Got::absent: {
+                rocksdb::WriteBatch batch;
+                batch.Put(slice(format_key), slice(expected)).PermitUncheckedError();
+                if (!db->Write(rocksdb::WriteOptions(), &batch).ok()) return failure();
+                break;
+            }
+        }
+        switch (get(tagged(kMetaTag, "seq"), value)) {
+            case Got::failed:
+                return failure();
+            case Got::absent:
+                break;
+            case Got::found: {
+                std::string_view in = value;
+                std::uint64_t ceiling = 0;
+                if (!codec::read_be64(in, ceiling)) return failure();
+                last_seq.store(ceiling);
+                seq_ceiling.store(ceiling);
+                break;
+            }
+        }
+        return {};
+    }
+};
+
+RocksStore::RocksStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RocksStore::~RocksStore() = default;
+
+result<std::unique_ptr<RocksStore>> RocksStore::open(const std::string& path,
+                                                     const RocksOptions& opts) {
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec) return failure();
+
+    // Modest settings for a small box: one column family, bounded memtables and cache.
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.max_background_jobs = 2;
+    o.write_buffer_size = 16 << 20;
+    o.max_write_buffer_number = 2;
+    o.max_total_wal_size = 64 << 20;
+    o.max_open_files = 512;
+    o.keep_log_file_num = 3;
+    o.max_log_file_size = 1 << 20;
+    o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = rocksdb::NewLRUCache(8 << 20);
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.cache_index_and_filter_blocks = true;
+    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+    rocksdb::DB* raw = nullptr;
+    if (!rocksdb::DB::Open(o, path, &raw).ok()) return failure();
+    auto impl = std::make_unique<Impl>();
+    impl->db.reset(raw);
+    impl->sync = opts.sync;
+    if (opts.clock != nullptr) impl->clock = opts.clock;
+    if (auto r = impl->open_meta(); !r) return failure();
+    return std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
+}
+
+// --- user agents and subscriptions ---
+
+result<void> RocksStore::put_user_agent(const UserAgentRecord& ua) {
+    rocksdb::WriteBatch batch;
+    batch.Put(slice(tagged(kUserAgentTag, ua.uaid)), slice(codec::encode(ua)))
+        .PermitUncheckedError();
+    if (!impl_->write(batch)) return failure();
+    return impl_->make_durable();
+}
+
+result<std::optional<UserAgentRecord>> RocksStore::get_user_agent(std::string_view uaid) {
+    return impl_->get_record<UserAgentRecord>(tagged(kUserAgentTag, uaid));
+}
+
+result<void> RocksStore::delete_user_agent(std::string_view uaid) {
+    {
+        std::lock_guard lk(impl_->stripe(uaid));
+        rocksdb::WriteBatch batch;
+        batch.Delete(slice(tagged(kUserAgentTag, uaid))).PermitUncheckedError();
+        const std::string prefix = lp_key(kUaSubsTag, uaid);
+        const bool ok = impl_->scan(prefix, prefix, [&](std::string_view key, std::string_view) {
+            batch.Delete(slice(key)).PermitUncheckedError();
+            batch.Delete(slice(tagged(kSubscriptionTag, key.substr(prefix.size()))))
+                .PermitUncheckedError();
+            return true;
+        });
+        if (!ok || !impl_->erase_queue(batch, uaid, nullptr) || !impl_->write(batch)) {
+            return failure();
+        }
+    }
+    return impl_->make_durable();
+}
+
+result<void> RocksStore::put_subscription(const SubscriptionRecord& sub) {
+    {
+        std::lock_guard lk(impl_->stripe(sub.uaid));
+        const std::string key = tagged(kSubscriptionTag, sub.id);
+        auto old = impl_->get_record<SubscriptionRecord>(key);
+        if (!old) return failure();
+        rocksdb::WriteBatch batch;
+        if (*old && (*old)->uaid != sub.uaid) {
+            std::string stale = lp_key(kUaSubsTag, (*old)->uaid);
+            stale.append(sub.id);
+            batch.Delete(slice(stale)).PermitUncheckedError();
+        }
+        std::string index = lp_key(kUaSubsTag, sub.uaid);
+        index.append(sub.id);
+        batch.Put(slice(key), slice(codec::encode(sub))).PermitUncheckedError();
+        batch.Put(slice(index), rocksdb::Slice()).PermitUncheckedError();
+        if (!impl_->write(batch)) return failure();
+    }
+    return impl_->make_durable();
+}
+
+result<std::optional<SubscriptionRecord>> RocksStore::get_subscription(std::string_view id) {
+    return impl_->get_record<SubscriptionRecord>(tagged(kSubscriptionTag, id));
+}
+
+result<std::vector<SubscriptionRecord>> RocksStore::subscriptions_of(std::string_view uaid) {
+    std::vector<std::string> ids;
+    const std::string prefix = lp_key(kUaSubsTag, uaid);
+    const bool ok = impl_->scan(prefix, prefix, [&](std::string_view key, std::string_view) {
+        ids.emplace_back(key.substr(prefix.size()));
+        return true;
+    });
+    if (!ok) return failure();
+    std::vector<SubscriptionRecord> out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) {
+        auto sub = get_subscription(id);
+        if (!sub) return failure();
+        // Skip one deleted or moved since the scan.
+        if (*sub && (*sub)->uaid == uaid) out.push_back(std::move(**sub));
+    }
+    return out;
+}
+
+result<bool> RocksStore::delete_subscription(std::string_view id) {
+    const std::string key = tagged(kSubscriptionTag, id);
+    auto found = impl_->get_record<SubscriptionRecord>(key);
+    if (!found) return failure();
+    if (!*found) return false;
+    const SubscriptionRecord sub = std::move(**found);
+    {
+        std::lock_guard lk(impl_->stripe(sub.uaid));
+        std::string value;
+        switch (impl_->get(key, value)) {  // deleted by a concurrent caller?
+            case Got::failed:
+                return failure();
+            case Got::absent:
+                return false;
+            case Got::found:
+                break;
+        }
+        rocksdb::WriteBatch batch;
+        std::string index = lp_key(kUaSubsTag, sub.uaid);
+        index.append(sub.id);
+        batch.Delete(slice(key)).PermitUncheckedError();
+        batch.Delete(slice(index)).PermitUncheckedError();
+        if (!impl_->erase_queue(batch, sub.uaid, &sub.id) || !impl_->write(batch)) {
+            return failure();
+        }
+    }
+    if (auto r = impl_->make_durable(); !r) return failure();
+    return true;
+}
+
+// --- messages ---
+
+result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg) {
+    std::optional<std::string> replaced;
+    {
+        // Same user agent -> same stripe: the topic lookup, the seq and the write are one
+        // step for every writer of this queue (RFC 8030 §5.4 replacement is race-free).
+        std::lock_guard lk(impl_->stripe(msg.uaid));
+        rocksdb::WriteBatch batch;
+        const std::string tkey =
+            msg.topic.empty() ? std::string() : topic_key(msg.subscription_id, msg.topic);
+        if (!tkey.empty()) {
+            std::string old_id;
+            std::string old_qkey;
+            switch (impl_->get(tkey, old_id)) {
+                case Got::failed:
+                    return failure();
+                case Got::absent:
+                    break;
+                case Got::found:
+                    switch (impl_->get(tagged(kMessageIdTag, old_id), old_qkey)) {
+                        case Got::failed:
+                            return failure();
+                        case Got::absent:
+                            break;
+                        case Got::found: {
+                            auto old = impl_->get_record<MessageRecord>(old_qkey);
+                            if (!old) return failure();
+                            if (*old) {
+                                Impl::erase_message(batch, old_qkey, **old);
+                                replaced = std::move(old_id);
+                            }
+                        }
+                    }
+            }
+        }
+        auto seq = impl_->next_seq();
+        if (!seq) return failure();
+        msg.seq = *seq;
+        const std::string qkey = queue_key(msg.uaid, msg.seq);
+        batch.Put(slice(qkey), slice(codec::encode(msg))).PermitUncheckedError();
+        batch.Put(slice(tagged(kMessageIdTag, msg.id)), slice(qkey)).PermitUncheckedError();
+        batch.Put(slice(expiry_key(msg.expires_ms, msg.seq)), slice(qkey)).PermitUncheckedError();
+        if (!tkey.empty()) batch.Put(slice(tkey), slice(msg.id)).PermitUncheckedError();
+        if (!impl_->write(batch)) return failure();
+    }
+    if (auto r = impl_->make_durable(); !r) return failure();
+    return replaced;
+}
+
+result<std::vector<MessageRecord>> RocksStore::pending(std::string_view uaid, base::UnixMs now,
+                                                       std::uint64_t after_seq, std::size_t limit) {
+    std::vector<MessageRecord> out;
+    if (limit == 0 || after_seq == std::numeric_limits<std::uint64_t>::max()) return out;
+    const std::string prefix = lp_key(kQueueTag, uaid);
+    const std::string start = queue_key(uaid, after_seq + 1);
+    bool bad = false;
+    const bool ok = impl_->scan(prefix, start, [&](std::string_view, std::string_view value) {
+        MessageRecord msg;
+        if (!codec::decode(value, msg)) {
+            bad = true;
+            return false;
+        }
+        if (now < msg.expires_ms) out.push_back(std::move(msg));  // R8030-5.2-h
+        return out.size() < limit;
+    });
+    if (!ok || bad) return failure();
+    return out;
+}
+
+result<std::optional<MessageRecord>> RocksStore::get_message(std::string_view id) {
+    std::string qkey;
+    switch (impl_->get(tagged(kMessageIdTag, id), qkey)) {
+        case Got::failed:
+            return failure();
+        case Got::absent:
+            return std::nullopt;
+        case Got::found:
+            break;
+    }
+    auto msg = impl_->get_record<MessageRecord>(qkey);
+    if (!msg) return failure();
+    if (*msg && impl_->clock->now_ms() >= (*msg)->expires_ms) return std::nullopt;
+    return msg;
+}
+
+result<bool> RocksStore::delete_message(std::string_view id) {
+    std::string qkey;
+    switch (impl_->get(tagged(kMessageIdTag, id), qkey)) {
+        case Got::failed:
+            return failure();
+        case Got::absent:
+            return false;
+        case Got::found:
+            break;
+    }
+    std::string_view uaid;
+    if (!uaid_of_queue_key(qkey, uaid)) return failure();
+    bool live = false;
+    {
+        std::lock_guard lk(impl_->stripe(uaid));
+        // Re-read under the lock: a concurrent ack, replacement or sweep may have won.
+        auto msg = impl_->get_record<MessageRecord>(qkey);
+        if (!msg) return failure();
+        if (!*msg || (*msg)->id != id) return false;
+        live = impl_->clock->now_ms() < (*msg)->expires_ms;
+        rocksdb::WriteBatch batch;
+        Impl::erase_message(batch, qkey, **msg);
+        if (!impl_->write(batch)) return failure();
+    }
+    if (auto r = impl_->make_durable(); !r) return failure();
+    return live;
+}
+
+result<std::size_t> RocksStore::sweep_expired(base::UnixMs now) {
+    std::vector<std::string> qkeys;
+    const std::string prefix(1, kExpiryTag);
+    bool bad = false;
+    const bool ok = impl_->scan(prefix, prefix, [&](std::string_view key, std::string_view value) {
+        key.remove_prefix(1);
+        std::uint64_t expires = 0;
+        if (!codec::read_be64(key, expires)) {
+            bad = true;
+            return false;
+        }
+        if (expires > bias(now)) return false;
+        qkeys.emplace_back(value);
+        return true;
+    });
+    if (!ok || bad) return failure();
+
+    // Deleting expired messages needs no fsync: one lost in a crash is swept again.
+    std::size_t swept = 0;
+    for (const auto& qkey : qkeys) {
+        std::string_view uaid;
+        if (!uaid_of_queue_key(qkey, uaid)) return failure();
+        std::lock_guard lk(impl_->stripe(uaid));
+        auto msg = impl_->get_record<MessageRecord>(qkey);
+        if (!msg) return failure();
+        if (!*msg || (*msg)->expires_ms > now) continue;  // acked or replaced meanwhile
+        rocksdb::WriteBatch batch;
+        Impl::erase_message(batch, qkey, **msg);
+        if (!impl_->write(batch)) return failure();
+        ++swept;
+    }
+    return swept;
+}
+
+}  // namespace pushsvc::store

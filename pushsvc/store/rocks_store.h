@@ -1,0 +1,60 @@
+#pragma once
+// RocksStore: the default Store, one RocksDB database under `path` (see README.md for the key
+// layout). RocksDB headers stay in rocks_store.cc.
+//
+// Ownership: owns the database handle; destroying the store closes it. The clock (if given)
+// must outlive the store; it decides what is expired in get_message()/delete_message(), which
+// take no `now`. Without one, SystemClock.
+// Thread-safety: every method may be called from any thread concurrently. Mutations of one
+// user agent's queue are serialised by a striped mutex (so Topic replacement, RFC 8030 §5.4,
+// is race-free and a queue's commit order equals its seq order); with `sync`, the fsync
+// happens after that mutex is released and is shared by concurrent writers (group commit).
+// Durability: every write goes through the WAL (a returned write survives kill -9); with
+// `sync = true` it is also fsynced before the call returns (survives power loss).
+// Errors: errc::store_failure for any RocksDB error or undecodable record.
+
+#include <memory>
+#include <string>
+
+#include "pushsvc/base/clock.h"
+#include "pushsvc/store/store.h"
+
+namespace pushsvc::store {
+
+struct RocksOptions {
+    bool sync = false;                   // fsync every write before returning
+    const base::Clock* clock = nullptr;  // expiry in get/delete_message; nullptr = system
+};
+
+class RocksStore final : public Store {
+  public:
+    // Opens (creating directories and the database if missing) the database at `path`.
+    static result<std::unique_ptr<RocksStore>> open(const std::string& path,
+                                                    const RocksOptions& opts);
+    ~RocksStore() override;
+    RocksStore(const RocksStore&) = delete;
+    RocksStore& operator=(const RocksStore&) = delete;
+
+    result<void> put_user_agent(const UserAgentRecord& ua) override;
+    result<std::optional<UserAgentRecord>> get_user_agent(std::string_view uaid) override;
+    result<void> delete_user_agent(std::string_view uaid) override;
+
+    result<void> put_subscription(const SubscriptionRecord& sub) override;
+    result<std::optional<SubscriptionRecord>> get_subscription(std::string_view id) override;
+    result<std::vector<SubscriptionRecord>> subscriptions_of(std::string_view uaid) override;
+    result<bool> delete_subscription(std::string_view id) override;
+
+    result<std::optional<std::string>> enqueue(MessageRecord& msg) override;
+    result<std::vector<MessageRecord>> pending(std::string_view uaid, base::UnixMs now,
+                                               std::uint64_t after_seq, std::size_t limit) override;
+    result<std::optional<MessageRecord>> get_message(std::string_view id) override;
+    result<bool> delete_message(std::string_view id) override;
+    result<std::size_t> sweep_expired(base::UnixMs now) override;
+
+  private:
+    struct Impl;
+    explicit RocksStore(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pushsvc::store
