@@ -1,0 +1,100 @@
+#include "pushsvc/crypto/aes_gcm.h"
+
+#include <openssl/evp.h>
+
+#include <climits>
+#include <cstdlib>
+#include <memory>
+
+namespace pushsvc::crypto {
+namespace {
+
+struct CtxFree {
+    void operator()(EVP_CIPHER_CTX* c) const noexcept { EVP_CIPHER_CTX_free(c); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
+
+const unsigned char* bytes(std::string_view s) noexcept {
+    return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+const EVP_CIPHER* cipher_for(std::size_t key_size) noexcept {
+    switch (key_size) {
+        case 16:
+            return EVP_aes_128_gcm();
+        case 32:
+            return EVP_aes_256_gcm();
+        default:
+            return nullptr;
+    }
+}
+
+// Shared by seal and open: checks sizes and sets up the context with key, IV and AAD.
+CipherCtx start(bool encrypt, std::string_view key, std::string_view iv, std::string_view aad,
+                std::size_t text_size) {
+    const EVP_CIPHER* cipher = cipher_for(key.size());
+    if (cipher == nullptr || iv.size() != kGcmIvSize || aad.size() > INT_MAX || text_size > INT_MAX)
+        return nullptr;
+    CipherCtx ctx(EVP_CIPHER_CTX_new());
+    if (!ctx) return nullptr;
+    // 12 octets is GCM's default IV length, so no EVP_CTRL_GCM_SET_IVLEN is needed.
+    if (EVP_CipherInit_ex(ctx.get(), cipher, nullptr, bytes(key), bytes(iv), encrypt ? 1 : 0) != 1)
+        return nullptr;
+    int len = 0;
+    if (!aad.empty() &&
+        EVP_CipherUpdate(ctx.get(), nullptr, &len, bytes(aad), static_cast<int>(aad.size())) != 1)
+        return nullptr;
+    return ctx;
+}
+
+}  // namespace
+
+std::string aes_gcm_seal(std::string_view key, std::string_view iv, std::string_view plaintext,
+                         std::string_view aad) {
+    CipherCtx ctx = start(true, key, iv, aad, plaintext.size());
+    if (!ctx) std::abort();  // precondition violated (see header) or out of memory
+    std::string out(plaintext.size() + kGcmTagSize, '\0');
+    auto* dst = reinterpret_cast<unsigned char*>(out.data());
+    int len = 0;
+    if (!plaintext.empty() && EVP_EncryptUpdate(ctx.get(), dst, &len, bytes(plaintext),
+                                                static_cast<int>(plaintext.size())) != 1)
+        std::abort();
+    int tail = 0;
+    if (EVP_EncryptFinal_ex(ctx.get(), dst + len, &tail) != 1 ||
+        static_cast<std::size_t>(len + tail) != plaintext.size())
+        std::abort();
+    if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kGcmTagSize),
+                            dst + plaintext.size()) != 1)
+        std::abort();
+    return out;
+}
+
+std::optional<std::string> aes_gcm_open(std::string_view key, std::string_view iv,
+                                        std::string_view ciphertext_and_tag, std::string_view aad) {
+    if (ciphertext_and_tag.size() < kGcmTagSize) return std::nullopt;
+    const std::string_view ciphertext =
+        ciphertext_and_tag.substr(0, ciphertext_and_tag.size() - kGcmTagSize);
+    // EVP_CTRL_GCM_SET_TAG takes a non-const pointer; give it a copy.
+    unsigned char tag[kGcmTagSize];
+    for (std::size_t i = 0; i < kGcmTagSize; ++i)
+        tag[i] = static_cast<unsigned char>(ciphertext_and_tag[ciphertext.size() + i]);
+
+    CipherCtx ctx = start(false, key, iv, aad, ciphertext.size());
+    if (!ctx) return std::nullopt;
+    std::string out(ciphertext.size(), '\0');
+    auto* dst = reinterpret_cast<unsigned char*>(out.data());
+    int len = 0;
+    if (!ciphertext.empty() && EVP_DecryptUpdate(ctx.get(), dst, &len, bytes(ciphertext),
+                                                 static_cast<int>(ciphertext.size())) != 1)
+        return std::nullopt;
+    if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kGcmTagSize), tag) !=
+        1)
+        return std::nullopt;
+    int tail = 0;
+    // Final is where GCM compares the tag; on mismatch the plaintext is discarded.
+    if (EVP_DecryptFinal_ex(ctx.get(), dst + len, &tail) != 1) return std::nullopt;
+    out.resize(static_cast<std::size_t>(len + tail));
+    return out;
+}
+
+}  // namespace pushsvc::crypto
