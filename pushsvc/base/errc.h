@@ -49,6 +49,12 @@ inline boost::system::error_code make_error_code(errc e) noexcept {
     return {static_cast<int>(e), pushsvc_category()};
 }
 
+// The errc behind an error_code; codes from other categories count as errc::internal.
+inline errc to_errc(const boost::system::error_code& ec) noexcept {
+    if (!ec) return errc::ok;
+    return ec.category() == pushsvc_category() ? static_cast<errc>(ec.value()) : errc::internal;
+}
+
 // Short stable machine name of the error, used in logs and metric labels.
 std::string_view errc_name(errc e) noexcept;
 

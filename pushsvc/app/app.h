@@ -1,0 +1,26 @@
+#pragma once
+// The composition root: loads nothing itself (main.cc passes the Config), opens the store,
+// builds the push service, binds the listeners, runs the network threads and shuts down in
+// two phases on SIGTERM/SIGINT (stop accepting and drain, then stop the threads).
+// Startup errors throw std::runtime_error with a one-line reason.
+
+#include <string>
+
+#include "pushsvc/config/config.h"
+
+namespace pushsvc::app {
+
+struct RunOptions {
+    // When set, written once the listeners are bound: JSON with the bound addresses and the
+    // public origin, so scripts and tests that use port 0 know where to connect.
+    std::string ready_file;
+};
+
+// Blocks until shutdown; returns the process exit code.
+int run(const config::Config& config, const RunOptions& options);
+
+// Endpoint-token keys: the configured ones, or those kept in `<store.path>/token_keys`,
+// generated there (mode 0600) on first start so endpoints survive restarts.
+std::vector<std::string> load_token_keys(const config::Config& config);
+
+}  // namespace pushsvc::app

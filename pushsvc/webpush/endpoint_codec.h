@@ -1,0 +1,40 @@
+#pragma once
+// Endpoint tokens: the last path segment of a push resource (endpoint URL). A token is
+// AES-256-GCM(version, subscription id, [SHA-256 of the application server key]) under the
+// first configured key, with a random IV, base64url-encoded. Any configured key may decrypt,
+// so keys can rotate: add a new key first in the list, keep the old ones until their
+// endpoints are gone. Tokens are unlinkable to each other (random IV, RFC 8030 §8.2) and
+// carry >= 120 bits of secret-dependent content (§8.3). Immutable after construction;
+// thread-safe.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pushsvc/base/result.h"
+
+namespace pushsvc::webpush {
+
+struct EndpointToken {
+    std::string subscription_id;  // raw id bytes
+    std::string key_hash;         // 32-byte SHA-256 of the restricting key, or "" (unrestricted)
+};
+
+class EndpointCodec {
+public:
+    // `keys`: raw 32-byte AES keys, the first one encrypts. Throws std::invalid_argument at
+    // startup if the list is empty or a key has the wrong size.
+    explicit EndpointCodec(std::vector<std::string> keys);
+
+    std::string encode(const EndpointToken& token) const;
+
+    // errc::token_invalid for anything that is not a token minted with one of our keys
+    // (tampered, truncated, wrong alphabet, unknown key).
+    result<EndpointToken> decode(std::string_view text) const;
+
+private:
+    std::vector<std::string> keys_;
+};
+
+}  // namespace pushsvc::webpush

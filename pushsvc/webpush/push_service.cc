@@ -1,0 +1,218 @@
+#include "pushsvc/webpush/push_service.h"
+
+#include <boost/json.hpp>
+
+#include "pushsvc/base/base64url.h"
+#include "pushsvc/base/text.h"
+#include "pushsvc/crypto/hash.h"
+#include "pushsvc/crypto/p256.h"
+#include "pushsvc/crypto/random.h"
+#include "pushsvc/vapid/credentials.h"
+#include "pushsvc/webpush/push_headers.h"
+
+namespace pushsvc::webpush {
+namespace {
+
+constexpr std::size_t kIdBytes = 16;
+
+// Accepted VAPID `aud` values: our origin, and in compat also the origin without a
+// non-default port, because webpush-java, web-push-php and the rust crate drop it.
+std::vector<std::string> audiences_for(const std::string& origin, config::Profile profile) {
+    std::vector<std::string> out{origin};
+    auto scheme_end = origin.find("://");
+    auto colon = origin.rfind(':');
+    if (profile == config::Profile::compat && scheme_end != std::string::npos &&
+        colon > scheme_end + 2)
+        out.push_back(origin.substr(0, colon));
+    return out;
+}
+
+// Decodes and validates an application server key (a P-256 point, RFC 8292 §4.1).
+result<std::string> app_server_key(std::string_view text) {
+    auto raw = base::base64_decode_lenient(base::trim(text));
+    if (!raw || !crypto::P256PublicKey::from_uncompressed(*raw)) return errc::bad_subscribe_key;
+    return *raw;
+}
+
+// The restricting key of a subscribe request, "" when unrestricted.
+result<std::string> restricting_key(const SubscribeRequest& req) {
+    if (req.app_server_key) return app_server_key(*req.app_server_key);
+    if (req.content_type) {
+        // Only application/webpush-options+json is read (R8292-4.1-b); parameters such as
+        // charset are tolerated (R8292-6.3-a).
+        std::string_view media = base::trim(base::split(*req.content_type, ';').front());
+        if (base::iequals(media, "application/webpush-options+json")) {
+            boost::system::error_code ec;
+            auto value = boost::json::parse(req.body, ec);
+            if (ec || !value.is_object()) return errc::bad_json;
+            const auto* key = value.as_object().if_contains("vapid");
+            if (!key) return std::string();  // unknown members are ignored (R8292-4.1-c)
+            if (!key->is_string()) return errc::bad_subscribe_key;
+            return app_server_key(std::string_view(key->as_string()));
+        }
+    }
+    if (req.crypto_key) {
+        auto params = base::parse_params(*req.crypto_key);
+        if (!params) return errc::bad_subscribe_key;
+        if (const auto* p = base::find_param(*params, "p256ecdsa")) return app_server_key(p->value);
+    }
+    return std::string();
+}
+
+// The raw id behind a URL segment, or nullopt.
+std::optional<std::string> id_from_segment(std::string_view segment) {
+    auto raw = base::base64url_decode(segment);
+    if (!raw || raw->size() != kIdBytes) return std::nullopt;
+    return raw;
+}
+
+}  // namespace
+
+std::string new_id() { return crypto::random_bytes(kIdBytes); }
+
+PushService::PushService(ServiceOptions options, store::Store& store, EndpointCodec codec,
+                         const base::Clock& clock)
+    : options_(std::move(options)),
+      store_(store),
+      codec_(std::move(codec)),
+      clock_(clock),
+      vapid_cache_(options_.vapid_cache_size),
+      audiences_(audiences_for(options_.origin, options_.profile)) {}
+
+std::string PushService::message_url(std::string_view message_id) const {
+    return options_.origin + std::string(kMessagePrefix) + base::base64url_encode(message_id);
+}
+
+std::string PushService::endpoint_url(const store::SubscriptionRecord& sub) const {
+    EndpointToken token{sub.id, sub.app_server_key.empty() ? std::string()
+                                                           : crypto::sha256(sub.app_server_key)};
+    return options_.origin + std::string(kPushPrefix) + codec_.encode(token);
+}
+
+result<Subscription> PushService::subscribe(const SubscribeRequest& req) {
+    auto key = restricting_key(req);
+    if (!key) return key.error();
+    base::UnixMs now = clock_.now_ms();
+    store::SubscriptionRecord sub;
+    sub.id = new_id();
+    sub.uaid = req.uaid;
+    sub.channel_id = req.channel_id;
+    sub.app_server_key = *key;
+    sub.created_ms = now;
+    if (sub.uaid.empty()) {
+        // RFC 8030 subscribe: each subscription is monitored on its own, so it gets a queue of
+        // its own (a user agent record of its own).
+        sub.uaid = new_id();
+        if (auto r = store_.put_user_agent({sub.uaid, now, now}); !r) return r.error();
+    }
+    if (auto r = store_.put_subscription(sub); !r) return r.error();
+    Subscription out;
+    out.endpoint = endpoint_url(sub);
+    out.resource_url =
+        options_.origin + std::string(kSubscriptionPrefix) + base::base64url_encode(sub.id);
+    out.record = std::move(sub);
+    return out;
+}
+
+result<void> PushService::check_vapid(const PushRequest& req, const store::SubscriptionRecord& sub,
+                                      const EndpointToken& token, std::string& verified_key) {
+    bool strict = options_.profile == config::Profile::strict;
+    bool restricted = !sub.app_server_key.empty();
+    vapid::ParseOptions parse_opts{.allow_bearer = !strict, .allow_padded_key = !strict};
+    auto creds = vapid::parse_credentials(req.authorization, req.crypto_key, parse_opts);
+    if (!creds) {
+        // Unrestricted subscriptions: credentials are optional; strict refuses bad ones
+        // (R8292-2-f), compat ignores them and uses nothing from them (A-8, R8292-2-g).
+        if (!restricted && (creds.error() == errc::vapid_missing || !strict)) return {};
+        return creds.error();
+    }
+    if (restricted) {
+        // R8292-4.2-g: the key must be the one the subscription was restricted to; the token
+        // carries its hash, so a forged endpoint for another key cannot pass either.
+        if (!crypto::constant_time_equal(creds->key, sub.app_server_key) ||
+            !crypto::constant_time_equal(crypto::sha256(creds->key), token.key_hash))
+            return errc::vapid_key_mismatch;
+    }
+    vapid::VerifyOptions verify{audiences_, clock_.now_ms(), options_.vapid_skew_s};
+    if (auto claims = vapid_cache_.verify(*creds, verify); !claims) {
+        if (!restricted && !strict) return {};
+        return errc::vapid_invalid;
+    }
+    verified_key = creds->key;
+    return {};
+}
+
+result<PushOutcome> PushService::push(PushRequest req) {
+    auto token = codec_.decode(req.token);
+    if (!token) return token.error();
+    auto sub = store_.get_subscription(token->subscription_id);
+    if (!sub) return sub.error();
+    if (!*sub) return errc::subscription_gone;  // removed or expired (R8030-7.3-d)
+    if (req.body.size() > options_.max_body_bytes) return errc::payload_too_large;
+
+    std::string vapid_key;
+    if (auto r = check_vapid(req, **sub, *token, vapid_key); !r) return r.error();
+
+    auto ttl = parse_ttl(req.ttl, options_.max_ttl);
+    if (!ttl) return ttl.error();
+    auto urgency = parse_urgency(req.urgency);
+    if (!urgency) return urgency.error();
+    auto topic = parse_topic(req.topic, options_.profile);
+    if (!topic) return topic.error();
+    auto enc = parse_encoding(
+        {req.content_encoding, req.encryption, req.crypto_key, req.body}, options_.profile);
+    if (!enc) return enc.error();
+    // R8292-3.2-b / RVAPID01-4-c: the sender's ECDH key must differ from its signing key.
+    if (!vapid_key.empty() && !enc->sender_key.empty() && enc->sender_key == vapid_key)
+        return errc::same_key;
+
+    base::UnixMs now = clock_.now_ms();
+    PushOutcome out;
+    auto& msg = out.message;
+    msg.id = new_id();
+    msg.uaid = (*sub)->uaid;
+    msg.subscription_id = (*sub)->id;
+    msg.received_ms = now;
+    msg.ttl_s = ttl->kept;
+    msg.expires_ms = now + std::int64_t(ttl->kept) * 1000;
+    msg.urgency = static_cast<std::uint8_t>(*urgency);
+    msg.topic = std::move(*topic);
+    if (enc->coding == Coding::aes128gcm) msg.content_encoding = "aes128gcm";
+    if (enc->coding == Coding::aesgcm) msg.content_encoding = "aesgcm";
+    msg.encryption = std::move(enc->encryption);
+    msg.crypto_key = std::move(enc->crypto_key);
+    msg.body = std::move(req.body);
+    out.ttl_kept = ttl->kept;
+    out.location = message_url(msg.id);
+
+    if (ttl->kept == 0) {
+        // TTL 0: delivered now if the UA is online, otherwise it expires at once
+        // (R8030-5.2-i). Either way the sender gets 201: it was accepted.
+        if (notifier_) notifier_->notify(msg, false);
+        return out;
+    }
+    if (auto r = store_.enqueue(msg); !r) return r.error();
+    out.stored = true;
+    if (notifier_) notifier_->notify(msg, true);
+    return out;
+}
+
+result<void> PushService::delete_message(std::string_view id_segment) {
+    auto id = id_from_segment(id_segment);
+    if (!id) return errc::not_found;
+    auto deleted = store_.delete_message(*id);
+    if (!deleted) return deleted.error();
+    if (!*deleted) return errc::not_found;
+    return {};
+}
+
+result<void> PushService::delete_subscription(std::string_view id_segment) {
+    auto id = id_from_segment(id_segment);
+    if (!id) return errc::not_found;
+    auto deleted = store_.delete_subscription(*id);
+    if (!deleted) return deleted.error();
+    if (!*deleted) return errc::not_found;
+    return {};
+}
+
+}  // namespace pushsvc::webpush

@@ -1,0 +1,118 @@
+#pragma once
+// The push service's operations, independent of any transport (RFC 8030 §4, §5, §6.2, §7.3):
+// subscribe, push, delete a message (ack or cancel), delete a subscription. Inputs are field
+// values and bodies; outputs are records, URLs and errc. State lives in the Store; delivery to
+// online user agents goes through the Notifier (delivery/ plugs in there).
+//
+// Thread-safety: all methods may be called concurrently from any thread. Methods that write
+// the store block for the write (an fsync when store.sync is on), so app/ calls them off the
+// network threads in that mode.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "pushsvc/base/clock.h"
+#include "pushsvc/base/result.h"
+#include "pushsvc/config/config.h"
+#include "pushsvc/store/store.h"
+#include "pushsvc/vapid/token_cache.h"
+#include "pushsvc/webpush/endpoint_codec.h"
+#include "pushsvc/webpush/urgency.h"
+
+namespace pushsvc::webpush {
+
+// Told about every accepted message so an online user agent can get it at once.
+class Notifier {
+public:
+    virtual ~Notifier() = default;
+    // `stored` is false for TTL 0 messages, which exist only if delivered now. Returns true if
+    // the user agent is online and took the message for delivery.
+    virtual bool notify(const store::MessageRecord& message, bool stored) = 0;
+};
+
+struct ServiceOptions {
+    config::Profile profile = config::Profile::compat;
+    std::string origin;  // scheme://host[:port] of endpoint URLs and the VAPID audience
+    std::uint32_t max_ttl = 2'592'000;
+    std::uint32_t max_body_bytes = 4352;
+    std::int64_t vapid_skew_s = 60;
+    std::size_t vapid_cache_size = 10'000;
+};
+
+// Path prefixes of the resources this service mints (all capability URLs, RFC 8030 §8.3).
+inline constexpr std::string_view kPushPrefix = "/push/";      // push resource (endpoint)
+inline constexpr std::string_view kSubscriptionPrefix = "/sub/"; // push message subscription
+inline constexpr std::string_view kMessagePrefix = "/m/";        // push message resource
+
+struct SubscribeRequest {
+    std::optional<std::string> content_type;  // application/webpush-options+json -> body read
+    std::string body;
+    std::optional<std::string> crypto_key;    // legacy `p256ecdsa=<key>` (RVAPID01-5.1-a)
+    std::string uaid;        // owning user agent; "" = a new one (RFC 8030 subscribe)
+    std::string channel_id;  // WebSocket channelID, "" for RFC 8030
+    std::optional<std::string> app_server_key;  // base64url key given directly (WebSocket)
+};
+
+struct Subscription {
+    store::SubscriptionRecord record;
+    std::string endpoint;      // push resource URL (Link rel="urn:ietf:params:push")
+    std::string resource_url;  // push message subscription URL (Location)
+};
+
+struct PushRequest {
+    std::string token;  // endpoint token (last path segment)
+    std::optional<std::string> ttl, urgency, topic;
+    std::optional<std::string> content_encoding, encryption, crypto_key;
+    std::optional<std::string> authorization;
+    std::string body;
+};
+
+struct PushOutcome {
+    store::MessageRecord message;  // body moved in; id/seq assigned
+    std::string location;          // message resource URL
+    std::uint32_t ttl_kept = 0;
+    bool stored = false;           // false for TTL 0
+};
+
+class PushService {
+public:
+    PushService(ServiceOptions options, store::Store& store, EndpointCodec codec,
+                const base::Clock& clock);
+
+    void set_notifier(Notifier* notifier) noexcept { notifier_ = notifier; }
+    const ServiceOptions& options() const noexcept { return options_; }
+
+    result<Subscription> subscribe(const SubscribeRequest& req);
+    result<PushOutcome> push(PushRequest req);
+
+    // DELETE on a message resource: the UA's ack (RFC 8030 §6.2) or the sender's cancel.
+    // errc::not_found when there is no such (unexpired, undeleted) message.
+    result<void> delete_message(std::string_view id_segment);
+
+    // DELETE on a push message subscription resource (RFC 8030 §7.3).
+    result<void> delete_subscription(std::string_view id_segment);
+
+    // URL of a stored message / a subscription's endpoint, as handed out.
+    std::string message_url(std::string_view message_id) const;
+    std::string endpoint_url(const store::SubscriptionRecord& sub) const;
+
+private:
+    result<void> check_vapid(const PushRequest& req, const store::SubscriptionRecord& sub,
+                             const EndpointToken& token, std::string& verified_key);
+
+    ServiceOptions options_;
+    store::Store& store_;
+    EndpointCodec codec_;
+    const base::Clock& clock_;
+    vapid::TokenCache vapid_cache_;
+    std::vector<std::string> audiences_;
+    Notifier* notifier_ = nullptr;
+};
+
+// 16 random bytes: subscription, user-agent and message ids (>= 120 bits, RFC 8030 §8.3).
+std::string new_id();
+
+}  // namespace pushsvc::webpush

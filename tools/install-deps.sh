@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian package pushsvc needs to build, run and test. Idempotent: when all
+# packages are present it only runs dpkg-query and returns in well under a second.
+set -euo pipefail
+
+packages=(
+    build-essential g++ cmake ninja-build pkg-config ccache git clang-format
+    libboost1.81-all-dev libnghttp2-dev libssl-dev librocksdb-dev
+    libtomlplusplus-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+    openssl curl ca-certificates nghttp2-client nghttp2-server
+)
+# Node.js (npm packages for cross-implementation and browser tests). A machine that already
+# has a node >= 18 with npm (e.g. from nodesource) keeps it; otherwise Debian's is installed.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

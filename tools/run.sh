@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Quick start: installs what is missing, builds pushsvc (Release) and runs it with
+# config/dev.toml: RocksDB under ./data, cleartext on 127.0.0.1:8080, TLS on 127.0.0.1:8443
+# with a local development certificate. Extra arguments go to pushsvc.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+tools/install-deps.sh
+tools/build.sh build/release Release -- pushsvc pushctl 2>&1 | tail -n 1
+tools/dev-cert.sh ./data/tls
+
+cat <<MSG
+
+pushsvc is starting with config/dev.toml (data in ./data).
+  Subscribe (RFC 8030):  curl -si -X POST http://127.0.0.1:8080/subscribe
+  Send a push:           curl -si -X POST -H 'TTL: 60' <endpoint from the Link header>
+  With pushctl:          build/release/bin/pushctl --help
+  TLS listener:          https://127.0.0.1:8443 (trust ./data/tls/ca.pem,
+                         e.g. NODE_EXTRA_CA_CERTS=$root/data/tls/ca.pem)
+  Firefox:               about:config -> dom.push.serverURL = wss://localhost:8443/
+  Metrics:               http://127.0.0.1:8080/metrics
+Stop with Ctrl-C.
+
+MSG
+exec build/release/bin/pushsvc --config config/dev.toml "$@"

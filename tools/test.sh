@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything and runs every test:
+#   1. the whole tree (build/) and all CTest tests: unit, integration, cross-implementation;
+#   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/).
+# Exit status is non-zero if anything fails.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=$(nproc)
+
+tools/install-deps.sh
+if [ -f tests/e2e/package-lock.json ]; then
+    # Pinned npm packages for cross-implementation and browser tests.
+    if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
+        npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
+        touch tests/e2e/node_modules
+    fi
+fi
+
+echo "== build (RelWithDebInfo) =="
+tools/build.sh build RelWithDebInfo
+echo "== tests =="
+ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
+
+echo "== unit tests under ASan + UBSan =="
+if [ ! -f build-asan/build.ninja ]; then
+    cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPUSHSVC_SANITIZE=ON \
+        -DPUSHSVC_BUILD_BENCH=OFF >/dev/null
+fi
+unit_targets=$(cd build-asan && ctest -N -L unit | awk '/Test +#/{print $3}')
+ninja -C build-asan -j"$jobs" $unit_targets
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs" --timeout 600
+echo "== all tests passed =="
