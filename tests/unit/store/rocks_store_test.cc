@@ -1,0 +1,138 @@
+// RocksStore-only behaviour: persistence across reopen, sync mode, open failures.
+// The shared contract runs in store_contract_test.cc.
+
+#include "pushsvc/store/rocks_store.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pushsvc/base/clock.h"
+#include "tests/unit/store/store_test_support.h"
+
+namespace pushsvc::store {
+namespace {
+
+using testing::kT0;
+using testing::make_message;
+using testing::make_subscription;
+using testing::must;
+
+class RocksStoreTest : public ::testing::Test {
+  protected:
+    std::unique_ptr<RocksStore> open(bool sync = false) {
+        auto r = RocksStore::open(path_, RocksOptions{.sync = sync, .clock = &clock_});
+        if (!r) {
+            ADD_FAILURE() << "open failed: " << r.error().message();
+            return nullptr;
+        }
+        return std::move(*r);
+    }
+
+    base::FakeClock clock_{kT0};
+    testing::TempDir dir_;
+    std::string path_ = dir_.path() + "/nested/db";
+};
+
+TEST_F(RocksStoreTest, ReopenKeepsEverythingAndSeqKeepsIncreasing) {
+    std::uint64_t last_seq = 0;
+    {
+        auto s = open();
+        ASSERT_NE(s, nullptr);
+        must(s->put_user_agent({.uaid = "ua1", .created_ms = kT0}));
+        must(s->put_subscription(make_subscription("s1", "ua1")));
+        for (const char* id : {"m1", "m2", "m3"}) {
+            MessageRecord m =
+                make_message(id, "ua1", "s1", 600, id == std::string("m3") ? "t" : "");
+            must(s->enqueue(m));
+            last_seq = m.seq;
+        }
+        EXPECT_TRUE(must(s->delete_message("m2")));
+    }
+    for (int round = 0; round < 3; ++round) {
+        auto s = open();
+        ASSERT_NE(s, nullptr);
+        EXPECT_TRUE(must(s->get_user_agent("ua1")).has_value());
+        EXPECT_EQ(must(s->subscriptions_of("ua1")).size(), 1u);
+        MessageRecord m = make_message("n" + std::to_string(round), "ua1", "s1");
+        must(s->enqueue(m));
+        EXPECT_GT(m.seq, last_seq) << "round " << round;
+        last_seq = m.seq;
+    }
+    auto s = open();
+    ASSERT_NE(s, nullptr);
+    std::vector<std::string> ids;
+    for (const auto& m : must(s->pending("ua1", kT0, 0, 100))) ids.push_back(m.id);
+    EXPECT_EQ(ids, (std::vector<std::string>{"m1", "m3", "n0", "n1", "n2"}));
+    EXPECT_FALSE(must(s->get_message("m2")).has_value());
+    // The topic index survived: m3 is still replaceable (R8030-5.4-a).
+    MessageRecord r = make_message("m3b", "ua1", "s1", 600, "t");
+    EXPECT_EQ(must(s->enqueue(r)), std::optional<std::string>("m3"));
+}
+
+TEST_F(RocksStoreTest, SweptMessagesStayGoneAfterReopen) {
+    {
+        auto s = open();
+        ASSERT_NE(s, nullptr);
+        MessageRecord m = make_message("m1", "ua1", "s1", 1);
+        must(s->enqueue(m));
+        EXPECT_EQ(must(s->sweep_expired(kT0 + 1000)), 1u);
+    }
+    auto s = open();
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(must(s->sweep_expired(kT0 + 1000)), 0u);
+    EXPECT_TRUE(must(s->pending("ua1", kT0, 0, 10)).empty());
+}
+
+TEST_F(RocksStoreTest, SyncModeWritesReadBackFromConcurrentWriters) {
+    {
+        auto s = open(/*sync=*/true);
+        ASSERT_NE(s, nullptr);
+        must(s->put_user_agent({.uaid = "ua1"}));
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t) {
+            threads.emplace_back([&s, t] {
+                for (int i = 0; i < 20; ++i) {
+                    MessageRecord m =
+                        make_message("m" + std::to_string(t) + "-" + std::to_string(i),
+                                     "ua" + std::to_string(t), "s" + std::to_string(t), 600, "t");
+                    must(s->enqueue(m));
+                }
+            });
+        }
+        for (auto& th : threads) th.join();
+        EXPECT_TRUE(must(s->delete_message("m0-19")));
+    }
+    auto s = open(/*sync=*/true);
+    ASSERT_NE(s, nullptr);
+    EXPECT_TRUE(must(s->get_user_agent("ua1")).has_value());
+    for (int t = 1; t < 4; ++t) {
+        auto left = must(s->pending("ua" + std::to_string(t), kT0, 0, 100));
+        ASSERT_EQ(left.size(), 1u);
+        EXPECT_EQ(left[0].id, "m" + std::to_string(t) + "-19");
+    }
+    EXPECT_TRUE(must(s->pending("ua0", kT0, 0, 100)).empty());
+}
+
+TEST_F(RocksStoreTest, OpenFailsWithStoreFailureWhenPathIsAFile) {
+    const std::string file = dir_.path() + "/not-a-dir";
+    std::ofstream(file) << "x";
+    auto r = RocksStore::open(file, RocksOptions{});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(errc::store_failure));
+}
+
+TEST_F(RocksStoreTest, SecondOpenOfSameDatabaseFailsWhileFirstIsOpen) {
+    auto first = open();
+    ASSERT_NE(first, nullptr);
+    auto second = RocksStore::open(path_, RocksOptions{});
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error(), make_error_code(errc::store_failure));
+}
+
+}  // namespace
+}  // namespace pushsvc::store

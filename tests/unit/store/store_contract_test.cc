@@ -1,0 +1,440 @@
+// The Store contract (pushsvc/store/store.h), written once and run against every
+// implementation: MemoryStore and RocksStore (a real RocksDB in a fresh /tmp directory).
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pushsvc/base/clock.h"
+#include "pushsvc/store/memory_store.h"
+#include "pushsvc/store/rocks_store.h"
+#include "tests/unit/store/store_test_support.h"
+
+namespace pushsvc::store {
+namespace {
+
+using testing::kT0;
+using testing::make_message;
+using testing::make_subscription;
+using testing::must;
+
+struct MemoryBackend {
+    explicit MemoryBackend(const base::Clock* clock)
+        : store(std::make_unique<MemoryStore>(clock)) {}
+    std::unique_ptr<Store> store;
+};
+
+struct RocksBackend {
+    explicit RocksBackend(const base::Clock* clock) {
+        auto opened = RocksStore::open(dir.path() + "/db", RocksOptions{.clock = clock});
+        if (!opened) {
+            ADD_FAILURE() << "open failed: " << opened.error().message();
+            store = std::make_unique<MemoryStore>(clock);  // keeps the test from crashing
+            return;
+        }
+        store = std::move(*opened);
+    }
+    testing::TempDir dir;  // declared first: destroyed after the store closes
+    std::unique_ptr<Store> store;
+};
+
+template <class Backend>
+class StoreContract : public ::testing::Test {
+  protected:
+    Store& store() { return *backend_.store; }
+
+    // Enqueues and returns the assigned seq.
+    std::uint64_t add(MessageRecord m) {
+        must(store().enqueue(m));
+        return m.seq;
+    }
+
+    std::vector<std::string> pending_ids(const std::string& uaid, base::UnixMs now = kT0,
+                                         std::uint64_t after = 0, std::size_t limit = 1000) {
+        std::vector<std::string> ids;
+        for (const auto& m : must(store().pending(uaid, now, after, limit))) ids.push_back(m.id);
+        return ids;
+    }
+
+    base::FakeClock clock_{kT0};
+    Backend backend_{&clock_};
+};
+
+struct BackendName {
+    template <class T>
+    static std::string GetName(int) {
+        return std::is_same_v<T, MemoryBackend> ? "Memory" : "Rocks";
+    }
+};
+
+using Backends = ::testing::Types<MemoryBackend, RocksBackend>;
+TYPED_TEST_SUITE(StoreContract, Backends, BackendName);
+
+// --- user agents and subscriptions ---
+
+TYPED_TEST(StoreContract, StoresReturnsAndDeletesUserAgent) {
+    Store& s = this->store();
+    EXPECT_FALSE(must(s.get_user_agent("ua1")).has_value());
+    must(s.put_user_agent({.uaid = "ua1", .created_ms = kT0, .last_seen_ms = kT0 + 5}));
+    auto ua = must(s.get_user_agent("ua1"));
+    ASSERT_TRUE(ua.has_value());
+    EXPECT_EQ(ua->uaid, "ua1");
+    EXPECT_EQ(ua->created_ms, kT0);
+    EXPECT_EQ(ua->last_seen_ms, kT0 + 5);
+
+    must(s.put_user_agent({.uaid = "ua1", .created_ms = kT0, .last_seen_ms = kT0 + 9}));
+    EXPECT_EQ(must(s.get_user_agent("ua1"))->last_seen_ms, kT0 + 9);
+
+    must(s.delete_user_agent("ua1"));
+    EXPECT_FALSE(must(s.get_user_agent("ua1")).has_value());
+}
+
+TYPED_TEST(StoreContract, StoresAndReturnsSubscriptionWithEveryField) {
+    Store& s = this->store();
+    SubscriptionRecord sub{.id = "sub1",
+                           .uaid = "ua1",
+                           .channel_id = "chan-1",
+                           .app_server_key = std::string(65, '\x04'),
+                           .set_id = "set-9",
+                           .created_ms = kT0};
+    must(s.put_subscription(sub));
+    auto got = must(s.get_subscription("sub1"));
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->id, sub.id);
+    EXPECT_EQ(got->uaid, sub.uaid);
+    EXPECT_EQ(got->channel_id, sub.channel_id);
+    EXPECT_EQ(got->app_server_key, sub.app_server_key);
+    EXPECT_EQ(got->set_id, sub.set_id);
+    EXPECT_EQ(got->created_ms, sub.created_ms);
+    EXPECT_FALSE(must(s.get_subscription("nope")).has_value());
+}
+
+TYPED_TEST(StoreContract, SubscriptionsOfListsOnlyThatUserAgentsSubscriptions) {
+    Store& s = this->store();
+    must(s.put_subscription(make_subscription("b", "ua1")));
+    must(s.put_subscription(make_subscription("a", "ua1")));
+    must(s.put_subscription(make_subscription("c", "ua2")));
+    // "ua" is a prefix of "ua1": it must not see ua1's subscriptions.
+    must(s.put_subscription(make_subscription("d", "ua")));
+
+    std::vector<std::string> ids;
+    for (const auto& sub : must(s.subscriptions_of("ua1"))) ids.push_back(sub.id);
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(ids, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(must(s.subscriptions_of("ua")).size(), 1u);
+    EXPECT_TRUE(must(s.subscriptions_of("ua3")).empty());
+}
+
+TYPED_TEST(StoreContract, DeleteSubscriptionRemovesItAndOnlyItsMessages) {
+    Store& s = this->store();
+    must(s.put_subscription(make_subscription("s1", "ua1")));
+    must(s.put_subscription(make_subscription("s2", "ua1")));
+    this->add(make_message("m1", "ua1", "s1", 600, "t"));
+    this->add(make_message("m2", "ua1", "s2"));
+    this->add(make_message("m3", "ua1", "s1"));
+
+    EXPECT_TRUE(must(s.delete_subscription("s1")));
+    EXPECT_FALSE(must(s.get_subscription("s1")).has_value());
+    EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"m2"}));
+    EXPECT_FALSE(must(s.get_message("m1")).has_value());
+    EXPECT_FALSE(must(s.delete_message("m3")));
+    ASSERT_EQ(must(s.subscriptions_of("ua1")).size(), 1u);
+    EXPECT_FALSE(must(s.delete_subscription("s1")));
+
+    // Its topic index went with it: a re-created subscription starts clean (R8030-5.4-f).
+    must(s.put_subscription(make_subscription("s1", "ua1")));
+    MessageRecord again = make_message("m4", "ua1", "s1", 600, "t");
+    EXPECT_FALSE(must(s.enqueue(again)).has_value());
+}
+
+TYPED_TEST(StoreContract, DeleteUserAgentCascadesToSubscriptionsAndMessages) {
+    Store& s = this->store();
+    must(s.put_user_agent({.uaid = "ua1"}));
+    must(s.put_user_agent({.uaid = "ua2"}));
+    must(s.put_subscription(make_subscription("s1", "ua1")));
+    must(s.put_subscription(make_subscription("s2", "ua2")));
+    this->add(make_message("m1", "ua1", "s1", 600, "t"));
+    this->add(make_message("m2", "ua2", "s2", 600, "t"));
+
+    must(s.delete_user_agent("ua1"));
+    EXPECT_FALSE(must(s.get_subscription("s1")).has_value());
+    EXPECT_TRUE(must(s.subscriptions_of("ua1")).empty());
+    EXPECT_TRUE(this->pending_ids("ua1").empty());
+    EXPECT_FALSE(must(s.get_message("m1")).has_value());
+    EXPECT_FALSE(must(s.delete_message("m1")));
+
+    EXPECT_TRUE(must(s.get_user_agent("ua2")).has_value());
+    EXPECT_TRUE(must(s.get_subscription("s2")).has_value());
+    EXPECT_EQ(this->pending_ids("ua2"), (std::vector<std::string>{"m2"}));
+}
+
+// --- queue order and paging ---
+
+TYPED_TEST(StoreContract, PendingReturnsManyMessagesInArrivalOrder) {
+    std::vector<std::string> expected;
+    std::uint64_t last = 0;
+    for (int i = 0; i < 300; ++i) {
+        const std::string id = "m" + std::to_string(i);
+        const std::uint64_t seq = this->add(make_message(id, "ua1", i % 2 ? "s1" : "s2"));
+        EXPECT_GT(seq, last);
+        last = seq;
+        expected.push_back(id);
+        this->add(make_message("other" + std::to_string(i), "ua2", "s3"));
+    }
+    EXPECT_EQ(this->pending_ids("ua1"), expected);
+}
+
+TYPED_TEST(StoreContract, PendingPagesWithAfterSeqAndLimit) {
+    std::vector<std::uint64_t> seqs;
+    for (int i = 0; i < 10; ++i) {
+        seqs.push_back(this->add(make_message("m" + std::to_string(i), "ua1", "s1")));
+    }
+    EXPECT_EQ(this->pending_ids("ua1", kT0, 0, 3), (std::vector<std::string>{"m0", "m1", "m2"}));
+    EXPECT_EQ(this->pending_ids("ua1", kT0, seqs[2], 3),
+              (std::vector<std::string>{"m3", "m4", "m5"}));
+    EXPECT_EQ(this->pending_ids("ua1", kT0, seqs[8], 3), (std::vector<std::string>{"m9"}));
+    EXPECT_TRUE(this->pending_ids("ua1", kT0, seqs[9], 3).empty());
+    EXPECT_TRUE(this->pending_ids("ua1", kT0, 0, 0).empty());
+    EXPECT_TRUE(this->pending_ids("ua1", kT0, UINT64_MAX, 3).empty());
+    EXPECT_TRUE(this->pending_ids("unknown").empty());
+}
+
+TYPED_TEST(StoreContract, UserAgentWhoseIdPrefixesAnothersHasItsOwnQueue) {
+    const std::string a("\x00\xff", 2);
+    const std::string b("\x00\xff\x00", 3);
+    this->add(make_message("ma", a, "s1"));
+    this->add(make_message("mb", b, "s2"));
+    EXPECT_EQ(this->pending_ids(a), (std::vector<std::string>{"ma"}));
+    EXPECT_EQ(this->pending_ids(b), (std::vector<std::string>{"mb"}));
+}
+
+TYPED_TEST(StoreContract, GetMessageReturnsEveryFieldByteExact) {
+    MessageRecord m = make_message(std::string("id\0\xff", 4), "ua1", "s1", 60, "topic");
+    m.urgency = 3;
+    m.content_encoding = "aesgcm";
+    m.encryption = "salt=abc";
+    m.crypto_key = "dh=def";
+    m.receipt_id = "rcpt";
+    m.body.clear();
+    for (int i = 0; i < 4096; ++i) m.body.push_back(static_cast<char>(i % 256));
+    must(this->store().enqueue(m));
+    EXPECT_GT(m.seq, 0u);
+
+    auto got = must(this->store().get_message(m.id));
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->id, m.id);
+    EXPECT_EQ(got->uaid, m.uaid);
+    EXPECT_EQ(got->subscription_id, m.subscription_id);
+    EXPECT_EQ(got->seq, m.seq);
+    EXPECT_EQ(got->received_ms, m.received_ms);
+    EXPECT_EQ(got->expires_ms, m.expires_ms);
+    EXPECT_EQ(got->ttl_s, 60u);
+    EXPECT_EQ(got->urgency, 3);
+    EXPECT_EQ(got->topic, "topic");
+    EXPECT_EQ(got->content_encoding, "aesgcm");
+    EXPECT_EQ(got->encryption, "salt=abc");
+    EXPECT_EQ(got->crypto_key, "dh=def");
+    EXPECT_EQ(got->receipt_id, "rcpt");
+    EXPECT_EQ(got->body, m.body);  // all 256 byte values, 4096 bytes
+    auto listed = must(this->store().pending("ua1", kT0, 0, 10));
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0].body, m.body);
+}
+
+// --- topic replacement (RFC 8030 §5.4) ---
+
+// R8030-5.4-a, R8030-5.4-c
+TYPED_TEST(StoreContract, TopicReplacesUndeliveredMessageOfSameSubscription) {
+    Store& s = this->store();
+    MessageRecord a = make_message("A", "ua1", "s1", 600, "t");
+    EXPECT_FALSE(must(s.enqueue(a)).has_value());  // R8030-5.4-f: no match, stored normally
+    MessageRecord b = make_message("B", "ua1", "s1", 600, "t");
+    auto replaced = must(s.enqueue(b));
+    ASSERT_TRUE(replaced.has_value());
+    EXPECT_EQ(*replaced, "A");
+    EXPECT_GT(b.seq, a.seq);
+    EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"B"}));
+    EXPECT_FALSE(must(s.get_message("A")).has_value());
+    EXPECT_FALSE(must(s.delete_message("A")));  // R8030-5.4-c: old resource is gone
+    EXPECT_TRUE(must(s.get_message("B")).has_value());
+}
+
+// R8030-5.4-a
+TYPED_TEST(StoreContract, SameTopicOnAnotherSubscriptionIsUntouched) {
+    Store& s = this->store();
+    this->add(make_message("A", "ua1", "s1", 600, "t"));
+    MessageRecord b = make_message("B", "ua1", "s2", 600, "t");
+    EXPECT_FALSE(must(s.enqueue(b)).has_value());
+    EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"A", "B"}));
+}
+
+TYPED_TEST(StoreContract, MessagesWithoutOrWithOtherTopicAreNeverReplaced) {
+    Store& s = this->store();
+    this->add(make_message("A", "ua1", "s1"));
+    MessageRecord b = make_message("B", "ua1", "s1");
+    EXPECT_FALSE(must(s.enqueue(b)).has_value());
+    MessageRecord c = make_message("C", "ua1", "s1", 600, "t1");
+    EXPECT_FALSE(must(s.enqueue(c)).has_value());
+    MessageRecord d = make_message("D", "ua1", "s1", 600, "t2");
+    EXPECT_FALSE(must(s.enqueue(d)).has_value());
+    EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"A", "B", "C", "D"}));
+}
+
+// R8030-5.4-e
+TYPED_TEST(StoreContract, ReplacementCarriesItsOwnTtlUrgencyAndReceipt) {
+    MessageRecord a = make_message("A", "ua1", "s1", 600, "t");
+    a.urgency = 3;
+    a.receipt_id = "r1";
+    this->add(a);
+    MessageRecord b = make_message("B", "ua1", "s1", 30, "t");
+    b.urgency = 0;
+    this->add(b);
+    auto got = must(this->store().get_message("B"));
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->urgency, 0);
+    EXPECT_EQ(got->ttl_s, 30u);
+    EXPECT_EQ(got->receipt_id, "");
+}
+
+TYPED_TEST(StoreContract, AckedTopicMessageIsNotReportedAsReplaced) {
+    Store& s = this->store();
+    this->add(make_message("A", "ua1", "s1", 600, "t"));
+    EXPECT_TRUE(must(s.delete_message("A")));
+    MessageRecord b = make_message("B", "ua1", "s1", 600, "t");
+    EXPECT_FALSE(must(s.enqueue(b)).has_value());
+    MessageRecord c = make_message("C", "ua1", "s1", 600, "t");
+    EXPECT_EQ(must(s.enqueue(c)), std::optional<std::string>("B"));
+}
+
+// --- expiry ---
+
+// R8030-5.2-h
+TYPED_TEST(StoreContract, PendingSkipsExpiredMessages) {
+    this->add(make_message("short", "ua1", "s1", 1));
+    this->add(make_message("long", "ua1", "s1", 60));
+    EXPECT_EQ(this->pending_ids("ua1", kT0 + 999), (std::vector<std::string>{"short", "long"}));
+    // Expired once now >= expires_ms.
+    EXPECT_EQ(this->pending_ids("ua1", kT0 + 1000), (std::vector<std::string>{"long"}));
+    EXPECT_TRUE(this->pending_ids("ua1", kT0 + 60'000).empty());
+}
+
+// R8030-7.2-b
+TYPED_TEST(StoreContract, ExpiredMessageBehavesAsIfNeverSent) {
+    Store& s = this->store();
+    this->add(make_message("m1", "ua1", "s1", 1));
+    this->add(make_message("m2", "ua1", "s1", 1));
+    EXPECT_TRUE(must(s.get_message("m1")).has_value());
+    this->clock_.set(kT0 + 1000);
+    EXPECT_FALSE(must(s.get_message("m1")).has_value());
+    EXPECT_FALSE(must(s.delete_message("m2")));
+    EXPECT_TRUE(this->pending_ids("ua1", kT0 + 1000).empty());
+}
+
+TYPED_TEST(StoreContract, SweepExpiredCountsAndRemovesOnlyExpiredMessages) {
+    Store& s = this->store();
+    this->add(make_message("e1", "ua1", "s1", 1, "t"));
+    this->add(make_message("e2", "ua2", "s2", 2));
+    this->add(make_message("keep", "ua1", "s1", 3));
+    this->add(make_message("old", "ua3", "s3", 1, "", kT0 - 5000));
+
+    EXPECT_EQ(must(s.sweep_expired(kT0 + 2000)), 3u);  // expires_ms <= now is swept
+    EXPECT_EQ(must(s.sweep_expired(kT0 + 2000)), 0u);
+    EXPECT_FALSE(must(s.delete_message("e1")));
+    EXPECT_FALSE(must(s.delete_message("e2")));
+    EXPECT_EQ(this->pending_ids("ua1", kT0), (std::vector<std::string>{"keep"}));
+    EXPECT_TRUE(this->pending_ids("ua2", kT0).empty());
+    EXPECT_TRUE(must(s.get_message("keep")).has_value());
+
+    // The swept message's topic index is gone too.
+    MessageRecord again = make_message("e1b", "ua1", "s1", 600, "t");
+    EXPECT_FALSE(must(s.enqueue(again)).has_value());
+}
+
+// --- acks ---
+
+TYPED_TEST(StoreContract, DeleteMessageRemovesExactlyOneAndSecondCallReportsFalse) {
+    Store& s = this->store();
+    this->add(make_message("m1", "ua1", "s1"));
+    this->add(make_message("m2", "ua1", "s1"));
+    this->add(make_message("m3", "ua1", "s1"));
+    EXPECT_TRUE(must(s.delete_message("m2")));
+    EXPECT_FALSE(must(s.delete_message("m2")));
+    EXPECT_FALSE(must(s.delete_message("never")));
+    EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"m1", "m3"}));
+}
+
+// --- concurrency ---
+
+// R8030-5.4-a under contention: concurrent writers of one (subscription, topic).
+TYPED_TEST(StoreContract, ConcurrentSameTopicEnqueuesLeaveExactlyOneMessage) {
+    constexpr int kThreads = 4;
+    constexpr int kPerThread = 100;
+    std::vector<std::vector<std::string>> replaced(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([this, t, &replaced] {
+            for (int i = 0; i < kPerThread; ++i) {
+                const std::string n = std::to_string(t) + "-" + std::to_string(i);
+                MessageRecord a = make_message("a" + n, "ua1", "s1", 600, "t");
+                MessageRecord b = make_message("b" + n, "ua1", "s2", 600, "t");
+                if (auto r = must(this->store().enqueue(a))) replaced[t].push_back(*r);
+                if (auto r = must(this->store().enqueue(b))) replaced[t].push_back(*r);
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+
+    auto left = must(this->store().pending("ua1", kT0, 0, 10'000));
+    ASSERT_EQ(left.size(), 2u);
+    std::set<std::string> subs{left[0].subscription_id, left[1].subscription_id};
+    EXPECT_EQ(subs, (std::set<std::string>{"s1", "s2"}));
+    std::set<std::string> all_replaced;
+    for (const auto& v : replaced) all_replaced.insert(v.begin(), v.end());
+    std::size_t replacements = 0;
+    for (const auto& v : replaced) replacements += v.size();
+    EXPECT_EQ(replacements, 2u * kThreads * kPerThread - 2);  // each old message exactly once
+    EXPECT_EQ(all_replaced.size(), replacements);
+    for (const auto& m : left) EXPECT_EQ(all_replaced.count(m.id), 0u);
+}
+
+TYPED_TEST(StoreContract, ConcurrentDistinctEnqueuesLoseNothing) {
+    constexpr int kThreads = 4;
+    constexpr int kPerThread = 250;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([this, t] {
+            for (int i = 0; i < kPerThread; ++i) {
+                const std::string n = std::to_string(t) + "-" + std::to_string(i);
+                // Half to a shared queue, half to the thread's own.
+                const std::string uaid = i % 2 ? "shared" : "ua" + std::to_string(t);
+                MessageRecord m = make_message("m" + n, uaid, "s" + std::to_string(t));
+                must(this->store().enqueue(m));
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+
+    std::set<std::string> ids;
+    std::set<std::uint64_t> seqs;
+    std::size_t total = 0;
+    for (const std::string uaid : {"shared", "ua0", "ua1", "ua2", "ua3"}) {
+        auto msgs = must(this->store().pending(uaid, kT0, 0, 10'000));
+        for (std::size_t i = 1; i < msgs.size(); ++i) EXPECT_LT(msgs[i - 1].seq, msgs[i].seq);
+        for (const auto& m : msgs) {
+            ids.insert(m.id);
+            seqs.insert(m.seq);
+        }
+        total += msgs.size();
+    }
+    EXPECT_EQ(total, std::size_t{kThreads * kPerThread});
+    EXPECT_EQ(ids.size(), total);
+    EXPECT_EQ(seqs.size(), total);
+}
+
+}  // namespace
+}  // namespace pushsvc::store
