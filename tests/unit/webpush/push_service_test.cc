@@ -1,0 +1,264 @@
+// PushService over a MemoryStore and a fake clock: the application-server rules of RFC 8030
+// §4-§5 and RFC 8292 §4 without any transport.
+#include "pushsvc/webpush/push_service.h"
+
+#include <gtest/gtest.h>
+
+#include "pushsvc/base/base64url.h"
+#include "pushsvc/crypto/p256.h"
+#include "pushsvc/store/memory_store.h"
+
+namespace pushsvc::webpush {
+namespace {
+
+using base::base64url_encode;
+using Opt = std::optional<std::string>;
+
+constexpr std::string_view kOrigin = "https://push.test:8443";
+
+std::string make_jwt(const crypto::P256PrivateKey& key, const std::string& aud, std::int64_t exp) {
+    std::string header = base64url_encode(R"({"typ":"JWT","alg":"ES256"})");
+    std::string claims = base64url_encode(R"({"aud":")" + aud + R"(","exp":)" +
+                                          std::to_string(exp) + R"(,"sub":"mailto:a@b.c"})");
+    std::string input = header + "." + claims;
+    return input + "." + base64url_encode(key.sign_es256(input));
+}
+
+class PushServiceTest : public ::testing::Test {
+protected:
+    explicit PushServiceTest(config::Profile profile = config::Profile::compat)
+        : service_(options(profile), store_, EndpointCodec({std::string(32, 'k')}), clock_) {}
+
+    static ServiceOptions options(config::Profile profile) {
+        ServiceOptions o;
+        o.profile = profile;
+        o.origin = std::string(kOrigin);
+        o.max_ttl = 3600;
+        return o;
+    }
+
+    std::string token_of(const Subscription& sub) {
+        return sub.endpoint.substr(sub.endpoint.rfind('/') + 1);
+    }
+
+    Subscription subscribe_restricted(const crypto::P256PrivateKey& key) {
+        SubscribeRequest req;
+        req.content_type = "application/webpush-options+json; charset=utf-8";
+        req.body = R"({"vapid":")" + base64url_encode(key.public_raw()) + R"(","x":1})";
+        auto sub = service_.subscribe(req);
+        EXPECT_TRUE(sub);
+        return *sub;
+    }
+
+    PushRequest push_to(const Subscription& sub, std::string ttl = "60") {
+        PushRequest req;
+        req.token = token_of(sub);
+        req.ttl = std::move(ttl);
+        return req;
+    }
+
+    std::string vapid_header(const crypto::P256PrivateKey& key, std::string aud = std::string(kOrigin),
+                             std::int64_t exp_offset_s = 3600) {
+        return "vapid t=" + make_jwt(key, aud, clock_.now_ms() / 1000 + exp_offset_s) +
+               ", k=" + base64url_encode(key.public_raw());
+    }
+
+    errc push_error(PushRequest req) { return to_errc(service_.push(std::move(req)).error()); }
+
+    base::FakeClock clock_;
+    store::MemoryStore store_;
+    PushService service_;
+};
+
+TEST_F(PushServiceTest, SubscribeMintsDistinctEndpointAndResourceUrls_R8030_4_b_c) {
+    auto a = service_.subscribe({});
+    auto b = service_.subscribe({});
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(a->endpoint.rfind(std::string(kOrigin) + "/push/", 0), 0u);
+    EXPECT_EQ(a->resource_url.rfind(std::string(kOrigin) + "/sub/", 0), 0u);
+    EXPECT_NE(a->endpoint, b->endpoint);
+    EXPECT_NE(a->resource_url, b->resource_url);
+    EXPECT_NE(a->record.uaid, b->record.uaid);
+}
+
+TEST_F(PushServiceTest, PushStoresTheMessageInArrivalOrder_R8030_5_b) {
+    auto sub = *service_.subscribe({});
+    for (int i = 0; i < 3; ++i) {
+        auto req = push_to(sub);
+        req.content_encoding = "aes128gcm";
+        req.body = std::string(16, 's') + std::string("\0\0\x10\0", 4) + "\x41" +
+                   std::string(1, '\x04') + std::string(64, 'K') + "payload" + std::to_string(i);
+        auto out = service_.push(std::move(req));
+        ASSERT_TRUE(out);
+        EXPECT_TRUE(out->stored);
+        EXPECT_EQ(out->location, service_.message_url(out->message.id));
+    }
+    auto pending = *store_.pending(sub.record.uaid, clock_.now_ms(), 0, 10);
+    ASSERT_EQ(pending.size(), 3u);
+    EXPECT_TRUE(pending[2].body.ends_with("payload2"));
+    EXPECT_EQ(pending[0].content_encoding, "aes128gcm");
+}
+
+TEST_F(PushServiceTest, TtlZeroIsAcceptedButNotStored_R8030_5_2_i) {
+    auto sub = *service_.subscribe({});
+    auto out = service_.push(push_to(sub, "0"));
+    ASSERT_TRUE(out);
+    EXPECT_FALSE(out->stored);
+    EXPECT_TRUE(store_.pending(sub.record.uaid, clock_.now_ms(), 0, 10)->empty());
+}
+
+TEST_F(PushServiceTest, ExpiredMessagesAreNeverReturned_R8030_5_2_h) {
+    auto sub = *service_.subscribe({});
+    ASSERT_TRUE(service_.push(push_to(sub, "1")));
+    clock_.advance_ms(1000);
+    EXPECT_TRUE(store_.pending(sub.record.uaid, clock_.now_ms(), 0, 10)->empty());
+}
+
+TEST_F(PushServiceTest, TopicReplacesTheUndeliveredMessage_R8030_5_4_a_c) {
+    auto sub = *service_.subscribe({});
+    auto first = push_to(sub);
+    first.topic = "t";
+    auto a = *service_.push(first);
+    auto second = push_to(sub);
+    second.topic = "t";
+    auto b = *service_.push(second);
+    EXPECT_NE(a.location, b.location);
+    auto pending = *store_.pending(sub.record.uaid, clock_.now_ms(), 0, 10);
+    ASSERT_EQ(pending.size(), 1u);
+    EXPECT_EQ(pending[0].id, b.message.id);
+    auto id_of = [](const std::string& url) { return url.substr(url.rfind('/') + 1); };
+    EXPECT_EQ(to_errc(service_.delete_message(id_of(a.location)).error()), errc::not_found);
+    EXPECT_TRUE(service_.delete_message(id_of(b.location)));
+    EXPECT_EQ(to_errc(service_.delete_message(id_of(b.location)).error()), errc::not_found);
+}
+
+TEST_F(PushServiceTest, TamperedTokenIsNotFoundAndRemovedSubscriptionIsGone_R8030_7_3_d) {
+    auto sub = *service_.subscribe({});
+    auto req = push_to(sub);
+    req.token[5] = req.token[5] == 'A' ? 'B' : 'A';
+    EXPECT_EQ(push_error(req), errc::token_invalid);
+    auto id = sub.resource_url.substr(sub.resource_url.rfind('/') + 1);
+    ASSERT_TRUE(service_.delete_subscription(id));
+    EXPECT_EQ(push_error(push_to(sub)), errc::subscription_gone);
+    EXPECT_EQ(to_errc(service_.delete_subscription(id).error()), errc::not_found);
+}
+
+TEST_F(PushServiceTest, RestrictedSubscriptionNeedsCredentials_R8292_4_2_b) {
+    auto key = crypto::P256PrivateKey::generate();
+    auto sub = subscribe_restricted(key);
+    EXPECT_EQ(push_error(push_to(sub)), errc::vapid_missing);
+    auto req = push_to(sub);
+    req.authorization = "key=AIzaSomething";
+    EXPECT_EQ(push_error(req), errc::vapid_missing);
+}
+
+TEST_F(PushServiceTest, RestrictedSubscriptionAcceptsBothAuthForms_R8292_4_1_a_RVAPID01_2_a) {
+    auto key = crypto::P256PrivateKey::generate();
+    auto sub = subscribe_restricted(key);
+    auto req = push_to(sub);
+    req.authorization = vapid_header(key);
+    EXPECT_TRUE(service_.push(req));
+    auto legacy = push_to(sub);
+    legacy.authorization = "WebPush " + make_jwt(key, std::string(kOrigin), clock_.now_ms() / 1000 + 600);
+    legacy.crypto_key = "p256ecdsa=" + base64url_encode(key.public_raw());
+    EXPECT_TRUE(service_.push(legacy));
+}
+
+TEST_F(PushServiceTest, RejectsAnotherKeyWrongAudienceAndExpiredTokens_R8292_4_2_e_f_g) {
+    auto key = crypto::P256PrivateKey::generate();
+    auto other = crypto::P256PrivateKey::generate();
+    auto sub = subscribe_restricted(key);
+    auto req = push_to(sub);
+    req.authorization = vapid_header(other);
+    EXPECT_EQ(push_error(req), errc::vapid_key_mismatch);
+    req.authorization = vapid_header(key, "https://other.example");
+    EXPECT_EQ(push_error(req), errc::vapid_invalid);
+    req.authorization = vapid_header(key, std::string(kOrigin), -10);
+    EXPECT_EQ(push_error(req), errc::vapid_invalid);
+    req.authorization = vapid_header(key, std::string(kOrigin), 25 * 3600);
+    EXPECT_EQ(push_error(req), errc::vapid_invalid);
+}
+
+TEST_F(PushServiceTest, CachedTokenIsRejectedOnceExpired_R8292_5_a) {
+    auto key = crypto::P256PrivateKey::generate();
+    auto sub = subscribe_restricted(key);
+    auto req = push_to(sub);
+    req.authorization = vapid_header(key, std::string(kOrigin), 60);
+    EXPECT_TRUE(service_.push(req));
+    EXPECT_TRUE(service_.push(req));
+    clock_.advance_ms(61'000);
+    EXPECT_EQ(push_error(req), errc::vapid_invalid);
+}
+
+TEST_F(PushServiceTest, CompatAcceptsAudienceWithoutTheNonDefaultPort_A9) {
+    auto key = crypto::P256PrivateKey::generate();
+    auto sub = subscribe_restricted(key);
+    auto req = push_to(sub);
+    req.authorization = vapid_header(key, "https://push.test");
+    EXPECT_TRUE(service_.push(req));
+}
+
+TEST_F(PushServiceTest, SenderEcdhKeyEqualToVapidKeyIsRejected_R8292_3_2_b) {
+    auto key = crypto::P256PrivateKey::generate();
+    auto sub = subscribe_restricted(key);
+    auto req = push_to(sub);
+    req.authorization = vapid_header(key);
+    req.content_encoding = "aes128gcm";
+    req.body = std::string(16, 's') + std::string("\0\0\x10\0", 4) + "\x41" + key.public_raw() + "x";
+    EXPECT_EQ(push_error(req), errc::same_key);
+}
+
+TEST_F(PushServiceTest, UnrestrictedSubscriptionIgnoresBadCredentialsInCompat_A8) {
+    auto sub = *service_.subscribe({});
+    auto req = push_to(sub);
+    req.authorization = "vapid t=a.b.c, k=AAAA";
+    EXPECT_TRUE(service_.push(req));
+}
+
+TEST_F(PushServiceTest, SubscribeRejectsAnInvalidKeyAndIgnoresOtherMediaTypes_R8292_4_1_b_d) {
+    SubscribeRequest bad;
+    bad.content_type = "application/webpush-options+json";
+    bad.body = R"({"vapid":"AAAA"})";
+    EXPECT_EQ(to_errc(service_.subscribe(bad).error()), errc::bad_subscribe_key);
+    bad.body = "{not json";
+    EXPECT_EQ(to_errc(service_.subscribe(bad).error()), errc::bad_json);
+    SubscribeRequest other;
+    other.content_type = "application/json";
+    other.body = R"({"vapid":"AAAA"})";
+    auto sub = service_.subscribe(other);
+    ASSERT_TRUE(sub);
+    EXPECT_TRUE(sub->record.app_server_key.empty());
+}
+
+TEST_F(PushServiceTest, LegacyCryptoKeyHeaderRestrictsTheSubscription_RVAPID01_5_1_a) {
+    auto key = crypto::P256PrivateKey::generate();
+    SubscribeRequest req;
+    req.crypto_key = "p256ecdsa=" + base64url_encode(key.public_raw());
+    auto sub = service_.subscribe(req);
+    ASSERT_TRUE(sub);
+    EXPECT_EQ(sub->record.app_server_key, key.public_raw());
+    EXPECT_EQ(push_error(push_to(*sub)), errc::vapid_missing);
+}
+
+class StrictPushServiceTest : public PushServiceTest {
+protected:
+    StrictPushServiceTest() : PushServiceTest(config::Profile::strict) {}
+};
+
+TEST_F(StrictPushServiceTest, InvalidCredentialsOnUnrestrictedSubscriptionAreForbidden_R8292_2_f) {
+    auto sub = *service_.subscribe({});
+    auto req = push_to(sub);
+    req.authorization = "vapid t=a.b.c, k=AAAA";
+    EXPECT_EQ(push_error(req), errc::vapid_invalid);
+}
+
+TEST_F(StrictPushServiceTest, AudienceMustMatchExactly_R8292_2_b) {
+    auto key = crypto::P256PrivateKey::generate();
+    auto sub = subscribe_restricted(key);
+    auto req = push_to(sub);
+    req.authorization = vapid_header(key, "https://push.test");
+    EXPECT_EQ(push_error(req), errc::vapid_invalid);
+}
+
+}  // namespace
+}  // namespace pushsvc::webpush
