@@ -120,10 +120,10 @@ int run(const config::Config& cfg, const RunOptions& options) {
     fs::create_directories(cfg.store.path);
     auto keys = load_token_keys(cfg);
 
-    auto store = store::RocksStore::open((fs::path(cfg.store.path) / "db").string(),
-                                         store::RocksOptions{.sync = cfg.store.sync});
-    if (!store) throw std::runtime_error("cannot open store under " + cfg.store.path);
     base::SystemClock clock;
+    auto store = store::RocksStore::open((fs::path(cfg.store.path) / "db").string(),
+                                         store::RocksOptions{.sync = cfg.store.sync, .clock = &clock});
+    if (!store) throw std::runtime_error("cannot open store under " + cfg.store.path);
 
     int threads = cfg.server.threads > 0 ? cfg.server.threads
                                          : int(std::max(1u, std::thread::hardware_concurrency()));

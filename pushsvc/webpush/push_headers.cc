@@ -50,7 +50,7 @@ result<Encoding> parse_encoding(const EncodingInput& in, config::Profile profile
     std::string_view name = base::trim(*in.content_encoding);
     bool strict = profile == config::Profile::strict;
     auto params_of = [](const std::optional<std::string>& h) {
-        return h ? base::parse_params(*h) : std::optional<std::vector<base::Param>>{{}};
+        return h ? base::parse_params(*h) : std::make_optional(std::vector<base::Param>{});
     };
 
     if (base::iequals(name, "aes128gcm")) {

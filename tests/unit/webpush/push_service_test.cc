@@ -66,7 +66,7 @@ protected:
     errc push_error(PushRequest req) { return to_errc(service_.push(std::move(req)).error()); }
 
     base::FakeClock clock_;
-    store::MemoryStore store_;
+    store::MemoryStore store_{&clock_};
     PushService service_;
 };
 
