@@ -4,7 +4,11 @@
 #include "pushsvc/store/rocks_store.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -116,6 +120,50 @@ TEST_F(RocksStoreTest, SyncModeWritesReadBackFromConcurrentWriters) {
         EXPECT_EQ(left[0].id, "m" + std::to_string(t) + "-19");
     }
     EXPECT_TRUE(must(s->pending("ua0", kT0, 0, 100)).empty());
+}
+
+constexpr int kChildMessages = 50;
+constexpr const char* kChildDbEnv = "PUSHSVC_STORE_TEST_CHILD_DB";
+
+// Runs only inside the child process started by ReturnedWritesSurviveKillMinus9WithoutSync:
+// writes, then dies by SIGKILL without closing the database.
+TEST(RocksStoreChild, WritesThenIsKilled) {
+    const char* path = std::getenv(kChildDbEnv);
+    if (path == nullptr) GTEST_SKIP() << "helper for the kill -9 test";
+    auto r = RocksStore::open(path, RocksOptions{});
+    if (!r) ::_exit(2);
+    for (int i = 0; i < kChildMessages; ++i) {
+        MessageRecord m = make_message("m" + std::to_string(i), "ua1", "s1");
+        if (!(*r)->enqueue(m)) ::_exit(3);
+    }
+    ::raise(SIGKILL);
+    ::_exit(4);
+}
+
+// DESIGN.md "Durability": a returned enqueue is in the WAL and survives kill -9 even without
+// sync. The child is a fresh exec of this binary (no RocksDB threads inherited by fork).
+TEST_F(RocksStoreTest, ReturnedWritesSurviveKillMinus9WithoutSync) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::setenv(kChildDbEnv, path_.c_str(), 1);
+        ::execl("/proc/self/exe", "unit_store", "--gtest_filter=RocksStoreChild.*",
+                static_cast<char*>(nullptr));
+        ::_exit(5);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child exit status " << WEXITSTATUS(status);
+    EXPECT_EQ(WTERMSIG(status), SIGKILL);
+
+    auto s = open();
+    ASSERT_NE(s, nullptr);
+    auto left = must(s->pending("ua1", kT0, 0, 1000));
+    ASSERT_EQ(left.size(), std::size_t{kChildMessages});
+    for (int i = 0; i < kChildMessages; ++i) EXPECT_EQ(left[i].id, "m" + std::to_string(i));
+    MessageRecord next = make_message("after", "ua1", "s1");
+    must(s->enqueue(next));
+    EXPECT_GT(next.seq, left.back().seq);
 }
 
 TEST_F(RocksStoreTest, OpenFailsWithStoreFailureWhenPathIsAFile) {
