@@ -1,0 +1,86 @@
+#include "pushsvc/vapid/token_cache.h"
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+#include "pushsvc/crypto/hash.h"
+
+namespace pushsvc::vapid {
+
+std::size_t TokenCache::IdHash::operator()(const std::string& id) const noexcept {
+    std::size_t h = 0;
+    std::memcpy(&h, id.data(), std::min(sizeof h, id.size()));
+    return h;
+}
+
+TokenCache::TokenCache(std::size_t capacity) : capacity_(capacity) {}
+
+std::string TokenCache::entry_id(const Credentials& creds) {
+    // Length-prefix the key so (key, token) pairs cannot run into each other.
+    std::string input;
+    input.reserve(8 + creds.key.size() + creds.token.size());
+    const std::uint64_t key_len = creds.key.size();
+    for (int i = 0; i < 8; ++i) input.push_back(static_cast<char>((key_len >> (8 * i)) & 0xff));
+    input += creds.key;
+    input += creds.token;
+    return crypto::sha256(input);
+}
+
+result<Claims> TokenCache::verify(const Credentials& creds, const VerifyOptions& opts) {
+    if (capacity_ == 0) return verify_jwt(creds, opts);
+    if (creds.token.size() > kMaxTokenSize) return make_error_code(errc::vapid_invalid);
+
+    std::string id = entry_id(creds);
+    std::optional<SignedClaims> cached;
+    {
+        std::lock_guard lock(mu_);
+        if (auto it = index_.find(id); it != index_.end()) {
+            lru_.splice(lru_.begin(), lru_, it->second);
+            cached = it->second->claims;
+            ++hits_;
+        }
+    }
+    if (cached) {
+        auto claims = check_claims(*cached, opts);
+        if (!claims && opts.now_ms > cached->exp * 1000) {
+            // Expired for good: nothing later can accept it.
+            std::lock_guard lock(mu_);
+            if (auto it = index_.find(id); it != index_.end()) {
+                lru_.erase(it->second);
+                index_.erase(it);
+            }
+        }
+        return claims;
+    }
+
+    // Miss: the expensive verification runs without the lock.
+    auto signed_claims = verify_signature(creds);
+    if (!signed_claims) return signed_claims.error();
+    auto claims = check_claims(*signed_claims, opts);
+    if (claims) insert(std::move(id), std::move(*signed_claims));
+    return claims;
+}
+
+void TokenCache::insert(std::string id, SignedClaims claims) {
+    std::lock_guard lock(mu_);
+    if (index_.count(id) != 0) return;  // another thread verified the same token meanwhile
+    lru_.push_front(Entry{std::move(id), std::move(claims)});
+    index_.emplace(lru_.front().id, lru_.begin());
+    while (lru_.size() > capacity_) {
+        index_.erase(lru_.back().id);
+        lru_.pop_back();
+    }
+}
+
+std::size_t TokenCache::size() const {
+    std::lock_guard lock(mu_);
+    return lru_.size();
+}
+
+std::uint64_t TokenCache::hits() const {
+    std::lock_guard lock(mu_);
+    return hits_;
+}
+
+}  // namespace pushsvc::vapid
