@@ -35,8 +35,7 @@ struct Error {
 };
 
 // Found by ADL when result<T, Error>::value() is called on an error.
-[[noreturn]] inline void throw_exception_from_error(const Error& e,
-                                                    const boost::source_location&) {
+[[noreturn]] inline void throw_exception_from_error(const Error& e, const boost::source_location&) {
     throw std::runtime_error(e.message);
 }
 
