@@ -1,0 +1,133 @@
+// The route table driven directly (no sockets): status codes, headers and JSON bodies.
+#include "pushsvc/http/api.h"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "pushsvc/store/memory_store.h"
+
+namespace pushsvc::http {
+namespace {
+
+class ApiTest : public ::testing::Test {
+protected:
+    ApiTest()
+        : service_(options(), store_, webpush::EndpointCodec({std::string(32, 'k')}), clock_),
+          api_(service_) {}
+
+    static webpush::ServiceOptions options() {
+        webpush::ServiceOptions o;
+        o.origin = "http://127.0.0.1:9";
+        return o;
+    }
+
+    Response call(std::string method, std::string target, std::vector<Field> headers = {},
+                  std::string body = {}) {
+        Request req;
+        req.method = std::move(method);
+        req.target = std::move(target);
+        for (auto& f : headers) req.headers.add(f.name, f.value);
+        req.body = std::move(body);
+        std::optional<Response> out;
+        api_.handle(std::move(req), [&](Response r) { out = std::move(r); });
+        EXPECT_TRUE(out);  // the responder is called exactly once, here synchronously
+        return out ? *out : Response{};
+    }
+
+    // POST /subscribe and return the endpoint path and the subscription resource path.
+    std::pair<std::string, std::string> subscribe() {
+        Response r = call("POST", "/subscribe");
+        EXPECT_EQ(r.status, 201);
+        std::string link = *r.headers.get("link");
+        auto start = link.find('<') + 1;
+        std::string endpoint = link.substr(start, link.find('>') - start);
+        auto path = [](const std::string& url) { return url.substr(url.find('/', 8)); };
+        return {path(endpoint), path(*r.headers.get("location"))};
+    }
+
+    base::FakeClock clock_;
+    store::MemoryStore store_{&clock_};
+    webpush::PushService service_;
+    Api api_;
+};
+
+TEST_F(ApiTest, SubscribeAnswers201WithLocationAndPushLink_R8030_4_a_b_c) {
+    Response r = call("POST", "/subscribe");
+    EXPECT_EQ(r.status, 201);
+    ASSERT_TRUE(r.headers.get("location"));
+    EXPECT_EQ(r.headers.get("location")->rfind("http://127.0.0.1:9/sub/", 0), 0u);
+    auto link = r.headers.get("link");
+    ASSERT_TRUE(link);
+    EXPECT_NE(link->find("; rel=\"urn:ietf:params:push\""), std::string::npos);
+    EXPECT_EQ(r.headers.count("link"), 1u);
+}
+
+TEST_F(ApiTest, PushAnswers201WithLocationAndTtl_R8030_5_b) {
+    auto [endpoint, sub] = subscribe();
+    Response r = call("POST", endpoint, {{"ttl", "99999999999"}});
+    EXPECT_EQ(r.status, 201);
+    EXPECT_EQ(r.headers.get("location")->rfind("http://127.0.0.1:9/m/", 0), 0u);
+    EXPECT_EQ(r.headers.get("ttl"), std::to_string(options().max_ttl));
+}
+
+TEST_F(ApiTest, PushWithoutTtlIsA400WithErrno111_R8030_5_2_b) {
+    auto [endpoint, sub] = subscribe();
+    Response r = call("POST", endpoint);
+    EXPECT_EQ(r.status, 400);
+    auto body = boost::json::parse(r.body).as_object();
+    EXPECT_EQ(body.at("errno").as_int64(), 111);
+}
+
+TEST_F(ApiTest, DeleteOfAMessageIs204ThenNotFound_A1) {
+    auto [endpoint, sub] = subscribe();
+    Response pushed = call("POST", endpoint, {{"ttl", "60"}});
+    std::string location = *pushed.headers.get("location");
+    std::string path = location.substr(location.find("/m/"));
+    EXPECT_EQ(call("DELETE", path).status, 204);
+    EXPECT_EQ(call("DELETE", path).status, 404);
+}
+
+TEST_F(ApiTest, DeletedSubscriptionIsGone_R8030_7_3_e) {
+    auto [endpoint, sub] = subscribe();
+    EXPECT_EQ(call("DELETE", sub).status, 204);
+    EXPECT_EQ(call("POST", endpoint, {{"ttl", "60"}}).status, 410);
+    EXPECT_EQ(call("DELETE", sub).status, 404);
+}
+
+TEST_F(ApiTest, UnknownPathsAndMethodsGetJsonErrors) {
+    EXPECT_EQ(call("GET", "/nope").status, 404);
+    EXPECT_EQ(call("POST", "/push/").status, 404);
+    EXPECT_EQ(call("POST", "/push/a/b").status, 404);
+    Response r = call("GET", "/subscribe");
+    EXPECT_EQ(r.status, 405);
+    EXPECT_EQ(r.headers.get("allow"), "POST");
+    EXPECT_EQ(call("POST", "/push/not-a-token", {{"ttl", "1"}}).status, 404);
+}
+
+TEST_F(ApiTest, HealthAndMetricsAreServed) {
+    EXPECT_EQ(call("GET", "/health").status, 200);
+    subscribe();
+    Response m = call("GET", "/metrics");
+    EXPECT_EQ(m.status, 200);
+    EXPECT_NE(m.body.find("pushsvc_subscriptions_total"), std::string::npos);
+}
+
+TEST_F(ApiTest, OffloadRunsWritesElsewhereAndStillRespondsOnce) {
+    std::vector<std::function<void()>> queued;
+    Api offloaded(service_, [&](std::function<void()> f) { queued.push_back(std::move(f)); });
+    int responses = 0;
+    Request req;
+    req.method = "POST";
+    req.target = "/subscribe";
+    offloaded.handle(std::move(req), [&](Response r) {
+        EXPECT_EQ(r.status, 201);
+        ++responses;
+    });
+    EXPECT_EQ(responses, 0);
+    ASSERT_EQ(queued.size(), 1u);
+    queued.front()();
+    EXPECT_EQ(responses, 1);
+}
+
+}  // namespace
+}  // namespace pushsvc::http
