@@ -1,0 +1,301 @@
+#include "pushsvc/webpush/ua_channel.h"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "pushsvc/base/base64url.h"
+#include "pushsvc/base/text.h"
+#include "pushsvc/obs/metrics.h"
+
+namespace pushsvc::webpush {
+namespace {
+
+namespace json = boost::json;
+using channel::Close;
+using channel::Identified;
+using channel::Send;
+
+// RFC 6455 §7.4.1 close codes used here.
+constexpr std::uint16_t kPolicyViolation = 1008;
+constexpr std::uint16_t kInvalidPayload = 1007;
+constexpr std::uint16_t kInternalError = 1011;
+
+std::string_view str_member(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    return v && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
+}
+
+std::optional<std::string> uaid_from_wire(std::string_view hex) {
+    if (hex.size() != 32) return std::nullopt;
+    std::string raw;
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        auto nibble = [](char c) -> int {
+            if (c >= '0' && c <= '9') return c - '0';
+            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+            return -1;
+        };
+        int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        raw.push_back(static_cast<char>(hi * 16 + lo));
+    }
+    return raw;
+}
+
+// Firefox's channelIDs are UUIDs (8-4-4-4-12 hex); accept exactly that, lower-cased.
+std::optional<std::string> channel_id_of(std::string_view text) {
+    if (text.size() != 36) return std::nullopt;
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? c != '-' : !std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+        out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    return out;
+}
+
+std::string reply(std::string_view type, std::string_view channel_id, int status,
+                  std::string_view extra_key = {}, std::string_view extra_value = {}) {
+    json::object o{{"messageType", type}, {"channelID", channel_id}, {"status", status}};
+    if (!extra_key.empty()) o[extra_key] = extra_value;
+    return json::serialize(o);
+}
+
+void count(std::string_view what) {
+    obs::counter("pushsvc_ws_frames_total", "type=\"" + std::string(what) + "\"").inc();
+}
+
+}  // namespace
+
+std::string UaChannel::uaid_to_wire(std::string_view raw) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : raw) {
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
+    }
+    return out;
+}
+
+UaChannel::UaChannel(ChannelBackend& backend, ChannelOptions options)
+    : backend_(backend), options_(options) {}
+
+void UaChannel::fail(Actions& out, std::uint16_t code, std::string reason) {
+    state_ = State::closed;
+    out.push_back(Close{code, std::move(reason)});
+}
+
+std::vector<channel::Action> UaChannel::on_text(std::string_view frame) {
+    Actions out;
+    if (state_ == State::closed) return out;
+    boost::system::error_code ec;
+    json::value value = json::parse(frame, ec);
+    if (ec || !value.is_object()) {
+        count("invalid");
+        fail(out, kInvalidPayload, "frames must be JSON objects");
+        return out;
+    }
+    const json::object& msg = value.as_object();
+    std::string type = base::to_lower(str_member(msg, "messageType"));
+    // `{}`, a frame without messageType, or "ping" is a ping; answered with `{}`.
+    if (type.empty() || type == "ping") {
+        count("ping");
+        out.push_back(Send{"{}"});
+        return out;
+    }
+    if (state_ == State::awaiting_hello) {
+        if (type != "hello") {
+            count("before_hello");
+            fail(out, kPolicyViolation, "hello first");
+        } else {
+            hello(msg, out);
+        }
+        return out;
+    }
+    count(type == "hello" || type == "register" || type == "unregister" || type == "ack" ||
+                  type == "nack" || type == "broadcast_subscribe"
+              ? type
+              : "unknown");
+    if (type == "register") {
+        register_channel(msg, out);
+    } else if (type == "unregister") {
+        unregister_channel(msg, out);
+    } else if (type == "ack") {
+        ack(msg, out);
+    } else if (type == "nack") {
+        // The service worker failed to handle it (codes 301-303). The message stays un-acked,
+        // so it is offered again on the next connection.
+        spdlog::info("ua {}: nack version={} code={}", uaid_to_wire(uaid_).substr(0, 8),
+                     str_member(msg, "version"),
+                     msg.if_contains("code") ? json::serialize(msg.at("code")) : "-");
+    } else if (type == "hello") {
+        fail(out, kPolicyViolation, "duplicate hello");
+    }
+    // broadcast_subscribe and unknown types are accepted and ignored, like autopush.
+    return out;
+}
+
+void UaChannel::hello(const json::object& msg, Actions& out) {
+    // A known uaid keeps its subscriptions; anything else gets a fresh one (Firefox then drops
+    // its local subscriptions and re-subscribes).
+    std::string uaid;
+    if (auto wire = uaid_from_wire(str_member(msg, "uaid"))) {
+        auto known = backend_.touch_user_agent(*wire);
+        if (!known) return fail(out, kInternalError, "store unavailable");
+        if (*known) uaid = *wire;
+    }
+    if (uaid.empty()) {
+        auto created = backend_.create_user_agent();
+        if (!created) return fail(out, kInternalError, "store unavailable");
+        uaid = *created;
+    }
+    auto subs = backend_.subscriptions(uaid);
+    if (!subs) return fail(out, kInternalError, "store unavailable");
+    for (const auto& s : *subs) {
+        channel_of_sub_[s.id] = s.channel_id;
+        sub_of_channel_[s.channel_id] = s.id;
+    }
+    uaid_ = uaid;
+    state_ = State::identified;
+    json::object r{{"messageType", "hello"},
+                   {"status", 200},
+                   {"uaid", uaid_to_wire(uaid_)},
+                   {"use_webpush", true},
+                   {"broadcasts", json::object()}};
+    out.push_back(Send{json::serialize(r)});
+    out.push_back(Identified{uaid_});
+    fill(out);
+}
+
+void UaChannel::register_channel(const json::object& msg, Actions& out) {
+    std::string_view raw_id = str_member(msg, "channelID");
+    auto channel_id = channel_id_of(raw_id);
+    if (!channel_id) {
+        out.push_back(Send{reply("register", raw_id, 400, "error", "invalid channelID")});
+        return;
+    }
+    if (sub_of_channel_.count(*channel_id)) {
+        out.push_back(Send{reply("register", *channel_id, 409, "error", "channelID already registered")});
+        return;
+    }
+    if (sub_of_channel_.size() >= options_.max_subscriptions) {
+        out.push_back(Send{reply("register", *channel_id, 429, "error", "too many subscriptions")});
+        return;
+    }
+    std::optional<std::string> key;
+    if (const auto* k = msg.if_contains("key")) {
+        if (!k->is_string()) {
+            out.push_back(Send{reply("register", *channel_id, 400, "error", "invalid key")});
+            return;
+        }
+        key = std::string(k->as_string());
+    }
+    auto sub = backend_.subscribe(uaid_, *channel_id, key);
+    if (!sub) {
+        bool bad_key = to_errc(sub.error()) == errc::bad_subscribe_key;
+        out.push_back(Send{reply("register", *channel_id, bad_key ? 400 : 500, "error",
+                                 bad_key ? "invalid application server key" : "store unavailable")});
+        return;
+    }
+    channel_of_sub_[sub->record.id] = *channel_id;
+    sub_of_channel_[*channel_id] = sub->record.id;
+    out.push_back(Send{reply("register", *channel_id, 200, "pushEndpoint", sub->endpoint)});
+}
+
+void UaChannel::unregister_channel(const json::object& msg, Actions& out) {
+    std::string_view raw_id = str_member(msg, "channelID");
+    auto channel_id = channel_id_of(raw_id);
+    if (!channel_id) {
+        out.push_back(Send{reply("unregister", raw_id, 400, "error", "invalid channelID")});
+        return;
+    }
+    if (auto it = sub_of_channel_.find(*channel_id); it != sub_of_channel_.end()) {
+        if (!backend_.unsubscribe(it->second)) {
+            out.push_back(Send{reply("unregister", *channel_id, 500, "error", "store unavailable")});
+            return;
+        }
+        channel_of_sub_.erase(it->second);
+        sub_of_channel_.erase(it);
+    }
+    // Unknown channels are already unregistered: 200, so the UA's state converges.
+    out.push_back(Send{reply("unregister", *channel_id, 200)});
+}
+
+void UaChannel::ack(const json::object& msg, Actions& out) {
+    const auto* updates = msg.if_contains("updates");
+    if (!updates || !updates->is_array()) return;
+    for (const auto& u : updates->as_array()) {
+        if (!u.is_object()) continue;
+        auto it = inflight_.find(std::string(str_member(u.as_object(), "version")));
+        if (it == inflight_.end()) {
+            obs::counter("pushsvc_ws_unknown_acks_total").inc();
+            continue;
+        }
+        // Any ack code (100 delivered, 101 decrypt error, 102 not delivered) ends the
+        // message: redelivering would fail the same way.
+        if (it->second.stored && !backend_.ack(it->second.message_id))
+            return fail(out, kInternalError, "store unavailable");
+        obs::counter("pushsvc_delivered_total").inc();
+        inflight_.erase(it);
+    }
+    fill(out);
+}
+
+std::vector<channel::Action> UaChannel::on_stored() {
+    Actions out;
+    if (state_ == State::identified) fill(out);
+    return out;
+}
+
+std::vector<channel::Action> UaChannel::on_direct(const store::MessageRecord& message) {
+    Actions out;
+    if (state_ != State::identified || inflight_.size() >= options_.max_inflight) return out;
+    auto ch = channel_of_sub_.find(message.subscription_id);
+    if (ch == channel_of_sub_.end()) return out;
+    send_notification(message, ch->second, false, out);
+    return out;
+}
+
+void UaChannel::fill(Actions& out) {
+    while (inflight_.size() < options_.max_inflight) {
+        std::size_t room = options_.max_inflight - inflight_.size();
+        auto batch = backend_.pending(uaid_, cursor_, room);
+        if (!batch) return fail(out, kInternalError, "store unavailable");
+        for (const auto& m : *batch) {
+            cursor_ = m.seq;
+            auto ch = channel_of_sub_.find(m.subscription_id);
+            if (ch == channel_of_sub_.end()) {
+                // Subscribed after this connection's hello by another connection, or not a
+                // WebSocket subscription: reload the map once before giving up on it.
+                auto subs = backend_.subscriptions(uaid_);
+                if (subs)
+                    for (const auto& s : *subs) {
+                        channel_of_sub_[s.id] = s.channel_id;
+                        sub_of_channel_[s.channel_id] = s.id;
+                    }
+                ch = channel_of_sub_.find(m.subscription_id);
+                if (ch == channel_of_sub_.end() || ch->second.empty()) continue;
+            }
+            send_notification(m, ch->second, true, out);
+        }
+        if (batch->size() < room) return;
+    }
+}
+
+void UaChannel::send_notification(const store::MessageRecord& m, const std::string& channel_id,
+                                  bool stored, Actions& out) {
+    std::string version = base::base64url_encode(m.id);
+    json::object n{{"messageType", "notification"}, {"channelID", channel_id}, {"version", version}};
+    if (!m.body.empty()) {
+        n["data"] = base::base64url_encode(m.body);
+        json::object headers{{"encoding", m.content_encoding}};
+        if (!m.encryption.empty()) headers["encryption"] = m.encryption;
+        if (!m.crypto_key.empty()) headers["crypto_key"] = m.crypto_key;
+        n["headers"] = std::move(headers);
+    }
+    inflight_[version] = InFlight{m.id, stored};
+    out.push_back(Send{json::serialize(n)});
+}
+
+}  // namespace pushsvc::webpush

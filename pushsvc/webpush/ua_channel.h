@@ -1,0 +1,98 @@
+#pragma once
+// The user-agent channel: the WebSocket push protocol stock Firefox speaks
+// (../shared/reference/firefox-push-protocol.md §2) as a state machine. Events go in (a text
+// frame from the UA, a wake-up for stored messages, a TTL-0 message to hand over now), actions
+// come out (frames to send, a close, "identified as uaid"). It does no I/O itself; the session
+// around it (http1/) performs the actions, and the ChannelBackend performs store operations.
+//
+// Delivery rules:
+// - Stored messages are sent in arrival order (seq), at most `max_inflight` un-acked at a
+//   time; the rest stay in the store until acks make room. So a UA that stops reading holds
+//   at most max_inflight notifications in the server's memory.
+// - An ack deletes exactly the acked message (never a batch). Un-acked messages are sent again
+//   on the next connection, because a new channel starts from the beginning of the queue.
+// - TTL, Urgency and Topic are never forwarded; aesgcm gets `encryption` and `crypto_key`
+//   with only `dh` (RVAPID01-5.2-c).
+//
+// Not thread-safe: one instance per connection, driven from one strand.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "pushsvc/store/records.h"
+#include "pushsvc/webpush/channel_backend.h"
+
+namespace pushsvc::webpush {
+
+struct ChannelOptions {
+    std::size_t max_inflight = 32;        // un-acked notifications per connection
+    std::size_t max_subscriptions = 500;  // channels per user agent
+};
+
+namespace channel {
+struct Send {
+    std::string text;  // one JSON text frame
+};
+// Close the WebSocket with this code (RFC 6455 §7.4) and reason.
+struct Close {
+    std::uint16_t code;
+    std::string reason;
+};
+// The hello named (or created) this user agent: register the session with the delivery hub.
+struct Identified {
+    std::string uaid;  // raw id
+};
+using Action = std::variant<Send, Close, Identified>;
+}  // namespace channel
+
+class UaChannel {
+public:
+    UaChannel(ChannelBackend& backend, ChannelOptions options = {});
+
+    std::vector<channel::Action> on_text(std::string_view frame);
+    // New stored messages may be waiting for this user agent.
+    std::vector<channel::Action> on_stored();
+    // A TTL-0 message (not stored) to deliver now if there is room, else it is dropped.
+    std::vector<channel::Action> on_direct(const store::MessageRecord& message);
+
+    bool identified() const noexcept { return state_ == State::identified; }
+    const std::string& uaid() const noexcept { return uaid_; }
+    std::size_t inflight() const noexcept { return inflight_.size(); }
+
+    // uaid on the wire: 32 lower-case hex digits, like autopush and what Firefox stores.
+    static std::string uaid_to_wire(std::string_view raw);
+
+private:
+    enum class State { awaiting_hello, identified, closed };
+    struct InFlight {
+        std::string message_id;
+        bool stored;
+    };
+    using Actions = std::vector<channel::Action>;
+
+    void hello(const boost::json::object& msg, Actions& out);
+    void register_channel(const boost::json::object& msg, Actions& out);
+    void unregister_channel(const boost::json::object& msg, Actions& out);
+    void ack(const boost::json::object& msg, Actions& out);
+    void fail(Actions& out, std::uint16_t code, std::string reason);
+    void fill(Actions& out);
+    void send_notification(const store::MessageRecord& m, const std::string& channel_id,
+                           bool stored, Actions& out);
+
+    ChannelBackend& backend_;
+    ChannelOptions options_;
+    State state_ = State::awaiting_hello;
+    std::string uaid_;
+    std::map<std::string, std::string> channel_of_sub_;  // subscription id -> channelID
+    std::map<std::string, std::string> sub_of_channel_;  // channelID -> subscription id
+    std::map<std::string, InFlight> inflight_;           // version -> message
+    std::uint64_t cursor_ = 0;                           // highest seq sent on this connection
+};
+
+}  // namespace pushsvc::webpush

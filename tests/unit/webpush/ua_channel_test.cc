@@ -1,0 +1,310 @@
+// The WebSocket push protocol state machine (firefox-push-protocol.md §2), driven with the
+// frames Firefox sends, over a MemoryStore.
+#include "pushsvc/webpush/ua_channel.h"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "pushsvc/base/base64url.h"
+#include "pushsvc/crypto/p256.h"
+#include "pushsvc/store/memory_store.h"
+
+namespace pushsvc::webpush {
+namespace {
+
+namespace json = boost::json;
+using namespace channel;
+
+constexpr std::string_view kChannelA = "d501fd61-5d2f-44d6-8fcb-9c183a0b83ae";
+constexpr std::string_view kChannelB = "347e5a77-0f34-4ec9-a876-02b6bfdae660";
+
+class UaChannelTest : public ::testing::Test {
+protected:
+    UaChannelTest()
+        : service_(options(), store_, EndpointCodec({std::string(32, 'k')}), clock_),
+          backend_(service_, store_, clock_) {}
+
+    static ServiceOptions options() {
+        ServiceOptions o;
+        o.origin = "https://push.test";
+        return o;
+    }
+
+    // The JSON of every Send action, in order.
+    static std::vector<json::object> sent(const std::vector<Action>& actions) {
+        std::vector<json::object> out;
+        for (const auto& a : actions)
+            if (const auto* s = std::get_if<Send>(&a)) out.push_back(json::parse(s->text).as_object());
+        return out;
+    }
+    static const Close* close_of(const std::vector<Action>& actions) {
+        for (const auto& a : actions)
+            if (const auto* c = std::get_if<Close>(&a)) return c;
+        return nullptr;
+    }
+
+    std::string hello(UaChannel& ch, std::string uaid_wire = "") {
+        std::string frame = R"({"messageType":"hello","broadcasts":{},"use_webpush":true)";
+        if (!uaid_wire.empty()) frame += R"(,"uaid":")" + uaid_wire + "\"";
+        frame += "}";
+        auto replies = sent(ch.on_text(frame));
+        EXPECT_FALSE(replies.empty());
+        return replies.empty() ? "" : std::string(replies[0].at("uaid").as_string());
+    }
+
+    std::string register_channel(UaChannel& ch, std::string_view id, std::string key = "") {
+        std::string frame = R"({"channelID":")" + std::string(id) + R"(","messageType":"register")";
+        if (!key.empty()) frame += R"(,"key":")" + key + "\"";
+        frame += "}";
+        auto replies = sent(ch.on_text(frame));
+        EXPECT_EQ(replies.size(), 1u);
+        EXPECT_EQ(replies[0].at("status").as_int64(), 200) << json::serialize(replies[0]);
+        return std::string(replies[0].at("pushEndpoint").as_string());
+    }
+
+    // Pushes through the service like a sender would.
+    PushOutcome push(const std::string& endpoint, std::string body, std::string ttl = "60",
+                     std::optional<std::string> topic = {}) {
+        PushRequest req;
+        req.token = endpoint.substr(endpoint.rfind('/') + 1);
+        req.ttl = ttl;
+        req.topic = topic;
+        if (!body.empty()) {
+            req.content_encoding = "aes128gcm";
+            std::string header(16, 's');
+            header += std::string("\0\0\x10\0", 4);
+            header += "\x41\x04" + std::string(64, 'k');
+            body = header + body;
+        }
+        req.body = std::move(body);
+        auto out = service_.push(std::move(req));
+        EXPECT_TRUE(out);
+        return *out;
+    }
+
+    std::string ack_frame(const json::object& notification, int code = 100) {
+        return json::serialize(json::object{
+            {"messageType", "ack"},
+            {"updates", json::array{json::object{{"channelID", notification.at("channelID")},
+                                                 {"version", notification.at("version")},
+                                                 {"code", code}}}}});
+    }
+
+    base::FakeClock clock_;
+    store::MemoryStore store_{&clock_};
+    PushService service_;
+    ServiceChannelBackend backend_;
+};
+
+TEST_F(UaChannelTest, HelloWithoutUaidGetsAFreshOneAndUseWebpush) {
+    UaChannel ch(backend_);
+    auto actions = ch.on_text(R"({"messageType":"hello","broadcasts":{},"use_webpush":true})");
+    auto replies = sent(actions);
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_EQ(replies[0].at("messageType").as_string(), "hello");
+    EXPECT_EQ(replies[0].at("status").as_int64(), 200);
+    EXPECT_TRUE(replies[0].at("use_webpush").as_bool());
+    EXPECT_EQ(replies[0].at("uaid").as_string().size(), 32u);
+    EXPECT_TRUE(ch.identified());
+    ASSERT_TRUE(std::holds_alternative<Identified>(actions[1]));
+    EXPECT_EQ(std::get<Identified>(actions[1]).uaid, ch.uaid());
+}
+
+TEST_F(UaChannelTest, KnownUaidIsKeptAndUnknownOneIsReplaced) {
+    UaChannel first(backend_);
+    std::string uaid = hello(first);
+    UaChannel again(backend_);
+    EXPECT_EQ(hello(again, uaid), uaid);
+    UaChannel stranger(backend_);
+    EXPECT_NE(hello(stranger, "30ffe4e0c7a34715829c238fa4ee5c75"), "30ffe4e0c7a34715829c238fa4ee5c75");
+    UaChannel garbage(backend_);
+    EXPECT_EQ(hello(garbage, "not-hex").size(), 32u);
+}
+
+TEST_F(UaChannelTest, AnythingBeforeHelloClosesTheConnection) {
+    UaChannel ch(backend_);
+    auto actions = ch.on_text(R"({"messageType":"register","channelID":"x"})");
+    ASSERT_TRUE(close_of(actions));
+    EXPECT_EQ(close_of(actions)->code, 1008);
+    EXPECT_TRUE(ch.on_text(R"({"messageType":"hello"})").empty());  // closed: ignored
+}
+
+TEST_F(UaChannelTest, PingsAreAnsweredWithEmptyObject) {
+    UaChannel ch(backend_);
+    for (std::string ping : {"{}", R"({"messageType":"ping"})"}) {
+        auto replies = ch.on_text(ping);
+        ASSERT_EQ(replies.size(), 1u);
+        EXPECT_EQ(std::get<Send>(replies[0]).text, "{}");
+    }
+}
+
+TEST_F(UaChannelTest, InvalidJsonCloses) {
+    UaChannel ch(backend_);
+    hello(ch);
+    for (std::string bad : {"not json", "[1,2]", "\"str\""}) {
+        UaChannel c(backend_);
+        ASSERT_TRUE(close_of(c.on_text(bad))) << bad;
+        EXPECT_EQ(close_of(c.on_text(bad)), nullptr);  // already closed
+    }
+}
+
+TEST_F(UaChannelTest, RegisterReturnsAnEndpointRestrictedByThePaddedKey) {
+    UaChannel ch(backend_);
+    hello(ch);
+    auto key = crypto::P256PrivateKey::generate();
+    std::string padded = base::base64url_encode(key.public_raw()) + "=";
+    std::string endpoint = register_channel(ch, kChannelA, padded);
+    EXPECT_EQ(endpoint.rfind("https://push.test/push/", 0), 0u);
+    auto subs = *store_.subscriptions_of(ch.uaid());
+    ASSERT_EQ(subs.size(), 1u);
+    EXPECT_EQ(subs[0].channel_id, kChannelA);
+    EXPECT_EQ(subs[0].app_server_key, key.public_raw());
+}
+
+TEST_F(UaChannelTest, RegisterRejectsInvalidAndDuplicateChannelsAndBadKeys) {
+    UaChannel ch(backend_);
+    hello(ch);
+    register_channel(ch, kChannelA);
+    auto status = [&](std::string frame) {
+        auto r = sent(ch.on_text(frame));
+        return r.empty() ? 0 : int(r[0].at("status").as_int64());
+    };
+    EXPECT_EQ(status(R"({"messageType":"register","channelID":"not-a-uuid"})"), 400);
+    EXPECT_EQ(status(R"({"messageType":"register","channelID":")" + std::string(kChannelA) + "\"}"), 409);
+    EXPECT_EQ(status(R"({"messageType":"register","channelID":")" + std::string(kChannelB) +
+                     R"(","key":"AAAA"})"),
+              400);
+    EXPECT_EQ(status(R"({"messageType":"register","channelID":")" + std::string(kChannelB) +
+                     R"(","key":5})"),
+              400);
+}
+
+TEST_F(UaChannelTest, NotificationCarriesBodyAndEncodingButNeverTtlUrgencyOrTopic) {
+    UaChannel ch(backend_);
+    hello(ch);
+    std::string endpoint = register_channel(ch, kChannelA);
+    auto pushed = push(endpoint, "hello", "60", "tp");
+    auto replies = sent(ch.on_stored());
+    ASSERT_EQ(replies.size(), 1u);
+    const auto& n = replies[0];
+    EXPECT_EQ(n.at("messageType").as_string(), "notification");
+    EXPECT_EQ(n.at("channelID").as_string(), kChannelA);
+    EXPECT_EQ(n.at("version").as_string(), base::base64url_encode(pushed.message.id));
+    EXPECT_EQ(*base::base64url_decode(n.at("data").as_string()), pushed.message.body);
+    EXPECT_EQ(n.at("headers").as_object().at("encoding").as_string(), "aes128gcm");
+    EXPECT_FALSE(n.contains("ttl"));
+    EXPECT_FALSE(n.contains("topic"));
+    EXPECT_FALSE(n.contains("urgency"));
+}
+
+TEST_F(UaChannelTest, AesgcmNotificationForwardsSaltAndOnlyDh_RVAPID01_5_2_c) {
+    UaChannel ch(backend_);
+    hello(ch);
+    std::string endpoint = register_channel(ch, kChannelA);
+    PushRequest req;
+    req.token = endpoint.substr(endpoint.rfind('/') + 1);
+    req.ttl = "60";
+    req.content_encoding = "aesgcm";
+    std::string salt = base::base64url_encode(std::string(16, 'S'));
+    std::string dh = base::base64url_encode("\x04" + std::string(64, 'D'));
+    req.encryption = "salt=\"" + salt + "\"";
+    req.crypto_key = "dh=" + dh + ";p256ecdsa=BBBB";
+    req.body = "ciphertext";
+    ASSERT_TRUE(service_.push(req));
+    auto n = sent(ch.on_stored()).at(0);
+    auto headers = n.at("headers").as_object();
+    EXPECT_EQ(headers.at("encoding").as_string(), "aesgcm");
+    EXPECT_EQ(headers.at("encryption").as_string(), "salt=" + salt);
+    EXPECT_EQ(headers.at("crypto_key").as_string(), "dh=" + dh);
+}
+
+TEST_F(UaChannelTest, AckDeletesExactlyTheAckedMessageAndNothingIsRedelivered) {
+    UaChannel ch(backend_);
+    std::string uaid = hello(ch);
+    std::string endpoint = register_channel(ch, kChannelA);
+    push(endpoint, "one");
+    push(endpoint, "two");
+    auto notes = sent(ch.on_stored());
+    ASSERT_EQ(notes.size(), 2u);
+    EXPECT_TRUE(sent(ch.on_text(ack_frame(notes[0]))).empty());
+    EXPECT_EQ(store_.pending(ch.uaid(), clock_.now_ms(), 0, 10)->size(), 1u);
+    // Reconnect: only the un-acked message comes again.
+    UaChannel again(backend_);
+    std::string frame = R"({"messageType":"hello","use_webpush":true,"uaid":")" + uaid + "\"}";
+    auto replies = sent(again.on_text(frame));
+    ASSERT_EQ(replies.size(), 2u);
+    EXPECT_EQ(replies[1].at("version"), notes[1].at("version"));
+    again.on_text(ack_frame(replies[1]));
+    EXPECT_TRUE(store_.pending(ch.uaid(), clock_.now_ms(), 0, 10)->empty());
+}
+
+TEST_F(UaChannelTest, QueuedMessagesArriveInOrderAfterReconnectAndExpiredOnesNever) {
+    std::string uaid, endpoint;
+    {
+        UaChannel ch(backend_);
+        uaid = hello(ch);
+        endpoint = register_channel(ch, kChannelA);
+    }
+    push(endpoint, "short", "1");
+    for (int i = 0; i < 5; ++i) push(endpoint, "m" + std::to_string(i));
+    clock_.advance_ms(1500);
+    UaChannel ch(backend_);
+    std::string frame = R"({"messageType":"hello","use_webpush":true,"uaid":")" + uaid + "\"}";
+    auto replies = sent(ch.on_text(frame));
+    ASSERT_EQ(replies.size(), 6u);
+    for (int i = 0; i < 5; ++i)
+        EXPECT_TRUE(base::base64url_decode(replies[i + 1].at("data").as_string())->ends_with("m" + std::to_string(i)));
+}
+
+TEST_F(UaChannelTest, AtMostMaxInflightUnackedNotificationsAndAcksMakeRoom) {
+    UaChannel ch(backend_, ChannelOptions{.max_inflight = 3});
+    hello(ch);
+    std::string endpoint = register_channel(ch, kChannelA);
+    for (int i = 0; i < 7; ++i) push(endpoint, "m" + std::to_string(i));
+    auto first = sent(ch.on_stored());
+    EXPECT_EQ(first.size(), 3u);
+    EXPECT_TRUE(sent(ch.on_stored()).empty());
+    EXPECT_EQ(ch.inflight(), 3u);
+    auto more = sent(ch.on_text(ack_frame(first[0])));
+    ASSERT_EQ(more.size(), 1u);
+    EXPECT_TRUE(base::base64url_decode(more[0].at("data").as_string())->ends_with("m3"));
+}
+
+TEST_F(UaChannelTest, TtlZeroMessageIsDeliveredDirectlyOnlyWhenOnline) {
+    UaChannel ch(backend_);
+    hello(ch);
+    std::string endpoint = register_channel(ch, kChannelA);
+    auto pushed = push(endpoint, "now", "0");
+    EXPECT_FALSE(pushed.stored);
+    auto replies = sent(ch.on_direct(pushed.message));
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_TRUE(sent(ch.on_text(ack_frame(replies[0]))).empty());
+    EXPECT_EQ(ch.inflight(), 0u);
+}
+
+TEST_F(UaChannelTest, UnregisterRemovesTheSubscriptionSoPushesAreGone) {
+    UaChannel ch(backend_);
+    hello(ch);
+    std::string endpoint = register_channel(ch, kChannelA);
+    auto replies = sent(ch.on_text(R"({"channelID":")" + std::string(kChannelA) +
+                                   R"(","messageType":"unregister","code":200})"));
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_EQ(replies[0].at("status").as_int64(), 200);
+    PushRequest req;
+    req.token = endpoint.substr(endpoint.rfind('/') + 1);
+    req.ttl = "60";
+    EXPECT_EQ(to_errc(service_.push(req).error()), errc::subscription_gone);
+}
+
+TEST_F(UaChannelTest, NackBroadcastSubscribeAndUnknownTypesAreAcceptedSilently) {
+    UaChannel ch(backend_);
+    hello(ch);
+    EXPECT_TRUE(ch.on_text(R"({"messageType":"nack","version":"x","code":301})").empty());
+    EXPECT_TRUE(ch.on_text(R"({"messageType":"broadcast_subscribe","broadcasts":{"a":"1"}})").empty());
+    EXPECT_TRUE(ch.on_text(R"({"messageType":"whatever"})").empty());
+    EXPECT_TRUE(ch.identified());
+    EXPECT_TRUE(close_of(ch.on_text(R"({"messageType":"hello"})")));
+}
+
+}  // namespace
+}  // namespace pushsvc::webpush
