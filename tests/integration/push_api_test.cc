@@ -55,6 +55,10 @@ protected:
         bool tls = t == Transport::http1_tls || t == Transport::h2_tls;
         base_ = tls ? "https://127.0.0.1:" + std::to_string(g_server->tls_port())
                     : "http://127.0.0.1:" + std::to_string(g_server->cleartext_port());
+        if (h2_) {
+            auto connected = h2_->connect(base_ + "/");
+            ASSERT_TRUE(connected) << connected.error().message;
+        }
     }
 
     // Rewrites a URL the service handed out to this transport's listener (same path).
