@@ -1,0 +1,336 @@
+#include "pushsvc/http1/session.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "pushsvc/http/error_map.h"
+#include "pushsvc/http1/convert.h"
+#include "pushsvc/obs/log.h"
+#include "pushsvc/obs/metrics.h"
+
+namespace pushsvc::http1 {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// After a response with `connection: close` the session half-closes and discards what the
+// client still sends for a short while, so unread request bytes do not turn the close into a
+// TCP reset that could destroy the response in flight (RFC 9112 §9.6, "lingering close").
+constexpr auto kLingerTimeout = std::chrono::seconds(1);
+constexpr std::size_t kLingerMaxBytes = 1 << 20;
+constexpr std::size_t kLingerChunk = 4096;
+
+const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+bool is_parse_error(const beast::error_code& ec) {
+    return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
+}
+
+// The shared HTTP/1.1 state machine: do_read/on_read, handle, write_response/on_write, close.
+// Every member is touched on the strand only; drain()/close() post there.
+template <class Derived>
+class Session : public net::Connection {
+  public:
+    Session(asio::any_io_executor ex, beast::flat_buffer&& initial, net::SessionContext ctx,
+            UpgradeHandler upgrade)
+        : ex_(std::move(ex)),
+          ctx_(std::move(ctx)),
+          upgrade_(std::move(upgrade)),
+          buffer_(std::move(initial)) {}
+
+    ~Session() override { ctx_.registry->remove(this); }
+
+    void run() {
+        ctx_.registry->add(this, derived().weak_from_this());
+        asio::dispatch(ex_, [self = derived().shared_from_this()] { self->do_read(); });
+    }
+
+    void drain() override {
+        asio::post(ex_, [weak = derived().weak_from_this()] {
+            if (auto s = weak.lock()) s->on_drain();
+        });
+    }
+
+    void close() override {
+        asio::post(ex_, [weak = derived().weak_from_this()] {
+            if (auto s = weak.lock()) s->finish();
+        });
+    }
+
+  protected:
+    enum class State { reading, handling, writing, closing, closed };
+
+    Derived& derived() { return static_cast<Derived&>(*this); }
+    auto& lowest() { return beast::get_lowest_layer(derived().stream()); }
+
+    void do_read() {
+        if (state_ == State::closing || state_ == State::closed) return;
+        if (draining_ && buffer_.size() == 0) return start_close();
+        state_ = State::reading;
+        parser_.emplace();
+        parser_->header_limit(ctx_.limits.max_header_bytes);
+        parser_->body_limit(std::uint64_t{ctx_.limits.max_body_bytes});
+        continue_sent_ = false;
+        started_ = buffer_.size() > 0;
+        if (started_) deadline_ = Clock::now() + milliseconds(ctx_.limits.read_timeout_ms);
+        read_some();
+    }
+
+    void read_some() {
+        // Idle until the first byte of a request; then the whole request has read_timeout_ms.
+        if (started_) {
+            lowest().expires_at(deadline_);
+        } else {
+            lowest().expires_after(milliseconds(ctx_.limits.idle_timeout_ms));
+        }
+        bhttp::async_read_some(derived().stream(), buffer_, *parser_,
+                               [self = derived().shared_from_this()](
+                                   beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+    }
+
+    void on_read(beast::error_code ec, std::size_t n) {
+        if (state_ != State::reading) return;
+        if (ec) return on_read_error(ec);
+        if (!started_ && (n > 0 || parser_->got_some())) {
+            started_ = true;
+            deadline_ = Clock::now() + milliseconds(ctx_.limits.read_timeout_ms);
+        }
+        if (parser_->is_header_done() && !parser_->is_done() && !continue_sent_ &&
+            beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
+            continue_sent_ = true;
+            return write_continue();
+        }
+        if (!parser_->is_done()) return read_some();
+        on_request();
+    }
+
+    void on_read_error(beast::error_code ec) {
+        if (ec == bhttp::error::header_limit) return reply_error(errc::header_too_large);
+        if (ec == bhttp::error::body_limit) return reply_error(errc::payload_too_large);
+        if (ec == beast::error::timeout) {
+            // The stream closed itself. An idle keep-alive connection ending is normal; a
+            // request that did not finish in time is counted.
+            if (started_) obs::counter("pushsvc_http1_read_timeouts_total").inc();
+            return finish();
+        }
+        if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) {
+            // Truncated requests never reach the handler (R8188-4.2-a).
+            if (started_) obs::counter("pushsvc_http1_truncated_requests_total").inc();
+            return finish();
+        }
+        if (is_parse_error(ec)) {
+            SPDLOG_DEBUG("c{} http1 malformed request: {}", ctx_.id, ec.message());
+            return reply_error(errc::bad_request);
+        }
+        finish();
+    }
+
+    void write_continue() {
+        lowest().expires_at(deadline_);
+        asio::async_write(derived().stream(), asio::buffer(kContinue),
+                          [self = derived().shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (self->state_ != State::reading) return;
+                              if (ec) return self->finish();
+                              self->read_some();
+                          });
+    }
+
+    void on_request() {
+        BeastRequest req = parser_->release();
+        parser_.reset();
+        if (beast::websocket::is_upgrade(req) && derived().try_upgrade(req)) {
+            // The stream now belongs to the upgrade hook's session.
+            state_ = State::closed;
+            ctx_.registry->remove(this);
+            return;
+        }
+        version_ = req.version();
+        head_ = req.method() == bhttp::verb::head;
+        keep_alive_ = req.keep_alive();
+        state_ = State::handling;
+        const std::uint64_t seq = ++seq_;
+        obs::counter("pushsvc_http1_requests_total").inc();
+        // No I/O is pending while the handler works, so the responder keeps the session
+        // alive; if the application drops it unanswered, the session ends and closes.
+        http::Responder responder = [self = derived().shared_from_this(), seq](http::Response res) {
+            asio::post(self->ex_, [self, seq, res = std::move(res)]() mutable {
+                self->on_response(seq, std::move(res));
+            });
+        };
+        try {
+            (*ctx_.handler)(to_request(std::move(req), ctx_), std::move(responder));
+        } catch (const std::exception& e) {
+            SPDLOG_ERROR("c{} handler threw: {}", ctx_.id, e.what());
+            on_response(seq, http::error_response(errc::internal, ctx_.profile));
+        }
+    }
+
+    void on_response(std::uint64_t seq, http::Response res) {
+        if (state_ != State::handling || seq != seq_) return;  // late or duplicate: drop
+        write_response(std::move(res));
+    }
+
+    void reply_error(errc e) {
+        parser_.reset();
+        keep_alive_ = false;
+        head_ = false;
+        version_ = 11;
+        write_response(http::error_response(e, ctx_.profile));
+    }
+
+    void write_response(http::Response res) {
+        keep_alive_ = keep_alive_ && !draining_;
+        res_ =
+            std::make_unique<BeastResponse>(to_beast(std::move(res), version_, keep_alive_, head_));
+        state_ = State::writing;
+        lowest().expires_after(milliseconds(ctx_.limits.read_timeout_ms));
+        bhttp::async_write(derived().stream(), *res_,
+                           [self = derived().shared_from_this()](
+                               beast::error_code ec, std::size_t) { self->on_write(ec); });
+    }
+
+    void on_write(beast::error_code ec) {
+        res_.reset();
+        if (state_ != State::writing) return;
+        if (ec) return finish();
+        if (!keep_alive_ || draining_) return start_close();
+        do_read();
+    }
+
+    void on_drain() {
+        draining_ = true;
+        // Idle keep-alive connection: nothing in flight, close now. Otherwise the current
+        // request completes and its response carries `connection: close`.
+        if (state_ == State::reading && !started_) finish();
+    }
+
+    void start_close() {
+        if (state_ == State::closing || state_ == State::closed) return;
+        state_ = State::closing;
+        derived().shutdown_then_close();
+    }
+
+    // Plain TCP: half-close, then discard input until EOF or the linger deadline.
+    void linger() {
+        beast::error_code ignored;
+        lowest().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        lowest().expires_after(kLingerTimeout);
+        linger_read();
+    }
+
+    void linger_read() {
+        buffer_.clear();
+        lowest().async_read_some(
+            buffer_.prepare(kLingerChunk),
+            [self = derived().shared_from_this()](beast::error_code ec, std::size_t n) {
+                self->lingered_ += n;
+                if (ec || self->lingered_ > kLingerMaxBytes) {
+                    return self->finish();
+                }
+                self->linger_read();
+            });
+    }
+
+    // Leaves the registry at once: a responder the application still holds may keep this
+    // object alive after the socket is gone, and drain must not wait for that.
+    void finish() {
+        if (state_ == State::closed) return;
+        state_ = State::closed;
+        lowest().close();
+        ctx_.registry->remove(this);
+    }
+
+    asio::any_io_executor ex_;
+    net::SessionContext ctx_;
+    UpgradeHandler upgrade_;
+    beast::flat_buffer buffer_;
+    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    std::unique_ptr<BeastResponse> res_;
+    State state_ = State::reading;
+    bool started_ = false;
+    bool continue_sent_ = false;
+    bool keep_alive_ = true;
+    bool head_ = false;
+    bool draining_ = false;
+    unsigned version_ = 11;
+    std::uint64_t seq_ = 0;
+    std::size_t lingered_ = 0;
+    Clock::time_point deadline_{};
+};
+
+class PlainSession : public Session<PlainSession>,
+                     public std::enable_shared_from_this<PlainSession> {
+  public:
+    PlainSession(beast::tcp_stream&& stream, beast::flat_buffer&& initial, net::SessionContext ctx,
+                 UpgradeHandler upgrade)
+        : Session(stream.get_executor(), std::move(initial), std::move(ctx), std::move(upgrade)),
+          stream_(std::move(stream)) {}
+
+    beast::tcp_stream& stream() { return stream_; }
+
+    bool try_upgrade(BeastRequest& req) {
+        return upgrade_.plain && upgrade_.plain(req, stream_, buffer_, ctx_);
+    }
+
+    void shutdown_then_close() { linger(); }
+
+  private:
+    beast::tcp_stream stream_;
+};
+
+class TlsSession : public Session<TlsSession>, public std::enable_shared_from_this<TlsSession> {
+  public:
+    TlsSession(TlsStream&& stream, beast::flat_buffer&& initial, net::SessionContext ctx,
+               UpgradeHandler upgrade)
+        : Session(stream.get_executor(), std::move(initial), std::move(ctx), std::move(upgrade)),
+          stream_(std::move(stream)) {}
+
+    TlsStream& stream() { return stream_; }
+
+    bool try_upgrade(BeastRequest& req) {
+        return upgrade_.tls && upgrade_.tls(req, stream_, buffer_, ctx_);
+    }
+
+    // Send close_notify (RFC 8446 §6.1) and wait briefly for the peer's.
+    void shutdown_then_close() {
+        lowest().expires_after(kLingerTimeout);
+        stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->finish(); });
+    }
+
+  private:
+    TlsStream stream_;
+};
+
+}  // namespace
+
+void start_plain_session(beast::tcp_stream&& stream, beast::flat_buffer&& initial,
+                         net::SessionContext ctx, UpgradeHandler upgrade) {
+    std::make_shared<PlainSession>(std::move(stream), std::move(initial), std::move(ctx),
+                                   std::move(upgrade))
+        ->run();
+}
+
+void start_tls_session(TlsStream&& stream, beast::flat_buffer&& initial, net::SessionContext ctx,
+                       UpgradeHandler upgrade) {
+    std::make_shared<TlsSession>(std::move(stream), std::move(initial), std::move(ctx),
+                                 std::move(upgrade))
+        ->run();
+}
+
+}  // namespace pushsvc::http1

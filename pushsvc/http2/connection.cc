@@ -1,0 +1,272 @@
+#include "pushsvc/http2/connection.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <chrono>
+#include <memory>
+
+#include "pushsvc/http/error_map.h"
+#include "pushsvc/http2/engine.h"
+#include "pushsvc/obs/log.h"
+
+namespace pushsvc::http2 {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using std::chrono::milliseconds;
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kWriteChunk = 64 * 1024;
+// After the last frame, the connection half-closes and discards input this long so the
+// peer reads our GOAWAY before the socket is gone (no reset on unread data).
+constexpr auto kLingerTimeout = std::chrono::seconds(1);
+
+template <class Stream>
+class Connection : public net::Connection, public std::enable_shared_from_this<Connection<Stream>> {
+  public:
+    Connection(Stream&& stream, std::string initial, net::SessionContext ctx)
+        : ex_(stream.get_executor()),
+          ctx_(std::move(ctx)),
+          stream_(std::move(stream)),
+          engine_(ctx_),
+          timer_(ex_),
+          initial_(std::move(initial)) {}
+
+    ~Connection() override { ctx_.registry->remove(this); }
+
+    void run() {
+        ctx_.registry->add(this, this->weak_from_this());
+        asio::dispatch(ex_, [self = this->shared_from_this()] { self->start(); });
+    }
+
+    void drain() override {
+        asio::post(ex_, [weak = this->weak_from_this()] {
+            if (auto s = weak.lock()) s->on_drain();
+        });
+    }
+
+    void close() override {
+        asio::post(ex_, [weak = this->weak_from_this()] {
+            if (auto s = weak.lock()) s->finish();
+        });
+    }
+
+  private:
+    auto& lowest() { return beast::get_lowest_layer(stream_); }
+
+    void start() {
+        // The stream's own timeouts stay off: this class keeps one deadline timer instead,
+        // because a read and a write are pending at the same time.
+        lowest().expires_never();
+        last_activity_ = Clock::now();
+        if (!engine_.start()) return finish();
+        if (!initial_.empty()) {
+            const bool ok = engine_.recv(reinterpret_cast<const std::uint8_t*>(initial_.data()),
+                                         initial_.size());
+            initial_.clear();
+            initial_.shrink_to_fit();
+            if (!ok) return fail();
+            dispatch_ready();
+        }
+        flush();
+        do_read();
+        arm_timer();
+    }
+
+    void do_read() {
+        if (reading_ || closed_) return;
+        reading_ = true;
+        stream_.async_read_some(asio::buffer(rbuf_),
+                                [self = this->shared_from_this()](
+                                    beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+    }
+
+    void on_read(beast::error_code ec, std::size_t n) {
+        reading_ = false;
+        if (closed_) return;
+        if (ec) return finish();         // peer gone: open streams are dropped
+        if (closing_) return do_read();  // lingering: discard
+        last_activity_ = Clock::now();
+        if (!engine_.recv(rbuf_.data(), n)) return fail();
+        dispatch_ready();
+        flush();
+        if (engine_.want_read()) do_read();
+        arm_timer();
+    }
+
+    // Handler calls happen here, outside nghttp2 callbacks.
+    void dispatch_ready() {
+        for (auto& r : engine_.take_ready()) {
+            http::Responder responder = [weak = this->weak_from_this(), ex = ex_,
+                                         id = r.stream_id](http::Response res) {
+                asio::post(ex, [weak, id, res = std::move(res)]() mutable {
+                    if (auto s = weak.lock()) s->on_response(id, std::move(res));
+                });
+            };
+            try {
+                (*ctx_.handler)(std::move(r.request), std::move(responder));
+            } catch (const std::exception& e) {
+                SPDLOG_ERROR("c{}/s{} handler threw: {}", ctx_.id, r.stream_id, e.what());
+                engine_.submit_response(r.stream_id,
+                                        http::error_response(errc::internal, ctx_.profile));
+            }
+        }
+    }
+
+    void on_response(std::int32_t stream_id, http::Response res) {
+        if (closed_) return;
+        engine_.submit_response(stream_id, std::move(res));  // false: stream gone, dropped
+        flush();
+        arm_timer();
+    }
+
+    void flush() {
+        if (writing_ || closed_) return;
+        wbuf_.clear();
+        if (!engine_.send(wbuf_, kWriteChunk)) return finish();
+        if (wbuf_.empty()) return maybe_close();
+        writing_ = true;
+        write_started_ = Clock::now();
+        asio::async_write(stream_, asio::buffer(wbuf_),
+                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_write(ec);
+                          });
+    }
+
+    void on_write(beast::error_code ec) {
+        writing_ = false;
+        if (closed_) return;
+        if (ec) return finish();
+        flush();
+        arm_timer();
+    }
+
+    // The engine has queued a GOAWAY for a fatal error: write it, then close.
+    void fail() {
+        failed_ = true;
+        flush();
+        if (!writing_) start_close();
+    }
+
+    void maybe_close() {
+        if (writing_) return;
+        if (failed_ || (!engine_.want_read() && !engine_.want_write())) start_close();
+    }
+
+    void on_drain() {
+        if (closed_ || closing_ || draining_) return;
+        draining_ = true;
+        engine_.shutdown();
+        flush();
+        arm_timer();
+    }
+
+    void start_close() {
+        if (closing_ || closed_) return;
+        closing_ = true;
+        close_deadline_ = Clock::now() + kLingerTimeout;
+        beast::error_code ignored;
+        lowest().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        do_read();
+        arm_timer();
+    }
+
+    void finish() {
+        if (closed_) return;
+        closed_ = true;
+        timer_.cancel();
+        lowest().close();
+        ctx_.registry->remove(this);
+    }
+
+    Clock::time_point next_deadline() const {
+        const auto rt = milliseconds(ctx_.limits.read_timeout_ms);
+        if (closing_) return close_deadline_;
+        Clock::time_point d = Clock::time_point::max();
+        if (writing_) d = std::min(d, write_started_ + rt);
+        if (auto oldest = engine_.oldest_incomplete()) d = std::min(d, *oldest + rt);
+        if (engine_.open_streams() == 0) {
+            d = std::min(d, last_activity_ + milliseconds(ctx_.limits.idle_timeout_ms));
+        }
+        return d;
+    }
+
+    // One timer serves every deadline: it is re-armed only when the next deadline moves
+    // earlier, and re-evaluates everything when it fires.
+    void arm_timer() {
+        if (closed_) return;
+        const auto d = next_deadline();
+        if (d == Clock::time_point::max()) return;
+        if (timer_armed_ && d >= timer_expiry_) return;
+        timer_armed_ = true;
+        timer_expiry_ = d;
+        timer_.expires_at(d);
+        timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+            if (ec == asio::error::operation_aborted) return;  // re-armed or finished
+            self->on_timer();
+        });
+    }
+
+    void on_timer() {
+        timer_armed_ = false;
+        if (closed_) return;
+        const auto now = Clock::now();
+        const auto rt = milliseconds(ctx_.limits.read_timeout_ms);
+        if (closing_) {
+            if (now >= close_deadline_) return finish();
+        } else if (writing_ && now >= write_started_ + rt) {
+            return finish();  // the peer does not read
+        } else {
+            if (engine_.reset_stalled(now - rt) > 0) flush();
+            if (engine_.open_streams() == 0 && !writing_ &&
+                now >= last_activity_ + milliseconds(ctx_.limits.idle_timeout_ms)) {
+                engine_.shutdown();
+                draining_ = true;
+                flush();
+            }
+        }
+        arm_timer();
+    }
+
+    asio::any_io_executor ex_;
+    net::SessionContext ctx_;
+    Stream stream_;
+    Engine engine_;
+    asio::steady_timer timer_;
+    std::string initial_;
+    std::array<std::uint8_t, kReadChunk> rbuf_{};
+    std::string wbuf_;
+    bool reading_ = false;
+    bool writing_ = false;
+    bool draining_ = false;
+    bool failed_ = false;
+    bool closing_ = false;
+    bool closed_ = false;
+    bool timer_armed_ = false;
+    Clock::time_point timer_expiry_{};
+    Clock::time_point write_started_{};
+    Clock::time_point last_activity_{};
+    Clock::time_point close_deadline_{};
+};
+
+}  // namespace
+
+void start_plain_connection(beast::tcp_stream&& stream, std::string initial,
+                            net::SessionContext ctx) {
+    std::make_shared<Connection<beast::tcp_stream>>(std::move(stream), std::move(initial),
+                                                    std::move(ctx))
+        ->run();
+}
+
+void start_tls_connection(TlsStream&& stream, std::string initial, net::SessionContext ctx) {
+    std::make_shared<Connection<TlsStream>>(std::move(stream), std::move(initial), std::move(ctx))
+        ->run();
+}
+
+}  // namespace pushsvc::http2

@@ -1,0 +1,33 @@
+#pragma once
+// HTTP/2 server connections (RFC 9113) over a plain (h2c prior knowledge, RFC 9113 §3.3) or
+// TLS (ALPN "h2", RFC 9113 §3.2) stream. A Connection owns the stream, an http2::Engine
+// (nghttp2_session + stream map), an 16 KiB read buffer and one write buffer; it lives on the
+// stream's strand and is kept alive by its pending operations. One write is in flight at a
+// time; frames queued meanwhile go out with the next write.
+//
+// - Requests are handed to the application handler after nghttp2_session_mem_recv returns,
+//   never from inside an nghttp2 callback; the Responder (any thread) posts the response to
+//   the strand, where it is submitted if the stream still exists, else dropped.
+// - Timeouts: a request must be complete within read_timeout_ms of its HEADERS (else
+//   RST_STREAM CANCEL); a connection without streams for idle_timeout_ms gets GOAWAY and is
+//   closed; a write that does not finish within read_timeout_ms closes the connection.
+// - drain(): GOAWAY(NO_ERROR) (RFC 9113 §6.8), open streams finish, then close.
+
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <string>
+
+#include "pushsvc/net/session_context.h"
+
+namespace pushsvc::http2 {
+
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+// Starts a connection on a stream whose executor is the connection's strand; `initial` holds
+// bytes already read (the client preface seen by h2c detection). Any thread.
+void start_plain_connection(boost::beast::tcp_stream&& stream, std::string initial,
+                            net::SessionContext ctx);
+void start_tls_connection(TlsStream&& stream, std::string initial, net::SessionContext ctx);
+
+}  // namespace pushsvc::http2

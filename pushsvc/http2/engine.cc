@@ -1,0 +1,346 @@
+#include "pushsvc/http2/engine.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+#include <string_view>
+#include <utility>
+
+#include "pushsvc/http/error_map.h"
+#include "pushsvc/http2/callbacks.h"
+#include "pushsvc/obs/log.h"
+#include "pushsvc/obs/metrics.h"
+
+namespace pushsvc::http2 {
+
+namespace {
+
+// Largest header block we send (our responses are small; RFC 9113 §6.5.2).
+constexpr std::size_t kMaxSendHeaderBlock = 64 * 1024;
+// Outbound PING/SETTINGS ACKs queued while the peer does not read (nghttp2 default).
+constexpr std::size_t kMaxOutboundAck = 1000;
+// SETTINGS entries accepted in one frame.
+constexpr std::size_t kMaxSettingsEntries = 32;
+
+std::string_view view(const std::uint8_t* p, std::size_t n) {
+    return {reinterpret_cast<const char*>(p), n};
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+// Connection-specific fields are forbidden in HTTP/2 (RFC 9113 §8.2.2); date, server and
+// content-length are set by the engine.
+bool session_owned(std::string_view name) {
+    static constexpr std::string_view kOwned[] = {"connection",
+                                                  "keep-alive",
+                                                  "proxy-connection",
+                                                  "transfer-encoding",
+                                                  "upgrade",
+                                                  "content-length",
+                                                  "date",
+                                                  "server",
+                                                  "te"};
+    return std::find(std::begin(kOwned), std::end(kOwned), name) != std::end(kOwned);
+}
+
+nghttp2_nv make_nv(const std::string& name, const std::string& value) {
+    return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+            reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
+            value.size(), NGHTTP2_NV_FLAG_NONE};
+}
+
+}  // namespace
+
+Engine::Engine(const net::SessionContext& ctx) : ctx_(ctx) {}
+
+Engine::~Engine() {
+    if (session_) nghttp2_session_del(session_);
+}
+
+result<void> Engine::start() {
+    nghttp2_option* opt = nullptr;
+    if (nghttp2_option_new(&opt) != 0) return make_error_code(errc::internal);
+    nghttp2_option_set_max_send_header_block_length(opt, kMaxSendHeaderBlock);
+    nghttp2_option_set_max_outbound_ack(opt, kMaxOutboundAck);
+    nghttp2_option_set_max_settings(opt, kMaxSettingsEntries);
+    nghttp2_option_set_stream_reset_rate_limit(opt, kStreamResetBurst, kStreamResetRate);
+    const int rv = nghttp2_session_server_new2(&session_, server_callbacks(), this, opt);
+    nghttp2_option_del(opt);
+    if (rv != 0) return make_error_code(errc::internal);
+
+    const nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, ctx_.limits.max_concurrent_streams},
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},  // a server may only send 0 (RFC 9113 §6.5.2)
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, ctx_.limits.max_header_bytes},
+    };
+    if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, std::size(iv)) != 0) {
+        return make_error_code(errc::internal);
+    }
+    return {};
+}
+
+bool Engine::recv(const std::uint8_t* data, std::size_t len) {
+    const ssize_t rv = nghttp2_session_mem_recv(session_, data, len);
+    if (rv < 0) {
+        SPDLOG_DEBUG("c{} h2 session error: {}", ctx_.id, nghttp2_strerror(static_cast<int>(rv)));
+        obs::counter("pushsvc_http2_session_errors_total").inc();
+        if (rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC) terminate(NGHTTP2_PROTOCOL_ERROR);
+        return false;
+    }
+    return !flooded_;
+}
+
+std::vector<Engine::Ready> Engine::take_ready() { return std::exchange(ready_, {}); }
+
+bool Engine::send(std::string& out, std::size_t limit) {
+    while (out.size() < limit) {
+        const std::uint8_t* data = nullptr;
+        const ssize_t n = nghttp2_session_mem_send(session_, &data);
+        if (n < 0) return false;
+        if (n == 0) break;
+        out.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+bool Engine::submit_response(std::int32_t stream_id, http::Response&& res) {
+    Stream* s = find(stream_id);
+    if (!s || s->rejected) return false;
+    return submit(*s, std::move(res));
+}
+
+void Engine::shutdown() {
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+}
+
+void Engine::terminate(std::uint32_t error_code) {
+    nghttp2_session_terminate_session(session_, error_code);
+}
+
+bool Engine::want_read() const { return nghttp2_session_want_read(session_) != 0; }
+bool Engine::want_write() const { return nghttp2_session_want_write(session_) != 0; }
+
+bool Engine::peer_enables_push() const {
+    return nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_ENABLE_PUSH) == 1;
+}
+
+std::optional<Clock::time_point> Engine::oldest_incomplete() const {
+    std::optional<Clock::time_point> out;
+    for (const auto& [id, s] : streams_) {
+        if (s->request_complete || s->rejected) continue;
+        if (!out || s->started < *out) out = s->started;
+    }
+    return out;
+}
+
+std::size_t Engine::reset_stalled(Clock::time_point cutoff) {
+    std::size_t n = 0;
+    for (auto& [id, s] : streams_) {
+        if (s->request_complete || s->rejected || s->started >= cutoff) continue;
+        s->rejected = true;
+        nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+        ++n;
+    }
+    if (n) obs::counter("pushsvc_http2_read_timeouts_total").inc(n);
+    return n;
+}
+
+Stream* Engine::find(std::int32_t stream_id) noexcept {
+    auto it = streams_.find(stream_id);
+    return it == streams_.end() ? nullptr : it->second.get();
+}
+
+void Engine::complete(Stream& s) noexcept {
+    s.request_complete = true;
+    if (s.rejected) return;
+    s.request.protocol = http::Protocol::http2;
+    s.request.secure = ctx_.secure;
+    s.request.peer = ctx_.peer;
+    s.request.can_push = peer_enables_push();
+    ready_.push_back({s.id, std::move(s.request)});
+}
+
+void Engine::reject(Stream& s, errc e) noexcept {
+    s.rejected = true;
+    if (!submit(s, http::error_response(e, ctx_.profile))) {
+        nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+    }
+}
+
+bool Engine::submit(Stream& s, http::Response&& res) noexcept {
+    if (s.responded) return false;
+    const bool no_body = res.status < 200 || res.status == 204 || res.status == 304;
+    std::vector<std::pair<std::string, std::string>> fields;
+    fields.reserve(res.headers.all().size() + 4);
+    fields.emplace_back(":status", std::to_string(res.status));
+    for (const auto& f : res.headers.all()) {
+        std::string name = lower(f.name);
+        if (session_owned(name) || name.empty() || name[0] == ':') continue;
+        fields.emplace_back(std::move(name), f.value);
+    }
+    fields.emplace_back("date", net::http_date_now());
+    fields.emplace_back("server", net::kServerName);
+    if (!no_body) fields.emplace_back("content-length", std::to_string(res.body.size()));
+    std::vector<nghttp2_nv> nva;
+    nva.reserve(fields.size());
+    for (const auto& [name, value] : fields) nva.push_back(make_nv(name, value));
+
+    s.out_body = (no_body || s.is_head) ? std::string() : std::move(res.body);
+    s.out_offset = 0;
+    nghttp2_data_provider prd{};
+    prd.read_callback = read_body_callback;
+    const bool has_body = !s.out_body.empty() || s.out_open;
+    if (nghttp2_submit_response(session_, s.id, nva.data(), nva.size(),
+                                has_body ? &prd : nullptr) != 0) {
+        return false;
+    }
+    s.responded = true;
+    return true;
+}
+
+bool Engine::flood(Clock::time_point now) noexcept {
+    if (flooded_ || control_frames_.allow(now)) return false;
+    flooded_ = true;
+    obs::counter("pushsvc_http2_floods_total").inc();
+    SPDLOG_DEBUG("c{} h2 control frame flood, GOAWAY", ctx_.id);
+    nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+    return true;
+}
+
+int Engine::on_begin_headers(const nghttp2_frame* frame) noexcept {
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
+        return 0;
+    }
+    auto s = std::make_unique<Stream>();
+    s->id = frame->hd.stream_id;
+    s->started = Clock::now();
+    streams_[s->id] = std::move(s);
+    return 0;
+}
+
+int Engine::on_header(const nghttp2_frame* frame, const std::uint8_t* name, std::size_t namelen,
+                      const std::uint8_t* value, std::size_t valuelen) noexcept {
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    Stream* s = find(frame->hd.stream_id);
+    if (!s || s->rejected) return 0;
+    // Header list size as defined for SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2).
+    s->header_bytes += namelen + valuelen + 32;
+    if (s->header_bytes > ctx_.limits.max_header_bytes) return 0;  // answered at END_HEADERS
+    if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;      // trailers: size only
+    const std::string_view n = view(name, namelen);
+    const std::string_view v = view(value, valuelen);
+    http::Request& r = s->request;
+    if (n == ":method") {
+        r.method = v;
+        s->is_head = v == "HEAD";
+    } else if (n == ":path") {
+        r.target = v;
+    } else if (n == ":authority") {
+        r.authority = v;
+    } else if (!n.empty() && n[0] == ':') {
+        // :scheme (and :protocol) are validated by nghttp2 and not exposed.
+    } else {
+        if (n == "host" && r.authority.empty()) r.authority = v;
+        r.headers.add(std::string(n), std::string(v));
+    }
+    return 0;
+}
+
+int Engine::on_frame_recv(const nghttp2_frame* frame) noexcept {
+    const auto now = Clock::now();
+    switch (frame->hd.type) {
+        case NGHTTP2_DATA: {
+            const bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+            if (frame->hd.length == 0 && !end && flood(now)) return 0;
+            if (!end) return 0;
+            if (Stream* s = find(frame->hd.stream_id)) complete(*s);
+            return 0;
+        }
+        case NGHTTP2_HEADERS: {
+            Stream* s = find(frame->hd.stream_id);
+            if (!s) return 0;
+            if (!s->rejected && s->header_bytes > ctx_.limits.max_header_bytes) {
+                obs::counter("pushsvc_http2_header_too_large_total").inc();
+                reject(*s, errc::header_too_large);
+            }
+            if (!s->rejected && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+                // Declared body size beyond the limit: answer before any DATA arrives.
+                if (auto cl = s->request.headers.get("content-length")) {
+                    std::uint64_t len = 0;
+                    auto [p, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), len);
+                    if (ec == std::errc() && len > ctx_.limits.max_body_bytes) {
+                        reject(*s, errc::payload_too_large);
+                    }
+                }
+            }
+            if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) complete(*s);
+            return 0;
+        }
+        case NGHTTP2_PING:
+        case NGHTTP2_SETTINGS:
+            if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) flood(now);
+            return 0;
+        case NGHTTP2_PRIORITY:
+            flood(now);
+            return 0;
+        default:
+            return 0;
+    }
+}
+
+int Engine::on_frame_send(const nghttp2_frame* frame) noexcept {
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
+    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+    Stream* s = find(frame->hd.stream_id);
+    if (s && !s->request_complete) {
+        // Complete response before the complete request: ask the client to stop sending
+        // without error (RFC 9113 §8.1).
+        nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
+    }
+    return 0;
+}
+
+int Engine::on_data_chunk(std::int32_t stream_id, const std::uint8_t* data,
+                          std::size_t len) noexcept {
+    Stream* s = find(stream_id);
+    if (!s || s->rejected) return 0;
+    if (s->request.body.size() + len > ctx_.limits.max_body_bytes) {
+        reject(*s, errc::payload_too_large);
+        return 0;
+    }
+    s->request.body.append(reinterpret_cast<const char*>(data), len);
+    return 0;
+}
+
+int Engine::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) noexcept {
+    if (error_code != NGHTTP2_NO_ERROR) obs::counter("pushsvc_http2_stream_resets_total").inc();
+    streams_.erase(stream_id);
+    return 0;
+}
+
+ssize_t Engine::read_body(std::int32_t stream_id, std::uint8_t* buf, std::size_t len,
+                          std::uint32_t* data_flags) noexcept {
+    Stream* s = find(stream_id);
+    if (!s) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    const std::size_t n = std::min(len, s->out_body.size() - s->out_offset);
+    if (n) std::memcpy(buf, s->out_body.data() + s->out_offset, n);
+    s->out_offset += n;
+    if (s->out_offset == s->out_body.size()) {
+        if (!s->out_open) {
+            *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+        } else if (n == 0) {
+            return NGHTTP2_ERR_DEFERRED;  // long-lived response: resumed when data arrives
+        }
+    }
+    return static_cast<ssize_t>(n);
+}
+
+}  // namespace pushsvc::http2

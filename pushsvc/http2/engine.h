@@ -1,0 +1,140 @@
+#pragma once
+// http2::Engine: the HTTP/2 server protocol state of one connection, without I/O. Owns the
+// nghttp2_session and the stream map; bytes go in through recv(), frames come out through
+// send(), complete requests are collected and handed out by take_ready(). The I/O side
+// (http2/connection.cc) calls it on the connection's strand only; nothing here is thread-safe.
+//
+// Life of a stream (see http2/README.md): created in on_begin_headers, request fields checked
+// against max_header_bytes as they arrive (RFC 9113 §6.5.2 size: name + value + 32), body
+// collected up to max_body_bytes, handed out on END_STREAM (a stream reset before that never
+// reaches the handler), answered by submit_response(), erased in on_stream_close.
+//
+// Errors produced here use http::error_response: 431 when the header list is too large, 413
+// when the body is (Content-Length up front or while streaming). Protocol errors are answered
+// by nghttp2 itself with RST_STREAM or GOAWAY (RFC 9113 §5.4); floods end the connection with
+// GOAWAY(ENHANCE_YOUR_CALM).
+//
+// Server push (RFC 9113 §8.4, RFC 8030 §6) is not built yet; streams stay addressable by id
+// and a response body may later be produced incrementally (read_body returns DEFERRED while
+// the body is open), which is what a push-carrying monitoring GET needs.
+
+#include <nghttp2/nghttp2.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pushsvc/base/result.h"
+#include "pushsvc/http/message.h"
+#include "pushsvc/http2/flood_guard.h"
+#include "pushsvc/net/session_context.h"
+
+namespace pushsvc::http2 {
+
+using Clock = std::chrono::steady_clock;
+
+// One request/response exchange. Owned by Engine::streams_.
+struct Stream {
+    std::int32_t id = 0;
+    http::Request request;
+    std::size_t header_bytes = 0;
+    bool is_head = false;
+    bool rejected = false;          // an error response or reset was submitted; input ignored
+    bool request_complete = false;  // END_STREAM received
+    bool responded = false;         // response HEADERS submitted
+    Clock::time_point started{};
+    // Response body source for the data provider.
+    std::string out_body;
+    std::size_t out_offset = 0;
+    bool out_open = false;  // more body may come later (not used yet; see header comment)
+};
+
+// Flood limits (per connection). Control frames: PING, SETTINGS, PRIORITY and empty
+// DATA frames without END_STREAM.
+inline constexpr std::uint32_t kMaxControlFramesPerSecond = 500;
+// RST_STREAM from the peer (rapid reset, CVE-2023-44487): token bucket in nghttp2.
+inline constexpr std::uint64_t kStreamResetBurst = 1000;
+inline constexpr std::uint64_t kStreamResetRate = 33;
+
+class Engine {
+  public:
+    struct Ready {
+        std::int32_t stream_id;
+        http::Request request;
+    };
+
+    explicit Engine(const net::SessionContext& ctx);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Creates the server session and queues our SETTINGS (MAX_CONCURRENT_STREAMS from config,
+    // ENABLE_PUSH 0, MAX_HEADER_LIST_SIZE = max_header_bytes). Fails only on allocation.
+    result<void> start();
+
+    // Feeds bytes read from the peer. false: the session is over (bad client magic, a frame
+    // nghttp2 treats as fatal, a flood); a GOAWAY may be queued for send().
+    bool recv(const std::uint8_t* data, std::size_t len);
+
+    // Requests that completed during recv(), in order; the caller invokes the handler.
+    std::vector<Ready> take_ready();
+
+    // Appends serialized frames to `out` until nothing is pending or out.size() >= limit.
+    // false on a fatal session error.
+    bool send(std::string& out, std::size_t limit);
+
+    // Submits the response for a stream; false when the stream is gone (reset or closed) or
+    // already answered: the response is dropped.
+    bool submit_response(std::int32_t stream_id, http::Response&& res);
+
+    // Graceful shutdown: GOAWAY(NO_ERROR) with the last processed stream id (RFC 9113 §6.8);
+    // open streams may finish.
+    void shutdown();
+    // GOAWAY with `error_code`; the session ends as soon as it is sent.
+    void terminate(std::uint32_t error_code);
+
+    // Both false: the connection should be closed (after the output is written).
+    bool want_read() const;
+    bool want_write() const;
+
+    std::size_t open_streams() const noexcept { return streams_.size(); }
+    bool peer_enables_push() const;
+
+    // Start of the oldest request whose END_STREAM has not arrived.
+    std::optional<Clock::time_point> oldest_incomplete() const;
+    // RST_STREAM(CANCEL) for requests incomplete since before `cutoff` (read_timeout_ms).
+    std::size_t reset_stalled(Clock::time_point cutoff);
+
+    std::uint64_t id() const noexcept { return ctx_.id; }
+
+    // -- Called only from the nghttp2 callbacks (http2/callbacks.cc); all noexcept. --
+    int on_begin_headers(const nghttp2_frame* frame) noexcept;
+    int on_header(const nghttp2_frame* frame, const std::uint8_t* name, std::size_t namelen,
+                  const std::uint8_t* value, std::size_t valuelen) noexcept;
+    int on_frame_recv(const nghttp2_frame* frame) noexcept;
+    int on_frame_send(const nghttp2_frame* frame) noexcept;
+    int on_data_chunk(std::int32_t stream_id, const std::uint8_t* data, std::size_t len) noexcept;
+    int on_stream_close(std::int32_t stream_id, std::uint32_t error_code) noexcept;
+    ssize_t read_body(std::int32_t stream_id, std::uint8_t* buf, std::size_t len,
+                      std::uint32_t* data_flags) noexcept;
+
+  private:
+    Stream* find(std::int32_t stream_id) noexcept;
+    void complete(Stream& s) noexcept;
+    void reject(Stream& s, errc e) noexcept;
+    bool submit(Stream& s, http::Response&& res) noexcept;
+    bool flood(Clock::time_point now) noexcept;
+
+    net::SessionContext ctx_;
+    nghttp2_session* session_ = nullptr;
+    std::map<std::int32_t, std::unique_ptr<Stream>> streams_;
+    std::vector<Ready> ready_;
+    FloodGuard control_frames_{kMaxControlFramesPerSecond, std::chrono::seconds(1)};
+    bool flooded_ = false;
+};
+
+}  // namespace pushsvc::http2

@@ -1,0 +1,172 @@
+#include "pushsvc/net/detect.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <chrono>
+
+#include "pushsvc/http1/session.h"
+#include "pushsvc/http2/connection.h"
+#include "pushsvc/net/preface.h"
+#include "pushsvc/net/tls_context.h"
+#include "pushsvc/obs/log.h"
+#include "pushsvc/obs/metrics.h"
+
+namespace pushsvc::net {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using std::chrono::milliseconds;
+
+constexpr std::size_t kDetectChunk = 4096;
+
+std::string_view as_view(const beast::flat_buffer& b) {
+    return {static_cast<const char*>(b.data().data()), b.size()};
+}
+
+class CleartextDetector : public Connection,
+                          public std::enable_shared_from_this<CleartextDetector> {
+  public:
+    CleartextDetector(asio::ip::tcp::socket&& socket, SessionContext ctx,
+                      http1::UpgradeHandler upgrade)
+        : ex_(socket.get_executor()),
+          registry_(ctx.registry),
+          ctx_(std::move(ctx)),
+          upgrade_(std::move(upgrade)),
+          stream_(std::move(socket)) {}
+
+    // ctx_ moves on to the protocol session; registry_ stays for the destructor.
+    ~CleartextDetector() override { registry_->remove(this); }
+
+    void run() {
+        registry_->add(this, weak_from_this());
+        asio::dispatch(ex_, [self = shared_from_this()] { self->do_read(); });
+    }
+
+    void drain() override { close(); }
+
+    void close() override {
+        asio::post(ex_, [weak = weak_from_this()] {
+            if (auto s = weak.lock(); s && !s->handed_over_) s->stream_.close();
+        });
+    }
+
+  private:
+    void do_read() {
+        stream_.expires_after(milliseconds(ctx_.limits.idle_timeout_ms));
+        stream_.async_read_some(buffer_.prepare(kDetectChunk),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                    self->on_read(ec, n);
+                                });
+    }
+
+    void on_read(beast::error_code ec, std::size_t n) {
+        if (ec) return;  // closed, timed out or reset before a request: nothing to answer
+        buffer_.commit(n);
+        switch (classify_preface(as_view(buffer_))) {
+            case PrefaceMatch::need_more:
+                return do_read();
+            case PrefaceMatch::http2:
+                handed_over_ = true;
+                obs::counter("pushsvc_connections_total", "protocol=\"h2c\"").inc();
+                return http2::start_plain_connection(
+                    std::move(stream_), std::string(as_view(buffer_)), std::move(ctx_));
+            case PrefaceMatch::http1:
+                handed_over_ = true;
+                obs::counter("pushsvc_connections_total", "protocol=\"http1\"").inc();
+                return http1::start_plain_session(std::move(stream_), std::move(buffer_),
+                                                  std::move(ctx_), std::move(upgrade_));
+        }
+    }
+
+    asio::any_io_executor ex_;
+    std::shared_ptr<ConnectionRegistry> registry_;
+    SessionContext ctx_;
+    http1::UpgradeHandler upgrade_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    bool handed_over_ = false;
+};
+
+class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsHandshake> {
+  public:
+    TlsHandshake(asio::ip::tcp::socket&& socket, std::shared_ptr<asio::ssl::context> tls,
+                 SessionContext ctx, http1::UpgradeHandler upgrade)
+        : ex_(socket.get_executor()),
+          tls_(std::move(tls)),
+          registry_(ctx.registry),
+          ctx_(std::move(ctx)),
+          upgrade_(std::move(upgrade)),
+          stream_(beast::tcp_stream(std::move(socket)), *tls_) {}
+
+    ~TlsHandshake() override { registry_->remove(this); }
+
+    void run() {
+        registry_->add(this, weak_from_this());
+        asio::dispatch(ex_, [self = shared_from_this()] { self->do_handshake(); });
+    }
+
+    void drain() override { close(); }
+
+    void close() override {
+        asio::post(ex_, [weak = weak_from_this()] {
+            if (auto s = weak.lock(); s && !s->handed_over_) {
+                beast::get_lowest_layer(s->stream_).close();
+            }
+        });
+    }
+
+  private:
+    void do_handshake() {
+        beast::get_lowest_layer(stream_).expires_after(milliseconds(ctx_.limits.read_timeout_ms));
+        stream_.async_handshake(
+            asio::ssl::stream_base::server,
+            [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+    }
+
+    void on_handshake(beast::error_code ec) {
+        if (ec) {
+            // Old protocol versions, no shared cipher, plain HTTP on the TLS port, timeouts.
+            obs::counter("pushsvc_tls_handshake_failures_total").inc();
+            SPDLOG_DEBUG("c{} TLS handshake failed: {}", ctx_.id, ec.message());
+            return;
+        }
+        beast::get_lowest_layer(stream_).expires_never();
+        handed_over_ = true;
+        ctx_.secure = true;
+        if (negotiated_protocol(stream_.native_handle()) == AppProtocol::http2) {
+            obs::counter("pushsvc_connections_total", "protocol=\"h2\"").inc();
+            return http2::start_tls_connection(std::move(stream_), {}, std::move(ctx_));
+        }
+        obs::counter("pushsvc_connections_total", "protocol=\"https1\"").inc();
+        http1::start_tls_session(std::move(stream_), {}, std::move(ctx_), std::move(upgrade_));
+    }
+
+    asio::any_io_executor ex_;
+    std::shared_ptr<asio::ssl::context> tls_;
+    std::shared_ptr<ConnectionRegistry> registry_;
+    SessionContext ctx_;
+    http1::UpgradeHandler upgrade_;
+    http1::TlsStream stream_;
+    bool handed_over_ = false;
+};
+
+}  // namespace
+
+void start_cleartext_detection(asio::ip::tcp::socket&& socket, SessionContext ctx,
+                               const http1::UpgradeHandler& upgrade) {
+    std::make_shared<CleartextDetector>(std::move(socket), std::move(ctx), upgrade)->run();
+}
+
+void start_tls_handshake(asio::ip::tcp::socket&& socket, std::shared_ptr<asio::ssl::context> tls,
+                         SessionContext ctx, const http1::UpgradeHandler& upgrade) {
+    std::make_shared<TlsHandshake>(std::move(socket), std::move(tls), std::move(ctx), upgrade)
+        ->run();
+}
+
+}  // namespace pushsvc::net

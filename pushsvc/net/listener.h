@@ -1,0 +1,52 @@
+#pragma once
+// Listener: one bound TCP acceptor and its accept loop. Each accepted socket gets its own
+// strand (make_strand) and is passed to `on_accept`, which runs on the acceptor's completion
+// and must not block. All methods are thread-safe (a mutex guards the acceptor); stop() is
+// synchronous: once it returns, new connections are refused by the kernel.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "pushsvc/base/result.h"
+
+namespace pushsvc::net {
+
+class Listener : public std::enable_shared_from_this<Listener> {
+  public:
+    using OnAccept = std::function<void(boost::asio::ip::tcp::socket)>;
+
+    // Binds and listens (SO_REUSEADDR). Errors: address in use, permission denied, ...
+    static result<std::shared_ptr<Listener>> open(boost::asio::io_context& ioc,
+                                                  const boost::asio::ip::tcp::endpoint& ep,
+                                                  OnAccept on_accept);
+
+    Listener(boost::asio::io_context& ioc, OnAccept on_accept);
+
+    void start();
+    void stop();
+    // The bound address (the real port when 0 was asked for).
+    boost::asio::ip::tcp::endpoint local_endpoint() const { return endpoint_; }
+
+  private:
+    void do_accept();  // with mutex_ held
+    void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+
+    boost::asio::io_context& ioc_;
+    OnAccept on_accept_;
+    std::mutex mutex_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::steady_timer retry_;
+    boost::asio::ip::tcp::endpoint endpoint_;
+    bool stopped_ = false;
+};
+
+// Parses "host:port" / "[v6]:port"; an empty host or "*" means all IPv4 interfaces. Host
+// names are resolved (startup only, blocking).
+result<boost::asio::ip::tcp::endpoint> parse_listen_address(const std::string& text);
+
+}  // namespace pushsvc::net

@@ -1,0 +1,166 @@
+#include "pushsvc/net/server.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <chrono>
+
+#include "pushsvc/net/connection.h"
+#include "pushsvc/net/detect.h"
+#include "pushsvc/net/listener.h"
+#include "pushsvc/net/session_context.h"
+#include "pushsvc/net/tls_context.h"
+#include "pushsvc/obs/log.h"
+
+namespace pushsvc::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// What the accept callbacks need; shared with them so it outlives nothing it depends on.
+struct Server::Shared {
+    SessionContext base;  // handler, limits, profile, registry
+    std::shared_ptr<asio::ssl::context> tls;
+    http1::UpgradeHandler upgrade;
+
+    SessionContext for_socket(const tcp::socket& socket) const {
+        SessionContext ctx = base;
+        ctx.id = obs::next_connection_id();
+        boost::system::error_code ec;
+        const auto ep = socket.remote_endpoint(ec);
+        if (!ec) ctx.peer = ep.address().to_string() + ":" + std::to_string(ep.port());
+        return ctx;
+    }
+};
+
+namespace {
+
+// State of one drain() call; touched only on its strand.
+struct DrainState {
+    explicit DrainState(asio::strand<asio::io_context::executor_type> s, std::function<void()> d)
+        : strand(s), timer(s), done(std::move(d)) {}
+    asio::strand<asio::io_context::executor_type> strand;
+    asio::steady_timer timer;
+    std::function<void()> done;
+    bool fired = false;
+
+    void fire() {
+        if (fired) return;
+        fired = true;
+        timer.cancel();
+        if (done) done();
+    }
+};
+
+std::string describe(const tcp::endpoint& ep) {
+    return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+Server::Server(asio::io_context& ioc, const config::Config& cfg, http::Handler handler)
+    : ioc_(ioc), cfg_(cfg), shared_(std::make_shared<Shared>()) {
+    shared_->base.handler = std::make_shared<const http::Handler>(std::move(handler));
+    shared_->base.limits = cfg.limits;
+    shared_->base.profile = cfg.profile;
+    shared_->base.registry = std::make_shared<ConnectionRegistry>();
+}
+
+Server::~Server() {
+    std::lock_guard lock(mutex_);
+    if (cleartext_) cleartext_->stop();
+    if (tls_) tls_->stop();
+}
+
+void Server::set_upgrade_handler(http1::UpgradeHandler upgrade) {
+    std::lock_guard lock(mutex_);
+    shared_->upgrade = std::move(upgrade);
+}
+
+result<void> Server::start() {
+    std::lock_guard lock(mutex_);
+    std::shared_ptr<Listener> cleartext;
+    std::shared_ptr<Listener> tls;
+    std::shared_ptr<const Shared> shared = shared_;
+
+    if (!cfg_.server.listen.empty()) {
+        auto ep = parse_listen_address(cfg_.server.listen);
+        if (!ep) return ep.error();
+        auto l = Listener::open(ioc_, *ep, [shared](tcp::socket socket) {
+            SessionContext ctx = shared->for_socket(socket);
+            start_cleartext_detection(std::move(socket), std::move(ctx), shared->upgrade);
+        });
+        if (!l) return l.error();
+        cleartext = *l;
+    }
+    if (!cfg_.server.tls_listen.empty()) {
+        auto ctx = make_server_tls_context(cfg_.server.tls_cert, cfg_.server.tls_key);
+        if (!ctx) {
+            SPDLOG_ERROR("TLS certificate/key {} {}: {}", cfg_.server.tls_cert, cfg_.server.tls_key,
+                         ctx.error().message());
+            return ctx.error();
+        }
+        shared_->tls = *ctx;
+        auto ep = parse_listen_address(cfg_.server.tls_listen);
+        if (!ep) return ep.error();
+        auto l = Listener::open(ioc_, *ep, [shared](tcp::socket socket) {
+            SessionContext ctx = shared->for_socket(socket);
+            start_tls_handshake(std::move(socket), shared->tls, std::move(ctx), shared->upgrade);
+        });
+        if (!l) return l.error();
+        tls = *l;
+    }
+    cleartext_ = cleartext;
+    tls_ = tls;
+    if (cleartext_) {
+        SPDLOG_INFO("listening on {} (HTTP/1.1, h2c)", describe(cleartext_->local_endpoint()));
+        cleartext_->start();
+    }
+    if (tls_) {
+        SPDLOG_INFO("listening on {} (TLS: h2, http/1.1)", describe(tls_->local_endpoint()));
+        tls_->start();
+    }
+    return {};
+}
+
+std::optional<tcp::endpoint> Server::cleartext_endpoint() const {
+    std::lock_guard lock(mutex_);
+    if (!cleartext_) return std::nullopt;
+    return cleartext_->local_endpoint();
+}
+
+std::optional<tcp::endpoint> Server::tls_endpoint() const {
+    std::lock_guard lock(mutex_);
+    if (!tls_) return std::nullopt;
+    return tls_->local_endpoint();
+}
+
+std::size_t Server::connection_count() const { return shared_->base.registry->size(); }
+
+void Server::drain(std::function<void()> done) {
+    {
+        std::lock_guard lock(mutex_);
+        if (cleartext_) cleartext_->stop();
+        if (tls_) tls_->stop();
+    }
+    auto registry = shared_->base.registry;
+    SPDLOG_INFO("draining {} connections", registry->size());
+    registry->drain_all();
+
+    auto state = std::make_shared<DrainState>(asio::make_strand(ioc_), std::move(done));
+    const auto grace = std::chrono::milliseconds(cfg_.limits.shutdown_grace_ms);
+    asio::dispatch(state->strand, [state, registry, grace] {
+        state->timer.expires_after(grace);
+        state->timer.async_wait([state, registry](boost::system::error_code ec) {
+            if (ec || state->fired) return;
+            SPDLOG_WARN("shutdown grace over, closing {} connections", registry->size());
+            registry->close_all();
+            state->fire();
+        });
+        registry->notify_when_empty(state->strand, [state] { state->fire(); });
+    });
+}
+
+}  // namespace pushsvc::net

@@ -1,0 +1,17 @@
+#include "pushsvc/net/session_context.h"
+
+#include <chrono>
+#include <ctime>
+
+namespace pushsvc::net {
+
+std::string http_date_now() {
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[64];
+    const std::size_t n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return std::string(buf, n);
+}
+
+}  // namespace pushsvc::net

@@ -1,0 +1,118 @@
+// HTTP/2 with prior knowledge (h2c) through net::Server, driven by independent clients
+// (nghttp and curl as subprocesses) and by raw bytes for malformed input.
+#include "pushsvc/net/server.h"
+
+#include <gtest/gtest.h>
+
+#include "pushsvc/net/preface.h"
+#include "tests/unit/net/test_support.h"
+
+namespace pushsvc::test {
+namespace {
+
+std::string url(unsigned short port, const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(port) + path;
+}
+
+TEST(H2cServer, ServesNghttpWithPriorKnowledge) {
+    TestServer ts;
+    auto r = run_command("nghttp -H 'x-echo: nghttp' " + url(ts.port(), "/n?q=1"));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("method=GET\n"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("target=/n?q=1\n"), std::string::npos);
+    EXPECT_NE(r.output.find("protocol=http2\n"), std::string::npos);
+    EXPECT_NE(r.output.find("x-echo=nghttp\n"), std::string::npos);
+    EXPECT_NE(r.output.find("authority=127.0.0.1:" + std::to_string(ts.port())), std::string::npos);
+}
+
+TEST(H2cServer, ServesCurlPostWithBodyAndHeaders) {
+    TestServer ts;
+    auto r = run_command("curl -sS -i --http2-prior-knowledge --data-binary hello-h2 " +
+                         url(ts.port(), "/p"));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("HTTP/2 200"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("server: pushsvc"), std::string::npos);
+    EXPECT_NE(r.output.find("date: "), std::string::npos);
+    EXPECT_NE(r.output.find("content-length: "), std::string::npos);
+    EXPECT_NE(r.output.find("method=POST\n"), std::string::npos);
+    EXPECT_NE(r.output.find("body=hello-h2"), std::string::npos);
+}
+
+TEST(H2cServer, ReportsWhetherTheClientAllowsPush) {
+    TestServer ts;
+    // curl disables push (SETTINGS_ENABLE_PUSH = 0); nghttp leaves it enabled unless --no-push.
+    auto curl = run_command("curl -sS --http2-prior-knowledge " + url(ts.port(), "/c"));
+    EXPECT_NE(curl.output.find("can_push=0\n"), std::string::npos) << curl.output;
+    auto push = run_command("nghttp " + url(ts.port(), "/n"));
+    EXPECT_NE(push.output.find("can_push=1\n"), std::string::npos) << push.output;
+    auto nopush = run_command("nghttp --no-push " + url(ts.port(), "/n"));
+    EXPECT_NE(nopush.output.find("can_push=0\n"), std::string::npos) << nopush.output;
+}
+
+TEST(H2cServer, AnswersAnOversizedBodyWith413Json) {
+    TestServer ts;
+    auto r = run_command(
+        "head -c 6000 /dev/zero | curl -sS -i --http2-prior-knowledge "
+        "--data-binary @- " +
+        url(ts.port(), "/big"));
+    EXPECT_NE(r.output.find("HTTP/2 413"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("\"errno\":104"), std::string::npos);
+    EXPECT_EQ(ts.handler().calls(), 0);
+}
+
+TEST(H2cServer, AnswersAnOversizedHeaderListWith431) {
+    TestServer ts;
+    auto r =
+        run_command("curl -sS -i --http2-prior-knowledge -H 'x-big: " + std::string(5000, 'a') +
+                    "' " + url(ts.port(), "/h"));
+    EXPECT_NE(r.output.find("HTTP/2 431"), std::string::npos) << r.output;
+    EXPECT_EQ(ts.handler().calls(), 0);
+}
+
+TEST(H2cServer, ServesManyConcurrentStreamsOnOneConnection) {
+    TestServer ts;
+    std::string cmd = "nghttp";
+    for (int i = 0; i < 20; ++i) cmd += " " + url(ts.port(), "/s" + std::to_string(i));
+    auto r = run_command(cmd);
+    EXPECT_EQ(r.exit_code, 0);
+    for (int i = 0; i < 20; ++i) {
+        EXPECT_NE(r.output.find("target=/s" + std::to_string(i) + "\n"), std::string::npos);
+    }
+}
+
+TEST(H2cServer, SendsGoawayAndClosesOnAMalformedFrame) {
+    TestServer ts;
+    RawClient c(ts.port());
+    // Preface, then a SETTINGS frame whose length is not a multiple of 6 (RFC 9113 §6.5:
+    // FRAME_SIZE_ERROR, a connection error).
+    std::string bytes(net::kHttp2Preface);
+    bytes += std::string("\x00\x00\x05\x04\x00\x00\x00\x00\x00", 9) + "abcde";
+    c.send_slices(bytes, {5, 9});
+    std::string wire;
+    EXPECT_TRUE(c.read_until_closed(wire));
+    // Somewhere in what we got is a GOAWAY frame header (type 0x7 on stream 0).
+    bool goaway = false;
+    for (std::size_t i = 0; i + 9 <= wire.size();) {
+        const std::size_t len = (std::size_t(std::uint8_t(wire[i])) << 16) |
+                                (std::size_t(std::uint8_t(wire[i + 1])) << 8) |
+                                std::uint8_t(wire[i + 2]);
+        if (wire[i + 3] == 0x7) goaway = true;
+        i += 9 + len;
+    }
+    EXPECT_TRUE(goaway);
+    EXPECT_EQ(ts.handler().calls(), 0);
+}
+
+TEST(H2cServer, ClosesOnGarbageAfterAPartialPreface) {
+    TestServer ts;
+    RawClient c(ts.port());
+    c.send_slices("PRI * HTTP/2.0\r\n\r\nXX garbage\r\n\r\n", {3});
+    std::string wire;
+    EXPECT_TRUE(c.read_until_closed(wire));  // parsed as HTTP/1.1: 400 and close
+    auto rs = parse_responses(wire);
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].status, 400);
+}
+
+}  // namespace
+}  // namespace pushsvc::test
