@@ -188,6 +188,29 @@ TEST(Http1Server, ClosesARequestThatDoesNotCompleteWithinTheReadTimeout) {
     EXPECT_EQ(ts.handler().calls(), 0);
 }
 
+TEST(Http1Server, SendsInterim100ContinueBeforeTheBody) {
+    TestServer ts;
+    RawClient c(ts.port());
+    c.send_slices(
+        "POST /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+    EXPECT_NE(c.read_until_contains("\r\n\r\n").find("HTTP/1.1 100 Continue"), std::string::npos);
+    c.send_slices("abcde");
+    auto rs = parse_responses(c.read_responses(1));
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_NE(rs[0].body.find("body=abcde"), std::string::npos);
+}
+
+TEST(Http1Server, AnswersHeadWithTheLengthButNoBody) {
+    TestServer ts;
+    RawClient c(ts.port());
+    c.send_slices("HEAD /x HTTP/1.1\r\nHost: h\r\n\r\nGET /y HTTP/1.1\r\nHost: h\r\n\r\n");
+    // The HEAD response has no body on the wire, so the GET response follows its header.
+    const std::string wire = c.read_until_contains("target=/y");
+    const auto head_end = wire.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos);
+    EXPECT_EQ(wire.compare(head_end + 4, 9, "HTTP/1.1 "), 0);
+}
+
 TEST(Http1Server, ServesCurlAsAnIndependentClient) {
     TestServer ts;
     auto r =
@@ -197,6 +220,17 @@ TEST(Http1Server, ServesCurlAsAnIndependentClient) {
     EXPECT_NE(r.output.find("protocol=http1\n"), std::string::npos);
     EXPECT_NE(r.output.find("x-echo=curl\n"), std::string::npos);
     EXPECT_NE(r.output.find("body=hello"), std::string::npos);
+}
+
+TEST(Http1Server, ServesCurlWithALargeBodyAndExpectContinue) {
+    TestServer ts;
+    // curl sends `Expect: 100-continue` for bodies over 1 KiB.
+    auto r = run_command(
+        "head -c 3000 /dev/zero | tr '\\0' 'z' | curl -sS --http1.1 "
+        "--data-binary @- http://127.0.0.1:" +
+        std::to_string(ts.port()) + "/big");
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_NE(r.output.find("body=" + std::string(3000, 'z')), std::string::npos);
 }
 
 }  // namespace

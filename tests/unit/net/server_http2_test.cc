@@ -14,6 +14,18 @@ std::string url(unsigned short port, const std::string& path) {
     return "http://127.0.0.1:" + std::to_string(port) + path;
 }
 
+// Walks the server's frames and reports whether one is a GOAWAY (type 0x7).
+bool has_goaway(const std::string& wire) {
+    for (std::size_t i = 0; i + 9 <= wire.size();) {
+        const std::size_t len = (std::size_t(std::uint8_t(wire[i])) << 16) |
+                                (std::size_t(std::uint8_t(wire[i + 1])) << 8) |
+                                std::uint8_t(wire[i + 2]);
+        if (wire[i + 3] == 0x7) return true;
+        i += 9 + len;
+    }
+    return false;
+}
+
 TEST(H2cServer, ServesNghttpWithPriorKnowledge) {
     TestServer ts;
     auto r = run_command("nghttp -H 'x-echo: nghttp' " + url(ts.port(), "/n?q=1"));
@@ -90,17 +102,21 @@ TEST(H2cServer, SendsGoawayAndClosesOnAMalformedFrame) {
     c.send_slices(bytes, {5, 9});
     std::string wire;
     EXPECT_TRUE(c.read_until_closed(wire));
-    // Somewhere in what we got is a GOAWAY frame header (type 0x7 on stream 0).
-    bool goaway = false;
-    for (std::size_t i = 0; i + 9 <= wire.size();) {
-        const std::size_t len = (std::size_t(std::uint8_t(wire[i])) << 16) |
-                                (std::size_t(std::uint8_t(wire[i + 1])) << 8) |
-                                std::uint8_t(wire[i + 2]);
-        if (wire[i + 3] == 0x7) goaway = true;
-        i += 9 + len;
-    }
-    EXPECT_TRUE(goaway);
+    EXPECT_TRUE(has_goaway(wire));
     EXPECT_EQ(ts.handler().calls(), 0);
+}
+
+TEST(H2cServer, ClosesAnIdleConnectionWithGoawayAfterTheIdleTimeout) {
+    auto cfg = TestServer::default_config();
+    cfg.limits.idle_timeout_ms = 200;
+    TestServer ts(cfg);
+    RawClient c(ts.port());
+    std::string bytes(net::kHttp2Preface);
+    bytes += std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9);  // empty SETTINGS
+    c.send_slices(bytes, {4});
+    std::string wire;
+    EXPECT_TRUE(c.read_until_closed(wire, 3s));
+    EXPECT_TRUE(has_goaway(wire));
 }
 
 TEST(H2cServer, ClosesOnGarbageAfterAPartialPreface) {

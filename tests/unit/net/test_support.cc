@@ -160,6 +160,16 @@ std::string RawClient::read_responses(std::size_t count, std::chrono::millisecon
     return out;
 }
 
+std::string RawClient::read_until_contains(const std::string& needle,
+                                           std::chrono::milliseconds timeout) {
+    std::string out;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (out.find(needle) == std::string::npos) {
+        if (read_some(fd_, out, deadline) <= 0) break;
+    }
+    return out;
+}
+
 bool RawClient::read_until_closed(std::string& out, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {

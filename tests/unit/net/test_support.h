@@ -88,6 +88,9 @@ class RawClient {
     void send(const std::string& data) { send_slices(data, {data.size() ? data.size() : 1}); }
     // Reads until `count` complete responses are buffered, EOF or timeout.
     std::string read_responses(std::size_t count, std::chrono::milliseconds timeout = 5s);
+    // Reads until `needle` appears in what was read, EOF or timeout.
+    std::string read_until_contains(const std::string& needle,
+                                    std::chrono::milliseconds timeout = 5s);
     // Reads until the peer closes (true) or timeout (false).
     bool read_until_closed(std::string& out, std::chrono::milliseconds timeout = 5s);
     void shutdown_write();
