@@ -6,6 +6,8 @@
 #include <future>
 #include <thread>
 
+#include <boost/asio/write.hpp>
+
 #include "tests/unit/net/test_support.h"
 
 namespace pushsvc::test {
@@ -209,6 +211,48 @@ TEST(Http1Server, AnswersHeadWithTheLengthButNoBody) {
     const auto head_end = wire.find("\r\n\r\n");
     ASSERT_NE(head_end, std::string::npos);
     EXPECT_EQ(wire.compare(head_end + 4, 9, "HTTP/1.1 "), 0);
+}
+
+const std::string kUpgrade =
+    "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+
+TEST(Http1Server, GivesAnUpgradeRequestANormalResponseWithoutAnUpgradeHook) {
+    TestServer ts;
+    RawClient c(ts.port());
+    c.send_slices(kUpgrade);
+    auto rs = parse_responses(c.read_responses(1));
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].status, 200);
+    EXPECT_EQ(ts.handler().calls(), 1);
+}
+
+TEST(Http1Server, HandsTheStreamToTheUpgradeHookWhenItAccepts) {
+    std::atomic<int> upgrades{0};
+    TestServer ts(TestServer::default_config(), false, [&](net::Server& s) {
+        http1::UpgradeHandler hook;
+        hook.plain = [&](http1::BeastRequest& req, boost::beast::tcp_stream& stream,
+                         boost::beast::flat_buffer&, const net::SessionContext&) {
+            if (req.target() != "/ws") return false;
+            ++upgrades;
+            boost::beast::tcp_stream taken(std::move(stream));  // the hook owns it now
+            boost::system::error_code ec;
+            boost::asio::write(taken,
+                               boost::asio::buffer(std::string_view(
+                                   "HTTP/1.1 101 Switching Protocols\r\n\r\ntaken-over")),
+                               ec);
+            return true;  // `taken` closes when it goes out of scope
+        };
+        s.set_upgrade_handler(std::move(hook));
+    });
+    RawClient c(ts.port());
+    c.send_slices(kUpgrade);
+    std::string wire;
+    EXPECT_TRUE(c.read_until_closed(wire));
+    EXPECT_NE(wire.find("101 Switching Protocols"), std::string::npos);
+    EXPECT_NE(wire.find("taken-over"), std::string::npos);
+    EXPECT_EQ(upgrades.load(), 1);
+    EXPECT_EQ(ts.handler().calls(), 0);
 }
 
 TEST(Http1Server, ServesCurlAsAnIndependentClient) {

@@ -81,7 +81,8 @@ config::Config TestServer::default_config() {
     return cfg;
 }
 
-TestServer::TestServer(config::Config cfg, bool tls)
+TestServer::TestServer(config::Config cfg, bool tls,
+                       const std::function<void(net::Server&)>& before_start)
     : work_(ioc_.get_executor()), handler_(std::make_shared<EchoHandler>()) {
     if (tls) {
         cert_ = std::make_unique<TempCert>();
@@ -93,6 +94,7 @@ TestServer::TestServer(config::Config cfg, bool tls)
     server_ = std::make_unique<net::Server>(ioc_, cfg, [h](http::Request req, http::Responder r) {
         (*h)(std::move(req), std::move(r));
     });
+    if (before_start) before_start(*server_);
     auto started = server_->start();
     if (!started) throw std::runtime_error("server start: " + started.error().message());
     for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });

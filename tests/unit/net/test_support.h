@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,7 +58,9 @@ struct TempCert {
 class TestServer {
   public:
     // `tls` adds a TLS listener with a throwaway certificate.
-    explicit TestServer(config::Config cfg = default_config(), bool tls = false);
+    // `before_start` may configure the server (e.g. an upgrade hook) before it listens.
+    explicit TestServer(config::Config cfg = default_config(), bool tls = false,
+                        const std::function<void(net::Server&)>& before_start = {});
     ~TestServer();
 
     static config::Config default_config();
