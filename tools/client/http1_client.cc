@@ -18,7 +18,8 @@ struct Http1Client::Impl {
     std::string origin;
     boost::beast::flat_buffer buffer;
 
-    Result<HttpResponse> attempt(const Url& url, const HttpRequest& request, bool& reused);
+    Result<HttpResponse> attempt(const Url& url, const HttpRequest& request, bool& reused,
+                                 bool& written);
 };
 
 Http1Client::Http1Client(ClientOptions options) : impl_(std::make_unique<Impl>()) {
@@ -40,21 +41,27 @@ Result<HttpResponse> Http1Client::request(const HttpRequest& request) {
     auto url = parse_url(request.url);
     if (!url) return url.error();
     bool reused = false;
-    auto response = impl_->attempt(*url, request, reused);
-    if (!response && reused &&
+    bool written = false;
+    auto response = impl_->attempt(*url, request, reused, written);
+    // A kept-alive connection the server had already closed: one fresh attempt, unless a
+    // non-idempotent request may already have been processed (RFC 9110 §9.2.2).
+    const bool idempotent = request.method != "POST" && request.method != "PATCH";
+    if (!response && reused && (!written || idempotent) &&
         (response.error().code == Errc::closed || response.error().code == Errc::io)) {
-        close();  // the kept-alive connection was stale: one fresh attempt
-        response = impl_->attempt(*url, request, reused);
+        close();
+        response = impl_->attempt(*url, request, reused, written);
     }
     if (!response) close();
     return response;
 }
 
 Result<HttpResponse> Http1Client::Impl::attempt(const Url& url, const HttpRequest& request,
-                                                bool& reused) {
+                                                bool& reused, bool& written) {
+    written = false;
     const auto deadline = Clock::now() + options.timeout;
     const std::string want_origin = url.origin();
-    reused = transport && transport->is_open() && origin == want_origin;
+    reused = transport && transport->is_open() && origin == want_origin &&
+             !transport->idle_connection_stale();
     if (!reused) {
         if (transport) transport->close();
         transport.emplace(ioc);
@@ -101,6 +108,7 @@ Result<HttpResponse> Http1Client::Impl::attempt(const Url& url, const HttpReques
     if (ec) {
         return make_error(Errc::io, "sending to " + url.str() + ": " + detail::describe(ec));
     }
+    written = true;
 
     http::response_parser<http::string_body> parser;
     parser.body_limit(options.max_body);

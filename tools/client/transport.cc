@@ -1,8 +1,10 @@
 #include "tools/client/transport.h"
 
+#include <sys/socket.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core/stream_traits.hpp>
+#include <cerrno>
 
 namespace webpush_client::detail {
 namespace {
@@ -122,6 +124,18 @@ bool Transport::is_open() const {
     if (auto* t = std::get_if<TlsStream>(&stream_))
         return beast::get_lowest_layer(*t).socket().is_open();
     return false;
+}
+
+bool Transport::idle_connection_stale() {
+    int fd = -1;
+    if (auto* t = std::get_if<TcpStream>(&stream_)) fd = t->socket().native_handle();
+    if (auto* t = std::get_if<TlsStream>(&stream_)) {
+        fd = beast::get_lowest_layer(*t).socket().native_handle();
+    }
+    if (fd < 0) return true;
+    char byte = 0;
+    ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
 std::string Transport::alpn_selected() const {

@@ -39,6 +39,9 @@ class Transport {
     Result<void> connect(const Url& url, const ClientOptions& options,
                          const std::vector<std::string>& alpn, Clock::time_point deadline);
     bool is_open() const;
+    // For an idle kept-alive connection: true when the peer closed it or sent something
+    // unexpected (e.g. TLS close_notify), so it must not be reused.
+    bool idle_connection_stale();
     std::string alpn_selected() const;  // empty for cleartext or no ALPN
     void close();                       // cancels pending operations
 
