@@ -17,7 +17,9 @@
 
 #include "pushsvc/base/base64url.h"
 #include "pushsvc/crypto/random.h"
+#include "pushsvc/delivery/hub.h"
 #include "pushsvc/http/api.h"
+#include "pushsvc/http1/ws_session.h"
 #include "pushsvc/net/server.h"
 #include "pushsvc/obs/log.h"
 #include "pushsvc/store/rocks_store.h"
@@ -127,8 +129,6 @@ int run(const config::Config& cfg, const RunOptions& options) {
 
     int threads = cfg.server.threads > 0 ? cfg.server.threads
                                          : int(std::max(1u, std::thread::hardware_concurrency()));
-    asio::io_context ioc(threads);
-
     // With store.sync every write waits for fsync: those run on a pool of their own so network
     // threads never wait; RocksDB group-commits the concurrent writers.
     std::unique_ptr<asio::thread_pool> store_pool;
@@ -142,7 +142,13 @@ int run(const config::Config& cfg, const RunOptions& options) {
 
     std::unique_ptr<webpush::PushService> service;
     std::unique_ptr<http::Api> api;
-    // Requests only arrive once the threads below run, after `api` is set.
+    std::unique_ptr<webpush::ServiceChannelBackend> channel_backend;
+    delivery::Hub hub;
+    // Declared after everything sessions point at: destroying the io_context destroys the
+    // sessions still queued in it, and they detach from the hub on the way out.
+    asio::io_context ioc(threads);
+    // Connections are only accepted once the threads below run the io_context, after `api`
+    // and the WebSocket hook are in place (the origin needs the bound ports first).
     net::Server server(ioc, cfg, [&api](http::Request req, http::Responder respond) {
         api->handle(std::move(req), std::move(respond));
     });
@@ -159,6 +165,15 @@ int run(const config::Config& cfg, const RunOptions& options) {
     service = std::make_unique<webpush::PushService>(sopts, **store,
                                                      webpush::EndpointCodec(keys), clock);
     api = std::make_unique<http::Api>(*service, offload);
+    service->set_notifier(&hub);
+    channel_backend = std::make_unique<webpush::ServiceChannelBackend>(*service, **store, clock);
+    // WebSocket user agents (Firefox) on GET / of both listeners.
+    http1::WsOptions ws;
+    ws.backend = channel_backend.get();
+    ws.hub = &hub;
+    ws.delivery = cfg.delivery;
+    if (store_pool) ws.channel_executor = store_pool->get_executor();
+    server.set_upgrade_handler(http1::make_ws_upgrade_handler(ws));
 
     boost::json::object ready{{"origin", sopts.origin},
                               {"profile", cfg.profile == config::Profile::strict ? "strict" : "compat"}};

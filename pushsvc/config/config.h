@@ -38,6 +38,14 @@ struct PushConfig {
     std::vector<std::string> token_keys;
 };
 
+// The WebSocket user-agent channel (firefox-push-protocol.md) and delivery to online UAs.
+struct DeliveryConfig {
+    std::uint32_t max_inflight = 32;           // un-acked notifications per connection
+    std::uint32_t max_subscriptions_per_ua = 500;
+    std::uint32_t hello_timeout_ms = 10'000;   // the first frame must be a hello within this
+    std::uint32_t ws_idle_timeout_ms = 600'000;  // silence before close; pinged at half of it
+};
+
 struct StoreConfig {
     std::string path = "./data";
     bool sync = false;                   // fsync each write (group commit)
@@ -53,6 +61,7 @@ struct Config {
     ServerConfig server;
     LimitsConfig limits;
     PushConfig push;
+    DeliveryConfig delivery;
     StoreConfig store;
     LogConfig log;
 };

@@ -123,6 +123,10 @@ std::vector<Key> keys_of(Config& c) {
         int_key("push.vapid_exp_skew_s", c.push.vapid_exp_skew_s),
         int_key("push.vapid_cache_size", c.push.vapid_cache_size),
         string_list_key("push.token_keys", c.push.token_keys),
+        int_key("delivery.max_inflight", c.delivery.max_inflight),
+        int_key("delivery.max_subscriptions_per_ua", c.delivery.max_subscriptions_per_ua),
+        int_key("delivery.hello_timeout_ms", c.delivery.hello_timeout_ms),
+        int_key("delivery.ws_idle_timeout_ms", c.delivery.ws_idle_timeout_ms),
         string_key("store.path", c.store.path),
         bool_key("store.sync", c.store.sync),
         int_key("store.sweep_interval_ms", c.store.sweep_interval_ms),
@@ -191,6 +195,8 @@ void validate(const Config& c) {
     if (c.push.max_ttl == 0) throw std::runtime_error("config: push.max_ttl must be > 0");
     if (c.limits.max_concurrent_streams == 0)
         throw std::runtime_error("config: limits.max_concurrent_streams must be > 0");
+    if (c.delivery.max_inflight == 0)
+        throw std::runtime_error("config: delivery.max_inflight must be > 0");
     if (c.server.threads < 0) throw std::runtime_error("config: server.threads must be >= 0");
     if (c.store.path.empty()) throw std::runtime_error("config: store.path must be set");
     if (!c.server.public_url.empty() && c.server.public_url.find("://") == std::string::npos)

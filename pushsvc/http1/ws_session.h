@@ -1,0 +1,42 @@
+#pragma once
+// The WebSocket user-agent session: the push channel stock Firefox opens to
+// dom.push.serverURL (RFC 6455, subprotocol `push-notification`,
+// firefox-push-protocol.md §2). It owns the WebSocket stream and a webpush::UaChannel; frames
+// from the UA and wake-ups from the delivery hub become channel events, whose actions it
+// performs (send a frame, close, register with the hub).
+//
+// Threads: socket work runs on the connection's strand. Channel work (which may write the
+// store) runs on `channel_executor` when one is given (a strand of the store pool, used when
+// store.sync is on so network threads never wait on fsync), else on the connection's strand.
+// Events are handled one at a time, in order: the next frame is read only after the previous
+// one was handled, which also bounds what a flooding client can queue.
+//
+// Limits: a hello must arrive within hello_timeout_ms; frames above 16 KiB close the
+// connection; silence for ws_idle_timeout_ms closes it (pings are sent at half that); at most
+// max_inflight notifications are un-acked, so the write queue stays small, and a UA whose
+// queue still grows past a bound (it sends but never reads) is disconnected.
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <memory>
+#include <optional>
+
+#include "pushsvc/config/config.h"
+#include "pushsvc/delivery/hub.h"
+#include "pushsvc/http1/upgrade.h"
+#include "pushsvc/webpush/channel_backend.h"
+
+namespace pushsvc::http1 {
+
+struct WsOptions {
+    webpush::ChannelBackend* backend = nullptr;  // outlives every session
+    delivery::Hub* hub = nullptr;                // outlives every session
+    config::DeliveryConfig delivery;
+    std::optional<boost::asio::any_io_executor> channel_executor;  // see above
+};
+
+// The upgrade hook for net::Server: takes over `GET /` requests that ask for a WebSocket
+// (with or without the push-notification subprotocol, which is selected when offered).
+UpgradeHandler make_ws_upgrade_handler(WsOptions options);
+
+}  // namespace pushsvc::http1
