@@ -8,7 +8,7 @@ packages=(
     libboost1.81-all-dev libnghttp2-dev libssl-dev librocksdb-dev
     libtomlplusplus-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
     openssl curl ca-certificates nghttp2-client nghttp2-server
-    firefox-esr
+    firefox-esr libnss3-tools
 )
 # Node.js (npm packages for cross-implementation and browser tests). A machine that already
 # has a node >= 18 with npm (e.g. from nodesource) keeps it; otherwise Debian's is installed.
