@@ -1,0 +1,187 @@
+// The WebSocket user-agent session over an in-memory beast::test::stream: handshake with the
+// push-notification subprotocol, the channel protocol through real frames, delivery woken by
+// the hub, hello deadline, replacement of an older connection, and frame limits.
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/beast/_experimental/test/stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "pushsvc/http1/ws_session_impl.h"
+#include "pushsvc/store/memory_store.h"
+
+namespace pushsvc::http1 {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+using Client = websocket::stream<beast::test::stream>;
+
+constexpr std::string_view kChannel = "d501fd61-5d2f-44d6-8fcb-9c183a0b83ae";
+
+class WsSessionTest : public ::testing::Test {
+protected:
+    WsSessionTest()
+        : service_(options(), store_, webpush::EndpointCodec({std::string(32, 'k')}), clock_),
+          backend_(service_, store_, clock_),
+          work_(asio::make_work_guard(ioc_)),
+          runner_([this] { ioc_.run(); }) {
+        service_.set_notifier(&hub_);
+        ws_.backend = &backend_;
+        ws_.hub = &hub_;
+        ws_.delivery.hello_timeout_ms = 2000;
+        ctx_.registry = std::make_shared<net::ConnectionRegistry>();
+        ctx_.handler = std::make_shared<const http::Handler>();
+    }
+    ~WsSessionTest() override {
+        work_.reset();
+        ioc_.stop();
+        runner_.join();
+    }
+
+    static webpush::ServiceOptions options() {
+        webpush::ServiceOptions o;
+        o.origin = "https://push.test";
+        return o;
+    }
+
+    // A connected client whose server end was taken over by a WebSocket session.
+    std::unique_ptr<Client> connect(bool offer_subprotocol = true,
+                                    std::string* selected = nullptr) {
+        beast::test::stream server_end(ioc_);
+        auto client = std::make_unique<Client>(ioc_);
+        client->next_layer().connect(server_end);
+        // Server side: read the upgrade request as the HTTP/1.1 session would, then hand over.
+        auto server = std::make_shared<beast::test::stream>(std::move(server_end));
+        auto buffer = std::make_shared<beast::flat_buffer>();
+        auto req = std::make_shared<BeastRequest>();
+        beast::http::async_read(*server, *buffer, *req,
+                                [this, server, buffer, req](beast::error_code ec, std::size_t) {
+                                    ASSERT_FALSE(ec);
+                                    EXPECT_TRUE(detail::take_over(ws_, *req, *server, *buffer, ctx_));
+                                });
+        client->set_option(websocket::stream_base::decorator([offer_subprotocol](websocket::request_type& r) {
+            if (offer_subprotocol) r.set(beast::http::field::sec_websocket_protocol, "push-notification");
+        }));
+        websocket::response_type res;
+        beast::error_code ec;
+        client->handshake(res, "push.test", "/", ec);
+        EXPECT_FALSE(ec) << ec.message();
+        if (selected) *selected = std::string(res[beast::http::field::sec_websocket_protocol]);
+        return client;
+    }
+
+    static void send(Client& c, std::string_view text) {
+        c.text(true);
+        c.write(asio::buffer(text));
+    }
+    static json::object receive(Client& c) {
+        beast::flat_buffer b;
+        beast::error_code ec;
+        c.read(b, ec);
+        EXPECT_FALSE(ec) << ec.message();
+        if (ec) return {};
+        return json::parse(beast::buffers_to_string(b.data())).as_object();
+    }
+    // Reads until the server closes; returns its close code (0 if the read failed otherwise).
+    static int close_code(Client& c) {
+        for (int i = 0; i < 10; ++i) {
+            beast::flat_buffer b;
+            beast::error_code ec;
+            c.read(b, ec);
+            if (ec == websocket::error::closed) return c.reason().code;
+            if (ec) return 0;
+        }
+        return 0;
+    }
+
+    base::SystemClock clock_;
+    store::MemoryStore store_;
+    webpush::PushService service_;
+    webpush::ServiceChannelBackend backend_;
+    delivery::Hub hub_;
+    WsOptions ws_;
+    net::SessionContext ctx_;
+    asio::io_context ioc_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    std::thread runner_;
+};
+
+TEST_F(WsSessionTest, SelectsThePushNotificationSubprotocolWhenOffered) {
+    std::string selected;
+    auto c = connect(true, &selected);
+    EXPECT_EQ(selected, "push-notification");
+    std::string none = "unset";
+    auto plain = connect(false, &none);
+    EXPECT_EQ(none, "");
+}
+
+TEST_F(WsSessionTest, HelloRegisterPushAckOverRealFrames) {
+    auto c = connect();
+    send(*c, R"({"messageType":"hello","broadcasts":{},"use_webpush":true})");
+    auto hello = receive(*c);
+    EXPECT_EQ(hello.at("status").as_int64(), 200);
+    send(*c, R"({"channelID":")" + std::string(kChannel) + R"(","messageType":"register"})");
+    auto reg = receive(*c);
+    ASSERT_EQ(reg.at("status").as_int64(), 200);
+    std::string endpoint(reg.at("pushEndpoint").as_string());
+
+    webpush::PushRequest push;
+    push.token = endpoint.substr(endpoint.rfind('/') + 1);
+    push.ttl = "60";
+    auto pushed = service_.push(push);  // the hub wakes the session
+    ASSERT_TRUE(pushed);
+    auto note = receive(*c);
+    EXPECT_EQ(note.at("messageType").as_string(), "notification");
+    EXPECT_EQ(note.at("channelID").as_string(), kChannel);
+    send(*c, json::serialize(json::object{
+                 {"messageType", "ack"},
+                 {"updates", json::array{json::object{{"channelID", kChannel},
+                                                      {"version", note.at("version")},
+                                                      {"code", 100}}}}}));
+    send(*c, "{}");  // the pong proves the ack before it was handled
+    EXPECT_EQ(receive(*c).size(), 0u);
+    EXPECT_TRUE(store_.pending(pushed->message.uaid, clock_.now_ms(), 0, 10)->empty());
+}
+
+TEST_F(WsSessionTest, ClosesWhenNoHelloArrivesInTime) {
+    ws_.delivery.hello_timeout_ms = 50;
+    auto c = connect();
+    EXPECT_EQ(close_code(*c), 1008);
+}
+
+TEST_F(WsSessionTest, ANewerConnectionForTheSameUaidClosesTheOlderOne) {
+    auto first = connect();
+    send(*first, R"({"messageType":"hello","use_webpush":true})");
+    std::string uaid(receive(*first).at("uaid").as_string());
+    auto second = connect();
+    send(*second, R"({"messageType":"hello","use_webpush":true,"uaid":")" + uaid + "\"}");
+    EXPECT_EQ(receive(*second).at("uaid").as_string(), uaid);
+    EXPECT_EQ(close_code(*first), 1000);
+    send(*second, "{}");
+    EXPECT_EQ(receive(*second).size(), 0u);  // the newer one stays up
+}
+
+TEST_F(WsSessionTest, BinaryFramesAndOversizedFramesClose) {
+    auto c = connect();
+    c->binary(true);
+    c->write(asio::buffer(std::string("{}")));
+    EXPECT_EQ(close_code(*c), 1007);
+    auto big = connect();
+    send(*big, std::string(20000, ' ') + "{}");
+    EXPECT_EQ(close_code(*big), 1009);  // message too big
+}
+
+TEST_F(WsSessionTest, InvalidJsonClosesWithInvalidPayload) {
+    auto c = connect();
+    send(*c, "hello?");
+    EXPECT_EQ(close_code(*c), 1007);
+}
+
+}  // namespace
+}  // namespace pushsvc::http1
