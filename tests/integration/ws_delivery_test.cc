@@ -1,0 +1,203 @@
+// Delivery to WebSocket user agents (the protocol stock Firefox speaks) through a running
+// pushsvc, with the client library's simulated browser: online delivery over ws:// and
+// wss://, store-and-forward across reconnects, Topic replacement, TTL expiry, acks, TTL 0,
+// unregister, and kill -9 with queued messages.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/integration/pushsvc_process.h"
+#include "tools/client/http1_client.h"
+#include "tools/client/push_request.h"
+#include "tools/client/user_agent.h"
+
+namespace pushsvc::testing {
+namespace {
+
+namespace wc = webpush_client;
+using std::chrono::milliseconds;
+
+class WsDelivery : public ::testing::Test {
+protected:
+    void SetUp() override {
+        server_ = std::make_unique<PushsvcProcess>(ProcessOptions{.tls = true});
+        server_->start();
+        opts_.tls.ca_file = server_->ca_file().string();
+        opts_.timeout = std::chrono::seconds(10);
+    }
+
+    std::string ws_url() const { return "ws://" + server_->cleartext() + "/"; }
+    std::string wss_url() const { return "wss://" + server_->tls() + "/"; }
+
+    // Sends an encrypted push to a channel the simulated browser holds; returns the status.
+    int send(const wc::UaChannel& ch, const std::string& text, wc::PushOptions po = {}) {
+        if (!po.ttl) po.ttl = 600;
+        auto req = wc::build_push_request(ch.subscription(), wc::to_bytes(text), po);
+        EXPECT_TRUE(req);
+        // The endpoint names the service's origin (TLS); send over the cleartext listener.
+        auto path = req->url.find('/', req->url.find("://") + 3);
+        req->url = "http://" + server_->cleartext() + req->url.substr(path);
+        wc::Http1Client client(opts_);
+        auto r = client.request(*req);
+        EXPECT_TRUE(r) << (r ? "" : r.error().message);
+        return r ? r->status : 0;
+    }
+
+    std::string receive_text(wc::UserAgent& ua, bool ack = true) {
+        auto m = ua.receive(milliseconds(5000), ack);
+        if (!m) {
+            ADD_FAILURE() << "no notification: " << m.error().message;
+            return "";
+        }
+        EXPECT_FALSE(m->error) << m->error->message;
+        return m->plaintext ? wc::to_string(*m->plaintext) : "";
+    }
+
+    // True if nothing arrives within `wait`.
+    static bool nothing_arrives(wc::UserAgent& ua, milliseconds wait = milliseconds(300)) {
+        auto m = ua.receive(wait, false);
+        return !m;
+    }
+
+    std::unique_ptr<PushsvcProcess> server_;
+    wc::ClientOptions opts_;
+};
+
+TEST_F(WsDelivery, OnlineUserAgentReceivesBothCodingsOverWsAndWss) {
+    for (const auto& url : {ws_url(), wss_url()}) {
+        wc::UserAgent ua({}, opts_);
+        ASSERT_TRUE(ua.connect(url)) << url;
+        auto vapid = wc::P256Key::generate();
+        auto ch = ua.subscribe(vapid.public_bytes());
+        ASSERT_TRUE(ch) << ch.error().message;
+        wc::PushOptions po;
+        po.vapid = wc::VapidOptions{.key = vapid, .subject = "mailto:t@example.com"};
+        EXPECT_EQ(send(*ch, "hello aes128gcm", po), 201);
+        EXPECT_EQ(receive_text(ua), "hello aes128gcm");
+        po.encryption.encoding = wc::ContentEncoding::aesgcm;
+        EXPECT_EQ(send(*ch, "hello aesgcm", po), 201);
+        EXPECT_EQ(receive_text(ua), "hello aesgcm");
+    }
+}
+
+TEST_F(WsDelivery, QueuedMessagesArriveInOrderAfterReconnectWithTheSameUaid) {
+    wc::UaState state;
+    {
+        wc::UserAgent ua({}, opts_);
+        ASSERT_TRUE(ua.connect(ws_url()));
+        ASSERT_TRUE(ua.subscribe());
+        state = ua.state();
+    }
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(send(state.channels[0], "m" + std::to_string(i)), 201);
+    wc::UserAgent ua(state, opts_);
+    ASSERT_TRUE(ua.connect(ws_url()));
+    EXPECT_FALSE(ua.subscriptions_dropped());
+    EXPECT_EQ(ua.state().uaid, state.uaid);
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(receive_text(ua), "m" + std::to_string(i));
+}
+
+TEST_F(WsDelivery, TopicReplacementWhileOfflineDeliversOnlyTheNewest_R8030_5_4_a) {
+    wc::UaState state;
+    {
+        wc::UserAgent ua({}, opts_);
+        ASSERT_TRUE(ua.connect(ws_url()));
+        ASSERT_TRUE(ua.subscribe());
+        state = ua.state();
+    }
+    wc::PushOptions po;
+    po.topic = "score";
+    EXPECT_EQ(send(state.channels[0], "1-0", po), 201);
+    EXPECT_EQ(send(state.channels[0], "2-0", po), 201);
+    EXPECT_EQ(send(state.channels[0], "untopical"), 201);
+    EXPECT_EQ(send(state.channels[0], "3-0", po), 201);
+    wc::UserAgent ua(state, opts_);
+    ASSERT_TRUE(ua.connect(ws_url()));
+    EXPECT_EQ(receive_text(ua), "untopical");
+    EXPECT_EQ(receive_text(ua), "3-0");
+    EXPECT_TRUE(nothing_arrives(ua));
+}
+
+TEST_F(WsDelivery, ExpiredMessagesNeverArrive_R8030_5_2_h) {
+    wc::UaState state;
+    {
+        wc::UserAgent ua({}, opts_);
+        ASSERT_TRUE(ua.connect(ws_url()));
+        ASSERT_TRUE(ua.subscribe());
+        state = ua.state();
+    }
+    wc::PushOptions short_lived;
+    short_lived.ttl = 1;
+    EXPECT_EQ(send(state.channels[0], "stale", short_lived), 201);
+    EXPECT_EQ(send(state.channels[0], "fresh"), 201);
+    std::this_thread::sleep_for(milliseconds(1100));  // the only way to let a real TTL pass
+    wc::UserAgent ua(state, opts_);
+    ASSERT_TRUE(ua.connect(ws_url()));
+    EXPECT_EQ(receive_text(ua), "fresh");
+    EXPECT_TRUE(nothing_arrives(ua));
+}
+
+TEST_F(WsDelivery, AckedMessagesAreNotRedeliveredButUnackedOnesAre_R8030_6_2_c) {
+    wc::UaState state;
+    {
+        wc::UserAgent ua({}, opts_);
+        ASSERT_TRUE(ua.connect(ws_url()));
+        ASSERT_TRUE(ua.subscribe());
+        EXPECT_EQ(send(ua.state().channels[0], "acked"), 201);
+        EXPECT_EQ(receive_text(ua, true), "acked");
+        EXPECT_EQ(send(ua.state().channels[0], "not acked"), 201);
+        EXPECT_EQ(receive_text(ua, false), "not acked");
+        ua.connection().ping();  // the ack above was processed before the pong
+        state = ua.state();
+    }
+    wc::UserAgent ua(state, opts_);
+    ASSERT_TRUE(ua.connect(ws_url()));
+    EXPECT_EQ(receive_text(ua), "not acked");
+    EXPECT_TRUE(nothing_arrives(ua));
+}
+
+TEST_F(WsDelivery, TtlZeroReachesOnlyAnOnlineUserAgent_R8030_5_2_i) {
+    wc::UaState state;
+    wc::PushOptions now;
+    now.ttl = 0;
+    {
+        wc::UserAgent ua({}, opts_);
+        ASSERT_TRUE(ua.connect(ws_url()));
+        ASSERT_TRUE(ua.subscribe());
+        EXPECT_EQ(send(ua.state().channels[0], "live", now), 201);
+        EXPECT_EQ(receive_text(ua), "live");
+        state = ua.state();
+    }
+    EXPECT_EQ(send(state.channels[0], "missed", now), 201);
+    wc::UserAgent ua(state, opts_);
+    ASSERT_TRUE(ua.connect(ws_url()));
+    EXPECT_TRUE(nothing_arrives(ua));
+}
+
+TEST_F(WsDelivery, UnregisterMakesTheEndpointGone) {
+    wc::UserAgent ua({}, opts_);
+    ASSERT_TRUE(ua.connect(ws_url()));
+    auto ch = ua.subscribe();
+    ASSERT_TRUE(ch);
+    ASSERT_TRUE(ua.unsubscribe(ch->channel_id));
+    EXPECT_EQ(send(*ch, "too late"), 410);
+}
+
+TEST_F(WsDelivery, QueuedMessagesSurviveKill9AndArriveAfterRestart) {
+    wc::UaState state;
+    {
+        wc::UserAgent ua({}, opts_);
+        ASSERT_TRUE(ua.connect(ws_url()));
+        ASSERT_TRUE(ua.subscribe());
+        state = ua.state();
+    }
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(send(state.channels[0], "q" + std::to_string(i)), 201);
+    server_->kill9();
+    server_->start();  // same data folder, new ports
+    wc::UserAgent ua(state, opts_);
+    ASSERT_TRUE(ua.connect(ws_url()));
+    EXPECT_EQ(ua.state().uaid, state.uaid);
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(receive_text(ua), "q" + std::to_string(i));
+}
+
+}  // namespace
+}  // namespace pushsvc::testing
