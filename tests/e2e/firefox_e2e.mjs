@@ -446,6 +446,7 @@ function probeWebSocket(hostport, useTls, caFile) {
 let sendCounter = 0;
 async function sendPush(subscription, payload, contentEncoding, ctx) {
   const n = ++sendCounter;
+  mark(`send #${n} ${contentEncoding}: web-push sendNotification() to ${new URL(subscription.endpoint).origin}`);
   const proc = spawn(process.execPath, [path.join(here, 'firefox', 'send.mjs')], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, NODE_EXTRA_CA_CERTS: ctx.caFile },
@@ -575,17 +576,22 @@ function launchFirefox(bin, profile, url, logs, home) {
 
 // What Firefox's push debug log says about the WebSocket, for failure messages.
 function firefoxPushDiagnosis(logs) {
+  const frames = firefoxFrames(logs);
+  const has = (dir, type) => frames.some((f) => f.dir === dir && f.msg.messageType === type);
   const facts = [
-    [/beginWSSetup: Connecting to/, 'started a WebSocket connection'],
-    [/wsOnStart\(\)/, 'got the WebSocket upgrade accepted'],
-    [/Sending message.*"?messageType"?\s*:\s*"?hello/i, 'sent hello'],
-    [/handleHelloReply\(\)/, 'received a hello reply'],
-    [/Sending message.*"?messageType"?\s*:\s*"?register/i, 'sent register'],
-    [/handleRegisterReply\(\)/, 'received a register reply'],
+    [!!logs.find(/beginWSSetup: Connecting to/), 'started a WebSocket connection'],
+    [!!logs.find(/wsOnStart\(\)/), 'got the WebSocket upgrade accepted'],
+    [has('sent', 'hello'), 'sent hello'],
+    [has('recv', 'hello'), 'received a hello reply'],
+    [has('sent', 'register'), 'sent register'],
+    [has('recv', 'register'), 'received a register reply'],
   ];
-  const lines = facts.map(([re, what]) => `  ${logs.find(re) ? 'yes' : 'NO '}  Firefox ${what}`);
-  const errors = logs.lines.filter((l) => /PushService.*(error|warn)|wsOnStop|wsOnServerClose/i.test(l)).slice(-10);
-  return lines.join('\n') + (errors.length ? `\n  last push errors/closes:\n    ${errors.join('\n    ')}` : '');
+  const lines = facts.map(([yes, what]) => `  ${yes ? 'yes' : 'NO '}  Firefox ${what}`);
+  const errors = logs.lines.filter((l) => /Push\w*: .*(error|warn)|console\.(error|warn): Push|wsOnStop|wsOnServerClose/i.test(l)).slice(-10);
+  const recent = frames.slice(-6).map((f) => `${f.dir === 'sent' ? 'sent' : 'recv'} ${JSON.stringify(f.msg).slice(0, 300)}`);
+  return lines.join('\n') +
+    (recent.length ? `\n  last frames:\n    ${recent.join('\n    ')}` : '') +
+    (errors.length ? `\n  last push errors/closes:\n    ${errors.join('\n    ')}` : '');
 }
 
 // The WebSocket frames Firefox sent and received, parsed from its push debug log
