@@ -162,6 +162,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
     sopts.max_body_bytes = cfg.limits.max_body_bytes;
     sopts.vapid_skew_s = cfg.push.vapid_exp_skew_s;
     sopts.vapid_cache_size = cfg.push.vapid_cache_size;
+    sopts.max_queued_per_ua = cfg.push.max_queued_per_ua;
     service = std::make_unique<webpush::PushService>(sopts, **store,
                                                      webpush::EndpointCodec(keys), clock);
     api = std::make_unique<http::Api>(*service, offload);

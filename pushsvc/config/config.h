@@ -33,6 +33,9 @@ struct PushConfig {
     std::uint32_t max_ttl = 2'592'000;   // 30 days; longer TTLs are kept this long (R8030-5.2-f)
     std::int64_t vapid_exp_skew_s = 60;  // tolerance on VAPID exp (<= 24 h + skew)
     std::uint32_t vapid_cache_size = 10'000;
+    // Messages kept for one user agent; pushes beyond it get 429 + Retry-After (R8030-8.4-b)
+    // until the UA drains its queue or messages expire. Nothing accepted is dropped.
+    std::uint32_t max_queued_per_ua = 1000;
     // Endpoint token keys, base64url 32 bytes each; the first encrypts, all decrypt (rotation).
     // Empty: generated on first start and kept under store.path.
     std::vector<std::string> token_keys;

@@ -122,6 +122,7 @@ std::vector<Key> keys_of(Config& c) {
         int_key("push.max_ttl", c.push.max_ttl),
         int_key("push.vapid_exp_skew_s", c.push.vapid_exp_skew_s),
         int_key("push.vapid_cache_size", c.push.vapid_cache_size),
+        int_key("push.max_queued_per_ua", c.push.max_queued_per_ua),
         string_list_key("push.token_keys", c.push.token_keys),
         int_key("delivery.max_inflight", c.delivery.max_inflight),
         int_key("delivery.max_subscriptions_per_ua", c.delivery.max_subscriptions_per_ua),

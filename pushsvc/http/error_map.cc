@@ -44,7 +44,8 @@ ErrorInfo error_info(errc e, config::Profile profile) noexcept {
         case errc::method_not_allowed: return {405, 0, "Method not allowed"};
         case errc::payload_too_large: return {413, 104, "Message body too large"};
         case errc::header_too_large: return {431, 0, "Request header fields too large"};
-        case errc::too_many_requests: return {429, 0, "Too many requests"};
+        case errc::too_many_requests:
+            return {429, 0, "Too many messages queued for this subscription; retry later"};
         case errc::store_failure: return {503, 201, "Storage unavailable"};
         case errc::unavailable: return {503, 0, "Service unavailable"};
         case errc::internal: return {500, 999, "Internal error"};
@@ -90,6 +91,7 @@ Response error_response(errc e, config::Profile profile, std::string_view detail
     if (info.status == 401) r.headers.add("www-authenticate", "vapid");
     if (info.status == 410) r.headers.add("cache-control", "max-age=86400");
     if (info.status == 503) r.headers.add("retry-after", "120");
+    if (info.status == 429) r.headers.add("retry-after", "60");  // R8030-8.4-b
     r.body = boost::json::serialize(body);
     return r;
 }

@@ -109,6 +109,12 @@ result<std::vector<MessageRecord>> MemoryStore::pending(std::string_view uaid, b
     return out;
 }
 
+result<std::size_t> MemoryStore::queued(std::string_view uaid, std::size_t limit) {
+    std::lock_guard lk(mu_);
+    auto q = queues_.find(std::string(uaid));
+    return q == queues_.end() ? std::size_t{0} : std::min(q->second.size(), limit);
+}
+
 result<std::optional<MessageRecord>> MemoryStore::get_message(std::string_view id) {
     std::lock_guard lk(mu_);
     auto loc = by_id_.find(id);

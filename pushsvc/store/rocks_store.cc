@@ -505,6 +505,15 @@ result<std::vector<MessageRecord>> RocksStore::pending(std::string_view uaid, ba
     return out;
 }
 
+result<std::size_t> RocksStore::queued(std::string_view uaid, std::size_t limit) {
+    std::size_t n = 0;
+    if (limit == 0) return n;
+    const std::string prefix = lp_key(kQueueTag, uaid);
+    if (!impl_->scan(prefix, prefix, [&](std::string_view, std::string_view) { return ++n < limit; }))
+        return failure();
+    return n;
+}
+
 result<std::optional<MessageRecord>> RocksStore::get_message(std::string_view id) {
     std::string qkey;
     switch (impl_->get(tagged(kMessageIdTag, id), qkey)) {

@@ -47,6 +47,7 @@ class RocksStore final : public Store {
     result<std::optional<std::string>> enqueue(MessageRecord& msg) override;
     result<std::vector<MessageRecord>> pending(std::string_view uaid, base::UnixMs now,
                                                std::uint64_t after_seq, std::size_t limit) override;
+    result<std::size_t> queued(std::string_view uaid, std::size_t limit) override;
     result<std::optional<MessageRecord>> get_message(std::string_view id) override;
     result<bool> delete_message(std::string_view id) override;
     result<std::size_t> sweep_expired(base::UnixMs now) override;

@@ -47,6 +47,10 @@ class Store {
                                                        std::uint64_t after_seq,
                                                        std::size_t limit) = 0;
 
+    // How many messages are queued for a user agent (expired ones not yet swept included),
+    // counting no further than `limit`: enough to enforce a queue cap without reading it all.
+    virtual result<std::size_t> queued(std::string_view uaid, std::size_t limit) = 0;
+
     virtual result<std::optional<MessageRecord>> get_message(std::string_view id) = 0;
 
     // Removes exactly one message. Returns false if it did not exist (already acked, replaced,

@@ -191,6 +191,11 @@ result<PushOutcome> PushService::push(PushRequest req) {
         if (notifier_) notifier_->notify(msg, false);
         return out;
     }
+    // Per-UA queue cap: the sender backs off instead of the service dropping anything. A
+    // Topic message may replace one instead of growing the queue, but the cap counts it too.
+    auto queued = store_.queued(msg.uaid, options_.max_queued_per_ua);
+    if (!queued) return queued.error();
+    if (*queued >= options_.max_queued_per_ua) return errc::too_many_requests;
     if (auto r = store_.enqueue(msg); !r) return r.error();
     out.stored = true;
     if (notifier_) notifier_->notify(msg, true);

@@ -40,6 +40,7 @@ struct ServiceOptions {
     std::uint32_t max_body_bytes = 4352;
     std::int64_t vapid_skew_s = 60;
     std::size_t vapid_cache_size = 10'000;
+    std::size_t max_queued_per_ua = 1000;  // 429 beyond it (R8030-8.4-b)
 };
 
 // Path prefixes of the resources this service mints (all capability URLs, RFC 8030 §8.3).

@@ -368,6 +368,18 @@ TYPED_TEST(StoreContract, DeleteMessageRemovesExactlyOneAndSecondCallReportsFals
     EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"m1", "m3"}));
 }
 
+TYPED_TEST(StoreContract, QueuedCountsOneUserAgentsMessagesUpToTheLimit) {
+    Store& s = this->store();
+    EXPECT_EQ(must(s.queued("ua1", 10)), 0u);
+    for (int i = 0; i < 5; ++i) this->add(make_message("m" + std::to_string(i), "ua1", "s1"));
+    this->add(make_message("other", "ua2", "s2"));
+    EXPECT_EQ(must(s.queued("ua1", 10)), 5u);
+    EXPECT_EQ(must(s.queued("ua1", 3)), 3u);  // stops counting at the limit
+    EXPECT_EQ(must(s.queued("ua2", 10)), 1u);
+    EXPECT_TRUE(must(s.delete_message("m0")));
+    EXPECT_EQ(must(s.queued("ua1", 10)), 4u);
+}
+
 // --- concurrency ---
 
 // R8030-5.4-a under contention: concurrent writers of one (subscription, topic).

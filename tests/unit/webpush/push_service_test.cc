@@ -240,6 +240,28 @@ TEST_F(PushServiceTest, LegacyCryptoKeyHeaderRestrictsTheSubscription_RVAPID01_5
     EXPECT_EQ(push_error(push_to(*sub)), errc::vapid_missing);
 }
 
+TEST(PushServiceQueueCap, PushesBeyondTheCapAre429UntilTheQueueDrains_R8030_8_4_b) {
+    base::FakeClock clock;
+    store::MemoryStore store(&clock);
+    ServiceOptions o;
+    o.origin = "https://push.test";
+    o.max_queued_per_ua = 3;
+    PushService service(o, store, EndpointCodec({std::string(32, 'k')}), clock);
+    auto sub = *service.subscribe({});
+    PushRequest req;
+    req.token = sub.endpoint.substr(sub.endpoint.rfind('/') + 1);
+    req.ttl = "60";
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(service.push(req)->message.id);
+    EXPECT_EQ(to_errc(service.push(req).error()), errc::too_many_requests);
+    req.ttl = "0";  // not stored: not limited by the queue
+    EXPECT_TRUE(service.push(req));
+    req.ttl = "60";
+    ASSERT_TRUE(store.delete_message(ids[0]));  // an ack makes room
+    EXPECT_TRUE(service.push(req));
+    EXPECT_EQ(store.pending(sub.record.uaid, clock.now_ms(), 0, 10)->size(), 3u);
+}
+
 class StrictPushServiceTest : public PushServiceTest {
 protected:
     StrictPushServiceTest() : PushServiceTest(config::Profile::strict) {}
