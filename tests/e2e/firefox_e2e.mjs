@@ -123,6 +123,19 @@ function descendants(pid) {
   }
   return out;
 }
+// The descendants of pid, plus Firefox's crash helper, which detaches from the browser
+// (its parent becomes init) but names the browser's PID as its first argument.
+function relatedProcesses(pid) {
+  const tree = [pid, ...descendants(pid)];
+  const out = tree.slice(1).map((p) => ({ pid: p, cmd: cmdline(p) }));
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmd = cmdline(Number(entry));
+    const m = /^\S*crashhelper (\d+) /.exec(cmd);
+    if (m && tree.includes(Number(m[1]))) out.push({ pid: Number(entry), cmd });
+  }
+  return out;
+}
 function alive(pid) {
   try {
     process.kill(pid, 0);
@@ -154,7 +167,7 @@ function waitExit(child, ms) {
 // (and still the process we saw: same command line) gets SIGKILL by PID too.
 async function stopProcess(entry, graceMs = LIMITS.processExit) {
   const { proc, name } = entry;
-  const kids = proc.pid ? descendants(proc.pid).map((pid) => ({ pid, cmd: cmdline(pid) })) : [];
+  const kids = proc.pid ? relatedProcesses(proc.pid) : [];
   if (proc.exitCode === null && proc.signalCode === null) {
     try {
       process.kill(proc.pid, 'SIGTERM');
@@ -171,8 +184,13 @@ async function stopProcess(entry, graceMs = LIMITS.processExit) {
       await waitExit(proc, 5000);
     }
   }
+  // Content processes and the crash helper normally exit with the browser: give them a
+  // moment, then stop the stragglers.
+  const settle = Date.now() + 3000;
+  while (Date.now() < settle && kids.some((k) => alive(k.pid) && cmdline(k.pid) === k.cmd)) await sleep(100);
   for (const k of kids) {
     if (alive(k.pid) && cmdline(k.pid) === k.cmd) {
+      mark(`${name}: SIGKILL leftover pid ${k.pid} (${k.cmd.slice(0, 60)})`);
       try {
         process.kill(k.pid, 'SIGKILL');
       } catch {
@@ -184,6 +202,7 @@ async function stopProcess(entry, graceMs = LIMITS.processExit) {
 }
 
 let cleaningUp = null;
+let aborted = null; // the signal that stopped the run: later failures are only its echo
 function cleanup() {
   if (!cleaningUp) {
     cleaningUp = (async () => {
@@ -201,8 +220,10 @@ function cleanup() {
 }
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, async () => {
+    aborted = sig;
     console.error(`firefox_e2e: got ${sig}, stopping everything`);
     await cleanup();
+    console.error(`logs, profile and certificates kept in ${tmp}`);
     process.exit(1);
   });
 }
@@ -858,6 +879,7 @@ try {
   console.log(`\nPASS firefox_e2e (${opts.transport}): ${checks} checks in ${since().trim()} s`);
 } catch (e) {
   status = 1;
+  if (aborted) await new Promise(() => {}); // the signal handler exits
   const msg = e instanceof TestFailure ? e.message : (e && e.stack) || String(e);
   console.error(`\nFAIL firefox_e2e (${opts.transport}): ${msg}`);
 }
