@@ -120,7 +120,11 @@ private:
     using Actions = std::vector<webpush::channel::Action>;
 
     void on_accept(beast::error_code ec) {
-        if (ec) return;  // handshake failed or timed out; the session ends here
+        if (ec) {
+            spdlog::debug("c{}: websocket handshake failed: {}", ctx_.id, ec.message());
+            return;  // the session ends here
+        }
+        spdlog::debug("c{}: websocket connected from {}", ctx_.id, ctx_.peer);
         obs::counter("pushsvc_ws_sessions_total").inc();
         hello_timer_.expires_after(milliseconds(options_.delivery.hello_timeout_ms));
         hello_timer_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
@@ -140,6 +144,7 @@ private:
     void on_read(beast::error_code ec, std::size_t) {
         if (ec) {
             hello_timer_.cancel();
+            spdlog::debug("c{}: websocket ended: {}", ctx_.id, ec.message());
             return;  // closed, timed out, or a protocol error: the session ends
         }
         if (!ws_.got_text()) {
@@ -176,6 +181,8 @@ private:
             } else if (auto* id = std::get_if<webpush::channel::Identified>(&action)) {
                 uaid_ = id->uaid;
                 hello_timer_.cancel();
+                spdlog::debug("c{}: hello, uaid {}...", ctx_.id,
+                              webpush::UaChannel::uaid_to_wire(uaid_).substr(0, 8));
                 options_.hub->attach(uaid_, this->shared_from_this());
             } else if (auto* close = std::get_if<webpush::channel::Close>(&action)) {
                 close_with(close->code, close->reason);
@@ -226,6 +233,8 @@ private:
     }
     void start_close() {
         closing_ = true;
+        spdlog::debug("c{}: websocket close {} ({})", ctx_.id, close_reason_.code,
+                      std::string_view(close_reason_.reason.data(), close_reason_.reason.size()));
         hello_timer_.cancel();
         ws_.async_close(close_reason_, [self = this->shared_from_this()](beast::error_code) {});
     }

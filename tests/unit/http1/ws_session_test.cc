@@ -88,14 +88,20 @@ protected:
         if (ec) return {};
         return json::parse(beast::buffers_to_string(b.data())).as_object();
     }
-    // Reads until the server closes; returns its close code (0 if the read failed otherwise).
+    // Reads until the server ends the connection; returns its close code, or -1 when the
+    // connection was reset (the server closing with unread input, e.g. after an oversized
+    // frame, may reset before the close frame is read), or 0 when it did not end.
     static int close_code(Client& c) {
         for (int i = 0; i < 10; ++i) {
             beast::flat_buffer b;
             beast::error_code ec;
             c.read(b, ec);
             if (ec == websocket::error::closed) return c.reason().code;
-            if (ec) return 0;
+            if (ec == asio::error::connection_reset) return -1;
+            if (ec) {
+                ADD_FAILURE() << "read ended with " << ec.message();
+                return 0;
+            }
         }
         return 0;
     }
@@ -174,7 +180,8 @@ TEST_F(WsSessionTest, BinaryFramesAndOversizedFramesClose) {
     EXPECT_EQ(close_code(*c), 1007);
     auto big = connect();
     send(*big, std::string(20000, ' ') + "{}");
-    EXPECT_EQ(close_code(*big), 1009);  // message too big
+    int code = close_code(*big);
+    EXPECT_TRUE(code == 1009 || code == -1) << code;  // message too big, or reset
 }
 
 TEST_F(WsSessionTest, InvalidJsonClosesWithInvalidPayload) {
