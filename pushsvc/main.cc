@@ -1,6 +1,6 @@
 // pushsvc: parses the command line, loads the config and hands over to app::run.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <exception>
 
@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
     CLI::App cli{"pushsvc: a self-hosted Web Push service (RFC 8030, 8291, 8292)"};
     std::string config_path;
     pushsvc::app::RunOptions options;
-    cli.add_option("-c,--config", config_path, "TOML config file (see config/pushsvc.example.toml)");
+    cli.add_option("-c,--config", config_path,
+                   "TOML config file (see config/pushsvc.example.toml)");
     cli.add_option("--ready-file", options.ready_file,
                    "write the bound addresses as JSON to this file once listening");
     CLI11_PARSE(cli, argc, argv);

@@ -1,13 +1,13 @@
 #include "pushsvc/app/app.h"
 
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -49,21 +49,22 @@ std::string origin_of(const config::Config& cfg, const net::Server& server) {
         if (a.is_unspecified()) return std::string("localhost");
         return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
     };
-    if (auto ep = server.tls_endpoint()) return "https://" + host_of(*ep) + ":" + std::to_string(ep->port());
+    if (auto ep = server.tls_endpoint())
+        return "https://" + host_of(*ep) + ":" + std::to_string(ep->port());
     auto ep = server.cleartext_endpoint();
     return "http://" + host_of(*ep) + ":" + std::to_string(ep->port());
 }
 
 // Periodically deletes expired messages so their space is reclaimed.
 class Sweeper {
-public:
+  public:
     Sweeper(asio::io_context& ioc, store::Store& store, const base::Clock& clock,
             std::chrono::milliseconds period)
         : timer_(ioc), store_(store), clock_(clock), period_(period) {}
     void start() { arm(); }
     void stop() { timer_.cancel(); }
 
-private:
+  private:
     void arm() {
         timer_.expires_after(period_);
         timer_.async_wait([this](boost::system::error_code ec) {
@@ -86,7 +87,8 @@ std::vector<std::string> load_token_keys(const config::Config& cfg) {
     for (const auto& text : cfg.push.token_keys) {
         auto raw = base::base64url_decode(text);
         if (!raw || raw->size() != 32)
-            throw std::runtime_error("config: push.token_keys entries must be base64url of 32 bytes");
+            throw std::runtime_error(
+                "config: push.token_keys entries must be base64url of 32 bytes");
         keys.push_back(*raw);
     }
     if (!keys.empty()) return keys;
@@ -123,8 +125,9 @@ int run(const config::Config& cfg, const RunOptions& options) {
     auto keys = load_token_keys(cfg);
 
     base::SystemClock clock;
-    auto store = store::RocksStore::open((fs::path(cfg.store.path) / "db").string(),
-                                         store::RocksOptions{.sync = cfg.store.sync, .clock = &clock});
+    auto store =
+        store::RocksStore::open((fs::path(cfg.store.path) / "db").string(),
+                                store::RocksOptions{.sync = cfg.store.sync, .clock = &clock});
     if (!store) throw std::runtime_error("cannot open store under " + cfg.store.path);
 
     int threads = cfg.server.threads > 0 ? cfg.server.threads
@@ -163,8 +166,8 @@ int run(const config::Config& cfg, const RunOptions& options) {
     sopts.vapid_skew_s = cfg.push.vapid_exp_skew_s;
     sopts.vapid_cache_size = cfg.push.vapid_cache_size;
     sopts.max_queued_per_ua = cfg.push.max_queued_per_ua;
-    service = std::make_unique<webpush::PushService>(sopts, **store,
-                                                     webpush::EndpointCodec(keys), clock);
+    service =
+        std::make_unique<webpush::PushService>(sopts, **store, webpush::EndpointCodec(keys), clock);
     api = std::make_unique<http::Api>(*service, offload);
     service->set_notifier(&hub);
     channel_backend = std::make_unique<webpush::ServiceChannelBackend>(*service, **store, clock);
@@ -176,8 +179,9 @@ int run(const config::Config& cfg, const RunOptions& options) {
     if (store_pool) ws.channel_executor = store_pool->get_executor();
     server.set_upgrade_handler(http1::make_ws_upgrade_handler(ws));
 
-    boost::json::object ready{{"origin", sopts.origin},
-                              {"profile", cfg.profile == config::Profile::strict ? "strict" : "compat"}};
+    boost::json::object ready{
+        {"origin", sopts.origin},
+        {"profile", cfg.profile == config::Profile::strict ? "strict" : "compat"}};
     if (auto ep = server.cleartext_endpoint()) ready["cleartext"] = endpoint_text(*ep);
     if (auto ep = server.tls_endpoint()) ready["tls"] = endpoint_text(*ep);
     spdlog::info("pushsvc ready: {} (subscribe: POST {}/subscribe)", boost::json::serialize(ready),

@@ -12,13 +12,13 @@ namespace pushsvc::base {
 using UnixMs = std::int64_t;
 
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     virtual UnixMs now_ms() const noexcept = 0;
 };
 
 class SystemClock final : public Clock {
-public:
+  public:
     UnixMs now_ms() const noexcept override {
         return std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
@@ -27,13 +27,13 @@ public:
 };
 
 class FakeClock final : public Clock {
-public:
+  public:
     explicit FakeClock(UnixMs start = 1'700'000'000'000) : now_(start) {}
     UnixMs now_ms() const noexcept override { return now_.load(); }
     void set(UnixMs t) noexcept { now_.store(t); }
     void advance_ms(std::int64_t d) noexcept { now_.fetch_add(d); }
 
-private:
+  private:
     std::atomic<UnixMs> now_;
 };
 

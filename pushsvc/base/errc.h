@@ -12,27 +12,27 @@ enum class errc {
     ok = 0,
     // 400: request syntax (RFC 8030 §5.2, §5.3, §5.4; RFC 8291; draft aesgcm)
     bad_request,
-    ttl_missing,          // R8030-5.2-b
-    ttl_invalid,          // R8030-5.2-c
-    urgency_invalid,      // R8030-5.3-g/h
-    topic_invalid,        // R8030-5.4-b
-    encoding_invalid,     // unknown / repeated Content-Encoding, body without coding rules
-    encryption_headers,   // aesgcm Encryption/Crypto-Key missing or malformed
-    body_malformed,       // aes128gcm header inconsistent
-    same_key,             // R8292-3.2-b: ECDH key equals VAPID key
-    bad_subscribe_key,    // R8292-4.1-d: vapid member not a P-256 key
+    ttl_missing,         // R8030-5.2-b
+    ttl_invalid,         // R8030-5.2-c
+    urgency_invalid,     // R8030-5.3-g/h
+    topic_invalid,       // R8030-5.4-b
+    encoding_invalid,    // unknown / repeated Content-Encoding, body without coding rules
+    encryption_headers,  // aesgcm Encryption/Crypto-Key missing or malformed
+    body_malformed,      // aes128gcm header inconsistent
+    same_key,            // R8292-3.2-b: ECDH key equals VAPID key
+    bad_subscribe_key,   // R8292-4.1-d: vapid member not a P-256 key
     bad_json,
-    unknown_set,          // R8030-4.1-e
-    unknown_receipt,      // R8030-5.1-h
+    unknown_set,      // R8030-4.1-e
+    unknown_receipt,  // R8030-5.1-h
     // 401 / 403: VAPID (RFC 8292 §4.2, draft-01 §5.2)
-    vapid_missing,        // 401 + WWW-Authenticate: vapid
-    vapid_invalid,        // 403
-    vapid_key_mismatch,   // 403
+    vapid_missing,       // 401 + WWW-Authenticate: vapid
+    vapid_invalid,       // 403
+    vapid_key_mismatch,  // 403
     // 404 / 410
-    not_found,            // unknown route or resource
-    token_invalid,        // endpoint token fails authentication: 404
-    subscription_gone,    // removed/expired subscription: 410 compat, 404 strict
-    method_not_allowed,   // 405
+    not_found,           // unknown route or resource
+    token_invalid,       // endpoint token fails authentication: 404
+    subscription_gone,   // removed/expired subscription: 410 compat, 404 strict
+    method_not_allowed,  // 405
     // 413 / 414 / 431 / 429
     payload_too_large,
     header_too_large,

@@ -15,8 +15,8 @@ std::string_view trim(std::string_view s) noexcept {
 }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::string to_lower(std::string_view s) {
@@ -41,8 +41,7 @@ std::optional<std::vector<Param>> parse_params(std::string_view value) {
     std::size_t i = 0;
     while (i < value.size()) {
         // Skip separators and whitespace between items.
-        while (i < value.size() && (is_ows(value[i]) || value[i] == ';' || value[i] == ','))
-            ++i;
+        while (i < value.size() && (is_ows(value[i]) || value[i] == ';' || value[i] == ',')) ++i;
         if (i >= value.size()) break;
         std::size_t eq = value.find('=', i);
         std::size_t sep = value.find_first_of(";,", i);

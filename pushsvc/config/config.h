@@ -12,21 +12,21 @@ namespace pushsvc::config {
 enum class Profile { compat, strict };
 
 struct ServerConfig {
-    std::string listen = "127.0.0.1:8080";   // cleartext HTTP/1.1 + h2c; "" disables
-    std::string tls_listen;                    // TLS with ALPN h2, http/1.1; "" disables
-    std::string tls_cert;                      // PEM chain
-    std::string tls_key;                       // PEM private key
-    std::string public_url;                    // origin in endpoint URLs; "" = derived
-    int threads = 0;                           // network threads; 0 = hardware concurrency
+    std::string listen = "127.0.0.1:8080";  // cleartext HTTP/1.1 + h2c; "" disables
+    std::string tls_listen;                 // TLS with ALPN h2, http/1.1; "" disables
+    std::string tls_cert;                   // PEM chain
+    std::string tls_key;                    // PEM private key
+    std::string public_url;                 // origin in endpoint URLs; "" = derived
+    int threads = 0;                        // network threads; 0 = hardware concurrency
 };
 
 struct LimitsConfig {
-    std::uint32_t max_header_bytes = 16 * 1024;    // per request, all fields
-    std::uint32_t max_body_bytes = 4352;           // 413 above this (compat default)
-    std::uint32_t read_timeout_ms = 30'000;        // a started request must finish within
-    std::uint32_t idle_timeout_ms = 120'000;       // keep-alive connection with no request
-    std::uint32_t max_concurrent_streams = 128;    // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS
-    std::uint32_t shutdown_grace_ms = 5'000;       // in-flight requests may finish
+    std::uint32_t max_header_bytes = 16 * 1024;  // per request, all fields
+    std::uint32_t max_body_bytes = 4352;         // 413 above this (compat default)
+    std::uint32_t read_timeout_ms = 30'000;      // a started request must finish within
+    std::uint32_t idle_timeout_ms = 120'000;     // keep-alive connection with no request
+    std::uint32_t max_concurrent_streams = 128;  // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS
+    std::uint32_t shutdown_grace_ms = 5'000;     // in-flight requests may finish
 };
 
 struct PushConfig {
@@ -43,15 +43,15 @@ struct PushConfig {
 
 // The WebSocket user-agent channel (firefox-push-protocol.md) and delivery to online UAs.
 struct DeliveryConfig {
-    std::uint32_t max_inflight = 32;           // un-acked notifications per connection
+    std::uint32_t max_inflight = 32;  // un-acked notifications per connection
     std::uint32_t max_subscriptions_per_ua = 500;
-    std::uint32_t hello_timeout_ms = 10'000;   // the first frame must be a hello within this
+    std::uint32_t hello_timeout_ms = 10'000;     // the first frame must be a hello within this
     std::uint32_t ws_idle_timeout_ms = 600'000;  // silence before close; pinged at half of it
 };
 
 struct StoreConfig {
     std::string path = "./data";
-    bool sync = false;                   // fsync each write (group commit)
+    bool sync = false;                         // fsync each write (group commit)
     std::uint32_t sweep_interval_ms = 60'000;  // expired-message reclaim period
 };
 

@@ -59,9 +59,12 @@ Key bool_key(std::string name, bool& dst) {
                 dst = *v;
             },
             [name, &dst](const std::string& s) {
-                if (s == "true" || s == "1") dst = true;
-                else if (s == "false" || s == "0") dst = false;
-                else fail(name, "expected true or false, got '" + s + "'");
+                if (s == "true" || s == "1")
+                    dst = true;
+                else if (s == "false" || s == "0")
+                    dst = false;
+                else
+                    fail(name, "expected true or false, got '" + s + "'");
             }};
 }
 
@@ -91,9 +94,12 @@ Key string_list_key(std::string name, std::vector<std::string>& dst) {
 
 Key profile_key(Profile& dst) {
     auto parse = [&dst](const std::string& s) {
-        if (s == "compat") dst = Profile::compat;
-        else if (s == "strict") dst = Profile::strict;
-        else fail("profile", "expected 'compat' or 'strict', got '" + s + "'");
+        if (s == "compat")
+            dst = Profile::compat;
+        else if (s == "strict")
+            dst = Profile::strict;
+        else
+            fail("profile", "expected 'compat' or 'strict', got '" + s + "'");
     };
     return {"profile",
             [parse](const toml::node& n) {
@@ -145,7 +151,8 @@ std::string env_name(const std::string& key) {
 void check_no_unknown_keys(const toml::table& table, const std::vector<Key>& keys,
                            const std::string& prefix) {
     for (const auto& [k, node] : table) {
-        std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+        std::string name =
+            prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
         if (const auto* sub = node.as_table()) {
             check_no_unknown_keys(*sub, keys, name);
             continue;
@@ -190,7 +197,8 @@ void validate(const Config& c) {
     if (c.server.listen.empty() && c.server.tls_listen.empty())
         throw std::runtime_error("config: set server.listen and/or server.tls_listen");
     if (!c.server.tls_listen.empty() && (c.server.tls_cert.empty() || c.server.tls_key.empty()))
-        throw std::runtime_error("config: server.tls_listen needs server.tls_cert and server.tls_key");
+        throw std::runtime_error(
+            "config: server.tls_listen needs server.tls_cert and server.tls_key");
     if (c.limits.max_body_bytes < 4096)
         throw std::runtime_error("config: limits.max_body_bytes must be >= 4096 (RFC 8030 §7.2)");
     if (c.push.max_ttl == 0) throw std::runtime_error("config: push.max_ttl must be > 0");
@@ -201,7 +209,8 @@ void validate(const Config& c) {
     if (c.server.threads < 0) throw std::runtime_error("config: server.threads must be >= 0");
     if (c.store.path.empty()) throw std::runtime_error("config: store.path must be set");
     if (!c.server.public_url.empty() && c.server.public_url.find("://") == std::string::npos)
-        throw std::runtime_error("config: server.public_url must be an origin like https://host:port");
+        throw std::runtime_error(
+            "config: server.public_url must be an origin like https://host:port");
 }
 
 }  // namespace pushsvc::config

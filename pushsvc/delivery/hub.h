@@ -21,7 +21,7 @@
 namespace pushsvc::delivery {
 
 class Target {
-public:
+  public:
     virtual ~Target() = default;
     // New stored messages may be waiting (direct == nullptr), or a TTL-0 message to deliver
     // now. Must only post to the session's executor.
@@ -31,7 +31,7 @@ public:
 };
 
 class Hub final : public webpush::Notifier {
-public:
+  public:
     void attach(const std::string& uaid, const std::shared_ptr<Target>& target);
     // Removes the entry only if it still names `target` (a newer session may have replaced it).
     void detach(const std::string& uaid, const Target* target);
@@ -41,7 +41,7 @@ public:
 
     std::size_t online() const;
 
-private:
+  private:
     static constexpr std::size_t kShards = 16;
     struct Shard {
         mutable std::mutex mu;

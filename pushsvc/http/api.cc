@@ -14,9 +14,7 @@ using webpush::kMessagePrefix;
 using webpush::kPushPrefix;
 using webpush::kSubscriptionPrefix;
 
-std::string_view path_of(std::string_view target) {
-    return target.substr(0, target.find('?'));
-}
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
 // The single id segment after `prefix`, or "" when the path has another shape.
 std::string_view segment_after(std::string_view path, std::string_view prefix) {

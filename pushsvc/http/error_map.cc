@@ -10,10 +10,14 @@ ErrorInfo error_info(errc e, config::Profile profile) noexcept {
     // errno values follow autopush where it has one (autopush-notes.md §3.3): 102 bad token,
     // 104 too much data, 106 gone, 109 VAPID, 110 encryption headers, 111 TTL, 113 topic.
     switch (e) {
-        case errc::ok: return {200, 0, "OK"};
-        case errc::bad_request: return {400, 0, "Bad request"};
-        case errc::ttl_missing: return {400, 111, "Missing TTL header"};
-        case errc::ttl_invalid: return {400, 111, "Invalid TTL header: must be 1*DIGIT"};
+        case errc::ok:
+            return {200, 0, "OK"};
+        case errc::bad_request:
+            return {400, 0, "Bad request"};
+        case errc::ttl_missing:
+            return {400, 111, "Missing TTL header"};
+        case errc::ttl_invalid:
+            return {400, 111, "Invalid TTL header: must be 1*DIGIT"};
         case errc::urgency_invalid:
             return {400, 0, "Invalid Urgency header: one of very-low, low, normal, high"};
         case errc::topic_invalid:
@@ -28,27 +32,39 @@ ErrorInfo error_info(errc e, config::Profile profile) noexcept {
             return {400, 110, "The message's ECDH key must differ from the VAPID key"};
         case errc::bad_subscribe_key:
             return {400, 0, "Application server key is not a P-256 public key"};
-        case errc::bad_json: return {400, 0, "Malformed JSON body"};
-        case errc::unknown_set: return {400, 0, "Unknown subscription set"};
-        case errc::unknown_receipt: return {400, 0, "Unknown receipt subscription"};
+        case errc::bad_json:
+            return {400, 0, "Malformed JSON body"};
+        case errc::unknown_set:
+            return {400, 0, "Unknown subscription set"};
+        case errc::unknown_receipt:
+            return {400, 0, "Unknown receipt subscription"};
         case errc::vapid_missing:
             return {401, 109, "VAPID authorization required for this subscription"};
-        case errc::vapid_invalid: return {403, 109, "Invalid VAPID credentials"};
+        case errc::vapid_invalid:
+            return {403, 109, "Invalid VAPID credentials"};
         case errc::vapid_key_mismatch:
             return {403, 109, "VAPID key differs from the subscription's key"};
-        case errc::not_found: return {404, 0, "Not found"};
-        case errc::token_invalid: return {404, 102, "Invalid endpoint token"};
+        case errc::not_found:
+            return {404, 0, "Not found"};
+        case errc::token_invalid:
+            return {404, 102, "Invalid endpoint token"};
         case errc::subscription_gone:
             return {profile == config::Profile::strict ? 404 : 410, 106,
                     "Subscription expired or removed"};
-        case errc::method_not_allowed: return {405, 0, "Method not allowed"};
-        case errc::payload_too_large: return {413, 104, "Message body too large"};
-        case errc::header_too_large: return {431, 0, "Request header fields too large"};
+        case errc::method_not_allowed:
+            return {405, 0, "Method not allowed"};
+        case errc::payload_too_large:
+            return {413, 104, "Message body too large"};
+        case errc::header_too_large:
+            return {431, 0, "Request header fields too large"};
         case errc::too_many_requests:
             return {429, 0, "Too many messages queued for this subscription; retry later"};
-        case errc::store_failure: return {503, 201, "Storage unavailable"};
-        case errc::unavailable: return {503, 0, "Service unavailable"};
-        case errc::internal: return {500, 999, "Internal error"};
+        case errc::store_failure:
+            return {503, 201, "Storage unavailable"};
+        case errc::unavailable:
+            return {503, 0, "Service unavailable"};
+        case errc::internal:
+            return {500, 999, "Internal error"};
     }
     return {500, 999, "Internal error"};
 }
@@ -56,17 +72,28 @@ ErrorInfo error_info(errc e, config::Profile profile) noexcept {
 namespace {
 std::string_view reason_phrase(int status) {
     switch (status) {
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 410: return "Gone";
-        case 413: return "Payload Too Large";
-        case 429: return "Too Many Requests";
-        case 431: return "Request Header Fields Too Large";
-        case 500: return "Internal Server Error";
-        default: return "Service Unavailable";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 410:
+            return "Gone";
+        case 413:
+            return "Payload Too Large";
+        case 429:
+            return "Too Many Requests";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 500:
+            return "Internal Server Error";
+        default:
+            return "Service Unavailable";
     }
 }
 }  // namespace

@@ -17,7 +17,7 @@ struct Field {
 };
 
 class Fields {
-public:
+  public:
     void add(std::string name, std::string value);
     // The single value of a field, or nullopt when absent. Repeated fields are joined with
     // ", " (RFC 9110 §5.3), so list-valued checks see every value.
@@ -26,27 +26,27 @@ public:
     const std::vector<Field>& all() const noexcept { return fields_; }
     bool empty() const noexcept { return fields_.empty(); }
 
-private:
+  private:
     std::vector<Field> fields_;
 };
 
 enum class Protocol { http1, http2 };
 
 struct Request {
-    std::string method;       // "POST", "GET", ...
-    std::string target;       // origin-form path with query, e.g. "/wpush/v2/abc"
-    std::string authority;    // Host / :authority
+    std::string method;     // "POST", "GET", ...
+    std::string target;     // origin-form path with query, e.g. "/wpush/v2/abc"
+    std::string authority;  // Host / :authority
     Fields headers;
     std::string body;
     Protocol protocol = Protocol::http1;
-    bool secure = false;      // arrived over TLS
-    bool can_push = false;    // HTTP/2 with SETTINGS_ENABLE_PUSH=1 (RFC 8030 §6)
-    std::string peer;         // "ip:port", for logs only
+    bool secure = false;    // arrived over TLS
+    bool can_push = false;  // HTTP/2 with SETTINGS_ENABLE_PUSH=1 (RFC 8030 §6)
+    std::string peer;       // "ip:port", for logs only
 };
 
 struct Response {
     int status = 200;
-    Fields headers;           // never hop-by-hop fields; sessions add Date/Content-Length
+    Fields headers;  // never hop-by-hop fields; sessions add Date/Content-Length
     std::string body;
 };
 

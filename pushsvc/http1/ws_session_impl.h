@@ -2,13 +2,13 @@
 // The WebSocket session template behind make_ws_upgrade_handler() (ws_session.h), in a header
 // of its own so tests can run it over an in-memory beast::test::stream. Not for other users.
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <spdlog/spdlog.h>
 
 #include <deque>
 
@@ -44,7 +44,7 @@ template <class Stream>
 class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
                         public net::Connection,
                         public delivery::Target {
-public:
+  public:
     WsSession(Stream&& stream, const WsOptions& options, const net::SessionContext& ctx)
         : ws_(std::move(stream)),
           options_(options),
@@ -81,8 +81,8 @@ public:
             if (select) res.set(beast::http::field::sec_websocket_protocol, kSubprotocol);
         }));
         req_ = std::move(req);
-        ws_.async_accept(req_, beast::bind_front_handler(&WsSession::on_accept,
-                                                         this->shared_from_this()));
+        ws_.async_accept(
+            req_, beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
     }
 
     // net::Connection. Draining tells Firefox "going away"; it reconnects elsewhere or later.
@@ -116,7 +116,7 @@ public:
         });
     }
 
-private:
+  private:
     using Actions = std::vector<webpush::channel::Action>;
 
     void on_accept(beast::error_code ec) {
@@ -137,8 +137,8 @@ private:
 
     void do_read() {
         if (closing_) return;
-        ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::on_read,
-                                                          this->shared_from_this()));
+        ws_.async_read(buffer_,
+                       beast::bind_front_handler(&WsSession::on_read, this->shared_from_this()));
     }
 
     void on_read(beast::error_code ec, std::size_t) {
@@ -155,8 +155,7 @@ private:
         buffer_.consume(buffer_.size());
         // The next read starts once this frame's actions are performed (see header).
         run_channel(
-            [frame = std::move(frame)](webpush::UaChannel& ch) { return ch.on_text(frame); },
-            true);
+            [frame = std::move(frame)](webpush::UaChannel& ch) { return ch.on_text(frame); }, true);
     }
 
     // Runs a channel event on the channel executor, then performs its actions on the socket

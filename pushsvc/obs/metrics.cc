@@ -28,7 +28,8 @@ T& get_or_create(Map& map, std::string_view name, std::string_view labels) {
     return *slot;
 }
 
-std::string series(const std::string& name, const std::string& labels, std::string_view extra = {}) {
+std::string series(const std::string& name, const std::string& labels,
+                   std::string_view extra = {}) {
     std::string out = name;
     if (!labels.empty() || !extra.empty()) {
         out += '{';

@@ -11,23 +11,23 @@
 namespace pushsvc::obs {
 
 class Counter {
-public:
+  public:
     void inc(std::uint64_t n = 1) noexcept { value_.fetch_add(n, std::memory_order_relaxed); }
     std::uint64_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<std::uint64_t> value_{0};
 };
 
 // Latency histogram with fixed buckets in microseconds (50us .. 10s).
 class Histogram {
-public:
+  public:
     static constexpr int kBuckets = 12;
     static constexpr std::uint64_t kBoundsUs[kBuckets] = {
         50, 100, 250, 500, 1'000, 2'500, 5'000, 10'000, 50'000, 250'000, 1'000'000, 10'000'000};
     void observe_us(std::uint64_t us) noexcept;
 
-private:
+  private:
     friend std::string render_prometheus();
     std::atomic<std::uint64_t> buckets_[kBuckets + 1]{};
     std::atomic<std::uint64_t> sum_us_{0};

@@ -509,7 +509,8 @@ result<std::size_t> RocksStore::queued(std::string_view uaid, std::size_t limit)
     std::size_t n = 0;
     if (limit == 0) return n;
     const std::string prefix = lp_key(kQueueTag, uaid);
-    if (!impl_->scan(prefix, prefix, [&](std::string_view, std::string_view) { return ++n < limit; }))
+    if (!impl_->scan(prefix, prefix,
+                     [&](std::string_view, std::string_view) { return ++n < limit; }))
         return failure();
     return n;
 }

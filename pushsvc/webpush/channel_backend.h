@@ -16,7 +16,7 @@
 namespace pushsvc::webpush {
 
 class ChannelBackend {
-public:
+  public:
     virtual ~ChannelBackend() = default;
     // The user agent if it exists (and is touched: last_seen = now).
     virtual result<bool> touch_user_agent(std::string_view uaid) = 0;
@@ -36,7 +36,7 @@ public:
 };
 
 class ServiceChannelBackend final : public ChannelBackend {
-public:
+  public:
     ServiceChannelBackend(PushService& service, store::Store& store, const base::Clock& clock)
         : service_(service), store_(store), clock_(clock) {}
 
@@ -46,11 +46,12 @@ public:
     result<Subscription> subscribe(std::string_view uaid, std::string_view channel_id,
                                    const std::optional<std::string>& key) override;
     result<bool> unsubscribe(std::string_view subscription_id) override;
-    result<std::vector<store::MessageRecord>> pending(std::string_view uaid, std::uint64_t after_seq,
+    result<std::vector<store::MessageRecord>> pending(std::string_view uaid,
+                                                      std::uint64_t after_seq,
                                                       std::size_t limit) override;
     result<bool> ack(std::string_view message_id) override;
 
-private:
+  private:
     PushService& service_;
     store::Store& store_;
     const base::Clock& clock_;

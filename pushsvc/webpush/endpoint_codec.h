@@ -22,7 +22,7 @@ struct EndpointToken {
 };
 
 class EndpointCodec {
-public:
+  public:
     // `keys`: raw 32-byte AES keys, the first one encrypts. Throws std::invalid_argument at
     // startup if the list is empty or a key has the wrong size.
     explicit EndpointCodec(std::vector<std::string> keys);
@@ -33,7 +33,7 @@ public:
     // (tampered, truncated, wrong alphabet, unknown key).
     result<EndpointToken> decode(std::string_view text) const;
 
-private:
+  private:
     std::vector<std::string> keys_;
 };
 

@@ -10,9 +10,7 @@ constexpr std::uint64_t kTtlOverflow = 2147483648ull;  // 2^31, R8030-5.2-e
 
 // A base64url value as senders write it (maybe quoted by the param parser already, maybe
 // padded); returns the decoded bytes.
-std::optional<std::string> decode_key(std::string_view v) {
-    return base::base64_decode_lenient(v);
-}
+std::optional<std::string> decode_key(std::string_view v) { return base::base64_decode_lenient(v); }
 
 }  // namespace
 

@@ -84,8 +84,8 @@ std::string PushService::message_url(std::string_view message_id) const {
 }
 
 std::string PushService::endpoint_url(const store::SubscriptionRecord& sub) const {
-    EndpointToken token{sub.id, sub.app_server_key.empty() ? std::string()
-                                                           : crypto::sha256(sub.app_server_key)};
+    EndpointToken token{
+        sub.id, sub.app_server_key.empty() ? std::string() : crypto::sha256(sub.app_server_key)};
     return options_.origin + std::string(kPushPrefix) + codec_.encode(token);
 }
 
@@ -159,8 +159,8 @@ result<PushOutcome> PushService::push(PushRequest req) {
     if (!urgency) return urgency.error();
     auto topic = parse_topic(req.topic, options_.profile);
     if (!topic) return topic.error();
-    auto enc = parse_encoding(
-        {req.content_encoding, req.encryption, req.crypto_key, req.body}, options_.profile);
+    auto enc = parse_encoding({req.content_encoding, req.encryption, req.crypto_key, req.body},
+                              options_.profile);
     if (!enc) return enc.error();
     // R8292-3.2-b / RVAPID01-4-c: the sender's ECDH key must differ from its signing key.
     if (!vapid_key.empty() && !enc->sender_key.empty() && enc->sender_key == vapid_key)

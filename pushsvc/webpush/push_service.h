@@ -26,7 +26,7 @@ namespace pushsvc::webpush {
 
 // Told about every accepted message so an online user agent can get it at once.
 class Notifier {
-public:
+  public:
     virtual ~Notifier() = default;
     // `stored` is false for TTL 0 messages, which exist only if delivered now. Returns true if
     // the user agent is online and took the message for delivery.
@@ -44,14 +44,14 @@ struct ServiceOptions {
 };
 
 // Path prefixes of the resources this service mints (all capability URLs, RFC 8030 §8.3).
-inline constexpr std::string_view kPushPrefix = "/push/";      // push resource (endpoint)
-inline constexpr std::string_view kSubscriptionPrefix = "/sub/"; // push message subscription
-inline constexpr std::string_view kMessagePrefix = "/m/";        // push message resource
+inline constexpr std::string_view kPushPrefix = "/push/";         // push resource (endpoint)
+inline constexpr std::string_view kSubscriptionPrefix = "/sub/";  // push message subscription
+inline constexpr std::string_view kMessagePrefix = "/m/";         // push message resource
 
 struct SubscribeRequest {
     std::optional<std::string> content_type;  // application/webpush-options+json -> body read
     std::string body;
-    std::optional<std::string> crypto_key;    // legacy `p256ecdsa=<key>` (RVAPID01-5.1-a)
+    std::optional<std::string> crypto_key;  // legacy `p256ecdsa=<key>` (RVAPID01-5.1-a)
     std::string uaid;        // owning user agent; "" = a new one (RFC 8030 subscribe)
     std::string channel_id;  // WebSocket channelID, "" for RFC 8030
     std::optional<std::string> app_server_key;  // base64url key given directly (WebSocket)
@@ -75,11 +75,11 @@ struct PushOutcome {
     store::MessageRecord message;  // body moved in; id/seq assigned
     std::string location;          // message resource URL
     std::uint32_t ttl_kept = 0;
-    bool stored = false;           // false for TTL 0
+    bool stored = false;  // false for TTL 0
 };
 
 class PushService {
-public:
+  public:
     PushService(ServiceOptions options, store::Store& store, EndpointCodec codec,
                 const base::Clock& clock);
 
@@ -100,7 +100,7 @@ public:
     std::string message_url(std::string_view message_id) const;
     std::string endpoint_url(const store::SubscriptionRecord& sub) const;
 
-private:
+  private:
     result<void> check_vapid(const PushRequest& req, const store::SubscriptionRecord& sub,
                              const EndpointToken& token, std::string& verified_key);
 

@@ -1,7 +1,7 @@
 #include "pushsvc/webpush/ua_channel.h"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include "pushsvc/base/base64url.h"
 #include "pushsvc/base/text.h"
@@ -176,7 +176,8 @@ void UaChannel::register_channel(const json::object& msg, Actions& out) {
         return;
     }
     if (sub_of_channel_.count(*channel_id)) {
-        out.push_back(Send{reply("register", *channel_id, 409, "error", "channelID already registered")});
+        out.push_back(
+            Send{reply("register", *channel_id, 409, "error", "channelID already registered")});
         return;
     }
     if (sub_of_channel_.size() >= options_.max_subscriptions) {
@@ -194,8 +195,9 @@ void UaChannel::register_channel(const json::object& msg, Actions& out) {
     auto sub = backend_.subscribe(uaid_, *channel_id, key);
     if (!sub) {
         bool bad_key = to_errc(sub.error()) == errc::bad_subscribe_key;
-        out.push_back(Send{reply("register", *channel_id, bad_key ? 400 : 500, "error",
-                                 bad_key ? "invalid application server key" : "store unavailable")});
+        out.push_back(
+            Send{reply("register", *channel_id, bad_key ? 400 : 500, "error",
+                       bad_key ? "invalid application server key" : "store unavailable")});
         return;
     }
     channel_of_sub_[sub->record.id] = *channel_id;
@@ -212,7 +214,8 @@ void UaChannel::unregister_channel(const json::object& msg, Actions& out) {
     }
     if (auto it = sub_of_channel_.find(*channel_id); it != sub_of_channel_.end()) {
         if (!backend_.unsubscribe(it->second)) {
-            out.push_back(Send{reply("unregister", *channel_id, 500, "error", "store unavailable")});
+            out.push_back(
+                Send{reply("unregister", *channel_id, 500, "error", "store unavailable")});
             return;
         }
         channel_of_sub_.erase(it->second);
@@ -286,7 +289,8 @@ void UaChannel::fill(Actions& out) {
 void UaChannel::send_notification(const store::MessageRecord& m, const std::string& channel_id,
                                   bool stored, Actions& out) {
     std::string version = base::base64url_encode(m.id);
-    json::object n{{"messageType", "notification"}, {"channelID", channel_id}, {"version", version}};
+    json::object n{
+        {"messageType", "notification"}, {"channelID", channel_id}, {"version", version}};
     if (!m.body.empty()) {
         n["data"] = base::base64url_encode(m.body);
         json::object headers{{"encoding", m.content_encoding}};

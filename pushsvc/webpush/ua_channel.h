@@ -52,7 +52,7 @@ using Action = std::variant<Send, Close, Identified>;
 }  // namespace channel
 
 class UaChannel {
-public:
+  public:
     UaChannel(ChannelBackend& backend, ChannelOptions options = {});
 
     std::vector<channel::Action> on_text(std::string_view frame);
@@ -68,7 +68,7 @@ public:
     // uaid on the wire: 32 lower-case hex digits, like autopush and what Firefox stores.
     static std::string uaid_to_wire(std::string_view raw);
 
-private:
+  private:
     enum class State { awaiting_hello, identified, closed };
     struct InFlight {
         std::string message_id;

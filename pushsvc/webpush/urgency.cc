@@ -6,10 +6,14 @@ namespace pushsvc::webpush {
 
 std::string_view to_string(Urgency u) noexcept {
     switch (u) {
-        case Urgency::very_low: return "very-low";
-        case Urgency::low: return "low";
-        case Urgency::normal: return "normal";
-        case Urgency::high: return "high";
+        case Urgency::very_low:
+            return "very-low";
+        case Urgency::low:
+            return "low";
+        case Urgency::normal:
+            return "normal";
+        case Urgency::high:
+            return "high";
     }
     return "normal";
 }

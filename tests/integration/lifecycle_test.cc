@@ -18,7 +18,8 @@ std::string here(const PushsvcProcess& p, const std::string& url) {
 }
 
 wc::HttpResponse call(wc::Http1Client& c, const PushsvcProcess& p, std::string method,
-                      const std::string& url, std::vector<std::pair<std::string, std::string>> headers = {}) {
+                      const std::string& url,
+                      std::vector<std::pair<std::string, std::string>> headers = {}) {
     wc::HttpRequest req;
     req.method = std::move(method);
     req.url = here(p, url);
@@ -95,8 +96,8 @@ TEST(StrictProfile, RemovedSubscriptionIs404_R8030_7_3_d) {
 }
 
 TEST(Config, EnvironmentOverridesReachTheServer) {
-    PushsvcProcess server(ProcessOptions{
-        .env = {{"PUSHSVC__SERVER__PUBLIC_URL", "https://push.example.test"}}});
+    PushsvcProcess server(
+        ProcessOptions{.env = {{"PUSHSVC__SERVER__PUBLIC_URL", "https://push.example.test"}}});
     server.start();
     EXPECT_EQ(server.origin(), "https://push.example.test");
     wc::Http1Client client;

@@ -1,8 +1,8 @@
 // The sender-facing push API of a running pushsvc, driven over every transport (HTTP/1.1 and
 // HTTP/2, cleartext and TLS) by the independent client library. Requirement IDs refer to
 // ../shared/reference/webpush-checklist.md.
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <memory>
 
@@ -21,10 +21,14 @@ enum class Transport { http1, h2c, http1_tls, h2_tls };
 
 std::string name_of(Transport t) {
     switch (t) {
-        case Transport::http1: return "Http1";
-        case Transport::h2c: return "H2c";
-        case Transport::http1_tls: return "Http1Tls";
-        case Transport::h2_tls: return "H2Tls";
+        case Transport::http1:
+            return "Http1";
+        case Transport::h2c:
+            return "H2c";
+        case Transport::http1_tls:
+            return "Http1Tls";
+        case Transport::h2_tls:
+            return "H2Tls";
     }
     return "?";
 }
@@ -33,7 +37,7 @@ std::string name_of(Transport t) {
 PushsvcProcess* g_server = nullptr;
 
 class PushApi : public ::testing::TestWithParam<Transport> {
-protected:
+  protected:
     static void SetUpTestSuite() {
         g_server = new PushsvcProcess(ProcessOptions{.tls = true});
         g_server->start();
@@ -74,7 +78,8 @@ protected:
         return r ? *r : wc::HttpResponse{};
     }
 
-    wc::HttpResponse post(const std::string& url, std::vector<std::pair<std::string, std::string>> headers,
+    wc::HttpResponse post(const std::string& url,
+                          std::vector<std::pair<std::string, std::string>> headers,
                           std::string body = {}) {
         wc::HttpRequest req;
         req.method = "POST";
@@ -104,12 +109,14 @@ protected:
         s.location = r.headers.get("location").value_or("");
         std::string link = r.headers.get("link").value_or("");
         auto a = link.find('<'), b = link.find('>');
-        if (a != std::string::npos && b != std::string::npos) s.endpoint = link.substr(a + 1, b - a - 1);
+        if (a != std::string::npos && b != std::string::npos)
+            s.endpoint = link.substr(a + 1, b - a - 1);
         return s;
     }
 
     // A push request as web-push would build it, with our origin as the VAPID audience.
-    wc::HttpRequest push_request(const Sub& sub, const std::string& payload, wc::PushOptions opts = {}) {
+    wc::HttpRequest push_request(const Sub& sub, const std::string& payload,
+                                 wc::PushOptions opts = {}) {
         auto req = wc::build_push_request(sub.subscription(), wc::to_bytes(payload), opts);
         EXPECT_TRUE(req) << (req ? "" : req.error().message);
         return req ? *req : wc::HttpRequest{};
@@ -205,7 +212,9 @@ TEST_P(PushApi, BodyOf4096BytesPassesAndOversizeIs413_R8030_7_2_d_e) {
     header += "\x41";
     header += "\x04" + std::string(64, 'k');
     auto body = [&](std::size_t n) { return header + std::string(n - header.size(), 'r'); };
-    EXPECT_EQ(post(sub.endpoint, {{"TTL", "5"}, {"Content-Encoding", "aes128gcm"}}, body(4096)).status, 201);
+    EXPECT_EQ(
+        post(sub.endpoint, {{"TTL", "5"}, {"Content-Encoding", "aes128gcm"}}, body(4096)).status,
+        201);
     auto r = post(sub.endpoint, {{"TTL", "5"}, {"Content-Encoding", "aes128gcm"}}, body(4353));
     EXPECT_EQ(r.status, 413);
     EXPECT_EQ(json_errno(r), 104);

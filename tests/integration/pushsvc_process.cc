@@ -36,8 +36,8 @@ int port_of(const std::string& hostport) {
 
 PushsvcProcess::PushsvcProcess(ProcessOptions options) : options_(std::move(options)) {
     std::random_device rd;
-    dir_ = fs::temp_directory_path() / ("pushsvc-it-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(rd()));
+    dir_ = fs::temp_directory_path() /
+           ("pushsvc-it-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
     fs::create_directories(dir_);
     if (options_.tls) {
         std::string cmd = std::string(PUSHSVC_SOURCE_DIR) + "/tools/dev-cert.sh " +
@@ -50,8 +50,8 @@ PushsvcProcess::PushsvcProcess(ProcessOptions options) : options_(std::move(opti
     if (options_.tls)
         cfg << "tls_listen = \"127.0.0.1:0\"\ntls_cert = \"" << (dir_ / "tls/cert.pem").string()
             << "\"\ntls_key = \"" << (dir_ / "tls/key.pem").string() << "\"\n";
-    cfg << "[store]\npath = \"" << (dir_ / "data").string() << "\"\nsync = "
-        << (options_.sync ? "true" : "false") << "\n[log]\nlevel = \"warn\"\n";
+    cfg << "[store]\npath = \"" << (dir_ / "data").string()
+        << "\"\nsync = " << (options_.sync ? "true" : "false") << "\n[log]\nlevel = \"warn\"\n";
 }
 
 PushsvcProcess::~PushsvcProcess() {
@@ -73,8 +73,8 @@ void PushsvcProcess::start() {
         std::string bin = std::string(PUSHSVC_BIN_DIR) + "/pushsvc";
         std::string cfg = (dir_ / "pushsvc.toml").string();
         std::string ready_s = ready.string();
-        ::execl(bin.c_str(), bin.c_str(), "--config", cfg.c_str(), "--ready-file",
-                ready_s.c_str(), static_cast<char*>(nullptr));
+        ::execl(bin.c_str(), bin.c_str(), "--config", cfg.c_str(), "--ready-file", ready_s.c_str(),
+                static_cast<char*>(nullptr));
         ::_exit(127);
     }
     pid_ = pid;

@@ -14,13 +14,13 @@ namespace pushsvc::testing {
 
 struct ProcessOptions {
     std::string profile = "compat";
-    bool tls = false;      // also listen on TLS (certificate made with tools/dev-cert.sh)
+    bool tls = false;  // also listen on TLS (certificate made with tools/dev-cert.sh)
     bool sync = false;
     std::map<std::string, std::string> env;  // extra PUSHSVC__* overrides
 };
 
 class PushsvcProcess {
-public:
+  public:
     explicit PushsvcProcess(ProcessOptions options = {});
     ~PushsvcProcess();  // SIGKILLs the child if still running, removes the data folder
 
@@ -44,7 +44,7 @@ public:
     pid_t pid() const { return pid_; }
     std::string log() const;  // the child's stdout+stderr so far
 
-private:
+  private:
     ProcessOptions options_;
     std::filesystem::path dir_;
     pid_t pid_ = -1;

@@ -18,7 +18,7 @@ namespace wc = webpush_client;
 using std::chrono::milliseconds;
 
 class WsDelivery : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         server_ = std::make_unique<PushsvcProcess>(ProcessOptions{.tls = true});
         server_->start();

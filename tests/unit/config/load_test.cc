@@ -11,9 +11,10 @@ namespace {
 
 struct TempToml {
     explicit TempToml(const std::string& text) {
-        path = std::filesystem::temp_directory_path() /
-               ("pushsvc-config-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-                "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".toml");
+        path =
+            std::filesystem::temp_directory_path() /
+            ("pushsvc-config-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+             "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".toml");
         std::ofstream(path) << text;
     }
     ~TempToml() { std::filesystem::remove(path); }

@@ -1,8 +1,8 @@
 // The route table driven directly (no sockets): status codes, headers and JSON bodies.
 #include "pushsvc/http/api.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "pushsvc/store/memory_store.h"
 
@@ -10,7 +10,7 @@ namespace pushsvc::http {
 namespace {
 
 class ApiTest : public ::testing::Test {
-protected:
+  protected:
     ApiTest()
         : service_(options(), store_, webpush::EndpointCodec({std::string(32, 'k')}), clock_),
           api_(service_) {}

@@ -1,7 +1,7 @@
 #include "pushsvc/http/error_map.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "pushsvc/obs/metrics.h"
 
@@ -11,8 +11,8 @@ namespace {
 TEST(ErrorMap, EveryErrorHasAStableJsonBodyAndACounter) {
     for (int e = static_cast<int>(errc::bad_request); e <= static_cast<int>(errc::internal); ++e) {
         auto code = static_cast<errc>(e);
-        auto& counter = obs::counter("pushsvc_errors_total",
-                                     "reason=\"" + std::string(errc_name(code)) + "\"");
+        auto& counter =
+            obs::counter("pushsvc_errors_total", "reason=\"" + std::string(errc_name(code)) + "\"");
         auto before = counter.value();
         Response r = error_response(code);
         EXPECT_EQ(counter.value(), before + 1) << errc_name(code);

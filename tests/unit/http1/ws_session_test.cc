@@ -1,11 +1,11 @@
 // The WebSocket user-agent session over an in-memory beast::test::stream: handshake with the
 // push-notification subprotocol, the channel protocol through real frames, delivery woken by
 // the hub, hello deadline, replacement of an older connection, and frame limits.
+#include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include <future>
 #include <thread>
@@ -25,7 +25,7 @@ using Client = websocket::stream<beast::test::stream>;
 constexpr std::string_view kChannel = "d501fd61-5d2f-44d6-8fcb-9c183a0b83ae";
 
 class WsSessionTest : public ::testing::Test {
-protected:
+  protected:
     WsSessionTest()
         : service_(options(), store_, webpush::EndpointCodec({std::string(32, 'k')}), clock_),
           backend_(service_, store_, clock_),
@@ -60,14 +60,16 @@ protected:
         auto server = std::make_shared<beast::test::stream>(std::move(server_end));
         auto buffer = std::make_shared<beast::flat_buffer>();
         auto req = std::make_shared<BeastRequest>();
-        beast::http::async_read(*server, *buffer, *req,
-                                [this, server, buffer, req](beast::error_code ec, std::size_t) {
-                                    ASSERT_FALSE(ec);
-                                    EXPECT_TRUE(detail::take_over(ws_, *req, *server, *buffer, ctx_));
-                                });
-        client->set_option(websocket::stream_base::decorator([offer_subprotocol](websocket::request_type& r) {
-            if (offer_subprotocol) r.set(beast::http::field::sec_websocket_protocol, "push-notification");
-        }));
+        beast::http::async_read(
+            *server, *buffer, *req, [this, server, buffer, req](beast::error_code ec, std::size_t) {
+                ASSERT_FALSE(ec);
+                EXPECT_TRUE(detail::take_over(ws_, *req, *server, *buffer, ctx_));
+            });
+        client->set_option(
+            websocket::stream_base::decorator([offer_subprotocol](websocket::request_type& r) {
+                if (offer_subprotocol)
+                    r.set(beast::http::field::sec_websocket_protocol, "push-notification");
+            }));
         websocket::response_type res;
         beast::error_code ec;
         client->handshake(res, "push.test", "/", ec);
@@ -147,9 +149,9 @@ TEST_F(WsSessionTest, HelloRegisterPushAckOverRealFrames) {
     EXPECT_EQ(note.at("channelID").as_string(), kChannel);
     send(*c, json::serialize(json::object{
                  {"messageType", "ack"},
-                 {"updates", json::array{json::object{{"channelID", kChannel},
-                                                      {"version", note.at("version")},
-                                                      {"code", 100}}}}}));
+                 {"updates",
+                  json::array{json::object{
+                      {"channelID", kChannel}, {"version", note.at("version")}, {"code", 100}}}}}));
     send(*c, "{}");  // the pong proves the ack before it was handled
     EXPECT_EQ(receive(*c).size(), 0u);
     EXPECT_TRUE(store_.pending(pushed->message.uaid, clock_.now_ms(), 0, 10)->empty());

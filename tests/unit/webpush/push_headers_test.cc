@@ -99,10 +99,11 @@ TEST(ContentEncoding, EmptyBodyNeedsNoCoding_R8291_X_b) {
 
 TEST(ContentEncoding, NonEmptyBodyNeedsExactlyOneKnownCoding_R8291_4_e) {
     std::string body = aes128gcm_body();
-    for (Opt bad : {Opt(), Opt("gzip"), Opt("aes128gcm, gzip"), Opt("aes128gcm, aes128gcm"),
-                    Opt("")})
-        EXPECT_EQ(error_of(parse_encoding({bad, std::nullopt, std::nullopt, body}, Profile::compat)),
-                  errc::encoding_invalid);
+    for (Opt bad :
+         {Opt(), Opt("gzip"), Opt("aes128gcm, gzip"), Opt("aes128gcm, aes128gcm"), Opt("")})
+        EXPECT_EQ(
+            error_of(parse_encoding({bad, std::nullopt, std::nullopt, body}, Profile::compat)),
+            errc::encoding_invalid);
 }
 
 TEST(ContentEncoding, Aes128gcmNameIsCaseInsensitive_R8188_2_a) {
@@ -119,9 +120,9 @@ TEST(ContentEncoding, Aes128gcmHeaderMustBeComplete_R8188_2_1_a_b) {
               errc::body_malformed);
     EXPECT_EQ(error_of(parse_encoding({ce, {}, {}, aes128gcm_body(17)}, Profile::compat)),
               errc::body_malformed);
-    EXPECT_EQ(error_of(parse_encoding({ce, {}, {}, aes128gcm_body(4096, std::string(65, '\x04'), 0)
-                                                       .substr(0, 50)},
-                                      Profile::compat)),
+    EXPECT_EQ(error_of(parse_encoding(
+                  {ce, {}, {}, aes128gcm_body(4096, std::string(65, '\x04'), 0).substr(0, 50)},
+                  Profile::compat)),
               errc::body_malformed);
 }
 
@@ -138,9 +139,9 @@ TEST(ContentEncoding, Aes128gcmToleratesCryptoKeyP256ecdsa_R8291_X_c) {
                               Profile::strict);
     EXPECT_TRUE(enc);
     EXPECT_TRUE(enc->crypto_key.empty());  // nothing of it is forwarded
-    EXPECT_EQ(error_of(parse_encoding({Opt("aes128gcm"), Opt("salt=AAAAAAAAAAAAAAAAAAAAAA"), {},
-                                       aes128gcm_body()},
-                                      Profile::strict)),
+    EXPECT_EQ(error_of(parse_encoding(
+                  {Opt("aes128gcm"), Opt("salt=AAAAAAAAAAAAAAAAAAAAAA"), {}, aes128gcm_body()},
+                  Profile::strict)),
               errc::encryption_headers);
 }
 
@@ -153,18 +154,21 @@ TEST(ContentEncoding, AesgcmNeedsSaltAndDh_RENC04_3_1_a) {
               errc::encryption_headers);
     EXPECT_EQ(error_of(parse_encoding({ce, Opt("salt=" + kSalt), {}, "x"}, Profile::compat)),
               errc::encryption_headers);
-    EXPECT_EQ(error_of(parse_encoding({ce, Opt("rs=4096"), Opt("dh=" + kDh), "x"}, Profile::compat)),
-              errc::encryption_headers);
-    EXPECT_EQ(error_of(parse_encoding({ce, Opt("salt=AAAA"), Opt("dh=" + kDh), "x"}, Profile::compat)),
-              errc::encryption_headers);  // salt must be 16 bytes
+    EXPECT_EQ(
+        error_of(parse_encoding({ce, Opt("rs=4096"), Opt("dh=" + kDh), "x"}, Profile::compat)),
+        errc::encryption_headers);
+    EXPECT_EQ(
+        error_of(parse_encoding({ce, Opt("salt=AAAA"), Opt("dh=" + kDh), "x"}, Profile::compat)),
+        errc::encryption_headers);  // salt must be 16 bytes
 }
 
 TEST(ContentEncoding, AesgcmForwardsOnlyDhAndSaltNormalised_RVAPID01_5_2_c) {
     // Quotes, padding, ',' or ';', extra params and p256ecdsa in either order (RVAPID01-4-b).
     for (std::string ck : {"dh=" + kDh + ";p256ecdsa=BBBB", "p256ecdsa=BBBB, dh=\"" + kDh + "\"",
                            "keyid=p256dh;dh=" + kDh + "="}) {
-        auto enc = parse_encoding({Opt("aesgcm"), Opt("salt=\"" + kSalt + "==\";rs=4096"), Opt(ck), "x"},
-                                  Profile::compat);
+        auto enc =
+            parse_encoding({Opt("aesgcm"), Opt("salt=\"" + kSalt + "==\";rs=4096"), Opt(ck), "x"},
+                           Profile::compat);
         ASSERT_TRUE(enc) << ck;
         EXPECT_EQ(enc->crypto_key, "dh=" + kDh) << ck;
         EXPECT_EQ(enc->encryption, "salt=" + kSalt + ";rs=4096");

@@ -25,7 +25,7 @@ std::string make_jwt(const crypto::P256PrivateKey& key, const std::string& aud, 
 }
 
 class PushServiceTest : public ::testing::Test {
-protected:
+  protected:
     explicit PushServiceTest(config::Profile profile = config::Profile::compat)
         : service_(options(profile), store_, EndpointCodec({std::string(32, 'k')}), clock_) {}
 
@@ -57,7 +57,8 @@ protected:
         return req;
     }
 
-    std::string vapid_header(const crypto::P256PrivateKey& key, std::string aud = std::string(kOrigin),
+    std::string vapid_header(const crypto::P256PrivateKey& key,
+                             std::string aud = std::string(kOrigin),
                              std::int64_t exp_offset_s = 3600) {
         return "vapid t=" + make_jwt(key, aud, clock_.now_ms() / 1000 + exp_offset_s) +
                ", k=" + base64url_encode(key.public_raw());
@@ -159,7 +160,8 @@ TEST_F(PushServiceTest, RestrictedSubscriptionAcceptsBothAuthForms_R8292_4_1_a_R
     req.authorization = vapid_header(key);
     EXPECT_TRUE(service_.push(req));
     auto legacy = push_to(sub);
-    legacy.authorization = "WebPush " + make_jwt(key, std::string(kOrigin), clock_.now_ms() / 1000 + 600);
+    legacy.authorization =
+        "WebPush " + make_jwt(key, std::string(kOrigin), clock_.now_ms() / 1000 + 600);
     legacy.crypto_key = "p256ecdsa=" + base64url_encode(key.public_raw());
     EXPECT_TRUE(service_.push(legacy));
 }
@@ -204,7 +206,8 @@ TEST_F(PushServiceTest, SenderEcdhKeyEqualToVapidKeyIsRejected_R8292_3_2_b) {
     auto req = push_to(sub);
     req.authorization = vapid_header(key);
     req.content_encoding = "aes128gcm";
-    req.body = std::string(16, 's') + std::string("\0\0\x10\0", 4) + "\x41" + key.public_raw() + "x";
+    req.body =
+        std::string(16, 's') + std::string("\0\0\x10\0", 4) + "\x41" + key.public_raw() + "x";
     EXPECT_EQ(push_error(req), errc::same_key);
 }
 
@@ -263,7 +266,7 @@ TEST(PushServiceQueueCap, PushesBeyondTheCapAre429UntilTheQueueDrains_R8030_8_4_
 }
 
 class StrictPushServiceTest : public PushServiceTest {
-protected:
+  protected:
     StrictPushServiceTest() : PushServiceTest(config::Profile::strict) {}
 };
 

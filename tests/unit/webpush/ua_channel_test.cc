@@ -2,8 +2,8 @@
 // frames Firefox sends, over a MemoryStore.
 #include "pushsvc/webpush/ua_channel.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "pushsvc/base/base64url.h"
 #include "pushsvc/crypto/p256.h"
@@ -19,7 +19,7 @@ constexpr std::string_view kChannelA = "d501fd61-5d2f-44d6-8fcb-9c183a0b83ae";
 constexpr std::string_view kChannelB = "347e5a77-0f34-4ec9-a876-02b6bfdae660";
 
 class UaChannelTest : public ::testing::Test {
-protected:
+  protected:
     UaChannelTest()
         : service_(options(), store_, EndpointCodec({std::string(32, 'k')}), clock_),
           backend_(service_, store_, clock_) {}
@@ -34,7 +34,8 @@ protected:
     static std::vector<json::object> sent(const std::vector<Action>& actions) {
         std::vector<json::object> out;
         for (const auto& a : actions)
-            if (const auto* s = std::get_if<Send>(&a)) out.push_back(json::parse(s->text).as_object());
+            if (const auto* s = std::get_if<Send>(&a))
+                out.push_back(json::parse(s->text).as_object());
         return out;
     }
     static const Close* close_of(const std::vector<Action>& actions) {
@@ -116,7 +117,8 @@ TEST_F(UaChannelTest, KnownUaidIsKeptAndUnknownOneIsReplaced) {
     UaChannel again(backend_);
     EXPECT_EQ(hello(again, uaid), uaid);
     UaChannel stranger(backend_);
-    EXPECT_NE(hello(stranger, "30ffe4e0c7a34715829c238fa4ee5c75"), "30ffe4e0c7a34715829c238fa4ee5c75");
+    EXPECT_NE(hello(stranger, "30ffe4e0c7a34715829c238fa4ee5c75"),
+              "30ffe4e0c7a34715829c238fa4ee5c75");
     UaChannel garbage(backend_);
     EXPECT_EQ(hello(garbage, "not-hex").size(), 32u);
 }
@@ -170,7 +172,8 @@ TEST_F(UaChannelTest, RegisterRejectsInvalidAndDuplicateChannelsAndBadKeys) {
         return r.empty() ? 0 : int(r[0].at("status").as_int64());
     };
     EXPECT_EQ(status(R"({"messageType":"register","channelID":"not-a-uuid"})"), 400);
-    EXPECT_EQ(status(R"({"messageType":"register","channelID":")" + std::string(kChannelA) + "\"}"), 409);
+    EXPECT_EQ(status(R"({"messageType":"register","channelID":")" + std::string(kChannelA) + "\"}"),
+              409);
     EXPECT_EQ(status(R"({"messageType":"register","channelID":")" + std::string(kChannelB) +
                      R"(","key":"AAAA"})"),
               400);
@@ -253,7 +256,8 @@ TEST_F(UaChannelTest, QueuedMessagesArriveInOrderAfterReconnectAndExpiredOnesNev
     auto replies = sent(ch.on_text(frame));
     ASSERT_EQ(replies.size(), 6u);
     for (int i = 0; i < 5; ++i)
-        EXPECT_TRUE(base::base64url_decode(replies[i + 1].at("data").as_string())->ends_with("m" + std::to_string(i)));
+        EXPECT_TRUE(base::base64url_decode(replies[i + 1].at("data").as_string())
+                        ->ends_with("m" + std::to_string(i)));
 }
 
 TEST_F(UaChannelTest, AtMostMaxInflightUnackedNotificationsAndAcksMakeRoom) {
@@ -300,7 +304,8 @@ TEST_F(UaChannelTest, NackBroadcastSubscribeAndUnknownTypesAreAcceptedSilently) 
     UaChannel ch(backend_);
     hello(ch);
     EXPECT_TRUE(ch.on_text(R"({"messageType":"nack","version":"x","code":301})").empty());
-    EXPECT_TRUE(ch.on_text(R"({"messageType":"broadcast_subscribe","broadcasts":{"a":"1"}})").empty());
+    EXPECT_TRUE(
+        ch.on_text(R"({"messageType":"broadcast_subscribe","broadcasts":{"a":"1"}})").empty());
     EXPECT_TRUE(ch.on_text(R"({"messageType":"whatever"})").empty());
     EXPECT_TRUE(ch.identified());
     EXPECT_TRUE(close_of(ch.on_text(R"({"messageType":"hello"})")));
