@@ -1,5 +1,6 @@
 #include "pushsvc/delivery/hub.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace pushsvc::delivery {
@@ -8,16 +9,20 @@ Hub::Shard& Hub::shard_of(const std::string& uaid) {
     return shards_[std::hash<std::string>{}(uaid) % kShards];
 }
 
-void Hub::attach(const std::string& uaid, const std::shared_ptr<Target>& target) {
-    std::shared_ptr<Target> previous;
+void Hub::attach(const std::string& uaid, const std::shared_ptr<Target>& target, bool exclusive) {
+    std::vector<std::shared_ptr<Target>> replaced;
     {
         auto& s = shard_of(uaid);
         std::lock_guard lock(s.mu);
-        auto& slot = s.sessions[uaid];
-        previous = slot.lock();
-        slot = target;
+        auto& list = s.sessions[uaid];
+        if (exclusive) {
+            for (auto& w : list)
+                if (auto t = w.lock(); t && t != target) replaced.push_back(std::move(t));
+            list.clear();
+        }
+        list.push_back(target);
     }
-    if (previous && previous != target) previous->replaced();  // outside the lock
+    for (auto& t : replaced) t->replaced();  // outside the lock
 }
 
 void Hub::detach(const std::string& uaid, const Target* target) {
@@ -25,25 +30,45 @@ void Hub::detach(const std::string& uaid, const Target* target) {
     std::lock_guard lock(s.mu);
     auto it = s.sessions.find(uaid);
     if (it == s.sessions.end()) return;
-    auto current = it->second.lock();
-    if (!current || current.get() == target) s.sessions.erase(it);
+    auto& list = it->second;
+    std::erase_if(list, [target](const std::weak_ptr<Target>& w) {
+        auto t = w.lock();
+        return !t || t.get() == target;
+    });
+    if (list.empty()) s.sessions.erase(it);
+}
+
+std::vector<std::shared_ptr<Target>> Hub::live(const std::string& uaid) {
+    std::vector<std::shared_ptr<Target>> out;
+    auto& s = shard_of(uaid);
+    std::lock_guard lock(s.mu);
+    auto it = s.sessions.find(uaid);
+    if (it == s.sessions.end()) return out;
+    auto& list = it->second;
+    std::erase_if(list, [&out](const std::weak_ptr<Target>& w) {
+        auto t = w.lock();
+        if (!t) return true;
+        out.push_back(std::move(t));
+        return false;
+    });
+    if (list.empty()) s.sessions.erase(it);
+    return out;
 }
 
 bool Hub::notify(const store::MessageRecord& message, bool stored) {
-    std::shared_ptr<Target> target;
-    {
-        auto& s = shard_of(message.uaid);
-        std::lock_guard lock(s.mu);
-        auto it = s.sessions.find(message.uaid);
-        if (it == s.sessions.end()) return false;
-        target = it->second.lock();
-        if (!target) {
-            s.sessions.erase(it);
-            return false;
-        }
-    }
-    target->wake(stored ? nullptr : std::make_shared<const store::MessageRecord>(message));
+    auto targets = live(message.uaid);
+    if (targets.empty()) return false;
+    auto direct = stored ? nullptr : std::make_shared<const store::MessageRecord>(message);
+    for (auto& t : targets) t->wake(direct);
     return true;
+}
+
+void Hub::acknowledged(const std::string& uaid, const std::string& message_id) {
+    for (auto& t : live(uaid)) t->acked(message_id);
+}
+
+void Hub::removed(const std::string& uaid, const std::string& subscription_id) {
+    for (auto& t : live(uaid)) t->removed(subscription_id);
 }
 
 std::size_t Hub::online() const {

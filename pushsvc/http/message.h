@@ -3,6 +3,7 @@
 // translate to and from these; the route table (http/router.h) sees nothing else.
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,25 @@ class Fields {
 
 enum class Protocol { http1, http2 };
 
+struct Response;
+
+// Server push on an open request (RFC 9113 §8.4), the delivery channel of RFC 8030 §6: the
+// handler keeps the request open (it calls its Responder only to end it) and pushes
+// responses associated with it. Given in Request::pusher for HTTP/2 GETs whose client allows
+// pushes. Thread-safe; everything is posted to the connection, and calls after the request's
+// stream is gone are ignored.
+class Pusher {
+public:
+    virtual ~Pusher() = default;
+    // PUSH_PROMISE for a synthesized GET of `path` (same scheme and authority as the request),
+    // then `response` on the promised stream.
+    virtual void push(std::string path, Response response) = 0;
+    // `on_gone` runs once, on a network thread, when the request's stream ends for any reason
+    // (final response sent, reset by the client, connection closed): stop pushing. Runs at
+    // once if that already happened.
+    virtual void on_gone(std::function<void()> on_gone) = 0;
+};
+
 struct Request {
     std::string method;     // "POST", "GET", ...
     std::string target;     // origin-form path with query, e.g. "/wpush/v2/abc"
@@ -41,6 +61,7 @@ struct Request {
     Protocol protocol = Protocol::http1;
     bool secure = false;    // arrived over TLS
     bool can_push = false;  // HTTP/2 with SETTINGS_ENABLE_PUSH=1 (RFC 8030 §6)
+    std::shared_ptr<Pusher> pusher;  // set for HTTP/2 GETs when can_push
     std::string peer;       // "ip:port", for logs only
 };
 

@@ -109,6 +109,11 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
             return direct ? ch.on_direct(*direct) : ch.on_stored();
         });
     }
+    void acked(std::string message_id) override {
+        run_channel([id = std::move(message_id)](webpush::UaChannel& ch) { return ch.on_acked(id); });
+    }
+    // A WebSocket UA removes its own subscriptions (unregister); nothing to do here.
+    void removed(std::string) override {}
     void replaced() override {
         asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
             self->uaid_.clear();  // the hub entry belongs to the newer session now

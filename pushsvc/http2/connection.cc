@@ -7,7 +7,10 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include "pushsvc/http/error_map.h"
 #include "pushsvc/http2/engine.h"
@@ -26,6 +29,51 @@ constexpr std::size_t kWriteChunk = 64 * 1024;
 // After the last frame, the connection half-closes and discards input this long so the
 // peer reads our GOAWAY before the socket is gone (no reset on unread data).
 constexpr auto kLingerTimeout = std::chrono::seconds(1);
+
+// The application's handle on a monitoring GET (http::Pusher): pushes go to the connection's
+// strand; `gone` is set by the connection when the stream ends.
+class StreamPusher final : public http::Pusher {
+  public:
+    using PushFn = std::function<void(std::string, http::Response)>;
+    explicit StreamPusher(PushFn push) : push_(std::move(push)) {}
+
+    void push(std::string path, http::Response response) override {
+        push_(std::move(path), std::move(response));
+    }
+    void on_gone(std::function<void()> cb) override {
+        {
+            std::lock_guard lock(mutex_);
+            monitoring_ = true;
+            if (!gone_) {
+                on_gone_ = std::move(cb);
+                return;
+            }
+        }
+        cb();
+    }
+    // The application keeps the request open to push on it (it asked to hear when it ends).
+    bool monitoring() {
+        std::lock_guard lock(mutex_);
+        return monitoring_ && !gone_;
+    }
+    void mark_gone() {
+        std::function<void()> cb;
+        {
+            std::lock_guard lock(mutex_);
+            if (gone_) return;
+            gone_ = true;
+            cb = std::move(on_gone_);
+        }
+        if (cb) cb();
+    }
+
+  private:
+    PushFn push_;
+    std::mutex mutex_;
+    bool gone_ = false;
+    bool monitoring_ = false;
+    std::function<void()> on_gone_;
+};
 
 template <class Stream>
 class Connection : public net::Connection, public std::enable_shared_from_this<Connection<Stream>> {
@@ -96,6 +144,7 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         if (!engine_.recv(rbuf_.data(), n)) return fail();
         dispatch_ready();
         flush();
+        report_closed();
         if (engine_.want_read()) do_read();
         arm_timer();
     }
@@ -109,6 +158,20 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
                     if (auto s = weak.lock()) s->on_response(id, std::move(res));
                 });
             };
+            if (r.request.can_push && r.request.method == "GET") {
+                // A possible RFC 8030 monitoring GET: the application may push on it.
+                auto pusher = std::make_shared<StreamPusher>(
+                    [weak = this->weak_from_this(), ex = ex_, id = r.stream_id](
+                        std::string path, http::Response res) {
+                        asio::post(ex, [weak, id, path = std::move(path),
+                                        res = std::move(res)]() mutable {
+                            if (auto s = weak.lock()) s->on_push(id, path, std::move(res));
+                        });
+                    });
+                engine_.mark_monitored(r.stream_id);
+                pushers_[r.stream_id] = pusher;
+                r.request.pusher = std::move(pusher);
+            }
             try {
                 (*ctx_.handler)(std::move(r.request), std::move(responder));
             } catch (const std::exception& e) {
@@ -124,6 +187,27 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         engine_.submit_response(stream_id, std::move(res));  // false: stream gone, dropped
         flush();
         arm_timer();
+    }
+
+    void on_push(std::int32_t stream_id, const std::string& path, http::Response res) {
+        if (closed_ || closing_) return;
+        engine_.submit_push(stream_id, path, std::move(res));  // false: dropped, still stored
+        flush();
+        arm_timer();
+    }
+
+    // Tells the application which monitoring streams ended (all of them once closed).
+    void report_closed() {
+        auto ended = closed_ ? std::vector<std::int32_t>{} : engine_.take_closed();
+        if (closed_)
+            for (const auto& [id, p] : pushers_) ended.push_back(id);
+        for (auto id : ended) {
+            auto it = pushers_.find(id);
+            if (it == pushers_.end()) continue;
+            auto pusher = std::move(it->second);
+            pushers_.erase(it);
+            pusher->mark_gone();
+        }
     }
 
     void flush() {
@@ -144,6 +228,7 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         if (closed_) return;
         if (ec) return finish();
         flush();
+        report_closed();
         arm_timer();
     }
 
@@ -163,6 +248,14 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         if (closed_ || closing_ || draining_) return;
         draining_ = true;
         engine_.shutdown();
+        // Monitoring GETs would hold the connection open forever: end them (200, nothing
+        // more to push here) so clients reconnect, as after any GOAWAY (RFC 8030 §7.1).
+        for (const auto& [id, pusher] : pushers_) {
+            if (!pusher->monitoring()) continue;
+            http::Response done;
+            done.status = 200;
+            engine_.submit_response(id, std::move(done));
+        }
         flush();
         arm_timer();
     }
@@ -183,6 +276,7 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         timer_.cancel();
         lowest().close();
         ctx_.registry->remove(this);
+        report_closed();
     }
 
     Clock::time_point next_deadline() const {
@@ -242,6 +336,7 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
     std::string initial_;
     std::array<std::uint8_t, kReadChunk> rbuf_{};
     std::string wbuf_;
+    std::map<std::int32_t, std::shared_ptr<StreamPusher>> pushers_;
     bool reading_ = false;
     bool writing_ = false;
     bool draining_ = false;

@@ -115,6 +115,33 @@ bool Engine::submit_response(std::int32_t stream_id, http::Response&& res) {
     return submit(*s, std::move(res));
 }
 
+void Engine::mark_monitored(std::int32_t stream_id) {
+    if (Stream* s = find(stream_id)) s->monitored = true;
+}
+
+bool Engine::submit_push(std::int32_t stream_id, const std::string& path, http::Response&& res) {
+    Stream* s = find(stream_id);
+    if (!s || s->responded || s->rejected || !peer_enables_push()) return false;
+    const std::string method = "GET";
+    const std::string scheme = ctx_.secure ? "https" : "http";
+    const nghttp2_nv nva[] = {make_nv(":method", method), make_nv(":scheme", scheme),
+                              make_nv(":authority", s->authority), make_nv(":path", path)};
+    const std::int32_t promised = nghttp2_submit_push_promise(session_, NGHTTP2_FLAG_NONE,
+                                                              stream_id, nva, std::size(nva), nullptr);
+    if (promised < 0) {
+        obs::counter("pushsvc_http2_push_refused_total").inc();
+        return false;
+    }
+    auto p = std::make_unique<Stream>();
+    p->id = promised;
+    p->request_complete = true;
+    p->started = Clock::now();
+    Stream& ps = *p;
+    streams_[promised] = std::move(p);
+    obs::counter("pushsvc_http2_pushes_total").inc();
+    return submit(ps, std::move(res));
+}
+
 void Engine::shutdown() {
     nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
                           nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
@@ -165,6 +192,7 @@ void Engine::complete(Stream& s) noexcept {
     s.request.secure = ctx_.secure;
     s.request.peer = ctx_.peer;
     s.request.can_push = peer_enables_push();
+    s.authority = s.request.authority;
     ready_.push_back({s.id, std::move(s.request)});
 }
 
@@ -322,7 +350,10 @@ int Engine::on_data_chunk(std::int32_t stream_id, const std::uint8_t* data,
 
 int Engine::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) noexcept {
     if (error_code != NGHTTP2_NO_ERROR) obs::counter("pushsvc_http2_stream_resets_total").inc();
-    streams_.erase(stream_id);
+    auto it = streams_.find(stream_id);
+    if (it == streams_.end()) return 0;
+    if (it->second->monitored) closed_monitored_.push_back(stream_id);
+    streams_.erase(it);
     return 0;
 }
 

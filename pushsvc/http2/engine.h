@@ -14,9 +14,10 @@
 // by nghttp2 itself with RST_STREAM or GOAWAY (RFC 9113 §5.4); floods end the connection with
 // GOAWAY(ENHANCE_YOUR_CALM).
 //
-// Server push (RFC 9113 §8.4, RFC 8030 §6) is not built yet; streams stay addressable by id
-// and a response body may later be produced incrementally (read_body returns DEFERRED while
-// the body is open), which is what a push-carrying monitoring GET needs.
+// Server push (RFC 9113 §8.4, RFC 8030 §6): submit_push() promises a synthesized GET on an
+// open request stream (a monitoring GET) and submits the pushed response on the promised
+// stream. Monitored streams are reported by take_closed() once they end, so the connection
+// can tell the application to stop pushing.
 
 #include <nghttp2/nghttp2.h>
 
@@ -26,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pushsvc/base/result.h"
@@ -46,6 +48,8 @@ struct Stream {
     bool rejected = false;          // an error response or reset was submitted; input ignored
     bool request_complete = false;  // END_STREAM received
     bool responded = false;         // response HEADERS submitted
+    bool monitored = false;         // the application may push on it (RFC 8030 §6)
+    std::string authority;          // for promised requests
     Clock::time_point started{};
     // Response body source for the data provider.
     std::string out_body;
@@ -91,6 +95,15 @@ class Engine {
     // already answered: the response is dropped.
     bool submit_response(std::int32_t stream_id, http::Response&& res);
 
+    // Marks a ready request stream as one the application may push on (a monitoring GET).
+    void mark_monitored(std::int32_t stream_id);
+    // PUSH_PROMISE of `GET path` on the open stream `stream_id`, then `res` on the promised
+    // stream (RFC 9113 §8.4). False when the stream is gone or answered, or the peer disabled
+    // push or refuses more streams: the push is dropped (the message stays stored).
+    bool submit_push(std::int32_t stream_id, const std::string& path, http::Response&& res);
+    // Monitored streams that ended since the last call.
+    std::vector<std::int32_t> take_closed() { return std::exchange(closed_monitored_, {}); }
+
     // Graceful shutdown: GOAWAY(NO_ERROR) with the last processed stream id (RFC 9113 §6.8);
     // open streams may finish.
     void shutdown();
@@ -133,6 +146,7 @@ class Engine {
     nghttp2_session* session_ = nullptr;
     std::map<std::int32_t, std::unique_ptr<Stream>> streams_;
     std::vector<Ready> ready_;
+    std::vector<std::int32_t> closed_monitored_;
     FloodGuard control_frames_{kMaxControlFramesPerSecond, std::chrono::seconds(1)};
     bool flooded_ = false;
 };

@@ -4,7 +4,7 @@
 
 #include "pushsvc/base/base64url.h"
 #include "pushsvc/crypto/aes_gcm.h"
-#include "pushsvc/crypto/random.h"
+#include "pushsvc/crypto/hash.h"
 
 namespace pushsvc::webpush {
 namespace {
@@ -28,7 +28,8 @@ std::string EndpointCodec::encode(const EndpointToken& token) const {
     plain.push_back(static_cast<char>(token.subscription_id.size()));
     plain += token.subscription_id;
     plain += token.key_hash;
-    std::string iv = crypto::random_bytes(kIvLen);
+    // Synthetic IV: deterministic per plaintext, distinct for distinct plaintexts.
+    std::string iv = crypto::hmac_sha256(keys_.front(), plain).substr(0, kIvLen);
     return base::base64url_encode(iv + crypto::aes_gcm_seal(keys_.front(), iv, plain, kAad));
 }
 

@@ -205,18 +205,26 @@ result<PushOutcome> PushService::push(PushRequest req) {
 result<void> PushService::delete_message(std::string_view id_segment) {
     auto id = id_from_segment(id_segment);
     if (!id) return errc::not_found;
+    auto message = store_.get_message(*id);
+    if (!message) return message.error();
+    if (!*message) return errc::not_found;
     auto deleted = store_.delete_message(*id);
     if (!deleted) return deleted.error();
     if (!*deleted) return errc::not_found;
+    if (notifier_) notifier_->acknowledged((*message)->uaid, *id);
     return {};
 }
 
 result<void> PushService::delete_subscription(std::string_view id_segment) {
     auto id = id_from_segment(id_segment);
     if (!id) return errc::not_found;
+    auto sub = store_.get_subscription(*id);
+    if (!sub) return sub.error();
+    if (!*sub) return errc::not_found;
     auto deleted = store_.delete_subscription(*id);
     if (!deleted) return deleted.error();
     if (!*deleted) return errc::not_found;
+    if (notifier_) notifier_->removed((*sub)->uaid, *id);
     return {};
 }
 

@@ -31,6 +31,12 @@ class Notifier {
     // `stored` is false for TTL 0 messages, which exist only if delivered now. Returns true if
     // the user agent is online and took the message for delivery.
     virtual bool notify(const store::MessageRecord& message, bool stored) = 0;
+    // A message was deleted through its resource (the UA's ack or the sender's cancel), so
+    // sessions that sent it stop counting it as in flight.
+    virtual void acknowledged(const std::string& uaid, const std::string& message_id) = 0;
+    // A subscription (or with an empty id, the whole user agent: a set, a receipt
+    // subscription) was removed: monitors of it end with 404 (RFC 8030 §7.3).
+    virtual void removed(const std::string& uaid, const std::string& subscription_id) = 0;
 };
 
 struct ServiceOptions {

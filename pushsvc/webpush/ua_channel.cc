@@ -79,7 +79,7 @@ std::string UaChannel::uaid_to_wire(std::string_view raw) {
 }
 
 UaChannel::UaChannel(ChannelBackend& backend, ChannelOptions options)
-    : backend_(backend), options_(options) {}
+    : backend_(backend), options_(options), window_(backend, options.max_inflight) {}
 
 void UaChannel::fail(Actions& out, std::uint16_t code, std::string reason) {
     state_ = State::closed;
@@ -150,13 +150,8 @@ void UaChannel::hello(const json::object& msg, Actions& out) {
         if (!created) return fail(out, kInternalError, "store unavailable");
         uaid = *created;
     }
-    auto subs = backend_.subscriptions(uaid);
-    if (!subs) return fail(out, kInternalError, "store unavailable");
-    for (const auto& s : *subs) {
-        channel_of_sub_[s.id] = s.channel_id;
-        sub_of_channel_[s.channel_id] = s.id;
-    }
     uaid_ = uaid;
+    load_channels();
     state_ = State::identified;
     json::object r{{"messageType", "hello"},
                    {"status", 200},
@@ -230,19 +225,24 @@ void UaChannel::ack(const json::object& msg, Actions& out) {
     if (!updates || !updates->is_array()) return;
     for (const auto& u : updates->as_array()) {
         if (!u.is_object()) continue;
-        auto it = inflight_.find(std::string(str_member(u.as_object(), "version")));
-        if (it == inflight_.end()) {
+        auto id = base::base64url_decode(str_member(u.as_object(), "version"));
+        auto stored = id ? window_.release(*id) : std::nullopt;
+        if (!stored) {
             obs::counter("pushsvc_ws_unknown_acks_total").inc();
             continue;
         }
         // Any ack code (100 delivered, 101 decrypt error, 102 not delivered) ends the
         // message: redelivering would fail the same way.
-        if (it->second.stored && !backend_.ack(it->second.message_id))
-            return fail(out, kInternalError, "store unavailable");
+        if (*stored && !backend_.ack(*id)) return fail(out, kInternalError, "store unavailable");
         obs::counter("pushsvc_delivered_total").inc();
-        inflight_.erase(it);
     }
     fill(out);
+}
+
+std::vector<channel::Action> UaChannel::on_acked(const std::string& message_id) {
+    Actions out;
+    if (state_ == State::identified && window_.release(message_id)) fill(out);
+    return out;
 }
 
 std::vector<channel::Action> UaChannel::on_stored() {
@@ -253,37 +253,32 @@ std::vector<channel::Action> UaChannel::on_stored() {
 
 std::vector<channel::Action> UaChannel::on_direct(const store::MessageRecord& message) {
     Actions out;
-    if (state_ != State::identified || inflight_.size() >= options_.max_inflight) return out;
+    if (state_ != State::identified || window_.room() == 0) return out;
     auto ch = channel_of_sub_.find(message.subscription_id);
     if (ch == channel_of_sub_.end()) return out;
     send_notification(message, ch->second, false, out);
     return out;
 }
 
-void UaChannel::fill(Actions& out) {
-    while (inflight_.size() < options_.max_inflight) {
-        std::size_t room = options_.max_inflight - inflight_.size();
-        auto batch = backend_.pending(uaid_, cursor_, room);
-        if (!batch) return fail(out, kInternalError, "store unavailable");
-        for (const auto& m : *batch) {
-            cursor_ = m.seq;
-            auto ch = channel_of_sub_.find(m.subscription_id);
-            if (ch == channel_of_sub_.end()) {
-                // Subscribed after this connection's hello by another connection, or not a
-                // WebSocket subscription: reload the map once before giving up on it.
-                auto subs = backend_.subscriptions(uaid_);
-                if (subs)
-                    for (const auto& s : *subs) {
-                        channel_of_sub_[s.id] = s.channel_id;
-                        sub_of_channel_[s.channel_id] = s.id;
-                    }
-                ch = channel_of_sub_.find(m.subscription_id);
-                if (ch == channel_of_sub_.end() || ch->second.empty()) continue;
-            }
-            send_notification(m, ch->second, true, out);
+void UaChannel::load_channels() {
+    if (auto subs = backend_.subscriptions(uaid_))
+        for (const auto& s : *subs) {
+            if (s.channel_id.empty()) continue;  // an RFC 8030 subscription of this uaid
+            channel_of_sub_[s.id] = s.channel_id;
+            sub_of_channel_[s.channel_id] = s.id;
         }
-        if (batch->size() < room) return;
-    }
+}
+
+void UaChannel::fill(Actions& out) {
+    auto admit = [this](const store::MessageRecord& m) {
+        if (channel_of_sub_.count(m.subscription_id)) return true;
+        // Subscribed by another connection since this one's hello: reload once.
+        load_channels();
+        return channel_of_sub_.count(m.subscription_id) > 0;
+    };
+    auto batch = window_.next(uaid_, admit, window_.room());
+    if (!batch) return fail(out, kInternalError, "store unavailable");
+    for (const auto& m : *batch) send_notification(m, channel_of_sub_.at(m.subscription_id), true, out);
 }
 
 void UaChannel::send_notification(const store::MessageRecord& m, const std::string& channel_id,
@@ -298,7 +293,7 @@ void UaChannel::send_notification(const store::MessageRecord& m, const std::stri
         if (!m.crypto_key.empty()) headers["crypto_key"] = m.crypto_key;
         n["headers"] = std::move(headers);
     }
-    inflight_[version] = InFlight{m.id, stored};
+    window_.sent(m.id, stored);
     out.push_back(Send{json::serialize(n)});
 }
 

@@ -27,6 +27,7 @@
 
 #include "pushsvc/store/records.h"
 #include "pushsvc/webpush/channel_backend.h"
+#include "pushsvc/webpush/delivery_window.h"
 
 namespace pushsvc::webpush {
 
@@ -60,20 +61,18 @@ class UaChannel {
     std::vector<channel::Action> on_stored();
     // A TTL-0 message (not stored) to deliver now if there is room, else it is dropped.
     std::vector<channel::Action> on_direct(const store::MessageRecord& message);
+    // A message was acknowledged by DELETE on its resource instead of a WebSocket ack.
+    std::vector<channel::Action> on_acked(const std::string& message_id);
 
     bool identified() const noexcept { return state_ == State::identified; }
     const std::string& uaid() const noexcept { return uaid_; }
-    std::size_t inflight() const noexcept { return inflight_.size(); }
+    std::size_t inflight() const noexcept { return window_.inflight(); }
 
     // uaid on the wire: 32 lower-case hex digits, like autopush and what Firefox stores.
     static std::string uaid_to_wire(std::string_view raw);
 
   private:
     enum class State { awaiting_hello, identified, closed };
-    struct InFlight {
-        std::string message_id;
-        bool stored;
-    };
     using Actions = std::vector<channel::Action>;
 
     void hello(const boost::json::object& msg, Actions& out);
@@ -82,6 +81,7 @@ class UaChannel {
     void ack(const boost::json::object& msg, Actions& out);
     void fail(Actions& out, std::uint16_t code, std::string reason);
     void fill(Actions& out);
+    void load_channels();
     void send_notification(const store::MessageRecord& m, const std::string& channel_id,
                            bool stored, Actions& out);
 
@@ -91,8 +91,7 @@ class UaChannel {
     std::string uaid_;
     std::map<std::string, std::string> channel_of_sub_;  // subscription id -> channelID
     std::map<std::string, std::string> sub_of_channel_;  // channelID -> subscription id
-    std::map<std::string, InFlight> inflight_;           // version -> message
-    std::uint64_t cursor_ = 0;                           // highest seq sent on this connection
+    DeliveryWindow window_;
 };
 
 }  // namespace pushsvc::webpush

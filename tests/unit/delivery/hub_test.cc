@@ -16,6 +16,10 @@ struct FakeTarget : Target {
         last_direct = std::move(direct);
     }
     void replaced() override { ++replacements; }
+    void acked(std::string id) override { acks.push_back(std::move(id)); }
+    void removed(std::string id) override { removals.push_back(std::move(id)); }
+    std::vector<std::string> removals;
+    std::vector<std::string> acks;
 };
 
 store::MessageRecord message_for(std::string uaid) {
@@ -53,6 +57,26 @@ TEST(Hub, SecondSessionForTheSameUaidReplacesTheFirst) {
     EXPECT_EQ(first->wakes, 0);
     hub.detach("ua", second.get());
     EXPECT_EQ(hub.online(), 0u);
+}
+
+TEST(Hub, MonitorsAttachAlongsideEachOtherAndAllHearAcksAndRemovals) {
+    Hub hub;
+    auto a = std::make_shared<FakeTarget>();
+    auto b = std::make_shared<FakeTarget>();
+    hub.attach("set", a, false);
+    hub.attach("set", b, false);
+    EXPECT_EQ(a->replacements + b->replacements, 0);
+    EXPECT_TRUE(hub.notify(message_for("set"), true));
+    EXPECT_EQ(a->wakes, 1);
+    EXPECT_EQ(b->wakes, 1);
+    hub.acknowledged("set", "m7");
+    hub.removed("set", "s1");
+    EXPECT_EQ(a->acks, std::vector<std::string>{"m7"});
+    EXPECT_EQ(b->removals, std::vector<std::string>{"s1"});
+    auto ws = std::make_shared<FakeTarget>();
+    hub.attach("set", ws, true);  // an exclusive session replaces them all
+    EXPECT_EQ(a->replacements, 1);
+    EXPECT_EQ(b->replacements, 1);
 }
 
 TEST(Hub, ExpiredSessionsAreForgotten) {

@@ -1,0 +1,30 @@
+#include "pushsvc/webpush/delivery_window.h"
+
+namespace pushsvc::webpush {
+
+result<std::vector<store::MessageRecord>> DeliveryWindow::next(std::string_view uaid,
+                                                               const Admit& admit,
+                                                               std::size_t limit) {
+    std::vector<store::MessageRecord> out;
+    while (out.size() < limit) {
+        std::size_t want = limit - out.size();
+        auto batch = backend_.pending(uaid, cursor_, want);
+        if (!batch) return batch.error();
+        for (auto& m : *batch) {
+            cursor_ = m.seq;
+            if (admit(m)) out.push_back(std::move(m));
+        }
+        if (batch->size() < want) break;
+    }
+    return out;
+}
+
+std::optional<bool> DeliveryWindow::release(const std::string& message_id) {
+    auto it = inflight_.find(message_id);
+    if (it == inflight_.end()) return std::nullopt;
+    bool stored = it->second;
+    inflight_.erase(it);
+    return stored;
+}
+
+}  // namespace pushsvc::webpush

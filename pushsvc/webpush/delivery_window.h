@@ -1,0 +1,51 @@
+#pragma once
+// The part of delivery every channel to a user agent shares (WebSocket session, RFC 8030
+// monitoring GET): it walks the user agent's queue in arrival order, starting from the
+// beginning on every new connection (so whatever an earlier connection left un-acked comes
+// again, RFC 8030 §6.2), and keeps at most `max_inflight` messages un-acked at a time.
+// Messages a channel does not admit now (Urgency below the UA's threshold, another
+// subscription's) are withheld: skipped on this connection, still stored (R8030-5.3-i).
+// Not thread-safe: owned by one channel.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pushsvc/base/result.h"
+#include "pushsvc/webpush/channel_backend.h"
+
+namespace pushsvc::webpush {
+
+class DeliveryWindow {
+public:
+    using Admit = std::function<bool(const store::MessageRecord&)>;
+
+    DeliveryWindow(ChannelBackend& backend, std::size_t max_inflight)
+        : backend_(backend), max_inflight_(max_inflight) {}
+
+    // The next admitted messages of `uaid` after the cursor, at most `limit`.
+    result<std::vector<store::MessageRecord>> next(std::string_view uaid, const Admit& admit,
+                                                   std::size_t limit);
+    // Room left in the window.
+    std::size_t room() const noexcept {
+        return inflight_.size() < max_inflight_ ? max_inflight_ - inflight_.size() : 0;
+    }
+    std::size_t inflight() const noexcept { return inflight_.size(); }
+
+    // A message was sent: in flight until released. `stored` is false for TTL-0 messages.
+    void sent(const std::string& message_id, bool stored) { inflight_[message_id] = stored; }
+    // Ends a message's flight. nullopt if it was not in flight; else whether it is stored
+    // (and so must be deleted by an ack).
+    std::optional<bool> release(const std::string& message_id);
+
+private:
+    ChannelBackend& backend_;
+    std::size_t max_inflight_;
+    std::uint64_t cursor_ = 0;           // highest seq looked at on this connection
+    std::map<std::string, bool> inflight_;  // message id -> stored
+};
+
+}  // namespace pushsvc::webpush
