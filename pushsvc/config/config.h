@@ -55,6 +55,17 @@ struct StoreConfig {
     std::uint32_t sweep_interval_ms = 60'000;  // expired-message reclaim period
 };
 
+// Test-double mode for sender-library CI and the conformance suite (pushsvc/testdouble/): a
+// control API under /_testdouble/, web-push-testing compatible routes under /web-push-testing/,
+// in-service user agents that record and decrypt what they receive, failure injection and an
+// adjustable clock. Off by default; never enable it on a production service.
+struct TestDoubleConfig {
+    bool enabled = false;
+    // Comma list of rules to break on purpose, for the conformance suite's own tests
+    // (testdouble/README.md lists them). Only honoured when enabled.
+    std::string break_rules;
+};
+
 struct LogConfig {
     std::string level = "info";
 };
@@ -66,6 +77,7 @@ struct Config {
     PushConfig push;
     DeliveryConfig delivery;
     StoreConfig store;
+    TestDoubleConfig testdouble;
     LogConfig log;
 };
 

@@ -137,6 +137,8 @@ std::vector<Key> keys_of(Config& c) {
         string_key("store.path", c.store.path),
         bool_key("store.sync", c.store.sync),
         int_key("store.sweep_interval_ms", c.store.sweep_interval_ms),
+        bool_key("testdouble.enabled", c.testdouble.enabled),
+        string_key("testdouble.break", c.testdouble.break_rules),
         string_key("log.level", c.log.level),
     };
 }

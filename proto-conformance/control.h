@@ -1,0 +1,55 @@
+#pragma once
+// Client of the optional control interface a target may offer for what only the service can
+// do (checklist "ADMIN": expire a subscription, move the clock, create a subscription whose
+// user agent lives inside the service). The protocol is small JSON over HTTP under a base URL
+// given with --control (pushsvc serves it under /_testdouble/ in test-double mode; see
+// proto-conformance/README.md for the contract another service can implement):
+//
+//   GET  <base>/                   {"capabilities": ["expire", "clock", "subscriptions", ...]}
+//   POST <base>/expire             {"endpoint": push URL} or {"subscription": resource URL}
+//   POST <base>/clock              {"advance_ms": n}            -> {"now_ms": t}
+//   POST <base>/subscriptions      {}                           -> {"id", "subscription": {...}}
+//   GET  <base>/subscriptions/<id>/messages                     -> {"messages": [...]}
+//
+// Single-threaded, like the rest of the suite.
+
+#include <boost/json.hpp>
+
+#include <optional>
+#include <set>
+#include <string>
+
+#include "tools/client/client_options.h"
+#include "tools/client/error.h"
+
+namespace conformance {
+
+class Context;
+
+class Control {
+  public:
+    Control(Context& ctx, std::string base);
+
+    // Reads the capabilities once; false when the interface does not answer.
+    bool available();
+    bool can(const std::string& capability);
+
+    // Expires the subscription named by its push resource URL or resource URL (RFC 8030 §7.3).
+    webpush_client::Result<void> expire(const std::string& push_url,
+                                        const std::string& subscription_url = {});
+    // Moves the service's clock forward (TTL expiry, RFC 8030 §5.2).
+    webpush_client::Result<void> advance_clock(std::int64_t ms);
+    // A subscription with an in-service user agent: {"id", "subscription": {...}}.
+    webpush_client::Result<boost::json::object> create_subscription();
+    webpush_client::Result<boost::json::array> messages(const std::string& id);
+
+  private:
+    webpush_client::Result<boost::json::value> call(const std::string& method,
+                                                    const std::string& path,
+                                                    const std::string& body);
+    Context& ctx_;
+    std::string base_;
+    std::optional<std::set<std::string>> capabilities_;
+};
+
+}  // namespace conformance
