@@ -55,12 +55,13 @@ std::string origin_of(const config::Config& cfg, const net::Server& server) {
     return "http://" + host_of(*ep) + ":" + std::to_string(ep->port());
 }
 
-// Periodically deletes expired messages so their space is reclaimed.
+// Periodically deletes expired messages so their space is reclaimed and their failure
+// receipts go out.
 class Sweeper {
   public:
-    Sweeper(asio::io_context& ioc, store::Store& store, const base::Clock& clock,
+    Sweeper(asio::io_context& ioc, webpush::PushService& service, const base::Clock& clock,
             std::chrono::milliseconds period)
-        : timer_(ioc), store_(store), clock_(clock), period_(period) {}
+        : timer_(ioc), service_(service), clock_(clock), period_(period) {}
     void start() { arm(); }
     void stop() { timer_.cancel(); }
 
@@ -69,13 +70,13 @@ class Sweeper {
         timer_.expires_after(period_);
         timer_.async_wait([this](boost::system::error_code ec) {
             if (ec) return;
-            if (auto n = store_.sweep_expired(clock_.now_ms()); n && *n > 0)
+            if (auto n = service_.sweep(clock_.now_ms()); n && *n > 0)
                 spdlog::debug("sweeper: removed {} expired messages", *n);
             arm();
         });
     }
     asio::steady_timer timer_;
-    store::Store& store_;
+    webpush::PushService& service_;
     const base::Clock& clock_;
     std::chrono::milliseconds period_;
 };
@@ -168,9 +169,11 @@ int run(const config::Config& cfg, const RunOptions& options) {
     sopts.max_queued_per_ua = cfg.push.max_queued_per_ua;
     service =
         std::make_unique<webpush::PushService>(sopts, **store, webpush::EndpointCodec(keys), clock);
-    api = std::make_unique<http::Api>(*service, offload);
     service->set_notifier(&hub);
     channel_backend = std::make_unique<webpush::ServiceChannelBackend>(*service, **store, clock);
+    http::MonitorContext monitoring{&hub, channel_backend.get(), ioc.get_executor(),
+                                    cfg.delivery.max_inflight};
+    api = std::make_unique<http::Api>(*service, offload, monitoring);
     // WebSocket user agents (Firefox) on GET / of both listeners.
     http1::WsOptions ws;
     ws.backend = channel_backend.get();
@@ -192,7 +195,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
         fs::rename(tmp, options.ready_file);
     }
 
-    Sweeper sweeper(ioc, **store, clock, std::chrono::milliseconds(cfg.store.sweep_interval_ms));
+    Sweeper sweeper(ioc, *service, clock, std::chrono::milliseconds(cfg.store.sweep_interval_ms));
     sweeper.start();
 
     asio::signal_set signals(ioc, SIGINT, SIGTERM);

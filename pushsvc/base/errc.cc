@@ -48,6 +48,8 @@ std::string_view errc_name(errc e) noexcept {
             return "bad_json";
         case errc::unknown_set:
             return "unknown_set";
+        case errc::push_unavailable:
+            return "push_unavailable";
         case errc::unknown_receipt:
             return "unknown_receipt";
         case errc::vapid_missing:

@@ -24,6 +24,7 @@ enum class errc {
     bad_json,
     unknown_set,      // R8030-4.1-e
     unknown_receipt,  // R8030-5.1-h
+    push_unavailable,  // monitoring GET without HTTP/2 server push (choice A-5)
     // 401 / 403: VAPID (RFC 8292 §4.2, draft-01 §5.2)
     vapid_missing,       // 401 + WWW-Authenticate: vapid
     vapid_invalid,       // 403

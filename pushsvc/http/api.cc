@@ -6,13 +6,12 @@
 
 #include "pushsvc/http/error_map.h"
 #include "pushsvc/obs/metrics.h"
+#include "pushsvc/webpush/push_headers.h"
 
 namespace pushsvc::http {
 namespace {
 
-using webpush::kMessagePrefix;
-using webpush::kPushPrefix;
-using webpush::kSubscriptionPrefix;
+using namespace webpush;  // the resource prefixes and link relations
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
@@ -24,37 +23,54 @@ std::string_view segment_after(std::string_view path, std::string_view prefix) {
     return rest;
 }
 
+// Resources that are deleted (and for three of them, monitored) by their URL.
+struct Resource {
+    std::string_view prefix;
+    std::optional<MonitorKind> monitor;
+};
+constexpr Resource kResources[] = {{kMessagePrefix, std::nullopt},
+                                   {kSubscriptionPrefix, MonitorKind::subscription},
+                                   {kSetPrefix, MonitorKind::set},
+                                   {kReceiptPrefix, MonitorKind::receipts}};
+
+const Resource* resource_of(std::string_view path) {
+    for (const auto& r : kResources)
+        if (!segment_after(path, r.prefix).empty()) return &r;
+    return nullptr;
+}
+
 Response method_not_allowed(std::string_view allow) {
     Response r = error_response(errc::method_not_allowed);
     r.headers.add("allow", std::string(allow));
     return r;
 }
 
+std::string link(const std::string& url, std::string_view rel) {
+    return "<" + url + ">; rel=\"" + std::string(rel) + "\"";
+}
+
 }  // namespace
 
-Api::Api(webpush::PushService& service, Offload offload)
-    : service_(service), offload_(std::move(offload)) {}
+Api::Api(webpush::PushService& service, Offload offload, std::optional<MonitorContext> monitoring)
+    : service_(service), offload_(std::move(offload)), monitoring_(std::move(monitoring)) {}
 
 Response Api::error(errc e) const { return error_response(e, service_.options().profile); }
 
 void Api::handle(Request req, Responder respond) {
     std::string_view path = path_of(req.target);
-    bool writes = false;
-    std::function<Response()> work;
+    std::function<Response()> work;  // writes the store
     if (path == "/subscribe") {
         if (req.method != "POST") return respond(method_not_allowed("POST"));
-        writes = true;
         work = [this, req = std::move(req)] { return subscribe(req); };
     } else if (auto token = segment_after(path, kPushPrefix); !token.empty()) {
         if (req.method != "POST") return respond(method_not_allowed("POST"));
-        writes = true;
         work = [this, req = std::move(req), token = std::string(token)]() mutable {
             return push(req, token);
         };
-    } else if (!segment_after(path, kMessagePrefix).empty() ||
-               !segment_after(path, kSubscriptionPrefix).empty()) {
-        if (req.method != "DELETE") return respond(method_not_allowed("DELETE"));
-        writes = true;
+    } else if (const Resource* res = resource_of(path)) {
+        if (req.method == "GET" && res->monitor) return monitor(req, path, respond);
+        if (req.method != "DELETE")
+            return respond(method_not_allowed(res->monitor ? "GET, DELETE" : "DELETE"));
         work = [this, target = std::string(path)] { return delete_resource(target); };
     } else if (path == "/health") {
         Response r;
@@ -69,7 +85,7 @@ void Api::handle(Request req, Responder respond) {
     } else {
         return respond(error(errc::not_found));
     }
-    if (writes && offload_) {
+    if (offload_) {
         offload_([work = std::move(work), respond = std::move(respond)] { respond(work()); });
     } else {
         respond(work());
@@ -81,15 +97,18 @@ Response Api::subscribe(const Request& req) {
     sreq.content_type = req.headers.get("content-type");
     sreq.body = req.body;
     sreq.crypto_key = req.headers.get("crypto-key");
+    sreq.link = req.headers.get("link");
     auto sub = service_.subscribe(sreq);
     if (!sub) return error(to_errc(sub.error()));
     obs::counter("pushsvc_subscriptions_total").inc();
     Response r;
     r.status = 201;
     r.headers.add("location", sub->resource_url);
-    r.headers.add("link", "<" + sub->endpoint + ">; rel=\"urn:ietf:params:push\"");
+    r.headers.add("link", link(sub->endpoint, kRelPush));
+    if (!sub->set_url.empty()) r.headers.add("link", link(sub->set_url, kRelSet));
     r.headers.add("content-type", "application/json");
     boost::json::object body{{"endpoint", sub->endpoint}, {"location", sub->resource_url}};
+    if (!sub->set_url.empty()) body["set"] = sub->set_url;
     r.body = boost::json::serialize(body);
     return r;
 }
@@ -105,6 +124,8 @@ Response Api::push(Request& req, std::string_view token) {
     preq.encryption = req.headers.get("encryption");
     preq.crypto_key = req.headers.get("crypto-key");
     preq.authorization = req.headers.get("authorization");
+    preq.prefer = req.headers.get("prefer");
+    preq.link = req.headers.get("link");
     preq.body = std::move(req.body);
     auto out = service_.push(std::move(preq));
     if (!out) return error(to_errc(out.error()));
@@ -114,9 +135,11 @@ Response Api::push(Request& req, std::string_view token) {
                         std::chrono::steady_clock::now() - started)
                         .count());
     Response r;
-    r.status = 201;  // RFC 8030 §5: accepted, not necessarily delivered
+    // RFC 8030 §5: accepted, not necessarily delivered; 202 when a receipt will follow (§5.1).
+    r.status = out->receipt_url.empty() ? 201 : 202;
     r.headers.add("location", out->location);
     r.headers.add("ttl", std::to_string(out->ttl_kept));
+    if (!out->receipt_url.empty()) r.headers.add("link", link(out->receipt_url, kRelReceipt));
     return r;
 }
 
@@ -124,12 +147,34 @@ Response Api::delete_resource(std::string_view path) {
     result<void> r = errc::not_found;
     if (auto id = segment_after(path, kMessagePrefix); !id.empty())
         r = service_.delete_message(id);
-    else if (auto sid = segment_after(path, kSubscriptionPrefix); !sid.empty())
-        r = service_.delete_subscription(sid);
+    else if (auto sub = segment_after(path, kSubscriptionPrefix); !sub.empty())
+        r = service_.delete_subscription(sub);
+    else if (auto set = segment_after(path, kSetPrefix); !set.empty())
+        r = service_.delete_set(set);
+    else if (auto rcpt = segment_after(path, kReceiptPrefix); !rcpt.empty())
+        r = service_.delete_receipt_subscription(rcpt);
     if (!r) return error(to_errc(r.error()));
     Response resp;
     resp.status = 204;  // choice A-1
     return resp;
+}
+
+void Api::monitor(Request& req, std::string_view path, Responder& respond) {
+    if (!monitoring_) return respond(error(errc::unavailable));
+    // Server push is the only delivery of RFC 8030 §6: HTTP/1.1, or HTTP/2 with
+    // SETTINGS_ENABLE_PUSH=0, gets a clear 400 (choice A-5).
+    if (!req.pusher) return respond(error(errc::push_unavailable));
+    const Resource* res = resource_of(path);
+    auto scope = service_.monitor_scope(*res->monitor, segment_after(path, res->prefix));
+    if (!scope) return respond(error(to_errc(scope.error())));
+    // The lowest urgency the UA wants now (R8030-5.3-d); without one, everything (-f).
+    auto urgency_header = req.headers.get("urgency");
+    auto threshold = urgency_header ? webpush::parse_urgency(urgency_header)
+                                    : result<webpush::Urgency>(webpush::Urgency::very_low);
+    if (!threshold) return respond(error(to_errc(threshold.error())));
+    auto wait = webpush::parse_prefer(req.headers.get("prefer")).wait;
+    start_monitor(*monitoring_, std::move(*scope), *threshold, wait && *wait == 0,
+                  std::move(req.pusher), std::move(respond));
 }
 
 }  // namespace pushsvc::http

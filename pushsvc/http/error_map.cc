@@ -36,6 +36,10 @@ ErrorInfo error_info(errc e, config::Profile profile) noexcept {
             return {400, 0, "Malformed JSON body"};
         case errc::unknown_set:
             return {400, 0, "Unknown subscription set"};
+        case errc::push_unavailable:
+            return {400, 0,
+                    "Monitoring a subscription needs HTTP/2 with server push enabled "
+                    "(RFC 8030 section 6)"};
         case errc::unknown_receipt:
             return {400, 0, "Unknown receipt subscription"};
         case errc::vapid_missing:

@@ -134,12 +134,18 @@ result<bool> MemoryStore::delete_message(std::string_view id) {
     return live;
 }
 
-result<std::size_t> MemoryStore::sweep_expired(base::UnixMs now) {
+result<std::size_t> MemoryStore::sweep_expired(base::UnixMs now,
+                                               std::vector<MessageRecord>* with_receipt) {
     std::lock_guard lk(mu_);
     std::vector<std::pair<std::string, std::uint64_t>> doomed;
     for (const auto& [uaid, queue] : queues_) {
         for (const auto& [seq, msg] : queue) {
-            if (msg.expires_ms <= now) doomed.emplace_back(uaid, seq);
+            if (msg.expires_ms > now) continue;
+            doomed.emplace_back(uaid, seq);
+            if (with_receipt && !msg.receipt_id.empty() && msg.receipt_status == 0) {
+                with_receipt->push_back(msg);
+                with_receipt->back().body.clear();
+            }
         }
     }
     for (const auto& [uaid, seq] : doomed) erase_locked(uaid, seq);

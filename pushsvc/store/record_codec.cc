@@ -141,6 +141,7 @@ std::string encode(const MessageRecord& r) {
     append_lp(out, r.encryption);
     append_lp(out, r.crypto_key);
     append_lp(out, r.receipt_id);
+    append_varint(out, r.receipt_status);
     append_lp(out, r.body);
     return out;
 }
@@ -166,7 +167,7 @@ bool decode(std::string_view in, MessageRecord& r) {
     rd.str(r.id).str(r.uaid).str(r.subscription_id).u64(r.seq);
     rd.i64(r.received_ms).i64(r.expires_ms).small(r.ttl_s).small(r.urgency);
     rd.str(r.topic).str(r.content_encoding).str(r.encryption).str(r.crypto_key);
-    rd.str(r.receipt_id).str(r.body);
+    rd.str(r.receipt_id).small(r.receipt_status).str(r.body);
     return rd.done();
 }
 

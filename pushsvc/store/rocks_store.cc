@@ -559,7 +559,8 @@ result<bool> RocksStore::delete_message(std::string_view id) {
     return live;
 }
 
-result<std::size_t> RocksStore::sweep_expired(base::UnixMs now) {
+result<std::size_t> RocksStore::sweep_expired(base::UnixMs now,
+                                              std::vector<MessageRecord>* with_receipt) {
     std::vector<std::string> qkeys;
     const std::string prefix(1, kExpiryTag);
     bool bad = false;
@@ -589,6 +590,10 @@ result<std::size_t> RocksStore::sweep_expired(base::UnixMs now) {
         Impl::erase_message(batch, qkey, **msg);
         if (!impl_->write(batch)) return failure();
         ++swept;
+        if (with_receipt && !(*msg)->receipt_id.empty() && (*msg)->receipt_status == 0) {
+            (*msg)->body.clear();
+            with_receipt->push_back(std::move(**msg));
+        }
     }
     return swept;
 }

@@ -57,8 +57,11 @@ class Store {
     // cancelled or swept).
     virtual result<bool> delete_message(std::string_view id) = 0;
 
-    // Deletes messages whose expires_ms <= now; returns how many. Reclaims their space.
-    virtual result<std::size_t> sweep_expired(base::UnixMs now) = 0;
+    // Deletes messages whose expires_ms <= now; returns how many. Reclaims their space. When
+    // `with_receipt` is given, the swept messages that asked for a receipt are appended to it
+    // (without their bodies), so a failure receipt can be sent (RFC 8030 §6.3).
+    virtual result<std::size_t> sweep_expired(base::UnixMs now,
+                                              std::vector<MessageRecord>* with_receipt) = 0;
 };
 
 }  // namespace pushsvc::store

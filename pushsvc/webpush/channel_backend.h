@@ -33,6 +33,11 @@ class ChannelBackend {
                                                               std::size_t limit) = 0;
     // Deletes exactly one message (the ack). False if it was gone already.
     virtual result<bool> ack(std::string_view message_id) = 0;
+    // The push resource URL of a subscription (as handed out, R8030-6-c).
+    virtual std::string endpoint_url(const store::SubscriptionRecord& sub) = 0;
+    // A message was sent to a user agent: a later DELETE of it is an acknowledgement, which
+    // earns a receipt when one was asked for (RFC 8030 §6.2).
+    virtual void delivered(const store::MessageRecord& message) = 0;
 };
 
 class ServiceChannelBackend final : public ChannelBackend {
@@ -50,6 +55,12 @@ class ServiceChannelBackend final : public ChannelBackend {
                                                       std::uint64_t after_seq,
                                                       std::size_t limit) override;
     result<bool> ack(std::string_view message_id) override;
+    std::string endpoint_url(const store::SubscriptionRecord& sub) override {
+        return service_.endpoint_url(sub);
+    }
+    void delivered(const store::MessageRecord& message) override {
+        service_.mark_delivered(message);
+    }
 
   private:
     PushService& service_;

@@ -41,6 +41,44 @@ result<std::string> parse_topic(const std::optional<std::string>& header, config
     return std::string(v);
 }
 
+Preferences parse_prefer(const std::optional<std::string>& header) {
+    Preferences out;
+    if (!header) return out;
+    for (auto item : base::split(*header, ',')) {
+        auto token = base::trim(item.substr(0, item.find(';')));  // drop parameters
+        auto eq = token.find('=');
+        auto name = base::trim(token.substr(0, eq));
+        if (base::iequals(name, "respond-async")) out.respond_async = true;
+        if (base::iequals(name, "wait") && eq != std::string_view::npos) {
+            auto v = base::trim(token.substr(eq + 1));
+            if (!v.empty() && v.find_first_not_of("0123456789") == std::string_view::npos)
+                out.wait = std::stoull(std::string(v.substr(0, 9)));
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> find_link(const std::optional<std::string>& header, std::string_view rel) {
+    if (!header) return std::nullopt;
+    std::string_view rest = *header;
+    while (true) {
+        auto open = rest.find('<');
+        if (open == std::string_view::npos) return std::nullopt;
+        auto close = rest.find('>', open);
+        if (close == std::string_view::npos) return std::nullopt;
+        std::string_view uri = rest.substr(open + 1, close - open - 1);
+        rest.remove_prefix(close + 1);
+        // Parameters run to the next link (a ',' outside quotes followed by '<').
+        auto next = rest.find('<');
+        std::string_view params = rest.substr(0, next);
+        if (auto parsed = base::parse_params(params))
+            if (const auto* r = base::find_param(*parsed, "rel"))
+                for (auto value : base::split(r->value, ' '))  // rel may list several
+                    if (base::iequals(value, rel)) return std::string(uri);
+        if (next == std::string_view::npos) return std::nullopt;
+    }
+}
+
 result<Encoding> parse_encoding(const EncodingInput& in, config::Profile profile) {
     Encoding out;
     if (in.body.empty()) return out;

@@ -28,6 +28,19 @@ result<Ttl> parse_ttl(const std::optional<std::string>& header, std::uint32_t ma
 // (R8030-5.4-b). The compat profile also accepts trailing '=' padding as autopush does.
 result<std::string> parse_topic(const std::optional<std::string>& header, config::Profile profile);
 
+// Prefer (RFC 7240) as RFC 8030 uses it: `respond-async` on a push asks for a receipt
+// (§5.1), `wait=0` on a monitoring GET asks to drain and end (§6). Tokens are
+// case-insensitive; unknown preferences are ignored, as RFC 7240 §2 requires.
+struct Preferences {
+    bool respond_async = false;
+    std::optional<std::uint64_t> wait;
+};
+Preferences parse_prefer(const std::optional<std::string>& header);
+
+// The URI-reference of the first Link (RFC 8288) whose rel is `rel`, from a field value
+// that may hold several links; nullopt when there is none.
+std::optional<std::string> find_link(const std::optional<std::string>& header, std::string_view rel);
+
 enum class Coding { none, aes128gcm, aesgcm };
 
 // What a push request's body and encryption headers say, normalised for forwarding to the UA.

@@ -7,6 +7,7 @@
 #include "pushsvc/crypto/hash.h"
 #include "pushsvc/crypto/p256.h"
 #include "pushsvc/crypto/random.h"
+#include "pushsvc/obs/metrics.h"
 #include "pushsvc/vapid/credentials.h"
 #include "pushsvc/webpush/push_headers.h"
 
@@ -66,6 +67,23 @@ std::optional<std::string> id_from_segment(std::string_view segment) {
     return raw;
 }
 
+// The id named by a Link URI-reference (absolute, or a path relative to our origin) whose
+// path is `prefix` + one segment (R8030-4.1-b: both forms).
+std::optional<std::string> id_from_link(std::string_view uri, std::string_view prefix) {
+    if (auto scheme = uri.find("://"); scheme != std::string_view::npos) {
+        auto path = uri.find('/', scheme + 3);
+        uri = path == std::string_view::npos ? std::string_view() : uri.substr(path);
+    }
+    if (uri.substr(0, prefix.size()) != prefix) return std::nullopt;
+    return id_from_segment(uri.substr(prefix.size()));
+}
+
+// Receipt subscriptions are queues of their own; their key cannot be a uaid a WebSocket hello
+// could name (those are 16 bytes).
+std::string receipt_queue(std::string_view rid) { return "R" + std::string(rid); }
+
+constexpr std::size_t kMaxDeliveredTracked = 1'000'000;
+
 }  // namespace
 
 std::string new_id() { return crypto::random_bytes(kIdBytes); }
@@ -99,17 +117,28 @@ result<Subscription> PushService::subscribe(const SubscribeRequest& req) {
     sub.channel_id = req.channel_id;
     sub.app_server_key = *key;
     sub.created_ms = now;
-    if (sub.uaid.empty()) {
-        // RFC 8030 subscribe: each subscription is monitored on its own, so it gets a queue of
-        // its own (a user agent record of its own).
-        sub.uaid = new_id();
-        if (auto r = store_.put_user_agent({sub.uaid, now, now}); !r) return r.error();
+    bool rfc8030 = sub.uaid.empty();
+    if (rfc8030) {
+        // RFC 8030 subscribe: a subscription set is a queue (a user agent record) of its own;
+        // naming an existing set joins it (§4.1), otherwise the subscription starts a new one.
+        if (auto set_link = find_link(req.link, kRelSet)) {
+            auto set = id_from_link(*set_link, kSetPrefix);
+            if (!set) return errc::unknown_set;
+            auto ua = store_.get_user_agent(*set);
+            if (!ua) return ua.error();
+            if (!*ua) return errc::unknown_set;  // R8030-4.1-e
+            sub.uaid = *set;
+        } else {
+            sub.uaid = new_id();
+            if (auto r = store_.put_user_agent({sub.uaid, now, now}); !r) return r.error();
+        }
     }
     if (auto r = store_.put_subscription(sub); !r) return r.error();
     Subscription out;
     out.endpoint = endpoint_url(sub);
     out.resource_url =
         options_.origin + std::string(kSubscriptionPrefix) + base::base64url_encode(sub.id);
+    if (rfc8030) out.set_url = options_.origin + std::string(kSetPrefix) + base::base64url_encode(sub.uaid);
     out.record = std::move(sub);
     return out;
 }
@@ -184,6 +213,12 @@ result<PushOutcome> PushService::push(PushRequest req) {
     msg.body = std::move(req.body);
     out.ttl_kept = ttl->kept;
     out.location = message_url(msg.id);
+    if (parse_prefer(req.prefer).respond_async) {
+        auto rid = receipt_subscription(req);
+        if (!rid) return rid.error();
+        msg.receipt_id = *rid;
+        out.receipt_url = options_.origin + std::string(kReceiptPrefix) + base::base64url_encode(*rid);
+    }
 
     if (ttl->kept == 0) {
         // TTL 0: delivered now if the UA is online, otherwise it expires at once
@@ -196,7 +231,9 @@ result<PushOutcome> PushService::push(PushRequest req) {
     auto queued = store_.queued(msg.uaid, options_.max_queued_per_ua);
     if (!queued) return queued.error();
     if (*queued >= options_.max_queued_per_ua) return errc::too_many_requests;
-    if (auto r = store_.enqueue(msg); !r) return r.error();
+    auto replaced = store_.enqueue(msg);
+    if (!replaced) return replaced.error();
+    if (*replaced) take_delivered(**replaced);  // no receipt for a replaced message (R8030-5.4-d)
     out.stored = true;
     if (notifier_) notifier_->notify(msg, true);
     return out;
@@ -212,7 +249,111 @@ result<void> PushService::delete_message(std::string_view id_segment) {
     if (!deleted) return deleted.error();
     if (!*deleted) return errc::not_found;
     if (notifier_) notifier_->acknowledged((*message)->uaid, *id);
+    if (!(*message)->receipt_id.empty() && take_delivered(*id)) send_receipt(**message, 204);
     return {};
+}
+
+result<void> PushService::delete_set(std::string_view id_segment) {
+    auto id = id_from_segment(id_segment);
+    if (!id) return errc::not_found;
+    auto ua = store_.get_user_agent(*id);
+    if (!ua) return ua.error();
+    if (!*ua) return errc::not_found;
+    if (auto r = store_.delete_user_agent(*id); !r) return r.error();
+    if (notifier_) notifier_->removed(*id, "");
+    return {};
+}
+
+result<void> PushService::delete_receipt_subscription(std::string_view id_segment) {
+    auto id = id_from_segment(id_segment);
+    if (!id) return errc::not_found;
+    std::string queue = receipt_queue(*id);
+    auto ua = store_.get_user_agent(queue);
+    if (!ua) return ua.error();
+    if (!*ua) return errc::not_found;
+    if (auto r = store_.delete_user_agent(queue); !r) return r.error();
+    if (notifier_) notifier_->removed(queue, "");
+    return {};
+}
+
+result<MonitorScope> PushService::monitor_scope(MonitorKind kind, std::string_view id_segment) {
+    auto id = id_from_segment(id_segment);
+    if (!id) return errc::not_found;
+    MonitorScope scope;
+    if (kind == MonitorKind::subscription) {
+        auto sub = store_.get_subscription(*id);
+        if (!sub) return sub.error();
+        if (!*sub) return errc::not_found;  // R8030-7.3-b
+        scope.uaid = (*sub)->uaid;
+        scope.subscription_id = *id;
+        return scope;
+    }
+    scope.receipts = kind == MonitorKind::receipts;
+    scope.uaid = scope.receipts ? receipt_queue(*id) : *id;
+    auto ua = store_.get_user_agent(scope.uaid);
+    if (!ua) return ua.error();
+    if (!*ua) return errc::not_found;
+    return scope;
+}
+
+result<std::string> PushService::receipt_subscription(const PushRequest& req) {
+    // Reuse the receipt subscription the sender names (R8030-5.1-e, -f); an unknown one is a
+    // 400 (R8030-5.1-h). Without one, a new one is made (R8030-5.1-g).
+    if (auto link = find_link(req.link, kRelReceipt)) {
+        auto rid = id_from_link(*link, kReceiptPrefix);
+        if (!rid) return errc::unknown_receipt;
+        auto ua = store_.get_user_agent(receipt_queue(*rid));
+        if (!ua) return ua.error();
+        if (!*ua) return errc::unknown_receipt;
+        return *rid;
+    }
+    std::string rid = new_id();
+    base::UnixMs now = clock_.now_ms();
+    if (auto r = store_.put_user_agent({receipt_queue(rid), now, now}); !r) return r.error();
+    return rid;
+}
+
+void PushService::send_receipt(const store::MessageRecord& message, std::uint16_t status) {
+    // Receipts are stored like messages, on the receipt subscription's queue, so they survive
+    // a restart and wait for the application server (RFC 8030 §6.3).
+    std::string queue = receipt_queue(message.receipt_id);
+    auto ua = store_.get_user_agent(queue);
+    if (!ua || !*ua) return;  // the receipt subscription is gone: nobody to tell
+    base::UnixMs now = clock_.now_ms();
+    store::MessageRecord receipt;
+    receipt.id = new_id();
+    receipt.uaid = queue;
+    receipt.receipt_id = message.id;
+    receipt.receipt_status = status;
+    receipt.received_ms = now;
+    receipt.ttl_s = options_.max_ttl;
+    receipt.expires_ms = now + std::int64_t(options_.max_ttl) * 1000;
+    if (!store_.enqueue(receipt)) return;
+    obs::counter("pushsvc_receipts_total", status == 204 ? "status=\"204\"" : "status=\"410\"").inc();
+    if (notifier_) notifier_->notify(receipt, true);
+}
+
+void PushService::mark_delivered(const store::MessageRecord& message) {
+    if (message.receipt_id.empty() || message.receipt_status != 0) return;
+    std::lock_guard lock(delivered_mu_);
+    if (delivered_.size() >= kMaxDeliveredTracked) delivered_.erase(delivered_.begin());
+    delivered_.insert(message.id);
+}
+
+bool PushService::take_delivered(const std::string& message_id) {
+    std::lock_guard lock(delivered_mu_);
+    return delivered_.erase(message_id) > 0;
+}
+
+result<std::size_t> PushService::sweep(base::UnixMs now) {
+    std::vector<store::MessageRecord> with_receipt;
+    auto swept = store_.sweep_expired(now, &with_receipt);
+    if (!swept) return swept.error();
+    for (const auto& m : with_receipt) {
+        take_delivered(m.id);
+        send_receipt(m, 410);  // expired without an ack (R8030-6.3-d, choice A-4)
+    }
+    return *swept;
 }
 
 result<void> PushService::delete_subscription(std::string_view id_segment) {

@@ -10,7 +10,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <unordered_set>
 #include <string>
 #include <string_view>
 
@@ -53,6 +55,13 @@ struct ServiceOptions {
 inline constexpr std::string_view kPushPrefix = "/push/";         // push resource (endpoint)
 inline constexpr std::string_view kSubscriptionPrefix = "/sub/";  // push message subscription
 inline constexpr std::string_view kMessagePrefix = "/m/";         // push message resource
+inline constexpr std::string_view kSetPrefix = "/set/";           // subscription set (§4.1)
+inline constexpr std::string_view kReceiptPrefix = "/receipt/";   // receipt subscription (§5.1)
+
+// Link relations of RFC 8030 §9.1.
+inline constexpr std::string_view kRelPush = "urn:ietf:params:push";
+inline constexpr std::string_view kRelSet = "urn:ietf:params:push:set";
+inline constexpr std::string_view kRelReceipt = "urn:ietf:params:push:receipt";
 
 struct SubscribeRequest {
     std::optional<std::string> content_type;  // application/webpush-options+json -> body read
@@ -61,12 +70,14 @@ struct SubscribeRequest {
     std::string uaid;        // owning user agent; "" = a new one (RFC 8030 subscribe)
     std::string channel_id;  // WebSocket channelID, "" for RFC 8030
     std::optional<std::string> app_server_key;  // base64url key given directly (WebSocket)
+    std::optional<std::string> link;  // may name a set to join (rel=urn:ietf:params:push:set)
 };
 
 struct Subscription {
     store::SubscriptionRecord record;
     std::string endpoint;      // push resource URL (Link rel="urn:ietf:params:push")
     std::string resource_url;  // push message subscription URL (Location)
+    std::string set_url;       // its set (Link rel="urn:ietf:params:push:set"); "" for WebSocket
 };
 
 struct PushRequest {
@@ -74,6 +85,7 @@ struct PushRequest {
     std::optional<std::string> ttl, urgency, topic;
     std::optional<std::string> content_encoding, encryption, crypto_key;
     std::optional<std::string> authorization;
+    std::optional<std::string> prefer, link;  // receipts: respond-async + receipt Link (§5.1)
     std::string body;
 };
 
@@ -82,6 +94,19 @@ struct PushOutcome {
     std::string location;          // message resource URL
     std::uint32_t ttl_kept = 0;
     bool stored = false;  // false for TTL 0
+    std::string receipt_url;  // receipt subscription when asked for: answer 202 (§5.1)
+};
+
+// The kinds of resources a monitoring GET may name (RFC 8030 §6, §6.1, §6.3).
+enum class MonitorKind { subscription, set, receipts };
+
+// What a monitoring request watches: the queue of `uaid` (a set, an RFC 8030 subscription's
+// own user agent, or a receipt subscription), narrowed to one subscription when
+// `subscription_id` is set.
+struct MonitorScope {
+    std::string uaid;
+    std::string subscription_id;
+    bool receipts = false;
 };
 
 class PushService {
@@ -101,6 +126,22 @@ class PushService {
 
     // DELETE on a push message subscription resource (RFC 8030 §7.3).
     result<void> delete_subscription(std::string_view id_segment);
+    // DELETE on a subscription set: removes every member (RFC 8030 §7.3.1).
+    result<void> delete_set(std::string_view id_segment);
+    // DELETE on a receipt subscription (RFC 8030 §7.3).
+    result<void> delete_receipt_subscription(std::string_view id_segment);
+
+    // What a monitoring GET on a resource watches; errc::not_found for unknown resources.
+    result<MonitorScope> monitor_scope(MonitorKind kind, std::string_view id_segment);
+
+    // Called when a message was sent to a user agent: its later DELETE is an ack and earns a
+    // 204 receipt when one was asked for (A-6: a DELETE of an undelivered message is the
+    // sender's cancel and earns none).
+    void mark_delivered(const store::MessageRecord& message);
+
+    // Deletes expired messages; those that asked for a receipt get a 410 receipt
+    // (R8030-6.3-d). Called periodically by app/.
+    result<std::size_t> sweep(base::UnixMs now);
 
     // URL of a stored message / a subscription's endpoint, as handed out.
     std::string message_url(std::string_view message_id) const;
@@ -109,6 +150,9 @@ class PushService {
   private:
     result<void> check_vapid(const PushRequest& req, const store::SubscriptionRecord& sub,
                              const EndpointToken& token, std::string& verified_key);
+    result<std::string> receipt_subscription(const PushRequest& req);
+    void send_receipt(const store::MessageRecord& message, std::uint16_t status);
+    bool take_delivered(const std::string& message_id);
 
     ServiceOptions options_;
     store::Store& store_;
@@ -117,6 +161,8 @@ class PushService {
     vapid::TokenCache vapid_cache_;
     std::vector<std::string> audiences_;
     Notifier* notifier_ = nullptr;
+    std::mutex delivered_mu_;
+    std::unordered_set<std::string> delivered_;  // receipt-requested messages sent to a UA
 };
 
 // 16 random bytes: subscription, user-agent and message ids (>= 120 bits, RFC 8030 §8.3).

@@ -294,6 +294,7 @@ void UaChannel::send_notification(const store::MessageRecord& m, const std::stri
         n["headers"] = std::move(headers);
     }
     window_.sent(m.id, stored);
+    backend_.delivered(m);
     out.push_back(Send{json::serialize(n)});
 }
 

@@ -56,10 +56,11 @@ TEST_F(ApiTest, SubscribeAnswers201WithLocationAndPushLink_R8030_4_a_b_c) {
     EXPECT_EQ(r.status, 201);
     ASSERT_TRUE(r.headers.get("location"));
     EXPECT_EQ(r.headers.get("location")->rfind("http://127.0.0.1:9/sub/", 0), 0u);
-    auto link = r.headers.get("link");
-    ASSERT_TRUE(link);
-    EXPECT_NE(link->find("; rel=\"urn:ietf:params:push\""), std::string::npos);
-    EXPECT_EQ(r.headers.count("link"), 1u);
+    // One Link for the push resource and one for the set (R8030-4.1-a), as separate fields.
+    ASSERT_EQ(r.headers.count("link"), 2u);
+    EXPECT_NE(r.headers.all()[1].value.find("; rel=\"urn:ietf:params:push\""), std::string::npos);
+    EXPECT_NE(r.headers.get("link")->find("/set/"), std::string::npos);
+    EXPECT_NE(r.headers.get("link")->find("; rel=\"urn:ietf:params:push:set\""), std::string::npos);
 }
 
 TEST_F(ApiTest, PushAnswers201WithLocationAndTtl_R8030_5_b) {

@@ -25,6 +25,7 @@ MessageRecord full_message() {
     m.encryption = "salt=x";
     m.crypto_key = "dh=y";
     m.receipt_id = "r";
+    m.receipt_status = 410;
     m.body = std::string(300, '\0') + "tail";
     return m;
 }
@@ -46,6 +47,7 @@ TEST(RecordCodec, MessageRoundTripsEveryFieldAtTheirLimits) {
     EXPECT_EQ(out.encryption, m.encryption);
     EXPECT_EQ(out.crypto_key, m.crypto_key);
     EXPECT_EQ(out.receipt_id, m.receipt_id);
+    EXPECT_EQ(out.receipt_status, 410);
     EXPECT_EQ(out.body, m.body);
 }
 

@@ -84,11 +84,11 @@ TEST_F(RocksStoreTest, SweptMessagesStayGoneAfterReopen) {
         ASSERT_NE(s, nullptr);
         MessageRecord m = make_message("m1", "ua1", "s1", 1);
         must(s->enqueue(m));
-        EXPECT_EQ(must(s->sweep_expired(kT0 + 1000)), 1u);
+        EXPECT_EQ(must(s->sweep_expired(kT0 + 1000, nullptr)), 1u);
     }
     auto s = open();
     ASSERT_NE(s, nullptr);
-    EXPECT_EQ(must(s->sweep_expired(kT0 + 1000)), 0u);
+    EXPECT_EQ(must(s->sweep_expired(kT0 + 1000, nullptr)), 0u);
     EXPECT_TRUE(must(s->pending("ua1", kT0, 0, 10)).empty());
 }
 

@@ -342,8 +342,8 @@ TYPED_TEST(StoreContract, SweepExpiredCountsAndRemovesOnlyExpiredMessages) {
     this->add(make_message("keep", "ua1", "s1", 3));
     this->add(make_message("old", "ua3", "s3", 1, "", kT0 - 5000));
 
-    EXPECT_EQ(must(s.sweep_expired(kT0 + 2000)), 3u);  // expires_ms <= now is swept
-    EXPECT_EQ(must(s.sweep_expired(kT0 + 2000)), 0u);
+    EXPECT_EQ(must(s.sweep_expired(kT0 + 2000, nullptr)), 3u);  // expires_ms <= now is swept
+    EXPECT_EQ(must(s.sweep_expired(kT0 + 2000, nullptr)), 0u);
     EXPECT_FALSE(must(s.delete_message("e1")));
     EXPECT_FALSE(must(s.delete_message("e2")));
     EXPECT_EQ(this->pending_ids("ua1", kT0), (std::vector<std::string>{"keep"}));
@@ -366,6 +366,21 @@ TYPED_TEST(StoreContract, DeleteMessageRemovesExactlyOneAndSecondCallReportsFals
     EXPECT_FALSE(must(s.delete_message("m2")));
     EXPECT_FALSE(must(s.delete_message("never")));
     EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"m1", "m3"}));
+}
+
+// R8030-6.3-d: expiry of a message that asked for a receipt must be reportable.
+TYPED_TEST(StoreContract, SweepReportsExpiredMessagesThatAskedForAReceipt) {
+    Store& s = this->store();
+    MessageRecord with = make_message("with", "ua1", "s1", 1);
+    with.receipt_id = "rcpt";
+    this->add(with);
+    this->add(make_message("without", "ua1", "s1", 1));
+    std::vector<MessageRecord> receipts;
+    EXPECT_EQ(must(s.sweep_expired(kT0 + 5000, &receipts)), 2u);
+    ASSERT_EQ(receipts.size(), 1u);
+    EXPECT_EQ(receipts[0].id, "with");
+    EXPECT_EQ(receipts[0].receipt_id, "rcpt");
+    EXPECT_TRUE(receipts[0].body.empty());
 }
 
 TYPED_TEST(StoreContract, QueuedCountsOneUserAgentsMessagesUpToTheLimit) {
