@@ -23,6 +23,7 @@
 #include "pushsvc/net/server.h"
 #include "pushsvc/obs/log.h"
 #include "pushsvc/store/rocks_store.h"
+#include "pushsvc/testdouble/testdouble.h"
 
 namespace pushsvc::app {
 namespace {
@@ -125,7 +126,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
     fs::create_directories(cfg.store.path);
     auto keys = load_token_keys(cfg);
 
-    base::SystemClock clock;
+    base::AdjustableClock clock;  // system time; only test-double mode moves it
     auto store =
         store::RocksStore::open((fs::path(cfg.store.path) / "db").string(),
                                 store::RocksOptions{.sync = cfg.store.sync, .clock = &clock});
@@ -153,7 +154,9 @@ int run(const config::Config& cfg, const RunOptions& options) {
     asio::io_context ioc(threads);
     // Connections are only accepted once the threads below run the io_context, after `api`
     // and the WebSocket hook are in place (the origin needs the bound ports first).
-    net::Server server(ioc, cfg, [&api](http::Request req, http::Responder respond) {
+    std::unique_ptr<testdouble::TestDouble> test_double;  // [testdouble] enabled: wraps api
+    net::Server server(ioc, cfg, [&api, &test_double](http::Request req, http::Responder respond) {
+        if (test_double) return test_double->handle(std::move(req), std::move(respond));
         api->handle(std::move(req), std::move(respond));
     });
     if (auto r = server.start(); !r)
@@ -174,6 +177,11 @@ int run(const config::Config& cfg, const RunOptions& options) {
     http::MonitorContext monitoring{&hub, channel_backend.get(), ioc.get_executor(),
                                     cfg.delivery.max_inflight};
     api = std::make_unique<http::Api>(*service, offload, monitoring);
+    if (cfg.testdouble.enabled)
+        test_double = std::make_unique<testdouble::TestDouble>(testdouble::Dependencies{
+            cfg, *service, **store, hub, clock, keys, [&api](http::Request r, http::Responder a) {
+                api->handle(std::move(r), std::move(a));
+            }});
     // WebSocket user agents (Firefox) on GET / of both listeners.
     http1::WsOptions ws;
     ws.backend = channel_backend.get();

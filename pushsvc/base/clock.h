@@ -26,6 +26,22 @@ class SystemClock final : public Clock {
     }
 };
 
+// System time plus an adjustable offset: what app/ uses, so the test double (pushsvc/testdouble)
+// can set or advance the service's "now" (TTL expiry, RFC 8030 §5.2; VAPID exp, RFC 8292 §2)
+// while the clock keeps running. The offset stays 0 unless test-double mode moves it.
+class AdjustableClock final : public Clock {
+  public:
+    UnixMs now_ms() const noexcept override { return system_.now_ms() + offset_.load(); }
+    std::int64_t offset_ms() const noexcept { return offset_.load(); }
+    void set_offset_ms(std::int64_t offset) noexcept { offset_.store(offset); }
+    void advance_ms(std::int64_t d) noexcept { offset_.fetch_add(d); }
+    void set_ms(UnixMs t) noexcept { offset_.store(t - system_.now_ms()); }
+
+  private:
+    SystemClock system_;
+    std::atomic<std::int64_t> offset_{0};
+};
+
 class FakeClock final : public Clock {
   public:
     explicit FakeClock(UnixMs start = 1'700'000'000'000) : now_(start) {}

@@ -40,9 +40,9 @@ public:
         // Start first, then attach: events the hub posts meanwhile run after the start.
         asio::post(strand_, [self] { self->perform(self->monitor_.start()); });
         hub_.attach(uaid_, self, false);
-        pusher_->on_gone([weak = weak_from_this(), hub = &hub_, uaid = uaid_] {
-            if (auto s = weak.lock()) hub->detach(uaid, s.get());
-        });
+        // The stream owns the session (the hub only holds it weakly): the callback keeps it
+        // alive until the stream ends, then detaches and lets it go.
+        pusher_->on_gone([self, hub = &hub_, uaid = uaid_] { hub->detach(uaid, self.get()); });
         obs::counter("pushsvc_monitors_total").inc();
     }
 

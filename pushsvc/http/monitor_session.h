@@ -5,8 +5,8 @@
 // other sessions of the same queue, so new messages, acks and removals reach it.
 //
 // Threads: every Monitor event runs on the session's strand (from `executor`); the hub only
-// posts there. The session lives while the hub or a pending event holds it; the Pusher's
-// on_gone (stream reset, connection closed) detaches it.
+// posts there. The request's stream owns the session (through the Pusher's on_gone callback):
+// when the stream ends (final response, reset, connection closed) it detaches and goes.
 
 #include <boost/asio/any_io_executor.hpp>
 

@@ -86,7 +86,11 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
           timer_(ex_),
           initial_(std::move(initial)) {}
 
-    ~Connection() override { ctx_.registry->remove(this); }
+    ~Connection() override {
+        ctx_.registry->remove(this);
+        // Monitoring sessions are owned by their stream's gone-callback: release them.
+        for (auto& [id, pusher] : pushers_) pusher->mark_gone();
+    }
 
     void run() {
         ctx_.registry->add(this, this->weak_from_this());
