@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Idle user agents: N WebSocket UAs (hello + one register each) from many 127.0.0.x source
+# addresses; pushsvc's RSS growth per UA; then every socket drops and all reconnect at once.
+# The open-files hard limit of the box caps N (both pushsvc and the client need one fd per
+# UA); the script uses what the limit allows and says so.
+# Env: BENCH_SMOKE=1, BENCH_UAS (default: 100000 or the fd limit minus headroom).
+source "$(dirname "$0")/lib.sh"
+need_bin pushsvc pushsvc-loadgen
+raise_nofile
+
+LIMIT=$(ulimit -n)
+UAS=${BENCH_UAS:-100000}
+if [ "$SMOKE" = 1 ]; then UAS=200; fi
+if [ "$UAS" -gt $((LIMIT - 1000)) ]; then
+    log "open-files limit $LIMIT: measuring $((LIMIT - 1000)) UAs instead of $UAS"
+    UAS=$((LIMIT - 1000))
+fi
+start_pushsvc idle
+log "pushsvc $PS_CLEAR (pid $PS_PID)"
+SETTLE=3000
+if [ "$SMOKE" = 1 ]; then SETTLE=300; fi
+"$BIN/pushsvc-loadgen" idle --url "$PS_CLEAR" --uas "$UAS" --sources 16 --pid "$PS_PID" \
+    --settle-ms "$SETTLE" --storm --timeout-s 240
+stop_pid "$PS_PID"

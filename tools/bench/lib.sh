@@ -1,0 +1,133 @@
+# Shared helpers for tools/bench/bench-*.sh (sourced, not run). Every process started here is
+# remembered by PID and only those PIDs are signalled; every wait is bounded.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/../.." && pwd)
+BIN=${PUSHSVC_BIN_DIR:-$ROOT/build-bench/bin}
+SMOKE=${BENCH_SMOKE:-0}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/pushsvc-bench.XXXXXX")
+STARTED_PIDS=()
+
+cleanup() {
+    local p
+    for p in "${STARTED_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    for p in "${STARTED_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+log() { echo "[$(date +%T)] $*" >&2; }
+need_bin() {
+    for b in "$@"; do
+        if [ ! -x "$BIN/$b" ] && ! command -v "$b" >/dev/null; then
+            echo "missing $b (build with PUSHSVC_BUILD_BENCH=ON; tools/install-deps.sh)" >&2
+            exit 77
+        fi
+    done
+}
+# Many sockets: raise the soft open-files limit to the hard one (children inherit it).
+raise_nofile() { ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; }
+
+# A free TCP port on 127.0.0.1 (bounded number of tries).
+free_port() {
+    local i p
+    for i in $(seq 1 50); do
+        p=$((20000 + RANDOM % 20000))
+        if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
+    done
+    return 1
+}
+
+# wait_for_file FILE SECONDS
+wait_for_file() {
+    local i
+    for i in $(seq 1 $(($2 * 20))); do
+        [ -s "$1" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+json_field() { grep -o "\"$2\":\"[^\"]*\"" "$1" | head -1 | sed 's/.*":"//; s/"$//'; }
+
+# start_pushsvc NAME [tls]: starts pushsvc on port 0 with its own data folder; extra settings
+# come from PUSHSVC__* variables in the environment. Sets PS_PID, PS_CLEAR (http://host:port),
+# PS_TLS (https://host:port or ""), PS_DIR, PS_START_S (seconds until ready).
+start_pushsvc() {
+    local name=$1 tls=${2:-}
+    PS_DIR=$WORK/$name
+    mkdir -p "$PS_DIR"
+    {
+        echo 'profile = "compat"'
+        echo '[server]'
+        echo 'listen = "127.0.0.1:0"'
+        echo "threads = ${BENCH_THREADS:-0}"
+        if [ -n "$tls" ]; then
+            [ -f "$WORK/tls/cert.pem" ] || "$ROOT/tools/dev-cert.sh" "$WORK/tls" >/dev/null
+            echo 'tls_listen = "127.0.0.1:0"'
+            echo "tls_cert = \"$WORK/tls/cert.pem\""
+            echo "tls_key = \"$WORK/tls/key.pem\""
+        fi
+        echo '[store]'
+        echo "path = \"$PS_DIR/data\""
+        echo '[log]'
+        echo 'level = "warn"'
+    } >"$PS_DIR/pushsvc.toml"
+    restart_pushsvc
+}
+
+# Starts pushsvc again on PS_DIR (same data). Sets PS_PID, PS_CLEAR, PS_TLS, PS_START_S.
+restart_pushsvc() {
+    rm -f "$PS_DIR/ready.json"
+    local t0
+    t0=$(date +%s.%N)
+    "$BIN/pushsvc" --config "$PS_DIR/pushsvc.toml" --ready-file "$PS_DIR/ready.json" \
+        >>"$PS_DIR/log" 2>&1 &
+    PS_PID=$!
+    STARTED_PIDS+=("$PS_PID")
+    if ! wait_for_file "$PS_DIR/ready.json" 120; then
+        cat "$PS_DIR/log" >&2
+        echo "pushsvc did not become ready" >&2
+        exit 1
+    fi
+    PS_START_S=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN{printf "%.3f", a - b}')
+    PS_CLEAR="http://$(json_field "$PS_DIR/ready.json" cleartext)"
+    PS_TLS=""
+    if grep -q '"tls"' "$PS_DIR/ready.json"; then
+        PS_TLS="https://$(json_field "$PS_DIR/ready.json" tls)"
+    fi
+}
+
+# stop_pid PID: SIGTERM, then SIGKILL after 20 s. Only for PIDs this script started.
+stop_pid() {
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 1 400); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# h2load_run LABEL ARGS...: runs h2load, prints one JSON line with the 2xx rate. Successful
+# responses only count: a server answering errors fast must not look fast.
+h2load_run() {
+    local label=$1
+    shift
+    local out
+    out=$(timeout 300 h2load "$@" 2>&1) || { echo "$out" >&2; return 1; }
+    local secs ok total
+    secs=$(echo "$out" | awk '/^finished in/ {v=$3; sub(/,$/, "", v);
+        if (v ~ /ms$/) {sub(/ms$/, "", v); v /= 1000} else sub(/s$/, "", v); print v}')
+    ok=$(echo "$out" | sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p')
+    total=$(echo "$out" | sed -n 's/^requests: \([0-9]*\) total.*/\1/p')
+    local rate
+    rate=$(awk -v a="$ok" -v b="$secs" 'BEGIN{printf "%.1f", (b > 0 ? a / b : 0)}')
+    printf '{"bench":"h2load","label":"%s","requests":%s,"ok_2xx":%s,"seconds":%.3f,"ok_per_s":%.0f}\n' \
+        "$label" "$total" "$ok" "$secs" "$rate"
+    H2LOAD_RATE=$rate
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", (b > 0 ? a / b : 0)}'; }
