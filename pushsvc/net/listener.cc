@@ -66,6 +66,11 @@ void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     if (stopped_) return;  // the socket closes here
     if (!ec) {
         obs::counter("pushsvc_accepted_total").inc();
+        // Responses and HTTP/2 frames are written whole; Nagle would hold a small write
+        // (a 201, a WINDOW_UPDATE) until the peer's delayed ACK, ~40 ms on Linux, which
+        // made pipelined HTTP/2 pushes latency-bound.
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
         on_accept_(std::move(socket));
         return do_accept();
     }
