@@ -59,6 +59,14 @@ Result<void> Control::advance_clock(std::int64_t ms) {
     auto v =
         call("POST", "/clock", boost::json::serialize(boost::json::object{{"advance_ms", ms}}));
     if (!v) return v.error();
+    clock_moved_ = true;
+    return {};
+}
+
+Result<void> Control::reset_clock() {
+    auto v = call("POST", "/clock", R"({"reset":true})");
+    if (!v) return v.error();
+    clock_moved_ = false;
     return {};
 }
 

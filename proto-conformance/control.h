@@ -39,6 +39,9 @@ class Control {
                                         const std::string& subscription_url = {});
     // Moves the service's clock forward (TTL expiry, RFC 8030 §5.2).
     webpush_client::Result<void> advance_clock(std::int64_t ms);
+    // Puts the clock back to real time (after a scenario moved it).
+    webpush_client::Result<void> reset_clock();
+    bool clock_moved() const { return clock_moved_; }
     // A subscription with an in-service user agent: {"id", "subscription": {...}}.
     webpush_client::Result<boost::json::object> create_subscription();
     webpush_client::Result<boost::json::array> messages(const std::string& id);
@@ -50,6 +53,7 @@ class Control {
     Context& ctx_;
     std::string base_;
     std::optional<std::set<std::string>> capabilities_;
+    bool clock_moved_ = false;
 };
 
 }  // namespace conformance

@@ -126,6 +126,8 @@ int main(int argc, char** argv) {
             row.outcome = fail(std::string("scenario error: ") + e.what());
         }
         row.outcome.evidence = ctx->take_transcript();
+        // A scenario that moved the target's clock must not skew the next ones.
+        if (ctx->control() && ctx->control()->clock_moved()) (void)ctx->control()->reset_clock();
         std::cerr << s->id << " " << to_string(row.outcome.verdict) << "\n";
         rows.push_back(std::move(row));
     }

@@ -24,8 +24,7 @@ constexpr const char* kUrgency[] = {"very-low", "low", "normal", "high"};
 // online); the owner outlives the hub entries (remove_all() detaches before destruction).
 class AgentTarget final : public delivery::Target {
   public:
-    AgentTarget(InServiceAgents& owner, std::string uaid)
-        : owner_(owner), uaid_(std::move(uaid)) {}
+    AgentTarget(InServiceAgents& owner, std::string uaid) : owner_(owner), uaid_(std::move(uaid)) {}
     void wake(std::shared_ptr<const store::MessageRecord> direct) override {
         if (direct)
             owner_.deliver_direct(uaid_, *direct);
@@ -45,7 +44,11 @@ bool valid_utf8(std::string_view s) {
     std::size_t i = 0;
     while (i < s.size()) {
         auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 9;
+        std::size_t n = c < 0x80           ? 0
+                        : (c >> 5) == 0x6  ? 1
+                        : (c >> 4) == 0xe  ? 2
+                        : (c >> 3) == 0x1e ? 3
+                                           : 9;
         if (n == 9 || i + n >= s.size()) return false;
         for (std::size_t k = 1; k <= n; ++k)
             if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
@@ -203,15 +206,15 @@ boost::json::object to_json(const RecordedMessage& m) {
     if (!m.content_encoding.empty()) headers["content-encoding"] = m.content_encoding;
     if (!m.encryption.empty()) headers["encryption"] = m.encryption;
     if (!m.crypto_key.empty()) headers["crypto-key"] = m.crypto_key;
-    boost::json::object o{{"id", m.message_id},
-                          {"received_ms", m.received_ms},
-                          {"ttl", m.ttl},
-                          {"urgency", m.urgency},
-                          {"topic", m.topic.empty() ? boost::json::value(nullptr)
-                                                    : boost::json::value(m.topic)},
-                          {"headers", std::move(headers)},
-                          {"body_base64url", base::base64url_encode(m.body)},
-                          {"body_length", m.body.size()}};
+    boost::json::object o{
+        {"id", m.message_id},
+        {"received_ms", m.received_ms},
+        {"ttl", m.ttl},
+        {"urgency", m.urgency},
+        {"topic", m.topic.empty() ? boost::json::value(nullptr) : boost::json::value(m.topic)},
+        {"headers", std::move(headers)},
+        {"body_base64url", base::base64url_encode(m.body)},
+        {"body_length", m.body.size()}};
     if (m.plaintext) {
         o["plaintext_base64url"] = base::base64url_encode(*m.plaintext);
         // JSON strings are UTF-8: other plaintext is only in plaintext_base64url.

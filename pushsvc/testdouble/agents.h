@@ -48,7 +48,7 @@ class InServiceAgents {
     ~InServiceAgents();
 
     struct Created {
-        std::string id;              // the control API's name for it (base64url)
+        std::string id;               // the control API's name for it (base64url)
         boost::json::object browser;  // {"endpoint", "expirationTime", "keys": {p256dh, auth}}
     };
     // `app_server_key`: base64url P-256 key for a restricted subscription (RFC 8292 §4), or "".

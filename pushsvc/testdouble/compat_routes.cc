@@ -84,8 +84,8 @@ http::Response TestDouble::compat(const http::Request& req, std::string_view pat
         std::string key;
         for (const auto& [k, v] : *body) {
             if (k == "userVisibleOnly") {
-                bool ok = v.is_bool() || (v.is_string() && (v.as_string() == "true" ||
-                                                            v.as_string() == "false"));
+                bool ok = v.is_bool() ||
+                          (v.is_string() && (v.as_string() == "true" || v.as_string() == "false"));
                 if (!ok) return wpt_error("userVisibleOnly must be true or false");
             } else if (k == "applicationServerKey") {
                 if (!v.is_string()) return wpt_error("applicationServerKey must be a string");
@@ -110,8 +110,7 @@ http::Response TestDouble::compat(const http::Request& req, std::string_view pat
         json::array messages;
         for (const auto& m : *list)
             if (m.plaintext) messages.push_back(json::value(*m.plaintext));
-        return json_response(200,
-                             json::object{{"data", json::object{{"messages", messages}}}});
+        return json_response(200, json::object{{"data", json::object{{"messages", messages}}}});
     }
     constexpr std::string_view expire = "/expire-subscription/";
     if (path.starts_with(expire)) {

@@ -75,8 +75,8 @@ DecryptResult aes128gcm(const crypto::P256PrivateKey& ua, std::string_view auth,
 }
 
 // draft-ietf-webpush-encryption-04 §3.3-§3.5, aesgcm record format (2-octet padding length).
-DecryptResult aesgcm(const crypto::P256PrivateKey& ua, std::string_view auth,
-                     std::string_view body, const EncodingFields& f) {
+DecryptResult aesgcm(const crypto::P256PrivateKey& ua, std::string_view auth, std::string_view body,
+                     const EncodingFields& f) {
     auto salt_text = header_param(f.encryption, "salt");
     auto dh_text = header_param(f.crypto_key, "dh");
     if (!salt_text) return fail("aesgcm without Encryption: salt");

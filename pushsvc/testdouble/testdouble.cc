@@ -1,7 +1,7 @@
 #include "pushsvc/testdouble/testdouble.h"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include <stdexcept>
 
@@ -59,15 +59,24 @@ http::Fields without(const http::Fields& in, std::string_view name) {
 
 const char* reason_of(int status) {
     switch (status) {
-        case 400: return "Bad Request";
-        case 404: return "Not Found";
-        case 410: return "Gone";
-        case 413: return "Payload Too Large";
-        case 429: return "Too Many Requests";
-        case 500: return "Internal Server Error";
-        case 502: return "Bad Gateway";
-        case 503: return "Service Unavailable";
-        default: return "Error";
+        case 400:
+            return "Bad Request";
+        case 404:
+            return "Not Found";
+        case 410:
+            return "Gone";
+        case 413:
+            return "Payload Too Large";
+        case 429:
+            return "Too Many Requests";
+        case 500:
+            return "Internal Server Error";
+        case 502:
+            return "Bad Gateway";
+        case 503:
+            return "Service Unavailable";
+        default:
+            return "Error";
     }
 }
 
@@ -83,10 +92,10 @@ http::Response json_response(int status, const json::value& body) {
 }
 
 http::Response json_error(int status, std::string_view message) {
-    return json_response(status, json::object{{"code", status},
-                                              {"errno", 999},
-                                              {"error", reason_of(status)},
-                                              {"message", message}});
+    return json_response(
+        status,
+        json::object{
+            {"code", status}, {"errno", 999}, {"error", reason_of(status)}, {"message", message}});
 }
 
 TestDouble::TestDouble(Dependencies deps)
@@ -220,8 +229,8 @@ http::Response TestDouble::subscription_route(const http::Request& req, std::str
         json::object out = created->browser;  // browser format at the top level
         out["id"] = created->id;
         out["subscription"] = created->browser;
-        out["messages"] = std::string(kControlPrefix) + "/subscriptions/" + created->id +
-                          "/messages";
+        out["messages"] =
+            std::string(kControlPrefix) + "/subscriptions/" + created->id + "/messages";
         return json_response(201, out);
     }
     rest.remove_prefix(1);
@@ -234,7 +243,9 @@ http::Response TestDouble::subscription_route(const http::Request& req, std::str
     if (action.empty() && m == "DELETE") return agents_.remove(id), done;
     if (action == "/messages" && m == "GET") {
         json::array list;
-        for (const auto& msg : *agents_.messages(id)) list.push_back(to_json(msg));
+        auto recorded = agents_.messages(id);  // keep the optional alive for the loop
+        if (recorded)
+            for (const auto& msg : *recorded) list.push_back(to_json(msg));
         return json_response(200, json::object{{"messages", std::move(list)}});
     }
     if (action == "/messages" && m == "DELETE") return agents_.clear_messages(id), done;
