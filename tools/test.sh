@@ -22,6 +22,9 @@ tools/build.sh build RelWithDebInfo
 echo "== tests =="
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
 
+echo "== conformance: webpush-conformance against pushsvc, both profiles -> CONFORMANCE.md =="
+proto-conformance/publish.sh build
+
 echo "== unit tests under ASan + UBSan =="
 if [ ! -f build-asan/build.ninja ]; then
     cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPUSHSVC_SANITIZE=ON \
