@@ -253,6 +253,21 @@ result<void> PushService::delete_message(std::string_view id_segment) {
     return {};
 }
 
+result<void> PushService::give_up(std::string_view id_segment) {
+    auto id = id_from_segment(id_segment);
+    if (!id) return errc::not_found;
+    auto message = store_.get_message(*id);
+    if (!message) return message.error();
+    if (!*message) return errc::not_found;
+    auto deleted = store_.delete_message(*id);
+    if (!deleted) return deleted.error();
+    if (!*deleted) return errc::not_found;
+    if (notifier_) notifier_->acknowledged((*message)->uaid, *id);
+    take_delivered(*id);
+    if (!(*message)->receipt_id.empty()) send_receipt(**message, 410);
+    return {};
+}
+
 result<void> PushService::delete_set(std::string_view id_segment) {
     auto id = id_from_segment(id_segment);
     if (!id) return errc::not_found;

@@ -139,6 +139,11 @@ class PushService {
     // sender's cancel and earns none).
     void mark_delivered(const store::MessageRecord& message);
 
+    // Gives up a message before its TTL (an operator or test-double decision, RFC 8030 §6.2,
+    // §7.2): it is deleted and, when a receipt was asked for, a 410 receipt goes out
+    // (R8030-6.2-d, 6.3-c, 7.2-f). errc::not_found when there is no such message.
+    result<void> give_up(std::string_view id_segment);
+
     // Deletes expired messages; those that asked for a receipt get a 410 receipt
     // (R8030-6.3-d). Called periodically by app/.
     result<std::size_t> sweep(base::UnixMs now);

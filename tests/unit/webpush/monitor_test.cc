@@ -160,5 +160,18 @@ TEST_F(MonitorTest, ExpiredMessageWithReceiptEarnsA410_R8030_6_3_d) {
     EXPECT_EQ(p[0].message.receipt_status, 410);
 }
 
+TEST_F(MonitorTest, GivingUpBeforeExpiryEarnsA410_R8030_6_2_d) {
+    auto sub = subscribe();
+    auto sent = push(sub, "normal", "600", true);
+    ASSERT_TRUE(service_.give_up(sent.location.substr(sent.location.rfind('/') + 1)));
+    EXPECT_TRUE(store_.pending(sent.message.uaid, clock_.now_ms(), 0, 10)->empty());
+    auto rid = sent.receipt_url.substr(sent.receipt_url.rfind('/') + 1);
+    Monitor as(backend_, *service_.monitor_scope(MonitorKind::receipts, rid), Urgency::very_low,
+               true, 8);
+    auto p = pushes(as.start());
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].message.receipt_status, 410);
+}
+
 }  // namespace
 }  // namespace pushsvc::webpush
