@@ -239,7 +239,7 @@ result<PushOutcome> PushService::push(PushRequest req) {
     return out;
 }
 
-result<void> PushService::delete_message(std::string_view id_segment) {
+result<store::MessageRecord> PushService::remove_message(std::string_view id_segment) {
     auto id = id_from_segment(id_segment);
     if (!id) return errc::not_found;
     auto message = store_.get_message(*id);
@@ -248,47 +248,45 @@ result<void> PushService::delete_message(std::string_view id_segment) {
     auto deleted = store_.delete_message(*id);
     if (!deleted) return deleted.error();
     if (!*deleted) return errc::not_found;
+    // Sessions that sent it stop counting it as in flight.
     if (notifier_) notifier_->acknowledged((*message)->uaid, *id);
-    if (!(*message)->receipt_id.empty() && take_delivered(*id)) send_receipt(**message, 204);
+    return std::move(**message);
+}
+
+result<void> PushService::delete_message(std::string_view id_segment) {
+    auto message = remove_message(id_segment);
+    if (!message) return message.error();
+    if (!message->receipt_id.empty() && take_delivered(message->id)) send_receipt(*message, 204);
     return {};
 }
 
 result<void> PushService::give_up(std::string_view id_segment) {
-    auto id = id_from_segment(id_segment);
-    if (!id) return errc::not_found;
-    auto message = store_.get_message(*id);
+    auto message = remove_message(id_segment);
     if (!message) return message.error();
-    if (!*message) return errc::not_found;
-    auto deleted = store_.delete_message(*id);
-    if (!deleted) return deleted.error();
-    if (!*deleted) return errc::not_found;
-    if (notifier_) notifier_->acknowledged((*message)->uaid, *id);
-    take_delivered(*id);
-    if (!(*message)->receipt_id.empty()) send_receipt(**message, 410);
+    take_delivered(message->id);
+    if (!message->receipt_id.empty()) send_receipt(*message, 410);
+    return {};
+}
+
+result<void> PushService::remove_user_agent(const std::string& uaid) {
+    auto ua = store_.get_user_agent(uaid);
+    if (!ua) return ua.error();
+    if (!*ua) return errc::not_found;
+    if (auto r = store_.delete_user_agent(uaid); !r) return r.error();
+    if (notifier_) notifier_->removed(uaid, "");
     return {};
 }
 
 result<void> PushService::delete_set(std::string_view id_segment) {
     auto id = id_from_segment(id_segment);
     if (!id) return errc::not_found;
-    auto ua = store_.get_user_agent(*id);
-    if (!ua) return ua.error();
-    if (!*ua) return errc::not_found;
-    if (auto r = store_.delete_user_agent(*id); !r) return r.error();
-    if (notifier_) notifier_->removed(*id, "");
-    return {};
+    return remove_user_agent(*id);
 }
 
 result<void> PushService::delete_receipt_subscription(std::string_view id_segment) {
     auto id = id_from_segment(id_segment);
     if (!id) return errc::not_found;
-    std::string queue = receipt_queue(*id);
-    auto ua = store_.get_user_agent(queue);
-    if (!ua) return ua.error();
-    if (!*ua) return errc::not_found;
-    if (auto r = store_.delete_user_agent(queue); !r) return r.error();
-    if (notifier_) notifier_->removed(queue, "");
-    return {};
+    return remove_user_agent(receipt_queue(*id));
 }
 
 result<MonitorScope> PushService::monitor_scope(MonitorKind kind, std::string_view id_segment) {

@@ -156,6 +156,8 @@ class PushService {
     result<void> check_vapid(const PushRequest& req, const store::SubscriptionRecord& sub,
                              const EndpointToken& token, std::string& verified_key);
     result<std::string> receipt_subscription(const PushRequest& req);
+    result<store::MessageRecord> remove_message(std::string_view id_segment);
+    result<void> remove_user_agent(const std::string& uaid);
     void send_receipt(const store::MessageRecord& message, std::uint16_t status);
     bool take_delivered(const std::string& message_id);
 
