@@ -73,7 +73,6 @@ ErrorInfo error_info(errc e, config::Profile profile) noexcept {
     return {500, 999, "Internal error"};
 }
 
-namespace {
 std::string_view reason_phrase(int status) {
     switch (status) {
         case 400:
@@ -100,7 +99,6 @@ std::string_view reason_phrase(int status) {
             return "Service Unavailable";
     }
 }
-}  // namespace
 
 Response error_response(errc e, config::Profile profile, std::string_view detail) {
     ErrorInfo info = error_info(e, profile);

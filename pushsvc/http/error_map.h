@@ -18,6 +18,9 @@ struct ErrorInfo {
     std::string_view message;
 };
 
+// The reason phrase of an error status (RFC 9110 §15), for the JSON body's "error".
+std::string_view reason_phrase(int status);
+
 // Status/errno/message for an error under a profile (subscription_gone is 410 in compat, 404
 // in strict; RFC 8030 §7.3).
 ErrorInfo error_info(errc e, config::Profile profile) noexcept;

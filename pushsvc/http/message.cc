@@ -20,6 +20,15 @@ std::optional<std::string> Fields::get(std::string_view name) const {
     return out;
 }
 
+bool transport_owned(std::string_view name) noexcept {
+    static constexpr std::string_view kOwned[] = {
+        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
+        "te",         "trailer",    "content-length",   "date",              "server"};
+    for (auto owned : kOwned)
+        if (owned == name) return true;
+    return false;
+}
+
 std::size_t Fields::count(std::string_view name) const noexcept {
     std::size_t n = 0;
     for (const auto& f : fields_)

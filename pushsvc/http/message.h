@@ -71,6 +71,12 @@ struct Response {
     std::string body;
 };
 
+// True for response fields the transport sets itself (content-length, date, server) or that
+// only describe one hop (connection, keep-alive, transfer-encoding, upgrade, te, trailer,
+// proxy-connection; forbidden in HTTP/2, RFC 9113 §8.2.2). Sessions drop these from a
+// handler's Response. `name` must be lower-case.
+bool transport_owned(std::string_view name) noexcept;
+
 // Delivers the response for one request; callable once, from any thread: the session posts it
 // to its own executor.
 using Responder = std::function<void(Response)>;

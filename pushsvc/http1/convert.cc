@@ -1,40 +1,19 @@
 #include "pushsvc/http1/convert.h"
 
-#include <algorithm>
-#include <cctype>
 #include <string_view>
+
+#include "pushsvc/base/text.h"
 
 namespace pushsvc::http1 {
 
 namespace bhttp = boost::beast::http;
-
-namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-// Fields the session owns or that only describe this hop.
-bool session_owned(std::string_view name) {
-    static constexpr std::string_view kOwned[] = {
-        "connection", "keep-alive",       "transfer-encoding",
-        "upgrade",    "proxy-connection", "content-length",
-        "date",       "server",           "te",
-        "trailer"};
-    return std::find(std::begin(kOwned), std::end(kOwned), name) != std::end(kOwned);
-}
-
-}  // namespace
 
 http::Request to_request(BeastRequest&& req, const net::SessionContext& ctx) {
     http::Request out;
     out.method = std::string(req.method_string());
     out.target = std::string(req.target());
     for (const auto& f : req) {
-        std::string name = lower(f.name_string());
+        std::string name = base::to_lower(f.name_string());
         if (name == "host" && out.authority.empty()) out.authority = std::string(f.value());
         out.headers.add(std::move(name), std::string(f.value()));
     }
@@ -51,7 +30,7 @@ BeastResponse to_beast(http::Response&& res, unsigned version, bool keep_alive, 
     out.version(version);
     out.result(static_cast<unsigned>(res.status));
     for (auto& f : res.headers.all()) {
-        if (session_owned(f.name)) continue;
+        if (http::transport_owned(base::to_lower(f.name))) continue;
         out.insert(f.name, f.value);
     }
     out.set(bhttp::field::date, net::http_date_now());

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "pushsvc/base/text.h"
 #include "pushsvc/http/error_map.h"
 #include "pushsvc/http2/callbacks.h"
 #include "pushsvc/obs/log.h"
@@ -25,28 +26,6 @@ constexpr std::size_t kMaxSettingsEntries = 32;
 
 std::string_view view(const std::uint8_t* p, std::size_t n) {
     return {reinterpret_cast<const char*>(p), n};
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-// Connection-specific fields are forbidden in HTTP/2 (RFC 9113 §8.2.2); date, server and
-// content-length are set by the engine.
-bool session_owned(std::string_view name) {
-    static constexpr std::string_view kOwned[] = {"connection",
-                                                  "keep-alive",
-                                                  "proxy-connection",
-                                                  "transfer-encoding",
-                                                  "upgrade",
-                                                  "content-length",
-                                                  "date",
-                                                  "server",
-                                                  "te"};
-    return std::find(std::begin(kOwned), std::end(kOwned), name) != std::end(kOwned);
 }
 
 nghttp2_nv make_nv(const std::string& name, const std::string& value) {
@@ -210,8 +189,8 @@ bool Engine::submit(Stream& s, http::Response&& res) noexcept {
     fields.reserve(res.headers.all().size() + 4);
     fields.emplace_back(":status", std::to_string(res.status));
     for (const auto& f : res.headers.all()) {
-        std::string name = lower(f.name);
-        if (session_owned(name) || name.empty() || name[0] == ':') continue;
+        std::string name = base::to_lower(f.name);
+        if (http::transport_owned(name) || name.empty() || name[0] == ':') continue;
         fields.emplace_back(std::move(name), f.value);
     }
     fields.emplace_back("date", net::http_date_now());
