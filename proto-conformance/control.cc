@@ -55,6 +55,21 @@ Result<void> Control::expire(const std::string& push_url, const std::string& sub
     return {};
 }
 
+Result<void> Control::expire_set(const std::string& set_url) {
+    auto v = call("POST", "/expire", boost::json::serialize(boost::json::object{{"set", set_url}}));
+    if (!v) return v.error();
+    return {};
+}
+
+Result<void> Control::give_up(const std::string& message_url) {
+    std::string path = path_of(message_url);
+    std::string id = path.substr(path.rfind('/') + 1);
+    if (id.empty()) return make_error(Errc::invalid_argument, "no message id in " + message_url);
+    auto v = call("POST", "/messages/" + id + "/give-up", "");
+    if (!v) return v.error();
+    return {};
+}
+
 Result<void> Control::advance_clock(std::int64_t ms) {
     auto v =
         call("POST", "/clock", boost::json::serialize(boost::json::object{{"advance_ms", ms}}));

@@ -7,6 +7,10 @@
 //
 //   GET  <base>/                   {"capabilities": ["expire", "clock", "subscriptions", ...]}
 //   POST <base>/expire             {"endpoint": push URL} or {"subscription": resource URL}
+//                                  or {"set": set URL} (capability "expire-set")
+//   POST <base>/messages/<id>/give-up   gives up delivering a message before its TTL: the
+//                                  message is gone, a requested receipt is a 410 (capability
+//                                  "give-up"; <id> = last path segment of the message's Location)
 //   POST <base>/clock              {"advance_ms": n}            -> {"now_ms": t}
 //   POST <base>/subscriptions      {}                           -> {"id", "subscription": {...}}
 //   GET  <base>/subscriptions/<id>/messages                     -> {"messages": [...]}
@@ -37,6 +41,10 @@ class Control {
     // Expires the subscription named by its push resource URL or resource URL (RFC 8030 §7.3).
     webpush_client::Result<void> expire(const std::string& push_url,
                                         const std::string& subscription_url = {});
+    // Expires a subscription set and so every member (RFC 8030 §7.3.1).
+    webpush_client::Result<void> expire_set(const std::string& set_url);
+    // Gives up delivering the message at `message_url` (RFC 8030 §6.2, §7.2).
+    webpush_client::Result<void> give_up(const std::string& message_url);
     // Moves the service's clock forward (TTL expiry, RFC 8030 §5.2).
     webpush_client::Result<void> advance_clock(std::int64_t ms);
     // Puts the clock back to real time (after a scenario moved it).

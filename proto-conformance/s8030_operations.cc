@@ -5,6 +5,7 @@
 #include <map>
 
 #include "proto-conformance/checks.h"
+#include "proto-conformance/s8030_sets.h"
 
 namespace conformance {
 namespace {
@@ -138,14 +139,6 @@ Outcome delete_subscription(Context& ctx) {
     push.headers.add("TTL", "60");
     c.expect(ctx.send(push), gone_statuses(ctx), "PUSH(P) after DELETE S");
     return c.outcome();
-}
-
-Outcome set_expiry(Context& ctx) {
-    auto a = ctx.send(make_subscribe_request(ctx.subscribe_url()));
-    if (a.status() != 201) return fail("subscribe answered " + status_text(a));
-    if (find_links(a.response->headers.get_all("link"), kRelPushSet).empty())
-        return not_applicable("the service offers no subscription sets (RFC 8030 §4.1 MAY)");
-    return skipped("set expiry scenarios not automated yet");
 }
 
 // ---- §8 ---------------------------------------------------------------------------------
@@ -295,6 +288,9 @@ void register_8030_operations(Registry& r) {
                  too_large_may});
     r.push_back({"R8030-7.2-e", Level::must_not, "core", "never 413 for <= 4096 octets",
                  never_413_at_4096});
+    r.push_back({"R8030-7.2-f", Level::must, "receipts",
+                 "an accepted message expired early gets a 410 receipt",
+                 [](Context& c) { return give_up_receipt(c, false, true); }});
     r.push_back(
         {"R8030-7.3-a", Level::may, "control", "a subscription can be expired", expire_works});
     r.push_back({"R8030-7.3-b", Level::must, "monitor",
@@ -303,14 +299,14 @@ void register_8030_operations(Registry& r) {
                  "push to an expired subscription -> 404 (compat: 410)", push_after_expiry});
     r.push_back({"R8030-7.3-e", Level::impl, "core",
                  "DELETE S -> 204; later pushes -> 404 (compat: 410)", delete_subscription});
+    r.push_back({"R8030-7.3.1-a", Level::may, "sets", "expiring a set expires its members",
+                 set_expire_members});
+    r.push_back({"R8030-7.3.1-b", Level::must, "sets", "an open GET on an expired set -> 404",
+                 set_expire_open_monitor});
     r.push_back(
-        {"R8030-7.3.1-a", Level::may, "sets", "expiring a set expires its members", set_expiry});
-    r.push_back(
-        {"R8030-7.3.1-b", Level::must, "sets", "an open GET on an expired set -> 404", set_expiry});
-    r.push_back(
-        {"R8030-7.3.1-c", Level::must, "sets", "DELETE on a set removes its members", set_expiry});
-    r.push_back(
-        {"R8030-7.3.1-d", Level::must, "sets", "a removed member leaves its set", set_expiry});
+        {"R8030-7.3.1-c", Level::must, "sets", "DELETE on a set removes its members", set_delete});
+    r.push_back({"R8030-7.3.1-d", Level::must, "sets", "a removed member leaves its set",
+                 set_member_removed});
     r.push_back({"R8030-8-a", Level::must, "core", "every Location and Link is https", https_uris});
     r.push_back({"R8030-8.2-a", Level::must_not, "core",
                  "push URIs of different subscriptions cannot be correlated",

@@ -3,6 +3,7 @@
 // R8030-6.2-*, R8030-6.3-*.
 
 #include "proto-conformance/checks.h"
+#include "proto-conformance/s8030_sets.h"
 
 namespace conformance {
 namespace {
@@ -76,6 +77,8 @@ Outcome byte_exact(Context& ctx) {
         sent.push_back(req->body);
     }
     CONF_TRY(got, ctx.ua().drain(sub, {}));
+    for (const auto& d : *got)
+        if (!d.raw) return skipped("the user agent adapter sees only decrypted text, not bytes");
     c.check(got->size() == sizes.size(), "delivered " + std::to_string(got->size()) + " of 3");
     for (std::size_t i = 0; i < got->size() && i < sent.size(); ++i)
         c.check((*got)[i].body == sent[i], "message " + std::to_string(i) + " (" +
@@ -114,16 +117,6 @@ Outcome pushed_headers(Context& ctx) {
     for (const char* h : {"date", "last-modified", "cache-control", "content-length"})
         c.check(has_header(*l->got, h), std::string("pushed response without ") + h);
     return c.outcome();
-}
-
-// ---- §6.1 sets --------------------------------------------------------------------------
-
-Outcome set_rows(Context& ctx) {
-    auto a = ctx.send(make_subscribe_request(ctx.subscribe_url()));
-    if (a.status() != 201) return fail("subscribe answered " + status_text(a));
-    if (find_links(a.response->headers.get_all("link"), kRelPushSet).empty())
-        return not_applicable("the service offers no subscription sets (RFC 8030 §4.1 MAY)");
-    return skipped("set delivery scenarios need two members in one set; not automated yet");
 }
 
 // ---- §6.2 acknowledgement ---------------------------------------------------------------
@@ -220,11 +213,55 @@ Outcome receipt_held_open(Context& ctx) {
     return as.stream_open(*id) ? pass() : fail("RCPT(R) got a final response");
 }
 
-Outcome needs_give_up(Context& ctx) {
-    if (ctx.control() && ctx.control()->can("give-up"))
-        return skipped("give-up scenario not automated yet");
-    return skipped("needs control interface: give up a delivery / expire a message early");
+}  // namespace
+
+// The service gives up a message that asked for a receipt before its TTL (control interface
+// "give-up"): RCPT(R) must get a 410 for it (RFC 8030 §6.2, §6.3, §7.2) and the message is no
+// longer delivered. `delivered_first`: the UA received it once without acknowledging
+// (an unresponsive UA, R8030-6.2-d / 6.3-c); otherwise it is still undelivered (R8030-7.2-f).
+Outcome give_up_receipt(Context& ctx, bool delivered_first, bool check_shape) {
+    if (!ctx.control() || !ctx.control()->can("give-up"))
+        return skipped("needs control interface: give up a delivery / expire a message early");
+    CONF_TRY(sub, ctx.monitor().subscribe({}));
+    PushSpec s = payload("given up");
+    s.mutate = [](HttpRequest& r) { r.headers.add("Prefer", "respond-async"); };
+    auto a = ctx.push(sub, s);
+    Checker c;
+    if (!c.expect(a, {202}, "PUSH(Prefer: respond-async)")) return c.outcome();
+    auto links = find_links(a.response->headers.get_all("link"), kRelPushReceipt);
+    auto loc = a.header("location");
+    if (links.empty() || !loc) return fail("202 without receipt Link or Location");
+    auto message = or_else(resolve_url(sub.push_url, *loc), *loc);
+    auto r = or_else(resolve_url(sub.push_url, links[0]), links[0]);
+    Http2Client as(ctx.options().net);
+    if (auto cr = as.connect(r); !cr) return fail(cr.error().message);
+    auto id = as.submit(make_monitor_request(r));
+    if (!id) return fail(id.error().message);
+    as.poll(200ms);
+    if (delivered_first) {
+        DrainOptions no_ack;
+        no_ack.ack = false;
+        CONF_TRY(first, ctx.monitor().drain(sub, no_ack));
+        c.check(first->size() == 1,
+                "the UA got " + std::to_string(first->size()) + " message(s) before the give-up");
+    }
+    if (auto g = ctx.control()->give_up(message); !g)
+        return fail("control give-up: " + g.error().message);
+    auto receipt = as.wait_push(3000ms);
+    if (!receipt) return fail("no receipt pushed on RCPT(R) after the service gave up");
+    ctx.note("(receipt on RCPT(R))", ":path " + receipt->path() + " status " +
+                                         std::to_string(receipt->response.status) + ", " +
+                                         std::to_string(receipt->response.body.size()) + " octets");
+    c.check(receipt->response.status == 410,
+            "receipt status " + std::to_string(receipt->response.status) + ", expected 410");
+    c.check(receipt->path() == path_of(message), "receipt :path differs from the message resource");
+    if (check_shape) c.check(receipt->response.body.empty(), "the 410 receipt carries a body");
+    CONF_TRY(later, ctx.monitor().drain(sub, {}));
+    c.check(later->empty(), "a given-up message was still delivered");
+    return c.outcome();
 }
+
+namespace {
 
 Outcome receipt_on_expiry(Context& ctx) {
     CONF_TRY(sub, new_sub(ctx));
@@ -269,12 +306,13 @@ void register_8030_receive(Registry& r) {
     r.push_back({"R8030-6-g", Level::info, "monitor",
                  "pushed responses carry date, last-modified, cache-control, content-length",
                  pushed_headers});
-    r.push_back(
-        {"R8030-6.1-b", Level::impl, "sets", "set monitoring pushes members' messages", set_rows});
+    r.push_back({"R8030-6.1-b", Level::impl, "sets", "set monitoring pushes members' messages",
+                 set_pushes_live});
     r.push_back({"R8030-6.1-c", Level::must, "sets",
-                 "set pushes identify the member's push resource", set_rows});
-    r.push_back({"R8030-6.1-d", Level::must_not, "sets", "urgency threshold on set GET", set_rows});
-    r.push_back({"R8030-6.1-e", Level::must, "sets", "Prefer: wait=0 on a set", set_rows});
+                 "set pushes identify the member's push resource", set_push_links});
+    r.push_back(
+        {"R8030-6.1-d", Level::must_not, "sets", "urgency threshold on set GET", set_urgency});
+    r.push_back({"R8030-6.1-e", Level::must, "sets", "Prefer: wait=0 on a set", set_wait_zero});
     r.push_back({"R8030-6.2-a", Level::must, "delivery",
                  "DELETE M acknowledges: 204, then 404; M is not delivered", ack_delete});
     r.push_back({"R8030-6.2-b", Level::must, "receipts",
@@ -283,7 +321,8 @@ void register_8030_receive(Registry& r) {
     r.push_back({"R8030-6.2-c", Level::should, "delivery",
                  "an unacknowledged message is redelivered", redelivered});
     r.push_back({"R8030-6.2-d", Level::must, "receipts",
-                 "giving up before expiry reports 410 on the receipt subscription", needs_give_up});
+                 "giving up before expiry reports 410 on the receipt subscription",
+                 [](Context& c) { return give_up_receipt(c, true, false); }});
     r.push_back({"R8030-6.2-e", Level::impl, "delivery",
                  "the sender may cancel with DELETE before delivery", sender_cancel});
     r.push_back({"R8030-6.3-a", Level::impl, "receipts", "the receipt GET is held open",
@@ -292,7 +331,8 @@ void register_8030_receive(Registry& r) {
                  "a receipt is a pushed 204 with no body for the message URI",
                  [](Context& c) { return receipt_delivered(c, true); }});
     r.push_back({"R8030-6.3-c", Level::must, "receipts",
-                 "stopping retries early pushes a 410 receipt", needs_give_up});
+                 "stopping retries early pushes a 410 receipt",
+                 [](Context& c) { return give_up_receipt(c, true, true); }});
     r.push_back({"R8030-6.3-d", Level::impl, "receipts",
                  "natural expiry without ack pushes 410 (recommended)", receipt_on_expiry});
 }

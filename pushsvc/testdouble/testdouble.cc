@@ -179,7 +179,8 @@ void TestDouble::handle(http::Request req, http::Responder respond) {
 http::Response TestDouble::control(const http::Request& req, std::string_view path) {
     const std::string& m = req.method;
     if (path.empty() || path == "/") {
-        json::array caps{"subscriptions", "expire", "clock", "fail-next", "reset"};
+        json::array caps{"subscriptions", "expire",    "expire-set", "give-up",
+                         "clock",         "fail-next", "reset"};
         json::array broken;
         for (const auto& b : breaks_) broken.push_back(json::value(b));
         return json_response(200, json::object{{"capabilities", std::move(caps)},
@@ -189,6 +190,10 @@ http::Response TestDouble::control(const http::Request& req, std::string_view pa
     if (path == "/subscriptions" || path.starts_with("/subscriptions/"))
         return subscription_route(req, path.substr(std::string_view("/subscriptions").size()));
     if (path == "/expire" && m == "POST") return expire(req);
+    if (path.size() > 18 && path.starts_with("/messages/") && path.ends_with("/give-up") &&
+        m == "POST")
+        return give_up(path.substr(std::string_view("/messages/").size(),
+                                   path.size() - std::string_view("/messages//give-up").size()));
     if (path == "/clock") return clock(req);
     if (path == "/fail-next" && m == "POST") {
         auto o = body_object(req);
@@ -264,17 +269,32 @@ http::Response TestDouble::expire(const http::Request& req) {
     auto o = body_object(req);
     std::string endpoint = string_member(o, "endpoint");
     std::string subscription = string_member(o, "subscription");
+    std::string set = string_member(o, "set");
     result<void> r = errc::not_found;
-    if (!subscription.empty()) {
+    if (!set.empty()) {
+        r = deps_.service.delete_set(last_segment(set));
+    } else if (!subscription.empty()) {
         r = deps_.service.delete_subscription(last_segment(subscription));
     } else if (!endpoint.empty()) {
         auto token = codec_.decode(last_segment(endpoint));
         if (token)
             r = deps_.service.delete_subscription(base::base64url_encode(token->subscription_id));
     } else {
-        return json_error(400, "expire needs {\"endpoint\": url} or {\"subscription\": url}");
+        return json_error(400,
+                          "expire needs {\"endpoint\": url}, {\"subscription\": url} or "
+                          "{\"set\": url}");
     }
     if (!r) return json_error(404, "no such subscription");
+    http::Response done;
+    done.status = 204;
+    return done;
+}
+
+http::Response TestDouble::give_up(std::string_view message_id) {
+    if (message_id.empty() || message_id.find('/') != std::string_view::npos)
+        return json_error(404, "no such test-double route");
+    if (auto r = deps_.service.give_up(message_id); !r)
+        return json_error(404, "no such message (delivered and acknowledged, expired or unknown)");
     http::Response done;
     done.status = 204;
     return done;

@@ -73,6 +73,8 @@ class TestDouble {
     http::Response compat(const http::Request& req, std::string_view path);
     std::optional<http::Response> injected(const std::string& token);
     http::Response expire(const http::Request& req);
+    // POST /_testdouble/messages/<id>/give-up: PushService::give_up (RFC 8030 §6.2, §7.2).
+    http::Response give_up(std::string_view message_id);
     http::Response clock(const http::Request& req);
     http::Response subscription_route(const http::Request& req, std::string_view rest);
     bool breaks(std::string_view rule) const { return breaks_.count(std::string(rule)) > 0; }

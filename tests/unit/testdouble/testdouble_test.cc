@@ -2,10 +2,11 @@
 // what senders push (TTL 0 included), expiry, failure injection, clock control, the
 // web-push-testing routes and the break rules. Pushes are built by tools/client.
 // Checklist IDs: R8291-3.1-a, R8291-3.2-a, R8030-5.2-i, R8030-7.3-a, R8030-7.3-d, R8030-5.2-h,
-// R8030-8.4-b, R8030-5.2-b, R8030-5-b, R8292-3-b.
+// R8030-8.4-b, R8030-5.2-b, R8030-5-b, R8292-3-b, R8030-6.2-d, R8030-7.2-f, R8030-7.3.1-a.
 #include "pushsvc/testdouble/testdouble.h"
 
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "pushsvc/base/base64url.h"
@@ -209,6 +210,63 @@ TEST_F(TestDoubleTest, ServesTheWebPushTestingRoutes) {
                    {{"content-type", "application/x-www-form-urlencoded"}})
                   .status,
               200);
+}
+
+// The URL in `<...>` of the Link with `rel` (RFC 8288), "" when absent.
+std::string link_target(const http::Response& r, std::string_view rel) {
+    for (const auto& f : r.headers.all()) {
+        if (f.name != "link" || f.value.find("\"" + std::string(rel) + "\"") == std::string::npos)
+            continue;
+        auto a = f.value.find('<'), b = f.value.find('>');
+        if (a != std::string::npos && b != std::string::npos)
+            return f.value.substr(a + 1, b - a - 1);
+    }
+    return {};
+}
+
+std::string path_part(const std::string& url) {
+    auto p = url.find('/', url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
+    return p == std::string::npos ? url : url.substr(p);
+}
+
+TEST_F(TestDoubleTest, GivesUpAMessageBeforeItsTtl_R8030_6_2_d_R8030_7_2_f) {
+    auto sub = call("POST", "/subscribe");
+    ASSERT_EQ(sub.status, 201);
+    std::string push_path = path_part(link_target(sub, "urn:ietf:params:push"));
+    ASSERT_FALSE(push_path.empty());
+    auto sent = call("POST", push_path, {}, {{"ttl", "600"}, {"prefer", "respond-async"}});
+    ASSERT_EQ(sent.status, 202);
+    std::string message = path_part(std::string(*sent.headers.get("location")));
+    std::string id = message.substr(message.rfind('/') + 1);
+    auto caps = parse(call("GET", "/_testdouble/")).at("capabilities").as_array();
+    EXPECT_NE(std::find(caps.begin(), caps.end(), json::value("give-up")), caps.end());
+    EXPECT_EQ(call("POST", "/_testdouble/messages/" + id + "/give-up").status, 204);
+    // Gone: neither a second give-up nor the UA's acknowledgement finds it.
+    EXPECT_EQ(call("POST", "/_testdouble/messages/" + id + "/give-up").status, 404);
+    EXPECT_EQ(call("DELETE", message).status, 404);
+    EXPECT_EQ(call("POST", "/_testdouble/messages/AAAAAAAAAAAAAAAAAAAAAA/give-up").status, 404);
+    EXPECT_EQ(call("GET", "/_testdouble/messages/" + id + "/give-up").status, 404);
+}
+
+TEST_F(TestDoubleTest, ExpiresASetWithItsMembers_R8030_7_3_1_a) {
+    auto first = call("POST", "/subscribe");
+    ASSERT_EQ(first.status, 201);
+    std::string set = link_target(first, "urn:ietf:params:push:set");
+    ASSERT_FALSE(set.empty());
+    auto second = call("POST", "/subscribe", {},
+                       {{"link", "<" + set + ">; rel=\"urn:ietf:params:push:set\""}});
+    ASSERT_EQ(second.status, 201);
+    EXPECT_EQ(
+        call("POST", "/_testdouble/expire", json::serialize(json::object{{"set", set}})).status,
+        204);
+    for (const auto* r : {&first, &second})
+        EXPECT_EQ(
+            call("POST", path_part(link_target(*r, "urn:ietf:params:push")), {}, {{"ttl", "60"}})
+                .status,
+            410);  // compat profile
+    EXPECT_EQ(
+        call("POST", "/_testdouble/expire", json::serialize(json::object{{"set", set}})).status,
+        404);
 }
 
 TEST_F(TestDoubleTest, OtherRoutesReachTheApplicationUnchanged) {
