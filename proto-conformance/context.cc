@@ -84,7 +84,9 @@ Context::Context(Options options) : options_(std::move(options)), vapid_key_(P25
         subscribe_url_ = target;
     else
         subscribe_url_ = target + "/subscribe";
-    if (options_.ua == UaKind::websocket)
+    if (options_.subscribe_via == SubscribeVia::web_push_testing)
+        ua_ = make_web_push_testing_driver(*this);
+    else if (options_.ua == UaKind::websocket)
         ua_ = make_websocket_driver(*this);
     else
         ua_ = make_rfc8030_driver(*this);
@@ -93,8 +95,16 @@ Context::Context(Options options) : options_(std::move(options)), vapid_key_(P25
 
 Context::~Context() = default;
 
+namespace {
+constexpr char kNoRfc8030[] =
+    "needs RFC 8030 subscribe (§4) / HTTP/2 monitoring (§6): the target is driven through "
+    "web-push-testing's subscribe API (--subscribe-via web-push-testing)";
+}
+
 UaDriver& Context::monitor() {
-    if (options_.ua == UaKind::rfc8030) return *ua_;
+    if (options_.subscribe_via == SubscribeVia::web_push_testing) mark_missing(kNoRfc8030);
+    if (options_.ua == UaKind::rfc8030 && options_.subscribe_via == SubscribeVia::standard)
+        return *ua_;
     if (!monitor_) monitor_ = make_rfc8030_driver(*this);
     return *monitor_;
 }
@@ -117,6 +127,7 @@ Answer Context::send(const HttpRequest& request, HttpVersion version) {
 Answer Context::subscribe_raw(const HttpRequest& request) { return send(request); }
 
 Result<SubscribeResult> Context::subscribe(const SubscribeOptions& options) {
+    if (options_.subscribe_via == SubscribeVia::web_push_testing) mark_missing(kNoRfc8030);
     auto a = send(make_subscribe_request(subscribe_url_, options));
     if (!a.response) return make_error(Errc::io, "subscribe: " + a.error);
     return parse_subscribe_response(subscribe_url_, *a.response);
@@ -133,8 +144,8 @@ VapidOptions Context::vapid_for(const P256Key& key) const {
 Result<HttpRequest> Context::build_push(const UaSubscription& sub, const PushSpec& spec) {
     PushOptions opt = spec.options;
     if (sub.restricted_to && spec.sign && !opt.vapid) opt.vapid = vapid_for(*sub.restricted_to);
-    auto req =
-        build_push_request(sub.keys->subscription(sub.push_url), to_bytes(spec.payload), opt);
+    auto req = build_push_request(sub.keys ? sub.keys->subscription(sub.push_url) : *sub.browser,
+                                  to_bytes(spec.payload), opt);
     if (!req) return req.error();
     if (spec.mutate) spec.mutate(*req);
     return req;

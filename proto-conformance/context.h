@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "proto-conformance/control.h"
@@ -24,11 +25,15 @@ using namespace webpush_client;
 
 enum class Profile { compat, strict };
 enum class UaKind { websocket, rfc8030 };
+// How subscriptions are obtained: RFC 8030 §4 / the --ua driver, or npm web-push-testing's
+// own subscribe API (a target without RFC 8030 subscribe, e.g. the conformance self-test).
+enum class SubscribeVia { standard, web_push_testing };
 
 struct Options {
     std::string target;  // base URL of the push service, or its subscribe resource
     Profile profile = Profile::compat;
     UaKind ua = UaKind::websocket;
+    SubscribeVia subscribe_via = SubscribeVia::standard;
     std::string control;  // control interface base URL, "" = none
     ClientOptions net;
 };
@@ -91,6 +96,14 @@ class Context {
     const P256Key& vapid_key() const { return vapid_key_; }
     VapidOptions vapid_for(const P256Key& key) const;
 
+    // A precondition the target cannot offer (e.g. RFC 8030 subscribe under --subscribe-via
+    // web-push-testing): a scenario that did not pass after asking for it is reported as
+    // skipped with this reason. take_missing() returns and clears it.
+    void mark_missing(std::string reason) {
+        if (missing_.empty()) missing_ = std::move(reason);
+    }
+    std::string take_missing() { return std::exchange(missing_, std::string()); }
+
     // Transcript since the last call.
     std::vector<Exchange> take_transcript();
     void note(std::string sent, std::string received);
@@ -103,6 +116,7 @@ class Context {
     std::unique_ptr<Control> control_;
     P256Key vapid_key_;
     std::vector<Exchange> transcript_;
+    std::string missing_;
 };
 
 // Rendering used in transcripts: capability URLs and tokens shortened, bodies summarised.

@@ -54,6 +54,12 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"strict", "compat"}));
     app.add_option("--ua", ua, "user agent used to observe delivery: websocket or rfc8030")
         ->check(CLI::IsMember({"websocket", "rfc8030"}));
+    std::string via = "rfc8030";
+    app.add_option("--subscribe-via", via,
+                   "how subscriptions are made: rfc8030 (RFC 8030 §4 / --ua) or web-push-testing "
+                   "(npm web-push-testing's POST /subscribe and /get-notifications; rows that "
+                   "need RFC 8030 subscribe or monitoring are then skipped)")
+        ->check(CLI::IsMember({"rfc8030", "web-push-testing"}));
     app.add_option("--only", only, "run only IDs matching these globs (e.g. 'R8030-5.2*')")
         ->delimiter(',');
     app.add_option("--report", report, "write the results as JSON to FILE");
@@ -77,6 +83,7 @@ int main(int argc, char** argv) {
     }
     opt.profile = profile == "strict" ? Profile::strict : Profile::compat;
     opt.ua = ua == "rfc8030" ? UaKind::rfc8030 : UaKind::websocket;
+    if (via == "web-push-testing") opt.subscribe_via = SubscribeVia::web_push_testing;
     opt.net.tls.ca_file = cacert;
     opt.net.tls.insecure = insecure;
     opt.net.timeout = std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
@@ -120,11 +127,15 @@ int main(int argc, char** argv) {
         row.claimed = is_claimed(s->feature);
         row.mandatory = is_mandatory(s->level);
         ctx->take_transcript();
+        ctx->take_missing();
         try {
             row.outcome = s->run(*ctx);
         } catch (const std::exception& e) {
             row.outcome = fail(std::string("scenario error: ") + e.what());
         }
+        if (auto missing = ctx->take_missing();
+            !missing.empty() && row.outcome.verdict != Verdict::pass)
+            row.outcome = skipped(missing + " (scenario said: " + row.outcome.reason + ")");
         row.outcome.evidence = ctx->take_transcript();
         // A scenario that moved the target's clock must not skew the next ones.
         if (ctx->control() && ctx->control()->clock_moved()) (void)ctx->control()->reset_clock();

@@ -314,6 +314,10 @@ void decrypt_into(const UaSubscription& sub, Delivered& d) {
     h.content_encoding = d.headers.get("content-encoding").value_or("");
     h.encryption = d.headers.get("encryption").value_or("");
     h.crypto_key = d.headers.get("crypto-key").value_or("");
+    if (!sub.keys) {
+        d.decrypt_error = "the user agent's private key is held by the target";
+        return;
+    }
     auto plain = sub.keys->decrypt(to_bytes(d.body), h);
     if (plain)
         d.plaintext = webpush_client::to_string(*plain);

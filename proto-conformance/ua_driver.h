@@ -16,6 +16,7 @@
 #include "tools/client/client_options.h"
 #include "tools/client/http_message.h"
 #include "tools/client/p256_key.h"
+#include "tools/client/subscription.h"
 #include "tools/client/user_agent_keys.h"
 
 namespace conformance {
@@ -28,7 +29,8 @@ struct UaSubscription {
     std::string subscription_url;  // RFC 8030 resource; "" for WebSocket
     std::string channel_id;        // WebSocket channel; "" for RFC 8030
     std::optional<webpush_client::P256Key> restricted_to;
-    std::shared_ptr<webpush_client::UserAgentKeys> keys;
+    std::shared_ptr<webpush_client::UserAgentKeys> keys;  // null when the target made the keys
+    std::optional<webpush_client::Subscription> browser;  // then: what the target handed out
 };
 
 // One delivered message as the UA saw it.
@@ -39,6 +41,7 @@ struct Delivered {
     std::optional<std::string> plaintext;  // decrypted ("" for a body-less push)
     std::string decrypt_error;
     int status = 200;  // pushed response status (RFC 8030)
+    bool raw = true;   // body and headers observed (false: only the plaintext is known)
 };
 
 struct DrainOptions {
@@ -64,6 +67,8 @@ class UaDriver {
 
 std::unique_ptr<UaDriver> make_websocket_driver(Context& ctx);
 std::unique_ptr<UaDriver> make_rfc8030_driver(Context& ctx);
+// npm web-push-testing's subscribe / get-notifications API (wpt_driver.cc).
+std::unique_ptr<UaDriver> make_web_push_testing_driver(Context& ctx);
 
 // Decrypts a delivered body with the subscription's keys (both codings).
 void decrypt_into(const UaSubscription& sub, Delivered& d);
