@@ -18,6 +18,7 @@
 #include <mutex>
 #include <system_error>
 
+#include "pushsvc/store/queue_counts.h"
 #include "pushsvc/store/record_codec.h"
 
 namespace pushsvc::store {
@@ -119,6 +120,7 @@ struct RocksStore::Impl {
 
     // Serialises mutations of one user agent's queue and subscriptions.
     std::array<std::mutex, kStripes> stripes;
+    std::array<QueueCounts, kStripes> queue_counts;
 
     std::atomic<std::uint64_t> last_seq{0};
     std::atomic<std::uint64_t> seq_ceiling{0};
@@ -136,8 +138,11 @@ struct RocksStore::Impl {
         if (db) db->Close().PermitUncheckedError();
     }
 
-    std::mutex& stripe(std::string_view uaid) {
-        return stripes[std::hash<std::string_view>{}(uaid) % kStripes];
+    std::mutex& stripe(std::string_view uaid) { return stripes[stripe_of(uaid)]; }
+    // Queue lengths of the stripe's user agents; use only under stripe(uaid).
+    QueueCounts& counts(std::string_view uaid) { return queue_counts[stripe_of(uaid)]; }
+    static std::size_t stripe_of(std::string_view uaid) {
+        return std::hash<std::string_view>{}(uaid) % kStripes;
     }
 
     Got get(std::string_view key, std::string& value) {
@@ -354,6 +359,7 @@ result<void> RocksStore::delete_user_agent(std::string_view uaid) {
                 .PermitUncheckedError();
             return true;
         });
+        impl_->counts(uaid).forget(uaid);
         if (!ok || !impl_->erase_queue(batch, uaid, nullptr) || !impl_->write(batch)) {
             return failure();
         }
@@ -427,6 +433,7 @@ result<bool> RocksStore::delete_subscription(std::string_view id) {
         index.append(sub.id);
         batch.Delete(slice(key)).PermitUncheckedError();
         batch.Delete(slice(index)).PermitUncheckedError();
+        impl_->counts(sub.uaid).forget(sub.uaid);
         if (!impl_->erase_queue(batch, sub.uaid, &sub.id) || !impl_->write(batch)) {
             return failure();
         }
@@ -479,7 +486,11 @@ result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg) {
         batch.Put(slice(tagged(kMessageIdTag, msg.id)), slice(qkey)).PermitUncheckedError();
         batch.Put(slice(expiry_key(msg.expires_ms, msg.seq)), slice(qkey)).PermitUncheckedError();
         if (!tkey.empty()) batch.Put(slice(tkey), slice(msg.id)).PermitUncheckedError();
-        if (!impl_->write(batch)) return failure();
+        if (!impl_->write(batch)) {
+            impl_->counts(msg.uaid).forget(msg.uaid);
+            return failure();
+        }
+        if (!replaced) impl_->counts(msg.uaid).added(msg.uaid);  // a replacement: same length
     }
     if (auto r = impl_->make_durable(); !r) return failure();
     return replaced;
@@ -508,10 +519,16 @@ result<std::vector<MessageRecord>> RocksStore::pending(std::string_view uaid, ba
 result<std::size_t> RocksStore::queued(std::string_view uaid, std::size_t limit) {
     std::size_t n = 0;
     if (limit == 0) return n;
+    // Under the stripe lock, so no enqueue or removal of this queue runs between the count
+    // and caching it (see queue_counts.h).
+    std::lock_guard lk(impl_->stripe(uaid));
+    auto& counts = impl_->counts(uaid);
+    if (auto known = counts.get(uaid)) return std::min(*known, limit);
     const std::string prefix = lp_key(kQueueTag, uaid);
     if (!impl_->scan(prefix, prefix,
                      [&](std::string_view, std::string_view) { return ++n < limit; }))
         return failure();
+    if (n < limit) counts.set(uaid, n);  // a complete count
     return n;
 }
 
@@ -553,7 +570,11 @@ result<bool> RocksStore::delete_message(std::string_view id) {
         live = impl_->clock->now_ms() < (*msg)->expires_ms;
         rocksdb::WriteBatch batch;
         Impl::erase_message(batch, qkey, **msg);
-        if (!impl_->write(batch)) return failure();
+        if (!impl_->write(batch)) {
+            impl_->counts(uaid).forget(uaid);
+            return failure();
+        }
+        impl_->counts(uaid).removed(uaid);
     }
     if (auto r = impl_->make_durable(); !r) return failure();
     return live;
@@ -588,7 +609,11 @@ result<std::size_t> RocksStore::sweep_expired(base::UnixMs now,
         if (!*msg || (*msg)->expires_ms > now) continue;  // acked or replaced meanwhile
         rocksdb::WriteBatch batch;
         Impl::erase_message(batch, qkey, **msg);
-        if (!impl_->write(batch)) return failure();
+        if (!impl_->write(batch)) {
+            impl_->counts(uaid).forget(uaid);
+            return failure();
+        }
+        impl_->counts(uaid).removed(uaid);
         ++swept;
         if (with_receipt && !(*msg)->receipt_id.empty() && (*msg)->receipt_status == 0) {
             (*msg)->body.clear();

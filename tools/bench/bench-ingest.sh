@@ -10,7 +10,7 @@ need_bin pushsvc pushsvc-loadgen h2load nghttpd
 raise_nofile
 
 SECS=${BENCH_SECONDS:-10}
-SUBS=1000
+SUBS=${BENCH_SUBS:-10000}
 CONNS=${BENCH_CONNS:-8}
 STREAMS=${BENCH_STREAMS:-32}
 if [ "$SMOKE" = 1 ]; then
@@ -21,8 +21,6 @@ else
     RUN=(-D "$SECS")
     WARM=(--warm-up-time=2)
 fi
-# A queue cap would turn a long run into 429s; this measures the write path, not the cap.
-export PUSHSVC__PUSH__MAX_QUEUED_PER_UA=100000000
 
 start_pushsvc ingest tls
 log "pushsvc $PS_CLEAR / $PS_TLS (pid $PS_PID)"
