@@ -10,7 +10,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
-#include <deque>
+#include <list>
 
 #include "pushsvc/http1/ws_session.h"
 #include "pushsvc/obs/metrics.h"
@@ -130,6 +130,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
             return;  // the session ends here
         }
         spdlog::debug("c{}: websocket connected from {}", ctx_.id, ctx_.peer);
+        req_ = {};  // the upgrade request is only needed by the handshake
         obs::counter("pushsvc_ws_sessions_total").inc();
         hello_timer_.expires_after(milliseconds(options_.delivery.hello_timeout_ms));
         hello_timer_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
@@ -158,6 +159,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
         }
         std::string frame = beast::buffers_to_string(buffer_.data());
         buffer_.consume(buffer_.size());
+        // An idle UA should hold no read buffer (the HTTP/1.1 one moved in here, and
+        // a frame may have grown it): one allocation per frame is cheaper than 5 KiB held.
+        buffer_.shrink_to_fit();
         // The next read starts once this frame's actions are performed (see header).
         run_channel(
             [frame = std::move(frame)](webpush::UaChannel& ch) { return ch.on_text(frame); }, true);
@@ -251,7 +255,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     asio::steady_timer hello_timer_;
     BeastRequest req_;
     beast::flat_buffer buffer_;
-    std::deque<std::string> queue_;
+    // std::list, not std::deque: an empty libstdc++ deque still holds a 512-byte block.
+    std::list<std::string> queue_;
     std::string uaid_;  // set once identified and attached to the hub
     websocket::close_reason close_reason_;
     bool close_pending_ = false;
