@@ -1,5 +1,7 @@
 #include "pushsvc/testdouble/testdouble.h"
 
+#include "pushsvc/http/error_map.h"
+
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
@@ -57,28 +59,6 @@ http::Fields without(const http::Fields& in, std::string_view name) {
     return out;
 }
 
-const char* reason_of(int status) {
-    switch (status) {
-        case 400:
-            return "Bad Request";
-        case 404:
-            return "Not Found";
-        case 410:
-            return "Gone";
-        case 413:
-            return "Payload Too Large";
-        case 429:
-            return "Too Many Requests";
-        case 500:
-            return "Internal Server Error";
-        case 502:
-            return "Bad Gateway";
-        case 503:
-            return "Service Unavailable";
-        default:
-            return "Error";
-    }
-}
 
 }  // namespace
 
@@ -95,7 +75,7 @@ http::Response json_error(int status, std::string_view message) {
     return json_response(
         status,
         json::object{
-            {"code", status}, {"errno", 999}, {"error", reason_of(status)}, {"message", message}});
+            {"code", status}, {"errno", 999}, {"error", http::reason_phrase(status)}, {"message", message}});
 }
 
 TestDouble::TestDouble(Dependencies deps)
