@@ -19,7 +19,8 @@ start_pushsvc backlog
 log "pushsvc $PS_CLEAR (pid $PS_PID)"
 W=$WORK/workload
 mkdir -p "$W"
-"$BIN/pushsvc-loadgen" setup --ws --target "$PS_CLEAR" --subs "$UAS" --sources 4 --out "$W"
+"$BIN/pushsvc-loadgen" setup --ws --target "$PS_CLEAR" --subs "$UAS" --sources 4 --ttl 86400 \
+    --out "$W"
 HDRS=()
 while IFS= read -r line; do HDRS+=(-H "$line"); done <"$W/headers.txt"
 h2load_run backlog_fill -t 1 -c 8 -m 32 -n "$MSGS" -d "$W/body.bin" "${HDRS[@]}" -i "$W/uris.txt"

@@ -63,9 +63,9 @@ Workload load_workload(const std::string& dir) {
 // An aes128gcm body of about `bytes` octets with VAPID headers for `endpoint`: what
 // web-push sends. Written for h2load (-d body.bin, -H per headers.txt line).
 wc::HttpRequest make_push(const std::string& endpoint, const wc::Subscription& sub,
-                          const wc::P256Key& vapid, std::size_t bytes) {
+                          const wc::P256Key& vapid, std::size_t bytes, std::int64_t ttl) {
     wc::PushOptions opt;
-    opt.ttl = 60;
+    opt.ttl = ttl;
     opt.vapid = wc::VapidOptions{vapid, "mailto:bench@example.com"};
     opt.extra_headers.add("content-type", "application/octet-stream");
     std::size_t plain = bytes > 120 ? bytes - 120 : 16;
@@ -141,7 +141,8 @@ int cmd_setup(const Args& a) {
             uris.push_back(s.push_url);
         }
     }
-    write_workload(dir, make_push(uris.front(), sub, vapid, bytes), uris);
+    // A backlog must outlive its own fill and drain: scripts pass a long --ttl there.
+    write_workload(dir, make_push(uris.front(), sub, vapid, bytes, a.num("ttl", 60)), uris);
     // The VAPID aud of the advertised endpoints: scripts may rewrite uris.txt to another
     // listener of the same server, the audience stays the public origin.
     write_file(dir + "/aud.txt", need(wc::vapid_audience(uris.front()), "aud"));
