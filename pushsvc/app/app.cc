@@ -149,12 +149,12 @@ int run(const config::Config& cfg, const RunOptions& options) {
     std::unique_ptr<http::Api> api;
     std::unique_ptr<webpush::ServiceChannelBackend> channel_backend;
     delivery::Hub hub;
+    std::unique_ptr<testdouble::TestDouble> test_double;  // [testdouble] enabled: wraps api
     // Declared after everything sessions point at: destroying the io_context destroys the
     // sessions still queued in it, and they detach from the hub on the way out.
     asio::io_context ioc(threads);
     // Connections are only accepted once the threads below run the io_context, after `api`
     // and the WebSocket hook are in place (the origin needs the bound ports first).
-    std::unique_ptr<testdouble::TestDouble> test_double;  // [testdouble] enabled: wraps api
     net::Server server(ioc, cfg, [&api, &test_double](http::Request req, http::Responder respond) {
         if (test_double) return test_double->handle(std::move(req), std::move(respond));
         api->handle(std::move(req), std::move(respond));
