@@ -28,7 +28,9 @@ std::string_view view(const std::uint8_t* p, std::size_t n) {
     return {reinterpret_cast<const char*>(p), n};
 }
 
-nghttp2_nv make_nv(const std::string& name, const std::string& value) {
+// Points into `name` and `value`: both must outlive the nghttp2_submit_* call that copies
+// them (string_views, so a literal never becomes a temporary std::string that dies first).
+nghttp2_nv make_nv(std::string_view name, std::string_view value) {
     return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
             reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
             value.size(), NGHTTP2_NV_FLAG_NONE};
@@ -101,9 +103,8 @@ void Engine::mark_monitored(std::int32_t stream_id) {
 bool Engine::submit_push(std::int32_t stream_id, const std::string& path, http::Response&& res) {
     Stream* s = find(stream_id);
     if (!s || s->responded || s->rejected || !peer_enables_push()) return false;
-    const std::string method = "GET";
-    const std::string scheme = ctx_.secure ? "https" : "http";
-    const nghttp2_nv nva[] = {make_nv(":method", method), make_nv(":scheme", scheme),
+    const std::string_view scheme = ctx_.secure ? "https" : "http";
+    const nghttp2_nv nva[] = {make_nv(":method", "GET"), make_nv(":scheme", scheme),
                               make_nv(":authority", s->authority), make_nv(":path", path)};
     const std::int32_t promised = nghttp2_submit_push_promise(session_, NGHTTP2_FLAG_NONE,
                                                               stream_id, nva, std::size(nva), nullptr);
