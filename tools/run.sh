@@ -6,7 +6,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 tools/install-deps.sh
-tools/build.sh build/release Release -- pushsvc pushctl 2>&1 | tail -n 1
+mkdir -p build
+echo "Building pushsvc (Release) in build/release ..."
+if ! tools/build.sh build/release Release -- pushsvc pushctl >build/release.log 2>&1; then
+    tail -n 40 build/release.log
+    echo "build failed; full log in build/release.log"
+    exit 1
+fi
 tools/dev-cert.sh ./data/tls
 
 cat <<MSG
