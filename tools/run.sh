@@ -19,7 +19,9 @@ cat <<MSG
 
 pushsvc is starting with config/dev.toml (data in ./data).
   Subscribe (RFC 8030):  curl -si -X POST http://127.0.0.1:8080/subscribe
-  Send a push:           curl -si -X POST -H 'TTL: 60' <endpoint from the Link header>
+  Ready to paste (subscribe, then push to the new endpoint over TLS):
+    EP=\$(curl -s -X POST http://127.0.0.1:8080/subscribe | sed -E 's/.*"endpoint":"([^"]+)".*/\\1/')
+    curl -si --cacert data/tls/ca.pem -X POST -H 'TTL: 60' "\$EP"
   With pushctl:          build/release/bin/pushctl --help
   TLS listener:          https://127.0.0.1:8443 (trust ./data/tls/ca.pem,
                          e.g. NODE_EXTRA_CA_CERTS=$root/data/tls/ca.pem)
