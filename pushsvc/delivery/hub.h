@@ -25,7 +25,7 @@
 namespace pushsvc::delivery {
 
 class Target {
-public:
+  public:
     virtual ~Target() = default;
     // New stored messages may be waiting (direct == nullptr), or a TTL-0 message to deliver
     // now. Must only post to the session's executor.
@@ -40,7 +40,7 @@ public:
 };
 
 class Hub final : public webpush::Notifier {
-public:
+  public:
     // `exclusive`: replace (and close) every session attached to this uaid so far.
     void attach(const std::string& uaid, const std::shared_ptr<Target>& target,
                 bool exclusive = true);
@@ -55,7 +55,7 @@ public:
     // User agents with at least one session.
     std::size_t online() const;
 
-private:
+  private:
     static constexpr std::size_t kShards = 16;
     struct Shard {
         mutable std::mutex mu;

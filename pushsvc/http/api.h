@@ -25,7 +25,7 @@
 namespace pushsvc::http {
 
 class Api {
-public:
+  public:
     // Runs work that writes the store. Null runs it inline on the calling (network) thread,
     // which is right when writes do not fsync; app/ passes a store thread pool when
     // store.sync is on, so network threads never wait on fsync.
@@ -37,7 +37,7 @@ public:
 
     void handle(Request req, Responder respond);
 
-private:
+  private:
     Response subscribe(const Request& req);
     Response push(Request& req, std::string_view token);
     Response delete_resource(std::string_view path);

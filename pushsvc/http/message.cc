@@ -22,8 +22,9 @@ std::optional<std::string> Fields::get(std::string_view name) const {
 
 bool transport_owned(std::string_view name) noexcept {
     static constexpr std::string_view kOwned[] = {
-        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
-        "te",         "trailer",    "content-length",   "date",              "server"};
+        "connection", "keep-alive", "proxy-connection", "transfer-encoding",
+        "upgrade",    "te",         "trailer",          "content-length",
+        "date",       "server"};
     for (auto owned : kOwned)
         if (owned == name) return true;
     return false;

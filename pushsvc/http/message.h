@@ -41,7 +41,7 @@ struct Response;
 // pushes. Thread-safe; everything is posted to the connection, and calls after the request's
 // stream is gone are ignored.
 class Pusher {
-public:
+  public:
     virtual ~Pusher() = default;
     // PUSH_PROMISE for a synthesized GET of `path` (same scheme and authority as the request),
     // then `response` on the promised stream.
@@ -59,10 +59,10 @@ struct Request {
     Fields headers;
     std::string body;
     Protocol protocol = Protocol::http1;
-    bool secure = false;    // arrived over TLS
-    bool can_push = false;  // HTTP/2 with SETTINGS_ENABLE_PUSH=1 (RFC 8030 §6)
+    bool secure = false;             // arrived over TLS
+    bool can_push = false;           // HTTP/2 with SETTINGS_ENABLE_PUSH=1 (RFC 8030 §6)
     std::shared_ptr<Pusher> pusher;  // set for HTTP/2 GETs when can_push
-    std::string peer;       // "ip:port", for logs only
+    std::string peer;                // "ip:port", for logs only
 };
 
 struct Response {

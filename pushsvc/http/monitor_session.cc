@@ -24,7 +24,7 @@ std::string http_date(base::UnixMs ms) {
 
 class MonitorSession final : public delivery::Target,
                              public std::enable_shared_from_this<MonitorSession> {
-public:
+  public:
     MonitorSession(const MonitorContext& ctx, webpush::MonitorScope scope,
                    webpush::Urgency threshold, bool drain, std::shared_ptr<Pusher> pusher,
                    Responder respond)
@@ -62,7 +62,7 @@ public:
         asio::post(strand_, [self = shared_from_this()] { self->end(200); });
     }
 
-private:
+  private:
     template <class Event>
     void run(Event event) {
         asio::post(strand_, [self = shared_from_this(), event = std::move(event)] {
@@ -119,7 +119,8 @@ Response pushed_response(const webpush::monitor::Push& push) {
     r.headers.add("cache-control", "private");
     r.headers.add("last-modified", http_date(m.received_ms));  // R8030-7.2-a
     if (!push.endpoint.empty())
-        r.headers.add("link", "<" + push.endpoint + ">; rel=\"" + std::string(webpush::kRelPush) + "\"");
+        r.headers.add("link",
+                      "<" + push.endpoint + ">; rel=\"" + std::string(webpush::kRelPush) + "\"");
     if (!m.body.empty()) {
         r.headers.add("content-type", "application/octet-stream");
         if (!m.content_encoding.empty()) r.headers.add("content-encoding", m.content_encoding);

@@ -110,7 +110,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
         });
     }
     void acked(std::string message_id) override {
-        run_channel([id = std::move(message_id)](webpush::UaChannel& ch) { return ch.on_acked(id); });
+        run_channel(
+            [id = std::move(message_id)](webpush::UaChannel& ch) { return ch.on_acked(id); });
     }
     // A WebSocket UA removes its own subscriptions (unregister); nothing to do here.
     void removed(std::string) override {}

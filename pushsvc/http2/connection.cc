@@ -167,10 +167,10 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
                 auto pusher = std::make_shared<StreamPusher>(
                     [weak = this->weak_from_this(), ex = ex_, id = r.stream_id](
                         std::string path, http::Response res) {
-                        asio::post(ex, [weak, id, path = std::move(path),
-                                        res = std::move(res)]() mutable {
-                            if (auto s = weak.lock()) s->on_push(id, path, std::move(res));
-                        });
+                        asio::post(
+                            ex, [weak, id, path = std::move(path), res = std::move(res)]() mutable {
+                                if (auto s = weak.lock()) s->on_push(id, path, std::move(res));
+                            });
                     });
                 engine_.mark_monitored(r.stream_id);
                 pushers_[r.stream_id] = pusher;

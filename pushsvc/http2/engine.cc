@@ -106,8 +106,8 @@ bool Engine::submit_push(std::int32_t stream_id, const std::string& path, http::
     const std::string_view scheme = ctx_.secure ? "https" : "http";
     const nghttp2_nv nva[] = {make_nv(":method", "GET"), make_nv(":scheme", scheme),
                               make_nv(":authority", s->authority), make_nv(":path", path)};
-    const std::int32_t promised = nghttp2_submit_push_promise(session_, NGHTTP2_FLAG_NONE,
-                                                              stream_id, nva, std::size(nva), nullptr);
+    const std::int32_t promised = nghttp2_submit_push_promise(
+        session_, NGHTTP2_FLAG_NONE, stream_id, nva, std::size(nva), nullptr);
     if (promised < 0) {
         obs::counter("pushsvc_http2_push_refused_total").inc();
         return false;

@@ -35,15 +35,15 @@ struct MessageRecord {
     base::UnixMs expires_ms = 0;   // received + TTL; never returned once now >= expires
     std::uint32_t ttl_s = 0;
     std::uint8_t urgency = 2;
-    std::string topic;             // "" = none
-    std::string content_encoding;  // "aes128gcm", "aesgcm" or ""
-    std::string encryption;        // aesgcm Encryption value as forwarded ("salt=...")
-    std::string crypto_key;        // aesgcm Crypto-Key as forwarded ("dh=...")
-    std::string receipt_id;        // RFC 8030 §5.1 receipt subscription, "" if none; in a
-                                   // receipt record: the acknowledged message's id
+    std::string topic;                 // "" = none
+    std::string content_encoding;      // "aes128gcm", "aesgcm" or ""
+    std::string encryption;            // aesgcm Encryption value as forwarded ("salt=...")
+    std::string crypto_key;            // aesgcm Crypto-Key as forwarded ("dh=...")
+    std::string receipt_id;            // RFC 8030 §5.1 receipt subscription, "" if none; in a
+                                       // receipt record: the acknowledged message's id
     std::uint16_t receipt_status = 0;  // a receipt record (queued on a receipt subscription):
                                        // 204 acknowledged, 410 expired undelivered (§6.3)
-    std::string body;              // byte-exact
+    std::string body;                  // byte-exact
 };
 
 }  // namespace pushsvc::store

@@ -59,7 +59,6 @@ http::Fields without(const http::Fields& in, std::string_view name) {
     return out;
 }
 
-
 }  // namespace
 
 http::Response json_response(int status, const json::value& body) {
@@ -72,10 +71,10 @@ http::Response json_response(int status, const json::value& body) {
 }
 
 http::Response json_error(int status, std::string_view message) {
-    return json_response(
-        status,
-        json::object{
-            {"code", status}, {"errno", 999}, {"error", http::reason_phrase(status)}, {"message", message}});
+    return json_response(status, json::object{{"code", status},
+                                              {"errno", 999},
+                                              {"error", http::reason_phrase(status)},
+                                              {"message", message}});
 }
 
 TestDouble::TestDouble(Dependencies deps)

@@ -20,7 +20,7 @@
 namespace pushsvc::webpush {
 
 class DeliveryWindow {
-public:
+  public:
     using Admit = std::function<bool(const store::MessageRecord&)>;
 
     DeliveryWindow(ChannelBackend& backend, std::size_t max_inflight)
@@ -41,10 +41,10 @@ public:
     // (and so must be deleted by an ack).
     std::optional<bool> release(const std::string& message_id);
 
-private:
+  private:
     ChannelBackend& backend_;
     std::size_t max_inflight_;
-    std::uint64_t cursor_ = 0;           // highest seq looked at on this connection
+    std::uint64_t cursor_ = 0;              // highest seq looked at on this connection
     std::map<std::string, bool> inflight_;  // message id -> stored
 };
 

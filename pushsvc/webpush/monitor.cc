@@ -79,7 +79,8 @@ std::vector<monitor::Action> Monitor::on_removed(const std::string& subscription
 
 void Monitor::fill(Actions& out, std::size_t limit) {
     if (limit == 0) return;
-    auto batch = window_.next(scope_.uaid, [this](const auto& m) { return admit(m); }, limit);
+    auto batch = window_.next(
+        scope_.uaid, [this](const auto& m) { return admit(m); }, limit);
     if (!batch) return finish(503, out);
     for (auto& m : *batch) push(std::move(m), true, out);
 }

@@ -31,9 +31,9 @@ namespace pushsvc::webpush {
 
 namespace monitor {
 struct Push {
-    std::string path;               // the message resource, /m/<id> (R8030-6-b)
-    store::MessageRecord message;   // for a receipt: receipt_status is the pushed :status
-    std::string endpoint;           // the source push resource (R8030-6-c); "" for receipts
+    std::string path;              // the message resource, /m/<id> (R8030-6-b)
+    store::MessageRecord message;  // for a receipt: receipt_status is the pushed :status
+    std::string endpoint;          // the source push resource (R8030-6-c); "" for receipts
 };
 struct Finish {
     int status;
@@ -42,7 +42,7 @@ using Action = std::variant<Push, Finish>;
 }  // namespace monitor
 
 class Monitor {
-public:
+  public:
     Monitor(ChannelBackend& backend, MonitorScope scope, Urgency threshold, bool drain,
             std::size_t max_inflight);
 
@@ -56,7 +56,7 @@ public:
     bool finished() const noexcept { return finished_; }
     const MonitorScope& scope() const noexcept { return scope_; }
 
-private:
+  private:
     using Actions = std::vector<monitor::Action>;
     bool admit(const store::MessageRecord& m);
     void fill(Actions& out, std::size_t limit);

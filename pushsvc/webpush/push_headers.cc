@@ -58,7 +58,8 @@ Preferences parse_prefer(const std::optional<std::string>& header) {
     return out;
 }
 
-std::optional<std::string> find_link(const std::optional<std::string>& header, std::string_view rel) {
+std::optional<std::string> find_link(const std::optional<std::string>& header,
+                                     std::string_view rel) {
     if (!header) return std::nullopt;
     std::string_view rest = *header;
     while (true) {

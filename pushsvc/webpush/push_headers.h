@@ -39,7 +39,8 @@ Preferences parse_prefer(const std::optional<std::string>& header);
 
 // The URI-reference of the first Link (RFC 8288) whose rel is `rel`, from a field value
 // that may hold several links; nullopt when there is none.
-std::optional<std::string> find_link(const std::optional<std::string>& header, std::string_view rel);
+std::optional<std::string> find_link(const std::optional<std::string>& header,
+                                     std::string_view rel);
 
 enum class Coding { none, aes128gcm, aesgcm };
 

@@ -138,7 +138,8 @@ result<Subscription> PushService::subscribe(const SubscribeRequest& req) {
     out.endpoint = endpoint_url(sub);
     out.resource_url =
         options_.origin + std::string(kSubscriptionPrefix) + base::base64url_encode(sub.id);
-    if (rfc8030) out.set_url = options_.origin + std::string(kSetPrefix) + base::base64url_encode(sub.uaid);
+    if (rfc8030)
+        out.set_url = options_.origin + std::string(kSetPrefix) + base::base64url_encode(sub.uaid);
     out.record = std::move(sub);
     return out;
 }
@@ -217,7 +218,8 @@ result<PushOutcome> PushService::push(PushRequest req) {
         auto rid = receipt_subscription(req);
         if (!rid) return rid.error();
         msg.receipt_id = *rid;
-        out.receipt_url = options_.origin + std::string(kReceiptPrefix) + base::base64url_encode(*rid);
+        out.receipt_url =
+            options_.origin + std::string(kReceiptPrefix) + base::base64url_encode(*rid);
     }
 
     if (ttl->kept == 0) {
@@ -342,7 +344,8 @@ void PushService::send_receipt(const store::MessageRecord& message, std::uint16_
     receipt.ttl_s = options_.max_ttl;
     receipt.expires_ms = now + std::int64_t(options_.max_ttl) * 1000;
     if (!store_.enqueue(receipt)) return;
-    obs::counter("pushsvc_receipts_total", status == 204 ? "status=\"204\"" : "status=\"410\"").inc();
+    obs::counter("pushsvc_receipts_total", status == 204 ? "status=\"204\"" : "status=\"410\"")
+        .inc();
     if (notifier_) notifier_->notify(receipt, true);
 }
 

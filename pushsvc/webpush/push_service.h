@@ -12,9 +12,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <unordered_set>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "pushsvc/base/clock.h"
 #include "pushsvc/base/result.h"
@@ -93,7 +93,7 @@ struct PushOutcome {
     store::MessageRecord message;  // body moved in; id/seq assigned
     std::string location;          // message resource URL
     std::uint32_t ttl_kept = 0;
-    bool stored = false;  // false for TTL 0
+    bool stored = false;      // false for TTL 0
     std::string receipt_url;  // receipt subscription when asked for: answer 202 (§5.1)
 };
 

@@ -278,7 +278,8 @@ void UaChannel::fill(Actions& out) {
     };
     auto batch = window_.next(uaid_, admit, window_.room());
     if (!batch) return fail(out, kInternalError, "store unavailable");
-    for (const auto& m : *batch) send_notification(m, channel_of_sub_.at(m.subscription_id), true, out);
+    for (const auto& m : *batch)
+        send_notification(m, channel_of_sub_.at(m.subscription_id), true, out);
 }
 
 void UaChannel::send_notification(const store::MessageRecord& m, const std::string& channel_id,

@@ -25,13 +25,13 @@ std::string path_of(const std::string& url) {
 }
 
 class Rfc8030 : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { start_server(); }
 
     void start_server() {
         if (!server_) {
-            server_ = std::make_unique<PushsvcProcess>(ProcessOptions{
-                .env = {{"PUSHSVC__STORE__SWEEP_INTERVAL_MS", "100"}}});
+            server_ = std::make_unique<PushsvcProcess>(
+                ProcessOptions{.env = {{"PUSHSVC__STORE__SWEEP_INTERVAL_MS", "100"}}});
         }
         server_->start();
         base_ = "http://" + server_->cleartext();
@@ -130,14 +130,15 @@ TEST_F(Rfc8030, MonitorReceivesEachMessageAsAServerPush_R8030_6_a_b_c_d_g) {
     EXPECT_EQ(p->request_headers.get(":authority"), server_->cleartext());
     EXPECT_EQ(p->response.status, 200);
     EXPECT_EQ(p->response.body, body);  // byte-exact
-    EXPECT_EQ(p->response.headers.get("link"), "<" + sub.push_url + ">; rel=\"urn:ietf:params:push\"");
+    EXPECT_EQ(p->response.headers.get("link"),
+              "<" + sub.push_url + ">; rel=\"urn:ietf:params:push\"");
     EXPECT_EQ(p->response.headers.get("content-encoding"), "aes128gcm");
-    EXPECT_TRUE(p->response.headers.get("last-modified"));       // R8030-7.2-a
+    EXPECT_TRUE(p->response.headers.get("last-modified"));  // R8030-7.2-a
     EXPECT_EQ(p->response.headers.get("cache-control"), "private");
-    EXPECT_FALSE(p->response.headers.get("urgency"));             // R8030-5.3-b
-    EXPECT_FALSE(p->response.headers.get("topic"));               // R8030-5.4-h
+    EXPECT_FALSE(p->response.headers.get("urgency"));  // R8030-5.3-b
+    EXPECT_FALSE(p->response.headers.get("topic"));    // R8030-5.4-h
     EXPECT_FALSE(p->response.headers.get("ttl"));
-    EXPECT_TRUE(ua->stream_open(*stream));                        // held open (R8030-3-c)
+    EXPECT_TRUE(ua->stream_open(*stream));  // held open (R8030-3-c)
 }
 
 TEST_F(Rfc8030, BodiesOfEverySizeArriveByteExact_R8030_6_d) {
@@ -167,7 +168,8 @@ TEST_F(Rfc8030, DrainPushesWhatIsStoredThenEnds_R8030_6_e_f) {
 
 TEST_F(Rfc8030, UrgencyThresholdWithholdsButNeverDrops_R8030_5_3_c_e_f_i) {
     auto sub = subscribe();
-    for (std::string u : {"very-low", "low", "normal", "high"}) push(sub.push_url, {{"Urgency", u}});
+    for (std::string u : {"very-low", "low", "normal", "high"})
+        push(sub.push_url, {{"Urgency", u}});
     push(sub.push_url);  // no Urgency: normal
     EXPECT_EQ(drain(sub.subscription_url, {{"Urgency", "low"}}).pushes.size(), 4u);
     EXPECT_EQ(drain(sub.subscription_url, {{"Urgency", "HIGH"}}).pushes.size(), 1u);
@@ -238,7 +240,8 @@ TEST_F(Rfc8030, SubscriptionSetsGatherTheirMembers_R8030_4_1_a_b_d_R8030_6_1_b_c
     ASSERT_TRUE(s1.set_url);
     auto s2 = subscribe({{"Link", "<" + *s1.set_url + ">; rel=\"urn:ietf:params:push:set\""}});
     EXPECT_EQ(s2.set_url, s1.set_url);
-    auto s3 = subscribe({{"Link", "<" + path_of(*s1.set_url) + ">; rel=\"urn:ietf:params:push:set\""}});
+    auto s3 =
+        subscribe({{"Link", "<" + path_of(*s1.set_url) + ">; rel=\"urn:ietf:params:push:set\""}});
     EXPECT_EQ(s3.set_url, s1.set_url);  // a relative reference names it too
     EXPECT_EQ(drain(*s1.set_url).status, 204);
     push(s1.push_url, {{"Urgency", "high"}});
@@ -247,18 +250,21 @@ TEST_F(Rfc8030, SubscriptionSetsGatherTheirMembers_R8030_4_1_a_b_d_R8030_6_1_b_c
     ASSERT_EQ(all.pushes.size(), 2u);
     std::set<std::string> links;
     for (auto& p : all.pushes) links.insert(p.response.headers.get("link").value_or(""));
-    EXPECT_EQ(links, (std::set<std::string>{"<" + s1.push_url + ">; rel=\"urn:ietf:params:push\"",
-                                            "<" + s2.push_url + ">; rel=\"urn:ietf:params:push\""}));
+    EXPECT_EQ(links,
+              (std::set<std::string>{"<" + s1.push_url + ">; rel=\"urn:ietf:params:push\"",
+                                     "<" + s2.push_url + ">; rel=\"urn:ietf:params:push\""}));
     EXPECT_EQ(drain(*s1.set_url, {{"Urgency", "high"}}).pushes.size(), 1u);
     // A member's own monitor sees only its messages.
     EXPECT_EQ(drain(s2.subscription_url).pushes.size(), 1u);
 }
 
 TEST_F(Rfc8030, AnUnknownSetIsA400_R8030_4_1_e) {
-    auto r = call("POST", base_ + "/subscribe",
-                  {{"Link", "<" + base_ + "/set/AAAAAAAAAAAAAAAAAAAAAA>; rel=\"urn:ietf:params:push:set\""}});
+    auto r = call(
+        "POST", base_ + "/subscribe",
+        {{"Link", "<" + base_ + "/set/AAAAAAAAAAAAAAAAAAAAAA>; rel=\"urn:ietf:params:push:set\""}});
     EXPECT_EQ(r.status, 400);
-    auto bad = call("POST", base_ + "/subscribe", {{"Link", "</nonsense>; rel=\"urn:ietf:params:push:set\""}});
+    auto bad = call("POST", base_ + "/subscribe",
+                    {{"Link", "</nonsense>; rel=\"urn:ietf:params:push:set\""}});
     EXPECT_EQ(bad.status, 400);
 }
 
@@ -289,15 +295,21 @@ TEST_F(Rfc8030, RespondAsyncGets202WithAReceiptSubscription_R8030_5_1_a_b_c_d_e_
     std::string link = r.headers.get("link").value_or("");
     ASSERT_NE(link.find("rel=\"urn:ietf:params:push:receipt\""), std::string::npos);
     // Reused when named again (mixed-case Prefer with another preference).
-    auto again = call("POST", sub.push_url, {{"TTL", "60"}, {"Prefer", "Respond-Async, wait=5"}, {"Link", link}});
+    auto again = call("POST", sub.push_url,
+                      {{"TTL", "60"}, {"Prefer", "Respond-Async, wait=5"}, {"Link", link}});
     EXPECT_EQ(again.status, 202);
     EXPECT_EQ(again.headers.get("link"), link);
-    auto unknown = call("POST", sub.push_url,
-                        {{"TTL", "60"}, {"Prefer", "respond-async"},
-                         {"Link", "<" + base_ + "/receipt/AAAAAAAAAAAAAAAAAAAAAA>; rel=\"urn:ietf:params:push:receipt\""}});
+    auto unknown = call(
+        "POST", sub.push_url,
+        {{"TTL", "60"},
+         {"Prefer", "respond-async"},
+         {"Link",
+          "<" + base_ + "/receipt/AAAAAAAAAAAAAAAAAAAAAA>; rel=\"urn:ietf:params:push:receipt\""}});
     EXPECT_EQ(unknown.status, 400);
     // R8030-5.1-j: the old Push-Receipt header does not turn receipts on.
-    EXPECT_EQ(call("POST", sub.push_url, {{"TTL", "60"}, {"Push-Receipt", base_ + "/receipt/x"}}).status, 201);
+    EXPECT_EQ(
+        call("POST", sub.push_url, {{"TTL", "60"}, {"Push-Receipt", base_ + "/receipt/x"}}).status,
+        201);
 }
 
 std::string receipt_url_of(const wc::HttpResponse& r) {
@@ -312,8 +324,9 @@ TEST_F(Rfc8030, AckedMessageEarnsA204ReceiptAndCancelEarnsNone_R8030_6_2_b_R8030
     ASSERT_EQ(sent.status, 202);
     std::string receipts = receipt_url_of(sent);
     std::string message = *sent.headers.get("location");
-    auto cancelled = call("POST", sub.push_url,
-                          {{"TTL", "60"}, {"Prefer", "respond-async"}, {"Link", *sent.headers.get("link")}});
+    auto cancelled =
+        call("POST", sub.push_url,
+             {{"TTL", "60"}, {"Prefer", "respond-async"}, {"Link", *sent.headers.get("link")}});
     // The application server waits for receipts.
     auto as = h2();
     auto rstream = as->submit(wc::make_monitor_request(base_ + path_of(receipts)));
@@ -348,7 +361,8 @@ TEST_F(Rfc8030, ExpiryWithoutAckEarnsA410Receipt_R8030_6_3_c_d) {
 
 TEST_F(Rfc8030, TopicReplacementDropsTheReplacedMessagesReceipt_R8030_5_4_d) {
     auto sub = subscribe();
-    auto a = call("POST", sub.push_url, {{"TTL", "60"}, {"Topic", "t"}, {"Prefer", "respond-async"}});
+    auto a =
+        call("POST", sub.push_url, {{"TTL", "60"}, {"Topic", "t"}, {"Prefer", "respond-async"}});
     ASSERT_EQ(drain(sub.subscription_url).pushes.size(), 1u);  // A delivered, not acked
     auto b = call("POST", sub.push_url, {{"TTL", "60"}, {"Topic", "t"}});
     EXPECT_EQ(call("DELETE", *a.headers.get("location")).status, 404);  // replaced (R8030-5.4-c)
@@ -393,7 +407,11 @@ TEST_F(Rfc8030, DeletedReceiptSubscriptionIsGone_R8030_7_3_c_e) {
     auto status = as->wait_status(*stream, milliseconds(5000));
     ASSERT_TRUE(status);
     EXPECT_EQ(*status, 404);
-    EXPECT_EQ(call("POST", sub.push_url, {{"TTL", "60"}, {"Prefer", "respond-async"}, {"Link", *sent.headers.get("link")}}).status, 400);
+    EXPECT_EQ(
+        call("POST", sub.push_url,
+             {{"TTL", "60"}, {"Prefer", "respond-async"}, {"Link", *sent.headers.get("link")}})
+            .status,
+        400);
 }
 
 }  // namespace

@@ -26,7 +26,8 @@ TEST(EndpointCodec, RoundTripsUnrestrictedAndRestrictedTokens) {
 
 TEST(EndpointCodec, OneSubscriptionHasOneEndpoint_R8030_6_c) {
     EndpointCodec codec({kKeyA});
-    EXPECT_EQ(codec.encode({std::string(16, '\x01'), ""}), codec.encode({std::string(16, '\x01'), ""}));
+    EXPECT_EQ(codec.encode({std::string(16, '\x01'), ""}),
+              codec.encode({std::string(16, '\x01'), ""}));
 }
 
 TEST(EndpointCodec, TokensOfDifferentSubscriptionsShareNothing_R8030_8_2_a) {

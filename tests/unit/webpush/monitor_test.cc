@@ -12,7 +12,7 @@ namespace {
 using namespace monitor;
 
 class MonitorTest : public ::testing::Test {
-protected:
+  protected:
     MonitorTest()
         : service_(options(), store_, EndpointCodec({std::string(32, 'k')}), clock_),
           backend_(service_, store_, clock_) {}
@@ -29,8 +29,8 @@ protected:
         return *service_.subscribe(req);
     }
 
-    PushOutcome push(const Subscription& sub, std::string urgency = "normal", std::string ttl = "60",
-                     bool receipt = false) {
+    PushOutcome push(const Subscription& sub, std::string urgency = "normal",
+                     std::string ttl = "60", bool receipt = false) {
         PushRequest req;
         req.token = sub.endpoint.substr(sub.endpoint.rfind('/') + 1);
         req.ttl = ttl;
@@ -114,7 +114,8 @@ TEST_F(MonitorTest, ASubscriptionMonitorSeesOnlyItsOwnMessagesOfTheSet_R8030_6_1
     push(b);
     Monitor one(backend_, scope_of(b), Urgency::very_low, true, 8);
     EXPECT_EQ(pushes(one.start()).size(), 1u);
-    auto set = *service_.monitor_scope(MonitorKind::set, a.set_url.substr(a.set_url.rfind('/') + 1));
+    auto set =
+        *service_.monitor_scope(MonitorKind::set, a.set_url.substr(a.set_url.rfind('/') + 1));
     Monitor all(backend_, set, Urgency::very_low, true, 8);
     EXPECT_EQ(pushes(all.start()).size(), 2u);
 }
