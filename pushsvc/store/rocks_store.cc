@@ -20,19 +20,12 @@
 
 #include "pushsvc/store/queue_counts.h"
 #include "pushsvc/store/record_codec.h"
+#include "pushsvc/store/rocks_keys.h"
 
 namespace pushsvc::store {
 namespace {
 
-// The first byte of every key names its table; see README.md for the full layout.
-constexpr char kMetaTag = '#';          // '#' name                     -> meta value
-constexpr char kUserAgentTag = 'u';     // 'u' uaid                     -> UserAgentRecord
-constexpr char kSubscriptionTag = 's';  // 's' sub_id                   -> SubscriptionRecord
-constexpr char kUaSubsTag = 'i';        // 'i' lp(uaid) sub_id          -> ""
-constexpr char kQueueTag = 'q';         // 'q' lp(uaid) be64(seq)       -> MessageRecord
-constexpr char kMessageIdTag = 'm';     // 'm' msg_id                   -> queue key
-constexpr char kTopicTag = 't';         // 't' lp(sub_id) topic         -> msg_id
-constexpr char kExpiryTag = 'x';        // 'x' be64(expires^bias) be64(seq) -> queue key
+using namespace keys;
 
 constexpr std::uint64_t kFormatVersion = 1;
 // Sequence numbers are handed out from memory; the store persists a ceiling kSeqBlock ahead
@@ -52,61 +45,6 @@ Failure failure() { return {}; }
 
 rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
-
-std::string tagged(char tag, std::string_view tail) {
-    std::string k(1, tag);
-    k.append(tail);
-    return k;
-}
-
-std::string lp_key(char tag, std::string_view id) {
-    std::string k(1, tag);
-    codec::append_lp(k, id);
-    return k;
-}
-
-std::string queue_key(std::string_view uaid, std::uint64_t seq) {
-    std::string k = lp_key(kQueueTag, uaid);
-    codec::append_be64(k, seq);
-    return k;
-}
-
-std::string topic_key(std::string_view sub_id, std::string_view topic) {
-    std::string k = lp_key(kTopicTag, sub_id);
-    k.append(topic);
-    return k;
-}
-
-// Signed times sort correctly as unsigned big-endian once the sign bit is flipped.
-std::uint64_t bias(base::UnixMs t) {
-    return static_cast<std::uint64_t>(t) ^ (std::uint64_t{1} << 63);
-}
-
-std::string expiry_key(base::UnixMs expires_ms, std::uint64_t seq) {
-    std::string k(1, kExpiryTag);
-    codec::append_be64(k, bias(expires_ms));
-    codec::append_be64(k, seq);
-    return k;
-}
-
-bool uaid_of_queue_key(std::string_view qkey, std::string_view& uaid) {
-    if (qkey.empty() || qkey.front() != kQueueTag) return false;
-    qkey.remove_prefix(1);
-    return codec::read_lp(qkey, uaid) && qkey.size() == 8;
-}
-
-// Smallest key greater than every key starting with `prefix`; "" if there is none.
-std::string successor(std::string s) {
-    while (!s.empty()) {
-        auto b = static_cast<unsigned char>(s.back());
-        if (b != 0xff) {
-            s.back() = static_cast<char>(b + 1);
-            return s;
-        }
-        s.pop_back();
-    }
-    return s;
-}
 
 enum class Got { found, absent, failed };
 

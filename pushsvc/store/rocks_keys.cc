@@ -1,0 +1,60 @@
+#include "pushsvc/store/rocks_keys.h"
+
+#include "pushsvc/store/record_codec.h"
+
+namespace pushsvc::store::keys {
+
+std::string tagged(char tag, std::string_view tail) {
+    std::string k(1, tag);
+    k.append(tail);
+    return k;
+}
+
+std::string lp_key(char tag, std::string_view id) {
+    std::string k(1, tag);
+    codec::append_lp(k, id);
+    return k;
+}
+
+std::string queue_key(std::string_view uaid, std::uint64_t seq) {
+    std::string k = lp_key(kQueueTag, uaid);
+    codec::append_be64(k, seq);
+    return k;
+}
+
+std::string topic_key(std::string_view sub_id, std::string_view topic) {
+    std::string k = lp_key(kTopicTag, sub_id);
+    k.append(topic);
+    return k;
+}
+
+std::uint64_t bias(base::UnixMs t) {
+    return static_cast<std::uint64_t>(t) ^ (std::uint64_t{1} << 63);
+}
+
+std::string expiry_key(base::UnixMs expires_ms, std::uint64_t seq) {
+    std::string k(1, kExpiryTag);
+    codec::append_be64(k, bias(expires_ms));
+    codec::append_be64(k, seq);
+    return k;
+}
+
+bool uaid_of_queue_key(std::string_view qkey, std::string_view& uaid) {
+    if (qkey.empty() || qkey.front() != kQueueTag) return false;
+    qkey.remove_prefix(1);
+    return codec::read_lp(qkey, uaid) && qkey.size() == 8;
+}
+
+std::string successor(std::string s) {
+    while (!s.empty()) {
+        auto b = static_cast<unsigned char>(s.back());
+        if (b != 0xff) {
+            s.back() = static_cast<char>(b + 1);
+            return s;
+        }
+        s.pop_back();
+    }
+    return s;
+}
+
+}  // namespace pushsvc::store::keys

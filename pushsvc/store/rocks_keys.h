@@ -1,0 +1,35 @@
+#pragma once
+// RocksStore's key layout (see README.md): one column family, the first byte of each key
+// names its table, binary ids are length-prefixed so they never collide. Pure string
+// encoding, no RocksDB; used only by rocks_store.cc and its tests.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "pushsvc/base/clock.h"
+
+namespace pushsvc::store::keys {
+
+// The first byte of every key names its table; see README.md for the full layout.
+inline constexpr char kMetaTag = '#';          // '#' name                     -> meta value
+inline constexpr char kUserAgentTag = 'u';     // 'u' uaid                     -> UserAgentRecord
+inline constexpr char kSubscriptionTag = 's';  // 's' sub_id                   -> SubscriptionRecord
+inline constexpr char kUaSubsTag = 'i';        // 'i' lp(uaid) sub_id          -> ""
+inline constexpr char kQueueTag = 'q';         // 'q' lp(uaid) be64(seq)       -> MessageRecord
+inline constexpr char kMessageIdTag = 'm';     // 'm' msg_id                   -> queue key
+inline constexpr char kTopicTag = 't';         // 't' lp(sub_id) topic         -> msg_id
+inline constexpr char kExpiryTag = 'x';        // 'x' be64(expires^bias) be64(seq) -> queue key
+
+std::string tagged(char tag, std::string_view tail);
+std::string lp_key(char tag, std::string_view id);
+std::string queue_key(std::string_view uaid, std::uint64_t seq);
+std::string topic_key(std::string_view sub_id, std::string_view topic);
+// Signed times sort correctly as unsigned big-endian once the sign bit is flipped.
+std::uint64_t bias(base::UnixMs t);
+std::string expiry_key(base::UnixMs expires_ms, std::uint64_t seq);
+bool uaid_of_queue_key(std::string_view qkey, std::string_view& uaid);
+// Smallest key greater than every key starting with `prefix`; "" if there is none.
+std::string successor(std::string prefix);
+
+}  // namespace pushsvc::store::keys
