@@ -52,6 +52,8 @@ std::string_view errc_name(errc e) noexcept {
             return "push_unavailable";
         case errc::unknown_receipt:
             return "unknown_receipt";
+        case errc::websocket_required:
+            return "websocket_required";
         case errc::vapid_missing:
             return "vapid_missing";
         case errc::vapid_invalid:

@@ -22,9 +22,10 @@ enum class errc {
     same_key,            // R8292-3.2-b: ECDH key equals VAPID key
     bad_subscribe_key,   // R8292-4.1-d: vapid member not a P-256 key
     bad_json,
-    unknown_set,       // R8030-4.1-e
-    unknown_receipt,   // R8030-5.1-h
-    push_unavailable,  // monitoring GET without HTTP/2 server push (choice A-5)
+    unknown_set,         // R8030-4.1-e
+    unknown_receipt,     // R8030-5.1-h
+    push_unavailable,    // monitoring GET without HTTP/2 server push (choice A-5)
+    websocket_required,  // `/` is the push channel: a valid RFC 6455 upgrade or nothing
     // 401 / 403: VAPID (RFC 8292 §4.2, draft-01 §5.2)
     vapid_missing,       // 401 + WWW-Authenticate: vapid
     vapid_invalid,       // 403

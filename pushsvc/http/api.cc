@@ -72,6 +72,9 @@ void Api::handle(Request req, Responder respond) {
         if (req.method != "DELETE")
             return respond(method_not_allowed(res->monitor ? "GET, DELETE" : "DELETE"));
         work = [this, target = std::string(path)] { return delete_resource(target); };
+    } else if (path == "/") {
+        // A valid WebSocket upgrade never gets here (the HTTP/1.1 session hands it over).
+        return respond(error(errc::websocket_required));
     } else if (path == "/health") {
         Response r;
         r.headers.add("content-type", "application/json");

@@ -42,6 +42,10 @@ ErrorInfo error_info(errc e, config::Profile profile) noexcept {
                     "(RFC 8030 section 6)"};
         case errc::unknown_receipt:
             return {400, 0, "Unknown receipt subscription"};
+        case errc::websocket_required:
+            return {400, 0,
+                    "/ is the WebSocket push channel: send an RFC 6455 upgrade over HTTP/1.1 "
+                    "(Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key)"};
         case errc::vapid_missing:
             return {401, 109, "VAPID authorization required for this subscription"};
         case errc::vapid_invalid:

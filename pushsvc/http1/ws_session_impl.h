@@ -1,17 +1,29 @@
 #pragma once
 // The WebSocket session template behind make_ws_upgrade_handler() (ws_session.h), in a header
-// of its own so tests can run it over an in-memory beast::test::stream. Not for other users.
+// of its own so tests can instantiate it directly. Not for other users.
+//
+// Stream is a plain tcp::socket (released from the HTTP/1.1 session's tcp_stream) or the TLS
+// stream. The framing rules are in ws_frame.h; this file is the I/O around them:
+// - reading: a plain session parks a readiness wait (no buffer) and then reads what arrived
+//   into a per-thread scratch buffer; only bytes of an incomplete frame stay with the session.
+//   A TLS session reads into a buffer of its own (OpenSSL's record buffers dwarf it anyway).
+// - writing: frames queue in order and go out in one gathered write.
+// - one timer per session: the hello deadline, then idle pings / the idle timeout, then the
+//   closing handshake's deadline.
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 
+#include <array>
 #include <list>
+#include <vector>
 
+#include "pushsvc/http1/ws_frame.h"
 #include "pushsvc/http1/ws_session.h"
 #include "pushsvc/obs/metrics.h"
 #include "pushsvc/webpush/ua_channel.h"
@@ -20,11 +32,12 @@ namespace pushsvc::http1::detail {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 using std::chrono::milliseconds;
+using Socket = asio::ip::tcp::socket;
 
 constexpr std::string_view kSubprotocol = "push-notification";
-constexpr std::size_t kMaxFrameBytes = 16 * 1024;
+constexpr std::size_t kMaxMessageBytes = 16 * 1024;
+constexpr std::size_t kTlsReadBytes = 4096;
 
 inline bool offers_subprotocol(const BeastRequest& req) {
     auto offered = req[beast::http::field::sec_websocket_protocol];
@@ -44,63 +57,56 @@ template <class Stream>
 class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
                         public net::Connection,
                         public delivery::Target {
+    static constexpr bool kPlain = std::is_same_v<Stream, Socket>;
+
   public:
-    WsSession(Stream&& stream, const WsOptions& options, const net::SessionContext& ctx)
-        : ws_(std::move(stream)),
-          options_(options),
+    WsSession(Stream&& stream, std::shared_ptr<const WsOptions> options,
+              const net::SessionContext& ctx)
+        : stream_(std::move(stream)),
+          options_(std::move(options)),
           ctx_(ctx),
-          channel_(*options.backend,
-                   webpush::ChannelOptions{options.delivery.max_inflight,
-                                           options.delivery.max_subscriptions_per_ua}),
-          channel_ex_(options.channel_executor
-                          ? asio::any_io_executor(asio::make_strand(*options.channel_executor))
-                          : asio::any_io_executor(ws_.get_executor())),
-          hello_timer_(ws_.get_executor()) {}
+          channel_(*options_->backend,
+                   webpush::ChannelOptions{options_->delivery.max_inflight,
+                                           options_->delivery.max_subscriptions_per_ua}),
+          channel_ex_(options_->channel_executor
+                          ? asio::any_io_executor(asio::make_strand(*options_->channel_executor))
+                          : asio::any_io_executor(stream_.get_executor())),
+          timer_(stream_.get_executor()),
+          reader_(kMaxMessageBytes) {}
 
     ~WsSession() override {
         ctx_.registry->remove(this);
-        if (!uaid_.empty()) options_.hub->detach(uaid_, this);
+        if (!uaid_.empty()) options_->hub->detach(uaid_, this);
         obs::counter("pushsvc_ws_sessions_closed_total").inc();
     }
 
-    void start(BeastRequest req, beast::flat_buffer&& buffer) {
-        buffer_ = std::move(buffer);
+    // `response` is the 101 (ws::accept_response); `early` holds bytes the client sent after
+    // the upgrade request.
+    void start(std::string response, std::string early) {
         ctx_.registry->add(this, this->weak_from_this());
-        // WebSocket timeouts below replace the TCP stream's own (tests use a stream without).
-        if constexpr (requires { beast::get_lowest_layer(ws_).expires_never(); })
-            beast::get_lowest_layer(ws_).expires_never();
-        websocket::stream_base::timeout timeout{};
-        timeout.handshake_timeout = milliseconds(ctx_.limits.read_timeout_ms);
-        timeout.idle_timeout = milliseconds(options_.delivery.ws_idle_timeout_ms);
-        timeout.keep_alive_pings = true;
-        ws_.set_option(timeout);
-        ws_.read_message_max(kMaxFrameBytes);
-        bool select = offers_subprotocol(req);
-        ws_.set_option(websocket::stream_base::decorator([select](websocket::response_type& res) {
-            res.set(beast::http::field::server, net::kServerName);
-            if (select) res.set(beast::http::field::sec_websocket_protocol, kSubprotocol);
-        }));
-        req_ = std::move(req);
-        ws_.async_accept(
-            req_, beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
+        if constexpr (kPlain) {
+            beast::error_code ec;
+            stream_.non_blocking(true, ec);  // read_plain() reads only what already arrived
+        } else {
+            beast::get_lowest_layer(stream_).expires_never();  // the timer below rules now
+        }
+        obs::counter("pushsvc_ws_sessions_total").inc();
+        spdlog::debug("c{}: websocket connected from {}", ctx_.id, ctx_.peer);
+        last_rx_ = Clock::now();
+        arm_timer(milliseconds(options_->delivery.hello_timeout_ms));
+        send(std::move(response));
+        inbox_ = std::move(early);
+        process_inbox();
     }
 
     // net::Connection. Draining tells Firefox "going away"; it reconnects elsewhere or later.
     void drain() override {
-        asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
-            self->close_with(websocket::close_code::going_away, "server shutting down");
+        asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+            self->close_with(ws::kGoingAway, "server shutting down");
         });
     }
     void close() override {
-        asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
-            auto& lowest = beast::get_lowest_layer(self->ws_);
-            if constexpr (requires { lowest.socket(); }) {
-                beast::error_code ec;
-                lowest.socket().close(ec);
-            } else {
-                lowest.close();
-            }
-        });
+        asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->end(); });
     }
 
     // delivery::Target
@@ -116,69 +122,132 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     // A WebSocket UA removes its own subscriptions (unregister); nothing to do here.
     void removed(std::string) override {}
     void replaced() override {
-        asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
+        asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
             self->uaid_.clear();  // the hub entry belongs to the newer session now
-            self->close_with(websocket::close_code::normal, "replaced by a newer connection");
+            self->close_with(ws::kNormal, "replaced by a newer connection");
         });
     }
 
   private:
+    using Clock = std::chrono::steady_clock;
     using Actions = std::vector<webpush::channel::Action>;
 
-    void on_accept(beast::error_code ec) {
-        if (ec) {
-            spdlog::debug("c{}: websocket handshake failed: {}", ctx_.id, ec.message());
-            return;  // the session ends here
-        }
-        spdlog::debug("c{}: websocket connected from {}", ctx_.id, ctx_.peer);
-        req_ = {};  // the upgrade request is only needed by the handshake
-        obs::counter("pushsvc_ws_sessions_total").inc();
-        hello_timer_.expires_after(milliseconds(options_.delivery.hello_timeout_ms));
-        hello_timer_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
-            auto self = weak.lock();
-            if (ec || !self || !self->uaid_.empty()) return;
-            self->close_with(websocket::close_code::policy_error, "hello timeout");
-        });
-        do_read();
-    }
+    // --- reading ---
 
     void do_read() {
-        if (closing_) return;
-        ws_.async_read(buffer_,
-                       beast::bind_front_handler(&WsSession::on_read, this->shared_from_this()));
+        if (reading_ || ended_ || peer_closed_) return;
+        reading_ = true;
+        if constexpr (kPlain) {
+            stream_.async_wait(Socket::wait_read,
+                               [self = this->shared_from_this()](beast::error_code ec) {
+                                   self->reading_ = false;
+                                   if (ec) return self->read_failed(ec);
+                                   self->read_plain();
+                               });
+        } else {
+            if (tls_buffer_.empty()) tls_buffer_.resize(kTlsReadBytes);
+            stream_.async_read_some(
+                asio::buffer(tls_buffer_),
+                [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                    self->reading_ = false;
+                    if (ec) return self->read_failed(ec);
+                    self->received({self->tls_buffer_.data(), n});
+                });
+        }
     }
 
-    void on_read(beast::error_code ec, std::size_t) {
-        if (ec) {
-            hello_timer_.cancel();
+    void read_plain() {
+        // Shared by every session of this thread: nothing stays in it across a wait.
+        thread_local std::array<char, 16 * 1024> scratch;
+        beast::error_code ec;
+        std::size_t n = stream_.read_some(asio::buffer(scratch), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) return do_read();
+        if (ec) return read_failed(ec);
+        received({scratch.data(), n});
+    }
+
+    void read_failed(beast::error_code ec) {
+        if (ec != asio::error::operation_aborted)
             spdlog::debug("c{}: websocket ended: {}", ctx_.id, ec.message());
-            return;  // closed, timed out, or a protocol error: the session ends
-        }
-        if (!ws_.got_text()) {
-            close_with(websocket::close_code::bad_payload, "text frames only");
-            return;
-        }
-        std::string frame = beast::buffers_to_string(buffer_.data());
-        buffer_.consume(buffer_.size());
-        // An idle UA should hold no read buffer (the HTTP/1.1 one moved in here, and
-        // a frame may have grown it): one allocation per frame is cheaper than 5 KiB held.
-        buffer_.shrink_to_fit();
-        // The next read starts once this frame's actions are performed (see header).
-        run_channel(
-            [frame = std::move(frame)](webpush::UaChannel& ch) { return ch.on_text(frame); }, true);
+        end();
     }
 
-    // Runs a channel event on the channel executor, then performs its actions on the socket
-    // strand (and reads on, for frames from the UA).
+    void received(std::string_view bytes) {
+        last_rx_ = Clock::now();
+        ping_sent_ = false;
+        if (broken_) return do_read();  // unparseable: drained until EOF or the deadline
+        inbox_.append(bytes);
+        process_inbox();
+    }
+
+    // Handles the events in inbox_ one at a time: a text message goes to the channel, and the
+    // next event waits until its actions are performed (this also bounds what a flooding
+    // client can make the server hold). Reads more when no complete event is left.
+    void process_inbox() {
+        while (!busy_ && !ended_) {
+            std::string_view rest(inbox_);
+            rest.remove_prefix(consumed_);
+            ws::Event ev = reader_.next(rest);
+            consumed_ = inbox_.size() - rest.size();
+            switch (ev.kind) {
+                case ws::Event::Kind::need_more:
+                    compact_inbox();
+                    return do_read();
+                case ws::Event::Kind::text:
+                    if (close_sent_) break;  // the close is under way; data is discarded
+                    busy_ = true;
+                    run_channel([text = std::move(ev.payload)](
+                                    webpush::UaChannel& ch) { return ch.on_text(text); },
+                                true);
+                    return;
+                case ws::Event::Kind::binary:
+                    close_with(ws::kUnsupportedData, "text frames only");
+                    break;
+                case ws::Event::Kind::ping:
+                    send(ws::encode_frame(ws::Opcode::pong, ev.payload));
+                    break;
+                case ws::Event::Kind::pong:
+                    break;
+                case ws::Event::Kind::close:
+                    peer_closed_ = true;
+                    // Echo the peer's code (RFC 6455 §5.5.1); the socket ends once it is out.
+                    close_with(ev.code == ws::kNoStatus ? ws::kNormal : ev.code, "");
+                    return;
+                case ws::Event::Kind::error:
+                    spdlog::debug("c{}: websocket protocol error: {}", ctx_.id, ev.payload);
+                    broken_ = true;  // nothing more can be parsed (RFC 6455 §7.1.7)
+                    std::string().swap(inbox_);
+                    consumed_ = 0;
+                    close_with(ev.code, ev.payload);
+                    return;
+            }
+        }
+    }
+
+    void compact_inbox() {
+        if (consumed_ == inbox_.size()) {
+            std::string().swap(inbox_);  // an idle session holds no input buffer
+        } else {
+            inbox_.erase(0, consumed_);
+        }
+        consumed_ = 0;
+    }
+
+    // --- the channel ---
+
+    // Runs a channel event on the channel executor, then performs its actions on the socket's
+    // executor (and goes on with the input, for messages from the UA).
     template <class Event>
-    void run_channel(Event event, bool then_read = false) {
+    void run_channel(Event event, bool from_input = false) {
         asio::post(channel_ex_, [self = this->shared_from_this(), event = std::move(event),
-                                 then_read]() mutable {
+                                 from_input]() mutable {
             Actions actions = event(self->channel_);
-            asio::post(self->ws_.get_executor(),
-                       [self, actions = std::move(actions), then_read]() mutable {
+            asio::post(self->stream_.get_executor(),
+                       [self, actions = std::move(actions), from_input]() mutable {
                            self->perform(actions);
-                           if (then_read) self->do_read();
+                           if (!from_input) return;
+                           self->busy_ = false;
+                           self->process_inbox();
                        });
         });
     }
@@ -186,91 +255,166 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     void perform(Actions& actions) {
         for (auto& action : actions) {
             if (auto* send = std::get_if<webpush::channel::Send>(&action)) {
-                enqueue(std::move(send->text));
+                this->send(ws::encode_frame(ws::Opcode::text, send->text));
             } else if (auto* id = std::get_if<webpush::channel::Identified>(&action)) {
+                if (close_sent_) continue;
                 uaid_ = id->uaid;
-                hello_timer_.cancel();
                 spdlog::debug("c{}: hello, uaid {}...", ctx_.id,
                               webpush::UaChannel::uaid_to_wire(uaid_).substr(0, 8));
-                options_.hub->attach(uaid_, this->shared_from_this());
+                options_->hub->attach(uaid_, this->shared_from_this());
+                arm_timer(idle_check_interval());
             } else if (auto* close = std::get_if<webpush::channel::Close>(&action)) {
                 close_with(close->code, close->reason);
             }
         }
     }
 
-    void enqueue(std::string text) {
-        if (closing_) return;
-        // Notifications are bounded by max_inflight; replies by the one-frame-at-a-time read
-        // loop. A queue beyond both means the UA sends but does not read: let it go.
-        if (queue_.size() > options_.delivery.max_inflight + 64) {
+    // --- writing ---
+
+    void send(std::string frame) {
+        if (ended_ || close_sent_) return;
+        // Notifications are bounded by max_inflight; replies by the one-message-at-a-time
+        // input loop. A queue beyond both means the UA sends but does not read: let it go.
+        if (queue_.size() > options_->delivery.max_inflight + 64) {
             spdlog::info("c{}: websocket write queue full, closing", ctx_.id);
-            close();
-            return;
+            return end();
         }
-        queue_.push_back(std::move(text));
-        if (queue_.size() == 1) do_write();
+        queue_.push_back(std::move(frame));
+        if (writing_ == 0) do_write();
     }
 
     void do_write() {
-        ws_.text(true);
-        ws_.async_write(asio::buffer(queue_.front()),
-                        beast::bind_front_handler(&WsSession::on_write, this->shared_from_this()));
+        std::vector<asio::const_buffer> buffers;
+        buffers.reserve(queue_.size());
+        for (const auto& frame : queue_) buffers.emplace_back(asio::buffer(frame));
+        writing_ = queue_.size();
+        asio::async_write(stream_, buffers,
+                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_write(ec);
+                          });
     }
 
-    void on_write(beast::error_code ec, std::size_t) {
-        if (ec) return;
-        queue_.pop_front();
-        if (!queue_.empty()) {
-            do_write();
-        } else if (close_pending_) {
-            start_close();
+    void on_write(beast::error_code ec) {
+        for (; writing_ > 0; --writing_) queue_.pop_front();
+        if (ec) return end();
+        if (!queue_.empty()) return do_write();
+        if (!close_sent_) return;
+        // Our close frame is out: end now if the peer closed too, else give it a moment to
+        // answer with its close (RFC 6455 §7.1.1). A peer that broke the framing gets a FIN
+        // after the close frame and its input is drained, so the close frame is not lost to
+        // a reset caused by unread input.
+        if (peer_closed_) return end();
+        if (broken_) {
+            beast::error_code ec;
+            lowest_socket().shutdown(Socket::shutdown_send, ec);
+        }
+        arm_timer(milliseconds(ctx_.limits.read_timeout_ms));
+        do_read();
+    }
+
+    // --- closing ---
+
+    // Sends a close frame after the frames already queued (replies before the close).
+    void close_with(std::uint16_t code, std::string_view reason) {
+        if (ended_ || close_sent_) return;
+        spdlog::debug("c{}: websocket close {} ({})", ctx_.id, code, reason);
+        queue_.push_back(ws::encode_close(code, reason));
+        close_sent_ = true;
+        if (writing_ == 0) do_write();
+    }
+
+    void end() {
+        if (ended_) return;
+        ended_ = true;
+        timer_.cancel();
+        beast::error_code ec;
+        auto& socket = lowest_socket();
+        socket.shutdown(Socket::shutdown_both, ec);
+        socket.close(ec);
+    }
+
+    Socket& lowest_socket() {
+        if constexpr (kPlain) {
+            return stream_;
+        } else {
+            return beast::get_lowest_layer(stream_).socket();
         }
     }
 
-    // Closes after the frames already queued are written (replies before the close).
-    void close_with(websocket::close_code code, std::string_view reason) {
-        close_with(static_cast<std::uint16_t>(code), reason);
-    }
-    void close_with(std::uint16_t code, std::string_view reason) {
-        if (closing_ || close_pending_) return;
-        close_reason_.code = code;
-        reason = reason.substr(0, close_reason_.reason.max_size());
-        close_reason_.reason.assign(reason.data(), reason.size());
-        close_pending_ = true;
-        if (queue_.empty()) start_close();
-    }
-    void start_close() {
-        closing_ = true;
-        spdlog::debug("c{}: websocket close {} ({})", ctx_.id, close_reason_.code,
-                      std::string_view(close_reason_.reason.data(), close_reason_.reason.size()));
-        hello_timer_.cancel();
-        ws_.async_close(close_reason_, [self = this->shared_from_this()](beast::error_code) {});
+    // --- the timer ---
+
+    milliseconds idle_check_interval() const {
+        return milliseconds(std::max<std::uint64_t>(options_->delivery.ws_idle_timeout_ms / 2, 1));
     }
 
-    websocket::stream<Stream> ws_;
-    WsOptions options_;
+    void arm_timer(milliseconds after) {
+        timer_.expires_after(after);
+        timer_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
+            auto self = weak.lock();
+            if (!ec && self) self->on_timer();
+        });
+    }
+
+    void on_timer() {
+        if (ended_) return;
+        if (close_sent_) return end();  // the peer did not finish the closing handshake
+        if (uaid_.empty())
+            return close_with(ws::kPolicy, "hello timeout");  // still waiting for the hello
+        // Idle: ping once after half the timeout of silence, end after all of it.
+        auto silent = Clock::now() - last_rx_;
+        if (silent >= milliseconds(options_->delivery.ws_idle_timeout_ms)) {
+            spdlog::debug("c{}: websocket idle timeout", ctx_.id);
+            return end();
+        }
+        if (silent >= idle_check_interval() && !ping_sent_) {
+            ping_sent_ = true;
+            send(ws::encode_frame(ws::Opcode::ping, ""));
+        }
+        arm_timer(idle_check_interval());
+    }
+
+    Stream stream_;
+    std::shared_ptr<const WsOptions> options_;
     net::SessionContext ctx_;
     webpush::UaChannel channel_;  // touched only on channel_ex_
     asio::any_io_executor channel_ex_;
-    asio::steady_timer hello_timer_;
-    BeastRequest req_;
-    beast::flat_buffer buffer_;
+    asio::steady_timer timer_;
+    ws::FrameReader reader_;
+    std::string inbox_;  // received bytes not yet handled; empty (no heap) when idle
+    std::size_t consumed_ = 0;
+    std::vector<char> tls_buffer_;  // TLS sessions only
     // std::list, not std::deque: an empty libstdc++ deque still holds a 512-byte block.
-    std::list<std::string> queue_;
+    std::list<std::string> queue_;  // encoded frames; the first `writing_` are being written
+    std::size_t writing_ = 0;
     std::string uaid_;  // set once identified and attached to the hub
-    websocket::close_reason close_reason_;
-    bool close_pending_ = false;
-    bool closing_ = false;
+    Clock::time_point last_rx_;
+    bool reading_ = false;
+    bool busy_ = false;         // a text message is with the channel
+    bool ping_sent_ = false;    // since the last received bytes
+    bool close_sent_ = false;   // our close frame is queued or out
+    bool peer_closed_ = false;  // the peer's close frame arrived
+    bool broken_ = false;       // the peer broke the framing
+    bool ended_ = false;        // the socket is closed
 };
 
+// Takes over `GET /` with a valid RFC 6455 handshake; anything else stays with the HTTP/1.1
+// session (whose handler answers a malformed handshake on `/` with a JSON 400).
 template <class Stream>
-bool take_over(const WsOptions& options, BeastRequest& req, Stream& stream,
+bool take_over(const std::shared_ptr<const WsOptions>& options, BeastRequest& req, Stream& stream,
                beast::flat_buffer& buffer, const net::SessionContext& ctx) {
     // Firefox connects to the path of dom.push.serverURL, "/" in every deployment we know.
     if (req.target() != "/") return false;
-    auto session = std::make_shared<WsSession<Stream>>(std::move(stream), options, ctx);
-    session->start(std::move(req), std::move(buffer));
+    auto response = ws::accept_response(req, offers_subprotocol(req) ? kSubprotocol : "");
+    if (!response) return false;
+    std::string early = beast::buffers_to_string(buffer.data());
+    buffer.consume(buffer.size());
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+        auto session = std::make_shared<WsSession<Socket>>(stream.release_socket(), options, ctx);
+        session->start(std::move(*response), std::move(early));
+    } else {
+        auto session = std::make_shared<WsSession<Stream>>(std::move(stream), options, ctx);
+        session->start(std::move(*response), std::move(early));
+    }
     return true;
 }
 

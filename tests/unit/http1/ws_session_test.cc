@@ -1,13 +1,14 @@
-// The WebSocket user-agent session over an in-memory beast::test::stream: handshake with the
-// push-notification subprotocol, the channel protocol through real frames, delivery woken by
-// the hub, hello deadline, replacement of an older connection, and frame limits.
+// The WebSocket user-agent session over real loopback TCP (the plain-socket path it runs in
+// production): handshake with the push-notification subprotocol, the channel protocol through
+// real frames from Beast's client, delivery woken by the hub, hello deadline, replacement of
+// an older connection, frame limits, fragmented input, pings both ways, the closing handshake
+// and the idle timeout.
 #include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/beast/_experimental/test/stream.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
-#include <future>
 #include <thread>
 
 #include "pushsvc/http1/ws_session_impl.h"
@@ -20,7 +21,8 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace json = boost::json;
-using Client = websocket::stream<beast::test::stream>;
+using tcp = asio::ip::tcp;
+using Client = websocket::stream<tcp::socket>;
 
 constexpr std::string_view kChannel = "d501fd61-5d2f-44d6-8fcb-9c183a0b83ae";
 
@@ -30,6 +32,7 @@ class WsSessionTest : public ::testing::Test {
         : service_(options(), store_, webpush::EndpointCodec({std::string(32, 'k')}), clock_),
           backend_(service_, store_, clock_),
           work_(asio::make_work_guard(ioc_)),
+          acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
           runner_([this] { ioc_.run(); }) {
         service_.set_notifier(&hub_);
         ws_.backend = &backend_;
@@ -50,21 +53,26 @@ class WsSessionTest : public ::testing::Test {
         return o;
     }
 
-    // A connected client whose server end was taken over by a WebSocket session.
+    // A connected client whose server end was taken over by a WebSocket session: the server
+    // side accepts and reads the upgrade request as the HTTP/1.1 session would, then hands over.
     std::unique_ptr<Client> connect(bool offer_subprotocol = true,
                                     std::string* selected = nullptr) {
-        beast::test::stream server_end(ioc_);
-        auto client = std::make_unique<Client>(ioc_);
-        client->next_layer().connect(server_end);
-        // Server side: read the upgrade request as the HTTP/1.1 session would, then hand over.
-        auto server = std::make_shared<beast::test::stream>(std::move(server_end));
-        auto buffer = std::make_shared<beast::flat_buffer>();
-        auto req = std::make_shared<BeastRequest>();
-        beast::http::async_read(
-            *server, *buffer, *req, [this, server, buffer, req](beast::error_code ec, std::size_t) {
+        auto options = std::make_shared<const WsOptions>(ws_);
+        acceptor_.async_accept(
+            asio::make_strand(ioc_), [this, options](beast::error_code ec, tcp::socket socket) {
                 ASSERT_FALSE(ec);
-                EXPECT_TRUE(detail::take_over(ws_, *req, *server, *buffer, ctx_));
+                auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+                auto buffer = std::make_shared<beast::flat_buffer>();
+                auto req = std::make_shared<BeastRequest>();
+                beast::http::async_read(
+                    *stream, *buffer, *req,
+                    [this, options, stream, buffer, req](beast::error_code ec, std::size_t) {
+                        ASSERT_FALSE(ec);
+                        EXPECT_TRUE(detail::take_over(options, *req, *stream, *buffer, ctx_));
+                    });
             });
+        auto client = std::make_unique<Client>(client_ioc_);
+        client->next_layer().connect(acceptor_.local_endpoint());
         client->set_option(
             websocket::stream_base::decorator([offer_subprotocol](websocket::request_type& r) {
                 if (offer_subprotocol)
@@ -99,7 +107,7 @@ class WsSessionTest : public ::testing::Test {
             beast::error_code ec;
             c.read(b, ec);
             if (ec == websocket::error::closed) return c.reason().code;
-            if (ec == asio::error::connection_reset) return -1;
+            if (ec == asio::error::connection_reset || ec == asio::error::eof) return -1;
             if (ec) {
                 ADD_FAILURE() << "read ended with " << ec.message();
                 return 0;
@@ -117,6 +125,8 @@ class WsSessionTest : public ::testing::Test {
     net::SessionContext ctx_;
     asio::io_context ioc_;
     asio::executor_work_guard<asio::io_context::executor_type> work_;
+    tcp::acceptor acceptor_;
+    asio::io_context client_ioc_;  // the clients use blocking calls only
     std::thread runner_;
 };
 
@@ -179,7 +189,7 @@ TEST_F(WsSessionTest, BinaryFramesAndOversizedFramesClose) {
     auto c = connect();
     c->binary(true);
     c->write(asio::buffer(std::string("{}")));
-    EXPECT_EQ(close_code(*c), 1007);
+    EXPECT_EQ(close_code(*c), 1003);  // unsupported data, as autopush
     auto big = connect();
     send(*big, std::string(20000, ' ') + "{}");
     int code = close_code(*big);
@@ -190,6 +200,51 @@ TEST_F(WsSessionTest, InvalidJsonClosesWithInvalidPayload) {
     auto c = connect();
     send(*c, "hello?");
     EXPECT_EQ(close_code(*c), 1007);
+}
+
+TEST_F(WsSessionTest, FragmentedMessagesAndPingsFromTheClient) {
+    auto c = connect();
+    c->auto_fragment(true);
+    c->write_buffer_bytes(8);  // the hello goes out as 8-byte fragments
+    send(*c, R"({"messageType":"hello","broadcasts":{},"use_webpush":true})");
+    bool pong = false;
+    c->control_callback([&](websocket::frame_type kind, beast::string_view) {
+        if (kind == websocket::frame_type::pong) pong = true;
+    });
+    c->ping("are you there");
+    EXPECT_EQ(receive(*c).at("status").as_int64(), 200);
+    send(*c, "{}");
+    EXPECT_EQ(receive(*c).size(), 0u);
+    EXPECT_TRUE(pong);  // answered before the replies that follow it
+}
+
+TEST_F(WsSessionTest, ClientCloseIsEchoed) {
+    auto c = connect();
+    send(*c, R"({"messageType":"hello","use_webpush":true})");
+    receive(*c);
+    beast::error_code ec;
+    c->close(websocket::close_reason(websocket::close_code::normal), ec);
+    EXPECT_FALSE(ec) << ec.message();  // Beast's close() waits for the server's close frame
+    EXPECT_EQ(c->reason().code, 1000);
+}
+
+TEST_F(WsSessionTest, SilentConnectionIsPingedThenDropped) {
+    ws_.delivery.ws_idle_timeout_ms = 300;
+    auto c = connect();
+    send(*c, R"({"messageType":"hello","use_webpush":true})");
+    receive(*c);
+    // The client stays silent (reading without answering pings is not possible with Beast,
+    // so it does not read at all), then looks at what arrived.
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    bool ping = false;
+    c->control_callback([&](websocket::frame_type kind, beast::string_view) {
+        if (kind == websocket::frame_type::ping) ping = true;
+    });
+    beast::flat_buffer b;
+    beast::error_code ec;
+    c->read(b, ec);
+    EXPECT_TRUE(ping);
+    EXPECT_TRUE(ec) << "the idle connection should have been ended";
 }
 
 }  // namespace
