@@ -281,6 +281,17 @@ TEST_P(PushApi, ErrorsAreJsonWithCodeErrnoErrorMessage) {
     EXPECT_TRUE(body.contains("message"));
 }
 
+TEST_P(PushApi, RootWithoutAWebSocketUpgradeIsAJson400) {
+    // `/` is the push channel (RFC 6455 upgrades over HTTP/1.1); a plain GET is told so.
+    // Invalid upgrades (wrong version, bad key) are in unit_http1's handshake test.
+    wc::HttpRequest req;
+    req.url = g_server->origin() + "/";
+    auto r = send(req);
+    EXPECT_EQ(r.status, 400);
+    auto body = boost::json::parse(r.body).as_object();
+    EXPECT_EQ(body.at("reason").as_string(), "websocket_required");
+}
+
 INSTANTIATE_TEST_SUITE_P(AllTransports, PushApi,
                          ::testing::Values(Transport::http1, Transport::h2c, Transport::http1_tls,
                                            Transport::h2_tls),
