@@ -210,6 +210,11 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
                     break;
                 case ws::Event::Kind::close:
                     peer_closed_ = true;
+                    // The answer to our close: done once ours is out (on_write ends then).
+                    if (close_sent_) {
+                        if (writing_ == 0) end();
+                        return;
+                    }
                     // Echo the peer's code (RFC 6455 §5.5.1); the socket ends once it is out.
                     close_with(ev.code == ws::kNoStatus ? ws::kNormal : ev.code, "");
                     return;
