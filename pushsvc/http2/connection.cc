@@ -153,11 +153,20 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         arm_timer();
     }
 
-    // Handler calls happen here, outside nghttp2 callbacks.
+    // Handler calls happen here, outside nghttp2 callbacks. A handler that answers at once
+    // (every push with store.sync off) has its response submitted directly, so one write
+    // after this carries the responses to everything one read brought in; answers from other
+    // threads or later are posted to the connection's executor.
     void dispatch_ready() {
+        const void* outer = tl_dispatching;
+        tl_dispatching = this;
         for (auto& r : engine_.take_ready()) {
             http::Responder responder = [weak = this->weak_from_this(), ex = ex_,
                                          id = r.stream_id](http::Response res) {
+                if (auto s = weak.lock(); s && tl_dispatching == s.get()) {
+                    s->engine_.submit_response(id, std::move(res));  // flushed by the caller
+                    return;
+                }
                 asio::post(ex, [weak, id, res = std::move(res)]() mutable {
                     if (auto s = weak.lock()) s->on_response(id, std::move(res));
                 });
@@ -184,7 +193,11 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
                                         http::error_response(errc::internal, ctx_.profile));
             }
         }
+        tl_dispatching = outer;
     }
+
+    // The connection whose dispatch_ready() runs on this thread, if any.
+    static inline thread_local const void* tl_dispatching = nullptr;
 
     void on_response(std::int32_t stream_id, http::Response res) {
         if (closed_) return;

@@ -21,6 +21,7 @@
 #include "pushsvc/store/queue_counts.h"
 #include "pushsvc/store/record_codec.h"
 #include "pushsvc/store/rocks_keys.h"
+#include "pushsvc/store/subscription_cache.h"
 
 namespace pushsvc::store {
 namespace {
@@ -59,6 +60,7 @@ struct RocksStore::Impl {
     // Serialises mutations of one user agent's queue and subscriptions.
     std::array<std::mutex, kStripes> stripes;
     std::array<QueueCounts, kStripes> queue_counts;
+    SubscriptionCache subscriptions;  // forget() after every write that touches one
 
     std::atomic<std::uint64_t> last_seq{0};
     std::atomic<std::uint64_t> seq_ceiling{0};
@@ -304,16 +306,17 @@ result<void> RocksStore::delete_user_agent(std::string_view uaid) {
         rocksdb::WriteBatch batch;
         batch.Delete(slice(tagged(kUserAgentTag, uaid))).PermitUncheckedError();
         const std::string prefix = lp_key(kUaSubsTag, uaid);
+        std::vector<std::string> sub_ids;
         const bool ok = impl_->scan(prefix, prefix, [&](std::string_view key, std::string_view) {
             batch.Delete(slice(key)).PermitUncheckedError();
-            batch.Delete(slice(tagged(kSubscriptionTag, key.substr(prefix.size()))))
-                .PermitUncheckedError();
+            sub_ids.emplace_back(key.substr(prefix.size()));
+            batch.Delete(slice(tagged(kSubscriptionTag, sub_ids.back()))).PermitUncheckedError();
             return true;
         });
         impl_->counts(uaid).forget(uaid);
-        if (!ok || !impl_->erase_queue(batch, uaid, nullptr) || !impl_->write(batch)) {
-            return failure();
-        }
+        const bool written = ok && impl_->erase_queue(batch, uaid, nullptr) && impl_->write(batch);
+        for (const auto& id : sub_ids) impl_->subscriptions.forget(id);
+        if (!written) return failure();
     }
     return impl_->make_durable();
 }
@@ -334,13 +337,16 @@ result<void> RocksStore::put_subscription(const SubscriptionRecord& sub) {
         index.append(sub.id);
         batch.Put(slice(key), slice(codec::encode(sub))).PermitUncheckedError();
         batch.Put(slice(index), rocksdb::Slice()).PermitUncheckedError();
-        if (!impl_->write(batch)) return failure();
+        const bool written = impl_->write(batch);
+        impl_->subscriptions.forget(sub.id);
+        if (!written) return failure();
     }
     return impl_->make_durable();
 }
 
 result<std::optional<SubscriptionRecord>> RocksStore::get_subscription(std::string_view id) {
-    return impl_->get_record<SubscriptionRecord>(tagged(kSubscriptionTag, id));
+    return impl_->subscriptions.get(
+        id, [&] { return impl_->get_record<SubscriptionRecord>(tagged(kSubscriptionTag, id)); });
 }
 
 result<std::vector<SubscriptionRecord>> RocksStore::subscriptions_of(std::string_view uaid) {
@@ -385,9 +391,9 @@ result<bool> RocksStore::delete_subscription(std::string_view id) {
         batch.Delete(slice(key)).PermitUncheckedError();
         batch.Delete(slice(index)).PermitUncheckedError();
         impl_->counts(sub.uaid).forget(sub.uaid);
-        if (!impl_->erase_queue(batch, sub.uaid, &sub.id) || !impl_->write(batch)) {
-            return failure();
-        }
+        const bool written = impl_->erase_queue(batch, sub.uaid, &sub.id) && impl_->write(batch);
+        impl_->subscriptions.forget(sub.id);
+        if (!written) return failure();
     }
     if (auto r = impl_->make_durable(); !r) return failure();
     return true;

@@ -173,6 +173,26 @@ TYPED_TEST(StoreContract, DeleteUserAgentCascadesToSubscriptionsAndMessages) {
     EXPECT_EQ(this->pending_ids("ua2"), (std::vector<std::string>{"m2"}));
 }
 
+TYPED_TEST(StoreContract, SubscriptionReadBeforeAChangeIsNotServedStale) {
+    // RocksStore caches subscriptions it has read; every change must show on the next read.
+    Store& s = this->store();
+    must(s.put_subscription(make_subscription("s1", "ua1")));
+    ASSERT_EQ(must(s.get_subscription("s1"))->uaid, "ua1");
+    must(s.put_subscription(make_subscription("s1", "ua2")));  // moved to another UA
+    EXPECT_EQ(must(s.get_subscription("s1"))->uaid, "ua2");
+
+    must(s.put_subscription(make_subscription("s2", "ua1")));
+    ASSERT_TRUE(must(s.get_subscription("s2")).has_value());
+    EXPECT_TRUE(must(s.delete_subscription("s2")));
+    EXPECT_FALSE(must(s.get_subscription("s2")).has_value());
+
+    must(s.put_user_agent({.uaid = "ua3"}));
+    must(s.put_subscription(make_subscription("s3", "ua3")));
+    ASSERT_TRUE(must(s.get_subscription("s3")).has_value());
+    must(s.delete_user_agent("ua3"));
+    EXPECT_FALSE(must(s.get_subscription("s3")).has_value());
+}
+
 // --- queue order and paging ---
 
 TYPED_TEST(StoreContract, PendingReturnsManyMessagesInArrivalOrder) {
