@@ -124,6 +124,13 @@ result<std::optional<MessageRecord>> MemoryStore::get_message(std::string_view i
     return std::optional<MessageRecord>(msg);
 }
 
+result<void> MemoryStore::mark_delivered(std::string_view id) {
+    std::lock_guard lk(mu_);
+    auto loc = by_id_.find(id);
+    if (loc != by_id_.end()) queues_.at(loc->second.first).at(loc->second.second).delivered = true;
+    return {};
+}
+
 result<bool> MemoryStore::delete_message(std::string_view id) {
     std::lock_guard lk(mu_);
     auto loc = by_id_.find(id);

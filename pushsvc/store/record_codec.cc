@@ -57,10 +57,13 @@ class Reader {
         v = static_cast<Small>(u);
         return *this;
     }
-    bool version() {
-        ok_ = ok_ && !in_.empty() && static_cast<std::uint8_t>(in_.front()) == kRecordVersion;
-        if (ok_) in_.remove_prefix(1);
-        return ok_;
+    // Accepts versions first..last; returns the one read (0 on failure).
+    std::uint8_t version(std::uint8_t first = kRecordVersion, std::uint8_t last = kRecordVersion) {
+        const auto v = in_.empty() ? 0 : static_cast<std::uint8_t>(in_.front());
+        ok_ = ok_ && v >= first && v <= last;
+        if (!ok_) return 0;
+        in_.remove_prefix(1);
+        return v;
     }
     bool done() const { return ok_ && in_.empty(); }
 
@@ -125,7 +128,7 @@ std::string encode(const SubscriptionRecord& r) {
 }
 
 std::string encode(const MessageRecord& r) {
-    std::string out(1, static_cast<char>(kRecordVersion));
+    std::string out(1, static_cast<char>(kMessageVersion));
     out.reserve(64 + r.id.size() + r.uaid.size() + r.subscription_id.size() + r.topic.size() +
                 r.encryption.size() + r.crypto_key.size() + r.receipt_id.size() + r.body.size());
     append_lp(out, r.id);
@@ -143,6 +146,7 @@ std::string encode(const MessageRecord& r) {
     append_lp(out, r.receipt_id);
     append_varint(out, r.receipt_status);
     append_lp(out, r.body);
+    append_varint(out, r.delivered ? 1 : 0);
     return out;
 }
 
@@ -163,11 +167,18 @@ bool decode(std::string_view in, SubscriptionRecord& r) {
 
 bool decode(std::string_view in, MessageRecord& r) {
     Reader rd(in);
-    if (!rd.version()) return false;
+    const std::uint8_t version = rd.version(kRecordVersion, kMessageVersion);
+    if (version == 0) return false;
     rd.str(r.id).str(r.uaid).str(r.subscription_id).u64(r.seq);
     rd.i64(r.received_ms).i64(r.expires_ms).small(r.ttl_s).small(r.urgency);
     rd.str(r.topic).str(r.content_encoding).str(r.encryption).str(r.crypto_key);
     rd.str(r.receipt_id).small(r.receipt_status).str(r.body);
+    r.delivered = false;
+    if (version >= 2) {
+        std::uint8_t delivered = 0;
+        rd.small(delivered);
+        r.delivered = delivered != 0;
+    }
     return rd.done();
 }
 

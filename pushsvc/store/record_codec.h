@@ -15,6 +15,9 @@
 namespace pushsvc::store::codec {
 
 inline constexpr std::uint8_t kRecordVersion = 1;
+// Message records are version 2 (MessageRecord::delivered appended); version 1 messages,
+// written before it existed, still decode (as not delivered).
+inline constexpr std::uint8_t kMessageVersion = 2;
 
 // Key fragments. append_lp() is prefix-free: two different strings never produce encodings
 // where one is a prefix of the other, so `lp(a) + b` keys cannot collide or overlap.

@@ -43,7 +43,9 @@ struct MessageRecord {
                                        // receipt record: the acknowledged message's id
     std::uint16_t receipt_status = 0;  // a receipt record (queued on a receipt subscription):
                                        // 204 acknowledged, 410 expired undelivered (§6.3)
-    std::string body;                  // byte-exact
+    bool delivered = false;  // a message asking for a receipt was sent to a user agent, so its
+                             // DELETE is an acknowledgement (204 receipt), not a cancel
+    std::string body;        // byte-exact
 };
 
 }  // namespace pushsvc::store

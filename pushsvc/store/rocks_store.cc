@@ -505,6 +505,31 @@ result<std::optional<MessageRecord>> RocksStore::get_message(std::string_view id
     return msg;
 }
 
+result<void> RocksStore::mark_delivered(std::string_view id) {
+    std::string qkey;
+    switch (impl_->get(tagged(kMessageIdTag, id), qkey)) {
+        case Got::failed:
+            return failure();
+        case Got::absent:
+            return {};
+        case Got::found:
+            break;
+    }
+    std::string_view uaid;
+    if (!uaid_of_queue_key(qkey, uaid)) return failure();
+    {
+        std::lock_guard lk(impl_->stripe(uaid));
+        auto msg = impl_->get_record<MessageRecord>(qkey);
+        if (!msg) return failure();
+        if (!*msg || (*msg)->id != id || (*msg)->delivered) return {};
+        (*msg)->delivered = true;
+        rocksdb::WriteBatch batch;
+        batch.Put(slice(qkey), slice(codec::encode(**msg))).PermitUncheckedError();
+        if (!impl_->write(batch)) return failure();
+    }
+    return impl_->make_durable();
+}
+
 result<bool> RocksStore::delete_message(std::string_view id) {
     std::string qkey;
     switch (impl_->get(tagged(kMessageIdTag, id), qkey)) {

@@ -53,6 +53,10 @@ class Store {
 
     virtual result<std::optional<MessageRecord>> get_message(std::string_view id) = 0;
 
+    // Records durably that message `id` was sent to a user agent (MessageRecord::delivered);
+    // nothing happens if it is gone.
+    virtual result<void> mark_delivered(std::string_view id) = 0;
+
     // Removes exactly one message. Returns false if it did not exist (already acked, replaced,
     // cancelled or swept).
     virtual result<bool> delete_message(std::string_view id) = 0;

@@ -1,5 +1,6 @@
 #include "pushsvc/webpush/push_service.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
 #include "pushsvc/base/base64url.h"
@@ -81,8 +82,6 @@ std::optional<std::string> id_from_link(std::string_view uri, std::string_view p
 // Receipt subscriptions are queues of their own; their key cannot be a uaid a WebSocket hello
 // could name (those are 16 bytes).
 std::string receipt_queue(std::string_view rid) { return "R" + std::string(rid); }
-
-constexpr std::size_t kMaxDeliveredTracked = 1'000'000;
 
 }  // namespace
 
@@ -235,7 +234,7 @@ result<PushOutcome> PushService::push(PushRequest req) {
     if (*queued >= options_.max_queued_per_ua) return errc::too_many_requests;
     auto replaced = store_.enqueue(msg);
     if (!replaced) return replaced.error();
-    if (*replaced) take_delivered(**replaced);  // no receipt for a replaced message (R8030-5.4-d)
+    // A replaced message is gone with whatever it was owed: no receipt (R8030-5.4-d).
     out.stored = true;
     if (notifier_) notifier_->notify(msg, true);
     return out;
@@ -258,14 +257,13 @@ result<store::MessageRecord> PushService::remove_message(std::string_view id_seg
 result<void> PushService::delete_message(std::string_view id_segment) {
     auto message = remove_message(id_segment);
     if (!message) return message.error();
-    if (!message->receipt_id.empty() && take_delivered(message->id)) send_receipt(*message, 204);
+    if (!message->receipt_id.empty() && message->delivered) send_receipt(*message, 204);
     return {};
 }
 
 result<void> PushService::give_up(std::string_view id_segment) {
     auto message = remove_message(id_segment);
     if (!message) return message.error();
-    take_delivered(message->id);
     if (!message->receipt_id.empty()) send_receipt(*message, 410);
     return {};
 }
@@ -350,15 +348,11 @@ void PushService::send_receipt(const store::MessageRecord& message, std::uint16_
 }
 
 void PushService::mark_delivered(const store::MessageRecord& message) {
-    if (message.receipt_id.empty() || message.receipt_status != 0) return;
-    std::lock_guard lock(delivered_mu_);
-    if (delivered_.size() >= kMaxDeliveredTracked) delivered_.erase(delivered_.begin());
-    delivered_.insert(message.id);
-}
-
-bool PushService::take_delivered(const std::string& message_id) {
-    std::lock_guard lock(delivered_mu_);
-    return delivered_.erase(message_id) > 0;
+    // Only messages that asked for a receipt care; stored, so an ack after a restart still
+    // earns its 204. Called before the message goes out, so before the UA can ack it.
+    if (message.receipt_id.empty() || message.receipt_status != 0 || message.delivered) return;
+    if (!store_.mark_delivered(message.id))
+        spdlog::warn("receipt: could not record delivery of a message; its ack earns no 204");
 }
 
 result<std::size_t> PushService::sweep(base::UnixMs now) {
@@ -366,7 +360,6 @@ result<std::size_t> PushService::sweep(base::UnixMs now) {
     auto swept = store_.sweep_expired(now, &with_receipt);
     if (!swept) return swept.error();
     for (const auto& m : with_receipt) {
-        take_delivered(m.id);
         send_receipt(m, 410);  // expired without an ack (R8030-6.3-d, choice A-4)
     }
     return *swept;

@@ -10,11 +10,9 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 
 #include "pushsvc/base/clock.h"
 #include "pushsvc/base/result.h"
@@ -159,7 +157,6 @@ class PushService {
     result<store::MessageRecord> remove_message(std::string_view id_segment);
     result<void> remove_user_agent(const std::string& uaid);
     void send_receipt(const store::MessageRecord& message, std::uint16_t status);
-    bool take_delivered(const std::string& message_id);
 
     ServiceOptions options_;
     store::Store& store_;
@@ -168,8 +165,6 @@ class PushService {
     vapid::TokenCache vapid_cache_;
     std::vector<std::string> audiences_;
     Notifier* notifier_ = nullptr;
-    std::mutex delivered_mu_;
-    std::unordered_set<std::string> delivered_;  // receipt-requested messages sent to a UA
 };
 
 // 16 random bytes: subscription, user-agent and message ids (>= 120 bits, RFC 8030 §8.3).

@@ -395,6 +395,23 @@ TEST_F(Rfc8030, QueuedMessagesUnackedMessagesAndPendingReceiptsSurviveKill9) {
     EXPECT_EQ(drain(receipts).status, 204);  // pushed once
 }
 
+TEST_F(Rfc8030, AckAfterKill9OfAMessageDeliveredBeforeEarnsA204_R8030_6_3_b) {
+    // Delivered (pushed to the monitor), then the service dies before the UA acks: the ack
+    // after the restart is still an acknowledgement, not a sender's cancel.
+    auto sub = subscribe();
+    auto sent = call("POST", sub.push_url, {{"TTL", "600"}, {"Prefer", "respond-async"}});
+    ASSERT_EQ(sent.status, 202);
+    std::string receipts = receipt_url_of(sent);
+    ASSERT_EQ(drain(sub.subscription_url).pushes.size(), 1u);
+    server_->kill9();
+    start_server();
+    sender_.close();
+    EXPECT_EQ(call("DELETE", *sent.headers.get("location")).status, 204);
+    auto r = drain(receipts);
+    ASSERT_EQ(r.pushes.size(), 1u);
+    EXPECT_EQ(r.pushes[0].response.status, 204);
+}
+
 TEST_F(Rfc8030, DeletedReceiptSubscriptionIsGone_R8030_7_3_c_e) {
     auto sub = subscribe();
     auto sent = call("POST", sub.push_url, {{"TTL", "60"}, {"Prefer", "respond-async"}});

@@ -26,6 +26,7 @@ MessageRecord full_message() {
     m.crypto_key = "dh=y";
     m.receipt_id = "r";
     m.receipt_status = 410;
+    m.delivered = true;
     m.body = std::string(300, '\0') + "tail";
     return m;
 }
@@ -48,7 +49,24 @@ TEST(RecordCodec, MessageRoundTripsEveryFieldAtTheirLimits) {
     EXPECT_EQ(out.crypto_key, m.crypto_key);
     EXPECT_EQ(out.receipt_id, m.receipt_id);
     EXPECT_EQ(out.receipt_status, 410);
+    EXPECT_TRUE(out.delivered);
     EXPECT_EQ(out.body, m.body);
+}
+
+TEST(RecordCodec, Version1MessagesWrittenBeforeTheDeliveredFlagStillDecode) {
+    // A version-1 message record is the version-2 encoding without its last field.
+    const MessageRecord m = full_message();
+    std::string v1 = encode(m);
+    ASSERT_EQ(v1.back(), '\x01');  // delivered = true, the final varint
+    v1.pop_back();
+    v1[0] = static_cast<char>(1);
+    MessageRecord out;
+    ASSERT_TRUE(decode(v1, out));
+    EXPECT_EQ(out.body, m.body);
+    EXPECT_FALSE(out.delivered);
+    // ...but a version-2 record missing the flag is truncated.
+    v1[0] = static_cast<char>(kMessageVersion);
+    EXPECT_FALSE(decode(v1, out));
 }
 
 TEST(RecordCodec, SubscriptionAndUserAgentRoundTrip) {

@@ -56,6 +56,7 @@ TEST_F(RocksStoreTest, ReopenKeepsEverythingAndSeqKeepsIncreasing) {
             last_seq = m.seq;
         }
         EXPECT_TRUE(must(s->delete_message("m2")));
+        must(s->mark_delivered("m1"));
     }
     for (int round = 0; round < 3; ++round) {
         auto s = open();
@@ -73,6 +74,8 @@ TEST_F(RocksStoreTest, ReopenKeepsEverythingAndSeqKeepsIncreasing) {
     for (const auto& m : must(s->pending("ua1", kT0, 0, 100))) ids.push_back(m.id);
     EXPECT_EQ(ids, (std::vector<std::string>{"m1", "m3", "n0", "n1", "n2"}));
     EXPECT_FALSE(must(s->get_message("m2")).has_value());
+    EXPECT_TRUE(must(s->get_message("m1"))->delivered);
+    EXPECT_FALSE(must(s->get_message("m3"))->delivered);
     // The topic index survived: m3 is still replaceable (R8030-5.4-a).
     MessageRecord r = make_message("m3b", "ua1", "s1", 600, "t");
     EXPECT_EQ(must(s->enqueue(r)), std::optional<std::string>("m3"));

@@ -377,6 +377,23 @@ TYPED_TEST(StoreContract, SweepExpiredCountsAndRemovesOnlyExpiredMessages) {
 
 // --- acks ---
 
+TYPED_TEST(StoreContract, MarkDeliveredIsKeptWithTheMessage) {
+    // What makes a later DELETE an ack (204 receipt) rather than a cancel (R8030-6.3-b, A-6).
+    Store& s = this->store();
+    this->add(make_message("m1", "ua1", "s1"));
+    this->add(make_message("m2", "ua1", "s1"));
+    EXPECT_FALSE(must(s.get_message("m1"))->delivered);
+    must(s.mark_delivered("m1"));
+    must(s.mark_delivered("m1"));       // idempotent
+    must(s.mark_delivered("missing"));  // gone: nothing to do
+    EXPECT_TRUE(must(s.get_message("m1"))->delivered);
+    EXPECT_FALSE(must(s.get_message("m2"))->delivered);
+    auto pending = must(s.pending("ua1", kT0, 0, 10));
+    ASSERT_EQ(pending.size(), 2u);
+    EXPECT_TRUE(pending[0].delivered);
+    EXPECT_EQ(pending[0].body, make_message("m1", "ua1", "s1").body);  // the rest unchanged
+}
+
 TYPED_TEST(StoreContract, DeleteMessageRemovesExactlyOneAndSecondCallReportsFalse) {
     Store& s = this->store();
     this->add(make_message("m1", "ua1", "s1"));
