@@ -54,6 +54,8 @@ std::string_view errc_name(errc e) noexcept {
             return "unknown_receipt";
         case errc::websocket_required:
             return "websocket_required";
+        case errc::websocket_version:
+            return "websocket_version";
         case errc::vapid_missing:
             return "vapid_missing";
         case errc::vapid_invalid:

@@ -39,6 +39,7 @@ enum class errc {
     payload_too_large,
     header_too_large,
     too_many_requests,
+    websocket_version,  // 426: a WebSocket version other than 13 (RFC 6455 §4.2.2)
     // 5xx
     store_failure,
     unavailable,

@@ -74,6 +74,12 @@ void Api::handle(Request req, Responder respond) {
         work = [this, target = std::string(path)] { return delete_resource(target); };
     } else if (path == "/") {
         // A valid WebSocket upgrade never gets here (the HTTP/1.1 session hands it over).
+        auto version = req.headers.get("sec-websocket-version");
+        if (version && *version != "13") {
+            Response r = error(errc::websocket_version);  // RFC 6455 §4.2.2: say which
+            r.headers.add("sec-websocket-version", "13");
+            return respond(std::move(r));
+        }
         return respond(error(errc::websocket_required));
     } else if (path == "/health") {
         Response r;

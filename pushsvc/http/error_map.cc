@@ -42,6 +42,8 @@ ErrorInfo error_info(errc e, config::Profile profile) noexcept {
                     "(RFC 8030 section 6)"};
         case errc::unknown_receipt:
             return {400, 0, "Unknown receipt subscription"};
+        case errc::websocket_version:
+            return {426, 0, "Unsupported WebSocket version: this service speaks version 13"};
         case errc::websocket_required:
             return {400, 0,
                     "/ is the WebSocket push channel: send an RFC 6455 upgrade over HTTP/1.1 "
@@ -93,6 +95,8 @@ std::string_view reason_phrase(int status) {
             return "Gone";
         case 413:
             return "Payload Too Large";
+        case 426:
+            return "Upgrade Required";
         case 429:
             return "Too Many Requests";
         case 431:

@@ -6,6 +6,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <array>
+#include <cctype>
 
 namespace pushsvc::http1::ws {
 namespace {
@@ -40,6 +41,8 @@ std::string base64(const unsigned char* data, std::size_t n) {
 bool valid_key(std::string_view key) {
     // base64 of 16 random bytes (§4.1 item 7): 22 characters and "==".
     if (key.size() != 24 || !key.ends_with("==")) return false;
+    for (char c : key.substr(0, 22))
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/') return false;
     std::array<unsigned char, 18> raw{};
     return EVP_DecodeBlock(raw.data(), reinterpret_cast<const unsigned char*>(key.data()), 24) ==
            18;

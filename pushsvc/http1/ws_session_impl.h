@@ -262,7 +262,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
             if (auto* send = std::get_if<webpush::channel::Send>(&action)) {
                 this->send(ws::encode_frame(ws::Opcode::text, send->text));
             } else if (auto* id = std::get_if<webpush::channel::Identified>(&action)) {
-                if (close_sent_) continue;
+                // A session on its way out must not take the uaid from a live one.
+                if (close_sent_ || ended_) continue;
                 uaid_ = id->uaid;
                 spdlog::debug("c{}: hello, uaid {}...", ctx_.id,
                               webpush::UaChannel::uaid_to_wire(uaid_).substr(0, 8));
@@ -313,8 +314,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
             beast::error_code ec;
             lowest_socket().shutdown(Socket::shutdown_send, ec);
         }
-        arm_timer(milliseconds(ctx_.limits.read_timeout_ms));
-        do_read();
+        do_read();  // the deadline armed by close_with() still runs
     }
 
     // --- closing ---
@@ -325,6 +325,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
         spdlog::debug("c{}: websocket close {} ({})", ctx_.id, code, reason);
         queue_.push_back(ws::encode_close(code, reason));
         close_sent_ = true;
+        // One deadline for writing the close (behind whatever is queued; a peer that stops
+        // reading stalls it) and for the peer's answer.
+        arm_timer(milliseconds(ctx_.limits.read_timeout_ms));
         if (writing_ == 0) do_write();
     }
 

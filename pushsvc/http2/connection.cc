@@ -158,8 +158,11 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
     // after this carries the responses to everything one read brought in; answers from other
     // threads or later are posted to the connection's executor.
     void dispatch_ready() {
-        const void* outer = tl_dispatching;
-        tl_dispatching = this;
+        struct Dispatching {  // restored on every way out
+            const void* outer = tl_dispatching;
+            explicit Dispatching(const void* self) { tl_dispatching = self; }
+            ~Dispatching() { tl_dispatching = outer; }
+        } dispatching(this);
         for (auto& r : engine_.take_ready()) {
             http::Responder responder = [weak = this->weak_from_this(), ex = ex_,
                                          id = r.stream_id](http::Response res) {
@@ -193,7 +196,6 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
                                         http::error_response(errc::internal, ctx_.profile));
             }
         }
-        tl_dispatching = outer;
     }
 
     // The connection whose dispatch_ready() runs on this thread, if any.

@@ -201,6 +201,38 @@ struct RocksStore::Impl {
         return ok && !bad;
     }
 
+    // The queue key of message `id`, nullopt if there is no such message.
+    result<std::optional<std::string>> queue_key_of(std::string_view id) {
+        std::string qkey;
+        switch (get(tagged(kMessageIdTag, id), qkey)) {
+            case Got::failed:
+                return failure();
+            case Got::absent:
+                return std::nullopt;
+            case Got::found:
+                break;
+        }
+        return std::optional<std::string>(std::move(qkey));
+    }
+
+    // Calls fn(qkey, uaid, msg) for message `id` with its user agent's stripe locked; fn
+    // returns false on a write failure. Returns false if there is no such message.
+    template <class Fn>
+    result<bool> with_message_locked(std::string_view id, Fn&& fn) {
+        auto qkey = queue_key_of(id);
+        if (!qkey) return failure();
+        if (!*qkey) return false;
+        std::string_view uaid;
+        if (!uaid_of_queue_key(**qkey, uaid)) return failure();
+        std::lock_guard lk(stripe(uaid));
+        // Re-read under the lock: a concurrent ack, replacement or sweep may have won.
+        auto msg = get_record<MessageRecord>(**qkey);
+        if (!msg) return failure();
+        if (!*msg || (*msg)->id != id) return false;
+        if (!fn(**qkey, uaid, **msg)) return failure();
+        return true;
+    }
+
     result<void> open_meta() {
         std::string value;
         const std::string format_key = tagged(kMetaTag, "format");
@@ -255,7 +287,6 @@ result<std::unique_ptr<RocksStore>> RocksStore::open(const std::string& path,
     // never reaches an SST or blob file at all.
     o.write_buffer_size = 64 << 20;
     o.max_write_buffer_number = 2;
-    o.max_total_wal_size = 128 << 20;
     o.max_open_files = 512;
     o.keep_log_file_num = 3;
     o.max_log_file_size = 1 << 20;
@@ -268,6 +299,9 @@ result<std::unique_ptr<RocksStore>> RocksStore::open(const std::string& path,
     o.min_blob_size = 256;
     o.blob_file_size = 64 << 20;
     o.enable_blob_garbage_collection = true;
+    // ...and when the oldest blob files are half garbage, compaction is scheduled for them
+    // rather than waiting for one to come by (a quiet queue would otherwise keep them).
+    o.blob_garbage_collection_force_threshold = 0.5;
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = rocksdb::NewLRUCache(8 << 20);
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -490,74 +524,44 @@ result<std::size_t> RocksStore::queued(std::string_view uaid, std::size_t limit)
 }
 
 result<std::optional<MessageRecord>> RocksStore::get_message(std::string_view id) {
-    std::string qkey;
-    switch (impl_->get(tagged(kMessageIdTag, id), qkey)) {
-        case Got::failed:
-            return failure();
-        case Got::absent:
-            return std::nullopt;
-        case Got::found:
-            break;
-    }
-    auto msg = impl_->get_record<MessageRecord>(qkey);
+    auto qkey = impl_->queue_key_of(id);
+    if (!qkey) return failure();
+    if (!*qkey) return std::nullopt;
+    auto msg = impl_->get_record<MessageRecord>(**qkey);
     if (!msg) return failure();
     if (*msg && impl_->clock->now_ms() >= (*msg)->expires_ms) return std::nullopt;
     return msg;
 }
 
 result<void> RocksStore::mark_delivered(std::string_view id) {
-    std::string qkey;
-    switch (impl_->get(tagged(kMessageIdTag, id), qkey)) {
-        case Got::failed:
-            return failure();
-        case Got::absent:
-            return {};
-        case Got::found:
-            break;
-    }
-    std::string_view uaid;
-    if (!uaid_of_queue_key(qkey, uaid)) return failure();
-    {
-        std::lock_guard lk(impl_->stripe(uaid));
-        auto msg = impl_->get_record<MessageRecord>(qkey);
-        if (!msg) return failure();
-        if (!*msg || (*msg)->id != id || (*msg)->delivered) return {};
-        (*msg)->delivered = true;
-        rocksdb::WriteBatch batch;
-        batch.Put(slice(qkey), slice(codec::encode(**msg))).PermitUncheckedError();
-        if (!impl_->write(batch)) return failure();
-    }
+    auto found = impl_->with_message_locked(
+        id, [&](const std::string& qkey, std::string_view, MessageRecord& msg) {
+            if (msg.delivered) return true;
+            msg.delivered = true;
+            rocksdb::WriteBatch batch;
+            batch.Put(slice(qkey), slice(codec::encode(msg))).PermitUncheckedError();
+            return impl_->write(batch);
+        });
+    if (!found) return failure();
     return impl_->make_durable();
 }
 
 result<bool> RocksStore::delete_message(std::string_view id) {
-    std::string qkey;
-    switch (impl_->get(tagged(kMessageIdTag, id), qkey)) {
-        case Got::failed:
-            return failure();
-        case Got::absent:
-            return false;
-        case Got::found:
-            break;
-    }
-    std::string_view uaid;
-    if (!uaid_of_queue_key(qkey, uaid)) return failure();
     bool live = false;
-    {
-        std::lock_guard lk(impl_->stripe(uaid));
-        // Re-read under the lock: a concurrent ack, replacement or sweep may have won.
-        auto msg = impl_->get_record<MessageRecord>(qkey);
-        if (!msg) return failure();
-        if (!*msg || (*msg)->id != id) return false;
-        live = impl_->clock->now_ms() < (*msg)->expires_ms;
-        rocksdb::WriteBatch batch;
-        Impl::erase_message(batch, qkey, **msg);
-        if (!impl_->write(batch)) {
-            impl_->counts(uaid).forget(uaid);
-            return failure();
-        }
-        impl_->counts(uaid).removed(uaid);
-    }
+    auto found = impl_->with_message_locked(
+        id, [&](const std::string& qkey, std::string_view uaid, MessageRecord& msg) {
+            live = impl_->clock->now_ms() < msg.expires_ms;
+            rocksdb::WriteBatch batch;
+            Impl::erase_message(batch, qkey, msg);
+            if (!impl_->write(batch)) {
+                impl_->counts(uaid).forget(uaid);
+                return false;
+            }
+            impl_->counts(uaid).removed(uaid);
+            return true;
+        });
+    if (!found) return failure();
+    if (!*found) return false;
     if (auto r = impl_->make_durable(); !r) return failure();
     return live;
 }

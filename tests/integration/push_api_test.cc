@@ -290,6 +290,13 @@ TEST_P(PushApi, RootWithoutAWebSocketUpgradeIsAJson400) {
     EXPECT_EQ(r.status, 400);
     auto body = boost::json::parse(r.body).as_object();
     EXPECT_EQ(body.at("reason").as_string(), "websocket_required");
+
+    // Another WebSocket version: 426 naming the one spoken (RFC 6455 §4.2.2).
+    req.headers.add("Sec-WebSocket-Version", "8");
+    auto old = send(req);
+    EXPECT_EQ(old.status, 426);
+    EXPECT_EQ(old.headers.get("sec-websocket-version").value_or(""), "13");
+    EXPECT_EQ(boost::json::parse(old.body).at("reason").as_string(), "websocket_version");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTransports, PushApi,

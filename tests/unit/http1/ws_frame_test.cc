@@ -181,6 +181,8 @@ TEST(WsFrame, HandshakeAnswersValidRequestsOnly) {
     auto bad_key = upgrade_request();
     bad_key.set(boost::beast::http::field::sec_websocket_key, "not-a-nonce");
     EXPECT_FALSE(accept_response(bad_key, ""));
+    bad_key.set(boost::beast::http::field::sec_websocket_key, "dGhlIHNhbXBs=Sub25jZQ==");
+    EXPECT_FALSE(accept_response(bad_key, ""));  // padding inside
     auto no_upgrade = upgrade_request();
     no_upgrade.erase(boost::beast::http::field::upgrade);
     EXPECT_FALSE(accept_response(no_upgrade, ""));
