@@ -268,6 +268,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
                 spdlog::debug("c{}: hello, uaid {}...", ctx_.id,
                               webpush::UaChannel::uaid_to_wire(uaid_).substr(0, 8));
                 options_->hub->attach(uaid_, this->shared_from_this());
+                // Anything stored between the hello's read of the queue and this attach
+                // woke nobody: look once more.
+                wake(nullptr);
                 arm_timer(idle_check_interval());
             } else if (auto* close = std::get_if<webpush::channel::Close>(&action)) {
                 close_with(close->code, close->reason);

@@ -131,14 +131,18 @@ result<void> MemoryStore::mark_delivered(std::string_view id) {
     return {};
 }
 
-result<bool> MemoryStore::delete_message(std::string_view id) {
+result<std::optional<MessageRecord>> MemoryStore::delete_message(std::string_view id) {
     std::lock_guard lk(mu_);
     auto loc = by_id_.find(id);
-    if (loc == by_id_.end()) return false;
+    if (loc == by_id_.end()) return std::nullopt;
     const auto [uaid, seq] = loc->second;
-    const bool live = clock_.now_ms() < queues_.at(uaid).at(seq).expires_ms;
+    std::optional<MessageRecord> removed;
+    if (const auto& msg = queues_.at(uaid).at(seq); clock_.now_ms() < msg.expires_ms) {
+        removed = msg;
+        removed->body.clear();
+    }
     erase_locked(uaid, seq);
-    return live;
+    return removed;
 }
 
 result<std::size_t> MemoryStore::sweep_expired(base::UnixMs now,

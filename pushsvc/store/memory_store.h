@@ -36,7 +36,7 @@ class MemoryStore final : public Store {
     result<std::size_t> queued(std::string_view uaid, std::size_t limit) override;
     result<std::optional<MessageRecord>> get_message(std::string_view id) override;
     result<void> mark_delivered(std::string_view id) override;
-    result<bool> delete_message(std::string_view id) override;
+    result<std::optional<MessageRecord>> delete_message(std::string_view id) override;
     result<std::size_t> sweep_expired(base::UnixMs now,
                                       std::vector<MessageRecord>* with_receipt) override;
 

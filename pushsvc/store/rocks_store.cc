@@ -546,11 +546,14 @@ result<void> RocksStore::mark_delivered(std::string_view id) {
     return impl_->make_durable();
 }
 
-result<bool> RocksStore::delete_message(std::string_view id) {
-    bool live = false;
+result<std::optional<MessageRecord>> RocksStore::delete_message(std::string_view id) {
+    std::optional<MessageRecord> removed;
     auto found = impl_->with_message_locked(
         id, [&](const std::string& qkey, std::string_view uaid, MessageRecord& msg) {
-            live = impl_->clock->now_ms() < msg.expires_ms;
+            if (impl_->clock->now_ms() < msg.expires_ms) {
+                removed = msg;
+                removed->body.clear();
+            }
             rocksdb::WriteBatch batch;
             Impl::erase_message(batch, qkey, msg);
             if (!impl_->write(batch)) {
@@ -561,9 +564,9 @@ result<bool> RocksStore::delete_message(std::string_view id) {
             return true;
         });
     if (!found) return failure();
-    if (!*found) return false;
+    if (!*found) return std::nullopt;
     if (auto r = impl_->make_durable(); !r) return failure();
-    return live;
+    return removed;
 }
 
 result<std::size_t> RocksStore::sweep_expired(base::UnixMs now,

@@ -57,9 +57,9 @@ class Store {
     // nothing happens if it is gone.
     virtual result<void> mark_delivered(std::string_view id) = 0;
 
-    // Removes exactly one message. Returns false if it did not exist (already acked, replaced,
-    // cancelled or swept).
-    virtual result<bool> delete_message(std::string_view id) = 0;
+    // Removes exactly one message and returns it without its body; nullopt if it did not exist
+    // (already acked, replaced, cancelled or swept) or had expired (it is removed then too).
+    virtual result<std::optional<MessageRecord>> delete_message(std::string_view id) = 0;
 
     // Deletes messages whose expires_ms <= now; returns how many. Reclaims their space. When
     // `with_receipt` is given, the swept messages that asked for a receipt are appended to it

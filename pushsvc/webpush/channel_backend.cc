@@ -43,7 +43,7 @@ result<std::vector<store::MessageRecord>> ServiceChannelBackend::pending(std::st
 }
 
 result<bool> ServiceChannelBackend::ack(std::string_view message_id) {
-    return store_.delete_message(message_id);
+    return service_.acknowledge(message_id);
 }
 
 }  // namespace pushsvc::webpush

@@ -6,6 +6,7 @@ result<std::vector<store::MessageRecord>> DeliveryWindow::next(std::string_view 
                                                                const Admit& admit,
                                                                std::size_t limit) {
     std::vector<store::MessageRecord> out;
+    if (drained_ || limit == 0 || limit * 2 < max_inflight_) return out;
     while (out.size() < limit) {
         std::size_t want = limit - out.size();
         auto batch = backend_.pending(uaid, cursor_, want);
@@ -14,7 +15,10 @@ result<std::vector<store::MessageRecord>> DeliveryWindow::next(std::string_view 
             cursor_ = m.seq;
             if (admit(m)) out.push_back(std::move(m));
         }
-        if (batch->size() < want) break;
+        if (batch->size() < want) {
+            drained_ = true;
+            break;
+        }
     }
     return out;
 }

@@ -26,9 +26,14 @@ class DeliveryWindow {
     DeliveryWindow(ChannelBackend& backend, std::size_t max_inflight)
         : backend_(backend), max_inflight_(max_inflight) {}
 
-    // The next admitted messages of `uaid` after the cursor, at most `limit`.
+    // The next admitted messages of `uaid` after the cursor, at most `limit`. Reads the store
+    // only when it may hold more (see more_stored()) and, when `limit` is the room left,
+    // once at least half the window is free: each read is a store iterator, and a backlog
+    // then drains in batches rather than one read per ack.
     result<std::vector<store::MessageRecord>> next(std::string_view uaid, const Admit& admit,
                                                    std::size_t limit);
+    // Messages may have been stored since the queue was last read to its end (a hub wake).
+    void more_stored() noexcept { drained_ = false; }
     // Room left in the window.
     std::size_t room() const noexcept {
         return inflight_.size() < max_inflight_ ? max_inflight_ - inflight_.size() : 0;
@@ -45,6 +50,7 @@ class DeliveryWindow {
     ChannelBackend& backend_;
     std::size_t max_inflight_;
     std::uint64_t cursor_ = 0;              // highest seq looked at on this connection
+    bool drained_ = false;                  // the last read reached the end of the queue
     std::map<std::string, bool> inflight_;  // message id -> stored
 };
 

@@ -53,6 +53,7 @@ std::vector<monitor::Action> Monitor::start() {
 
 std::vector<monitor::Action> Monitor::on_stored() {
     Actions out;
+    window_.more_stored();
     if (!finished_) fill(out, scope_.receipts ? kDrainLimit : window_.room());
     return out;
 }

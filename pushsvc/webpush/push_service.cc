@@ -83,6 +83,11 @@ std::optional<std::string> id_from_link(std::string_view uri, std::string_view p
 // could name (those are 16 bytes).
 std::string receipt_queue(std::string_view rid) { return "R" + std::string(rid); }
 
+// A message (not itself a receipt) whose sender asked for a receipt.
+bool wants_receipt(const store::MessageRecord& m) {
+    return !m.receipt_id.empty() && m.receipt_status == 0;
+}
+
 }  // namespace
 
 std::string new_id() { return crypto::random_bytes(kIdBytes); }
@@ -243,28 +248,33 @@ result<PushOutcome> PushService::push(PushRequest req) {
 result<store::MessageRecord> PushService::remove_message(std::string_view id_segment) {
     auto id = id_from_segment(id_segment);
     if (!id) return errc::not_found;
-    auto message = store_.get_message(*id);
-    if (!message) return message.error();
-    if (!*message) return errc::not_found;
-    auto deleted = store_.delete_message(*id);
-    if (!deleted) return deleted.error();
-    if (!*deleted) return errc::not_found;
+    auto removed = store_.delete_message(*id);
+    if (!removed) return removed.error();
+    if (!*removed) return errc::not_found;
     // Sessions that sent it stop counting it as in flight.
-    if (notifier_) notifier_->acknowledged((*message)->uaid, *id);
-    return std::move(**message);
+    if (notifier_) notifier_->acknowledged((*removed)->uaid, *id);
+    return std::move(**removed);
 }
 
 result<void> PushService::delete_message(std::string_view id_segment) {
     auto message = remove_message(id_segment);
     if (!message) return message.error();
-    if (!message->receipt_id.empty() && message->delivered) send_receipt(*message, 204);
+    if (wants_receipt(*message) && message->delivered) send_receipt(*message, 204);
     return {};
+}
+
+result<bool> PushService::acknowledge(std::string_view message_id) {
+    auto removed = store_.delete_message(message_id);
+    if (!removed) return {boost::system::in_place_error, removed.error()};
+    if (!*removed) return false;
+    if (wants_receipt(**removed) && (*removed)->delivered) send_receipt(**removed, 204);
+    return true;
 }
 
 result<void> PushService::give_up(std::string_view id_segment) {
     auto message = remove_message(id_segment);
     if (!message) return message.error();
-    if (!message->receipt_id.empty()) send_receipt(*message, 410);
+    if (wants_receipt(*message)) send_receipt(*message, 410);
     return {};
 }
 
@@ -350,7 +360,7 @@ void PushService::send_receipt(const store::MessageRecord& message, std::uint16_
 void PushService::mark_delivered(const store::MessageRecord& message) {
     // Only messages that asked for a receipt care; stored, so an ack after a restart still
     // earns its 204. Called before the message goes out, so before the UA can ack it.
-    if (message.receipt_id.empty() || message.receipt_status != 0 || message.delivered) return;
+    if (!wants_receipt(message) || message.delivered) return;
     if (!store_.mark_delivered(message.id))
         spdlog::warn("receipt: could not record delivery of a message; its ack earns no 204");
 }

@@ -122,6 +122,11 @@ class PushService {
     // errc::not_found when there is no such (unexpired, undeleted) message.
     result<void> delete_message(std::string_view id_segment);
 
+    // The ack of a user agent on its push channel (WebSocket `ack`, or a pushed receipt
+    // consumed by a monitor): removes message `message_id` (raw id) and sends the 204
+    // receipt it earned. false when there is no such message.
+    result<bool> acknowledge(std::string_view message_id);
+
     // DELETE on a push message subscription resource (RFC 8030 §7.3).
     result<void> delete_subscription(std::string_view id_segment);
     // DELETE on a subscription set: removes every member (RFC 8030 §7.3.1).

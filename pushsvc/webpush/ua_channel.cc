@@ -247,6 +247,7 @@ std::vector<channel::Action> UaChannel::on_acked(const std::string& message_id) 
 
 std::vector<channel::Action> UaChannel::on_stored() {
     Actions out;
+    window_.more_stored();
     if (state_ == State::identified) fill(out);
     return out;
 }

@@ -8,7 +8,9 @@
 
 #include "tests/integration/pushsvc_process.h"
 #include "tools/client/http1_client.h"
+#include "tools/client/http2_client.h"
 #include "tools/client/push_request.h"
+#include "tools/client/push_service.h"
 #include "tools/client/user_agent.h"
 
 namespace pushsvc::testing {
@@ -78,6 +80,35 @@ TEST_F(WsDelivery, OnlineUserAgentReceivesBothCodingsOverWsAndWss) {
         EXPECT_EQ(send(*ch, "hello aesgcm", po), 201);
         EXPECT_EQ(receive_text(ua), "hello aesgcm");
     }
+}
+
+TEST_F(WsDelivery, AWebSocketAckEarnsTheReceiptTheSenderAskedFor_R8030_6_3_b) {
+    wc::UserAgent ua({}, opts_);
+    ASSERT_TRUE(ua.connect(ws_url()));
+    auto ch = ua.subscribe();
+    ASSERT_TRUE(ch) << ch.error().message;
+    wc::PushOptions po;
+    po.ttl = 600;
+    auto req = wc::build_push_request(ch->subscription(), wc::to_bytes("with receipt"), po);
+    ASSERT_TRUE(req);
+    const std::string base = "http://" + server_->cleartext();
+    req->url = base + req->url.substr(req->url.find('/', req->url.find("://") + 3));
+    req->headers.add("Prefer", "respond-async");  // RFC 8030 §5.1
+    wc::Http1Client sender(opts_);
+    auto sent = sender.request(*req);
+    ASSERT_TRUE(sent);
+    ASSERT_EQ(sent->status, 202);
+    const std::string link = sent->headers.get("link").value_or("");
+    const std::string receipts = link.substr(link.find('<') + 1, link.find('>') - 1);
+    // The application server waits for receipts over HTTP/2 (RFC 8030 §6.3).
+    wc::Http2Client as(opts_);
+    ASSERT_TRUE(as.connect(base + "/"));
+    const std::string rpath = receipts.substr(receipts.find('/', receipts.find("://") + 3));
+    ASSERT_TRUE(as.submit(wc::make_monitor_request(base + rpath)));
+    EXPECT_EQ(receive_text(ua), "with receipt");  // acked over the WebSocket
+    auto receipt = as.wait_push(milliseconds(5000));
+    ASSERT_TRUE(receipt) << receipt.error().message;
+    EXPECT_EQ(receipt->response.status, 204);
 }
 
 TEST_F(WsDelivery, QueuedMessagesArriveInOrderAfterReconnectWithTheSameUaid) {

@@ -399,7 +399,12 @@ TYPED_TEST(StoreContract, DeleteMessageRemovesExactlyOneAndSecondCallReportsFals
     this->add(make_message("m1", "ua1", "s1"));
     this->add(make_message("m2", "ua1", "s1"));
     this->add(make_message("m3", "ua1", "s1"));
-    EXPECT_TRUE(must(s.delete_message("m2")));
+    auto removed = must(s.delete_message("m2"));
+    ASSERT_TRUE(removed.has_value());  // what it was, for the receipt decision
+    EXPECT_EQ(removed->id, "m2");
+    EXPECT_EQ(removed->uaid, "ua1");
+    EXPECT_EQ(removed->subscription_id, "s1");
+    EXPECT_TRUE(removed->body.empty());
     EXPECT_FALSE(must(s.delete_message("m2")));
     EXPECT_FALSE(must(s.delete_message("never")));
     EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"m1", "m3"}));
