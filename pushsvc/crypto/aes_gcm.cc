@@ -19,11 +19,15 @@ const unsigned char* bytes(std::string_view s) noexcept {
 }
 
 const EVP_CIPHER* cipher_for(std::size_t key_size) noexcept {
+    // Fetched once: with OpenSSL 3, passing EVP_aes_*_gcm() makes every init look the
+    // implementation up again (an endpoint token is opened on every push). Never freed.
+    static const EVP_CIPHER* const aes128 = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
+    static const EVP_CIPHER* const aes256 = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
     switch (key_size) {
         case 16:
-            return EVP_aes_128_gcm();
+            return aes128;
         case 32:
-            return EVP_aes_256_gcm();
+            return aes256;
         default:
             return nullptr;
     }
