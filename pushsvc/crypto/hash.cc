@@ -13,13 +13,20 @@ const unsigned char* bytes(std::string_view s) noexcept {
     return reinterpret_cast<const unsigned char*>(s.data());
 }
 
+// Fetched once: with OpenSSL 3, EVP_sha256() makes every digest look the implementation up
+// again (VAPID checks hash on every push). Never freed.
+const EVP_MD* sha256_md() {
+    static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+    return md;
+}
+
 }  // namespace
 
 std::string sha256(std::string_view data) {
     std::string out(kSha256Size, '\0');
     unsigned int len = 0;
     if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                   EVP_sha256(), nullptr) != 1 ||
+                   sha256_md(), nullptr) != 1 ||
         len != kSha256Size)
         std::abort();
     return out;
@@ -32,7 +39,7 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
     // a non-null key pointer even for an empty key.
     static const unsigned char kEmpty = 0;
     const unsigned char* k = key.empty() ? &kEmpty : bytes(key);
-    if (HMAC(EVP_sha256(), k, static_cast<int>(key.size()), bytes(data), data.size(),
+    if (HMAC(sha256_md(), k, static_cast<int>(key.size()), bytes(data), data.size(),
              reinterpret_cast<unsigned char*>(out.data()), &len) == nullptr ||
         len != kSha256Size)
         std::abort();
