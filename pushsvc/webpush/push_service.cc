@@ -259,7 +259,7 @@ result<store::MessageRecord> PushService::remove_message(std::string_view id_seg
 result<void> PushService::delete_message(std::string_view id_segment) {
     auto message = remove_message(id_segment);
     if (!message) return message.error();
-    if (wants_receipt(*message) && message->delivered) send_receipt(*message, 204);
+    receipt_for_ack(*message);
     return {};
 }
 
@@ -267,8 +267,14 @@ result<bool> PushService::acknowledge(std::string_view message_id) {
     auto removed = store_.delete_message(message_id);
     if (!removed) return {boost::system::in_place_error, removed.error()};
     if (!*removed) return false;
-    if (wants_receipt(**removed) && (*removed)->delivered) send_receipt(**removed, 204);
+    receipt_for_ack(**removed);
     return true;
+}
+
+void PushService::receipt_for_ack(const store::MessageRecord& message) {
+    // Only a delivered message's removal is an acknowledgement; before delivery it is the
+    // sender's cancel and earns none.
+    if (wants_receipt(message) && message.delivered) send_receipt(message, 204);
 }
 
 result<void> PushService::give_up(std::string_view id_segment) {

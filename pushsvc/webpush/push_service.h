@@ -162,6 +162,8 @@ class PushService {
     result<store::MessageRecord> remove_message(std::string_view id_segment);
     result<void> remove_user_agent(const std::string& uaid);
     void send_receipt(const store::MessageRecord& message, std::uint16_t status);
+    // The 204 receipt a removed message earned, if any.
+    void receipt_for_ack(const store::MessageRecord& message);
 
     ServiceOptions options_;
     store::Store& store_;
