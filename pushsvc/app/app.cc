@@ -22,6 +22,7 @@
 #include "pushsvc/http1/ws_session.h"
 #include "pushsvc/net/server.h"
 #include "pushsvc/obs/log.h"
+#include "pushsvc/store/crc32c.h"
 #include "pushsvc/store/rocks_store.h"
 #include "pushsvc/testdouble/testdouble.h"
 
@@ -131,6 +132,8 @@ int run(const config::Config& cfg, const RunOptions& options) {
         store::RocksStore::open((fs::path(cfg.store.path) / "db").string(),
                                 store::RocksOptions{.sync = cfg.store.sync, .clock = &clock});
     if (!store) throw std::runtime_error("cannot open store under " + cfg.store.path);
+    spdlog::info("store: RocksDB under {}, checksums on {}", cfg.store.path,
+                 store::crc32c_implementation());
 
     int threads = cfg.server.threads > 0 ? cfg.server.threads
                                          : int(std::max(1u, std::thread::hardware_concurrency()));
