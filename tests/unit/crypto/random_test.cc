@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <mutex>
 #include <set>
+#include <thread>
+#include <vector>
 
 namespace pushsvc::crypto {
 namespace {
@@ -18,6 +24,48 @@ TEST(RandomBytes, ReturnsRequestedLength) {
 TEST(RandomBytes, NeverRepeatsSixteenByteValues) {
     std::set<std::string> seen;
     for (int i = 0; i < 1000; ++i) EXPECT_TRUE(seen.insert(random_bytes(16)).second);
+}
+
+// Small requests come from per-thread blocks: threads must not share or repeat them, across
+// block refills too (1000 x 16 octets span many 1 KiB blocks).
+TEST(RandomBytes, ThreadsNeverRepeatEachOthersValues) {
+    std::mutex mu;
+    std::set<std::string> seen;
+    std::size_t drawn = 0;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            std::vector<std::string> mine;
+            for (int i = 0; i < 1000; ++i) mine.push_back(random_bytes(i % 2 ? 16 : 24));
+            std::lock_guard lk(mu);
+            for (auto& v : mine) seen.insert(std::move(v));
+            drawn += mine.size();
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(seen.size(), drawn);
+}
+
+// A forked child must not hand out the bytes its parent hands out next (the parent's block was
+// copied into the child).
+TEST(RandomBytes, ForkedChildDrawsOtherValuesThanItsParent) {
+    random_bytes(16);  // the calling thread now holds a partly used block
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        const std::string v = random_bytes(16);
+        _exit(write(fds[1], v.data(), v.size()) == 16 ? 0 : 1);
+    }
+    close(fds[1]);
+    const std::string parent = random_bytes(16);
+    std::string from_child(16, '\0');
+    ASSERT_EQ(read(fds[0], from_child.data(), 16), 16);
+    close(fds[0]);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    EXPECT_NE(parent, from_child);
 }
 
 }  // namespace
