@@ -148,7 +148,12 @@ std::string encode_frame(Opcode op, std::string_view payload) {
 
 std::string encode_close(std::uint16_t code, std::string_view reason) {
     std::string payload{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
-    payload.append(reason.substr(0, 123));  // control frames carry at most 125 bytes
+    // Control frames carry at most 125 bytes, and the reason must stay valid UTF-8 (RFC 6455
+    // §5.5.1): a cut never falls inside a character (on a continuation byte).
+    std::size_t n = std::min<std::size_t>(reason.size(), 123);
+    while (n < reason.size() && n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80)
+        --n;
+    payload.append(reason.substr(0, n));
     return encode_frame(Opcode::close, payload);
 }
 

@@ -169,6 +169,18 @@ TEST(WsFrame, EncoderUsesTheShortestLengthForm) {
     EXPECT_EQ(close.substr(0, 4), "\x88\x7d\x03\xe9");
 }
 
+// RFC 6455 §5.5.1: the cut reason stays valid UTF-8. 122 ASCII bytes, then a 3-byte character
+// straddling byte 123: it is dropped whole, not split.
+TEST(WsFrame, CloseReasonIsCutOnACharacterBoundary) {
+    const std::string reason = std::string(122, 'r') + "\xe2\x82\xac" + "tail";
+    const std::string close = encode_close(1000, reason);
+    EXPECT_EQ(close.size(), 2u + 2u + 122u);
+    EXPECT_EQ(close.substr(4), std::string(122, 'r'));
+    // A character that ends exactly at the limit is kept.
+    const std::string fits = std::string(120, 'r') + "\xe2\x82\xac" + "tail";
+    EXPECT_EQ(encode_close(1000, fits).substr(4), std::string(120, 'r') + "\xe2\x82\xac");
+}
+
 TEST(WsFrame, AcceptKeyRfc6455Example) {
     // RFC 6455 §1.3.
     EXPECT_EQ(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
