@@ -73,8 +73,10 @@ result<bool> MemoryStore::delete_subscription(std::string_view id) {
     return true;
 }
 
-result<std::optional<std::string>> MemoryStore::enqueue(MessageRecord& msg) {
+result<std::optional<std::string>> MemoryStore::enqueue(MessageRecord& msg,
+                                                        std::size_t max_queued) {
     std::lock_guard lk(mu_);
+    if (queued_locked(msg.uaid) >= max_queued) return errc::too_many_requests;
     std::optional<std::string> replaced;
     if (!msg.topic.empty()) {
         auto t = topics_.find({msg.subscription_id, msg.topic});
@@ -111,8 +113,12 @@ result<std::vector<MessageRecord>> MemoryStore::pending(std::string_view uaid, b
 
 result<std::size_t> MemoryStore::queued(std::string_view uaid, std::size_t limit) {
     std::lock_guard lk(mu_);
-    auto q = queues_.find(std::string(uaid));
-    return q == queues_.end() ? std::size_t{0} : std::min(q->second.size(), limit);
+    return std::min(queued_locked(uaid), limit);
+}
+
+std::size_t MemoryStore::queued_locked(std::string_view uaid) const {
+    auto q = queues_.find(uaid);
+    return q == queues_.end() ? 0 : q->second.size();
 }
 
 result<std::optional<MessageRecord>> MemoryStore::get_message(std::string_view id) {

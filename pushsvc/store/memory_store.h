@@ -30,7 +30,8 @@ class MemoryStore final : public Store {
     result<std::vector<SubscriptionRecord>> subscriptions_of(std::string_view uaid) override;
     result<bool> delete_subscription(std::string_view id) override;
 
-    result<std::optional<std::string>> enqueue(MessageRecord& msg) override;
+    using Store::enqueue;
+    result<std::optional<std::string>> enqueue(MessageRecord& msg, std::size_t max_queued) override;
     result<std::vector<MessageRecord>> pending(std::string_view uaid, base::UnixMs now,
                                                std::uint64_t after_seq, std::size_t limit) override;
     result<std::size_t> queued(std::string_view uaid, std::size_t limit) override;
@@ -45,6 +46,7 @@ class MemoryStore final : public Store {
 
     // Removes one message and its index entries. Caller holds mu_.
     void erase_locked(const std::string& uaid, std::uint64_t seq);
+    std::size_t queued_locked(std::string_view uaid) const;
 
     base::SystemClock system_clock_;
     const base::Clock& clock_;

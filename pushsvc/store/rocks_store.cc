@@ -33,7 +33,7 @@ constexpr std::uint64_t kFormatVersion = 1;
 constexpr std::uint64_t kSeqBlock = 1u << 16;
 constexpr std::size_t kStripes = 64;
 
-// Converts to any result<T> as errc::store_failure (the store's only error).
+// Converts to any result<T> as errc::store_failure (the error for any I/O or corruption).
 struct Failure {
     template <class T>
     operator result<T>() const {  // NOLINT(google-explicit-constructor)
@@ -198,6 +198,20 @@ struct RocksStore::Impl {
             return true;
         });
         return ok && !bad;
+    }
+
+    // Queue length of `uaid`, counting no further than `limit`. Call under stripe(uaid), so no
+    // enqueue or removal of this queue runs between the count and caching it (queue_counts.h).
+    result<std::size_t> queued_locked(std::string_view uaid, std::size_t limit) {
+        std::size_t n = 0;
+        if (limit == 0) return n;
+        auto& known_counts = counts(uaid);
+        if (auto known = known_counts.get(uaid)) return std::min(*known, limit);
+        const std::string prefix = lp_key(kQueueTag, uaid);
+        if (!scan(prefix, prefix, [&](std::string_view, std::string_view) { return ++n < limit; }))
+            return failure();
+        if (n < limit) known_counts.set(uaid, n);  // a complete count
+        return n;
     }
 
     // The queue key of message `id`, nullopt if there is no such message.
@@ -406,12 +420,18 @@ result<bool> RocksStore::delete_subscription(std::string_view id) {
 
 // --- messages ---
 
-result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg) {
+result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg, std::size_t max_queued) {
     std::optional<std::string> replaced;
     {
-        // Same user agent -> same stripe: the topic lookup, the seq and the write are one
-        // step for every writer of this queue (RFC 8030 §5.4 replacement is race-free).
+        // Same user agent -> same stripe: the cap check, the topic lookup, the seq and the
+        // write are one step for every writer of this queue (RFC 8030 §5.4 replacement is
+        // race-free, and the cap exact).
         std::lock_guard lk(impl_->stripe(msg.uaid));
+        if (max_queued != kNoQueueCap) {
+            auto queued = impl_->queued_locked(msg.uaid, max_queued);
+            if (!queued) return failure();
+            if (*queued >= max_queued) return errc::too_many_requests;
+        }
         rocksdb::WriteBatch batch;
         const std::string tkey =
             msg.topic.empty() ? std::string() : topic_key(msg.subscription_id, msg.topic);
@@ -479,19 +499,8 @@ result<std::vector<MessageRecord>> RocksStore::pending(std::string_view uaid, ba
 }
 
 result<std::size_t> RocksStore::queued(std::string_view uaid, std::size_t limit) {
-    std::size_t n = 0;
-    if (limit == 0) return n;
-    // Under the stripe lock, so no enqueue or removal of this queue runs between the count
-    // and caching it (see queue_counts.h).
     std::lock_guard lk(impl_->stripe(uaid));
-    auto& counts = impl_->counts(uaid);
-    if (auto known = counts.get(uaid)) return std::min(*known, limit);
-    const std::string prefix = lp_key(kQueueTag, uaid);
-    if (!impl_->scan(prefix, prefix,
-                     [&](std::string_view, std::string_view) { return ++n < limit; }))
-        return failure();
-    if (n < limit) counts.set(uaid, n);  // a complete count
-    return n;
+    return impl_->queued_locked(uaid, limit);
 }
 
 result<std::optional<MessageRecord>> RocksStore::get_message(std::string_view id) {

@@ -8,6 +8,7 @@
 // error.
 
 #include <cstddef>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,11 +36,21 @@ class Store {
     virtual result<bool> delete_subscription(std::string_view id) = 0;
 
     // --- messages ---
+    static constexpr std::size_t kNoQueueCap = std::numeric_limits<std::size_t>::max();
+
     // Appends to the owner's queue, assigning msg.seq (monotonic across the store). When
     // msg.topic is set, an undelivered message of the same subscription with the same topic is
     // removed in the same atomic write (RFC 8030 §5.4); its id is returned so callers can
     // suppress its receipt. The message is in the WAL when this returns.
-    virtual result<std::optional<std::string>> enqueue(MessageRecord& msg) = 0;
+    // When the user agent's queue already holds `max_queued` messages (expired ones not yet
+    // swept included), nothing is written and the error is errc::too_many_requests; a Topic
+    // replacement counts too. The count and the append are one step for all writers of the
+    // queue, so concurrent senders cannot overshoot the cap.
+    virtual result<std::optional<std::string>> enqueue(MessageRecord& msg,
+                                                       std::size_t max_queued) = 0;
+    result<std::optional<std::string>> enqueue(MessageRecord& msg) {
+        return enqueue(msg, kNoQueueCap);
+    }
 
     // Unexpired messages of a user agent in arrival order with seq > after_seq, at most
     // `limit`.

@@ -232,12 +232,10 @@ result<PushOutcome> PushService::push(PushRequest req) {
         if (notifier_) notifier_->notify(msg, false);
         return out;
     }
-    // Per-UA queue cap: the sender backs off instead of the service dropping anything. A
-    // Topic message may replace one instead of growing the queue, but the cap counts it too.
-    auto queued = store_.queued(msg.uaid, options_.max_queued_per_ua);
-    if (!queued) return queued.error();
-    if (*queued >= options_.max_queued_per_ua) return errc::too_many_requests;
-    auto replaced = store_.enqueue(msg);
+    // Per-UA queue cap (errc::too_many_requests): the sender backs off instead of the service
+    // dropping anything. A Topic message may replace one instead of growing the queue, but
+    // the cap counts it too.
+    auto replaced = store_.enqueue(msg, options_.max_queued_per_ua);
     if (!replaced) return replaced.error();
     // A replaced message is gone with whatever it was owed: no receipt (R8030-5.4-d).
     out.stored = true;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <set>
 #include <string>
@@ -437,7 +438,57 @@ TYPED_TEST(StoreContract, QueuedCountsOneUserAgentsMessagesUpToTheLimit) {
     EXPECT_EQ(must(s.queued("ua1", 10)), 4u);
 }
 
+// Per-UA queue cap (push.max_queued_per_ua): at the cap nothing is written, a Topic
+// replacement included, and room made by an ack is usable again.
+TYPED_TEST(StoreContract, EnqueueRefusesAFullQueueAndWritesNothing) {
+    Store& s = this->store();
+    for (int i = 0; i < 3; ++i) {
+        MessageRecord m = make_message("m" + std::to_string(i), "ua1", "s1", 600, i ? "" : "t");
+        must(s.enqueue(m, 3));
+    }
+    MessageRecord plain = make_message("over", "ua1", "s1");
+    auto refused = s.enqueue(plain, 3);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), errc::too_many_requests);
+    MessageRecord topic = make_message("replacing", "ua1", "s1", 600, "t");
+    ASSERT_FALSE(s.enqueue(topic, 3));
+    EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"m0", "m1", "m2"}));
+    MessageRecord other = make_message("other", "ua2", "s2");
+    must(s.enqueue(other, 3));  // another user agent's queue is its own
+
+    EXPECT_TRUE(must(s.delete_message("m1")));
+    must(s.enqueue(plain, 3));
+    EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"m0", "m2", "over"}));
+    must(s.enqueue(plain = make_message("uncapped", "ua1", "s1")));  // no cap given
+    EXPECT_EQ(must(s.queued("ua1", 10)), 4u);
+}
+
 // --- concurrency ---
+
+// The cap is exact under contention: the count and the append are one step.
+TYPED_TEST(StoreContract, ConcurrentEnqueuesNeverOvershootTheCap) {
+    constexpr int kThreads = 4;
+    constexpr int kPerThread = 50;
+    constexpr std::size_t kCap = 37;
+    std::atomic<int> accepted{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([this, t, &accepted] {
+            for (int i = 0; i < kPerThread; ++i) {
+                const std::string n = std::to_string(t) + "-" + std::to_string(i);
+                MessageRecord m = make_message("m" + n, "ua1", "s1");
+                auto r = this->store().enqueue(m, kCap);
+                if (r)
+                    ++accepted;
+                else
+                    EXPECT_EQ(r.error(), errc::too_many_requests);
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(accepted.load(), int(kCap));
+    EXPECT_EQ(must(this->store().pending("ua1", kT0, 0, 10'000)).size(), kCap);
+}
 
 // R8030-5.4-a under contention: concurrent writers of one (subscription, topic).
 TYPED_TEST(StoreContract, ConcurrentSameTopicEnqueuesLeaveExactlyOneMessage) {
