@@ -8,16 +8,24 @@ namespace {
 
 constexpr char kUrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-// Value of a character in either alphabet, or -1.
+// Per octet: its base64url value 0-63; kStdOnly + value for '+' and '/' (standard alphabet
+// only); -1 for anything else. A table, because VAPID tokens and endpoint tokens are checked
+// and decoded on every push.
+constexpr int kStdOnly = 64;
+constexpr auto kSextets = [] {
+    std::array<std::int8_t, 256> t{};
+    t.fill(-1);
+    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kUrlAlphabet[i])] = std::int8_t(i);
+    t['+'] = kStdOnly + 62;
+    t['/'] = kStdOnly + 63;
+    return t;
+}();
+
+// Value of a character in the base64url alphabet (or also the standard one), or -1.
 int sextet(char c, bool allow_std) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    if (allow_std && c == '+') return 62;
-    if (allow_std && c == '/') return 63;
-    return -1;
+    const int v = kSextets[static_cast<unsigned char>(c)];
+    if (v < kStdOnly) return v;
+    return allow_std ? v - kStdOnly : -1;
 }
 
 std::optional<std::string> decode(std::string_view text, bool allow_std) {
