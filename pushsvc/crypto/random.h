@@ -1,7 +1,7 @@
 #pragma once
 // CSPRNG access (OpenSSL RAND_bytes, DRBG seeded by the OS). Used for endpoint ids, salts, keys
 // and anything else that must be unguessable (RFC 8030 §8.3: capability URLs need >= 120 bits of
-// randomness). Thread-safe: OpenSSL keeps per-thread DRBG state; small requests are served
+// randomness). Thread-safe: OpenSSL keeps per-thread DRBG state; id-sized requests are served
 // from a per-thread block of its output (refilled after fork).
 
 #include <cstddef>

@@ -5,6 +5,7 @@
 #include <boost/beast/websocket/detail/utf8_checker.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 

@@ -1,14 +1,15 @@
 #include "pushsvc/store/crc32c.h"
 
-// Why this file exists: every byte RocksDB writes is CRC32C-checksummed (WAL records, blob
-// records, table blocks). Debian builds librocksdb "portable", which compiles out the SSE4.2
-// instruction path, so its crc32c::Extend runs a table loop: 10% of all pushsvc CPU at full
-// ingestion rate (perf, BENCHMARKS.md). The store's CMakeLists links every consumer with
-// `--wrap` for that symbol, so RocksDB's calls to it land in __wrap_... below, which computes
-// the identical CRC32C with the CPU's crc32 instruction when it has one.
-// tests/unit/store/crc32c_test.cc checks it against the library's own definition (__real_...).
+// Why this file exists: RocksDB checksums its WAL, MANIFEST and blob records with CRC32C, so
+// every 3 KB message body is checksummed on its way to the WAL and again into a blob file.
+// Debian builds librocksdb "portable", which compiles out the SSE4.2 instruction path: its
+// crc32c::Extend ran a table loop, 10% of all pushsvc CPU at full ingestion rate (perf,
+// BENCHMARKS.md). The store's CMakeLists links every consumer with `--wrap` for that symbol,
+// so RocksDB's calls (from the static librocksdb.a) land in __wrap_... below, which computes
+// the identical CRC32C with the crc32 instruction, or hands over to the library's own
+// (__real_...) on a CPU without it. tests/unit/store/crc32c_test.cc checks both.
 
-#include <array>
+#include <atomic>
 #include <cstring>
 
 #if defined(__x86_64__)
@@ -18,27 +19,20 @@
 namespace pushsvc::store {
 namespace {
 
-constexpr std::uint32_t kCastagnoli = 0x82f63b78;  // reflected polynomial
-
-constexpr std::array<std::uint32_t, 256> make_table() {
-    std::array<std::uint32_t, 256> t{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-        std::uint32_t c = i;
-        for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ kCastagnoli : c >> 1;
-        t[i] = c;
-    }
-    return t;
-}
-
-constexpr auto kTable = make_table();
+enum Used : int { kNone, kHardware, kLibrary };
+std::atomic<int> used{kNone};  // set by the first redirected call (relaxed: a report only)
 
 }  // namespace
 
-std::uint32_t crc32c_software(std::uint32_t crc, const char* data, std::size_t n) {
-    std::uint32_t c = ~crc;
-    const auto* p = reinterpret_cast<const unsigned char*>(data);
-    for (std::size_t i = 0; i < n; ++i) c = kTable[(c ^ p[i]) & 0xff] ^ (c >> 8);
-    return ~c;
+const char* crc32c_implementation() {
+    switch (used.load(std::memory_order_relaxed)) {
+        case kHardware:
+            return "sse4.2";
+        case kLibrary:
+            return "rocksdb";
+        default:
+            return "none yet";
+    }
 }
 
 #if defined(__x86_64__)
@@ -57,34 +51,30 @@ __attribute__((target("sse4.2"))) std::uint32_t crc32c_hardware(std::uint32_t cr
     return ~c32;
 }
 
-namespace {
-// __builtin_cpu_init: this may run before libgcc's own constructor has read the CPU model.
-const bool kHaveSse42 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("sse4.2") != 0;
-}();
-}  // namespace
-
-const char* crc32c_implementation() { return kHaveSse42 ? "sse4.2" : "software"; }
-
 }  // namespace pushsvc::store
 
+extern "C" std::uint32_t __real__ZN7rocksdb6crc32c6ExtendEjPKcm(std::uint32_t crc, const char* data,
+                                                                std::size_t n);
+
 // RocksDB's calls to rocksdb::crc32c::Extend(uint32_t, const char*, size_t) arrive here (the
-// linker's --wrap, see above). This object file must be linked before librocksdb's objects
-// ask for the symbol: RocksStore::open calls crc32c_implementation() to make sure it is.
+// linker's --wrap, see above).
 extern "C" std::uint32_t __wrap__ZN7rocksdb6crc32c6ExtendEjPKcm(std::uint32_t crc, const char* data,
                                                                 std::size_t n) {
-    return pushsvc::store::kHaveSse42 ? pushsvc::store::crc32c_hardware(crc, data, n)
-                                      : pushsvc::store::crc32c_software(crc, data, n);
+    using namespace pushsvc::store;
+    // __builtin_cpu_init: this may run before libgcc's own constructor has read the CPU model.
+    static const bool have_sse42 = [] {
+        __builtin_cpu_init();
+        const bool yes = __builtin_cpu_supports("sse4.2") != 0;
+        used.store(yes ? kHardware : kLibrary, std::memory_order_relaxed);
+        return yes;
+    }();
+    return have_sse42 ? crc32c_hardware(crc, data, n)
+                      : __real__ZN7rocksdb6crc32c6ExtendEjPKcm(crc, data, n);
 }
 
-#else  // not x86_64: RocksDB's own implementation stays in use.
+#else  // not x86-64: RocksDB's own implementation stays in use.
 
-std::uint32_t crc32c_hardware(std::uint32_t crc, const char* data, std::size_t n) {
-    return crc32c_software(crc, data, n);
-}
-
-const char* crc32c_implementation() { return "rocksdb"; }
+std::uint32_t crc32c_hardware(std::uint32_t, const char*, std::size_t) { __builtin_trap(); }
 
 }  // namespace pushsvc::store
 

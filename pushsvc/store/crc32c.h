@@ -6,14 +6,13 @@
 
 namespace pushsvc::store {
 
-// Extends `crc` (0 to start) over n bytes, as rocksdb::crc32c::Extend does.
-std::uint32_t crc32c_software(std::uint32_t crc, const char* data, std::size_t n);
-// The same with the CPU's crc32 instruction; call only when crc32c_implementation() says
-// "sse4.2".
+// Extends `crc` (0 to start) over n bytes with the CPU's crc32 instruction, exactly as
+// rocksdb::crc32c::Extend does; call only where the CPU has SSE4.2 (crc32c_implementation()).
 std::uint32_t crc32c_hardware(std::uint32_t crc, const char* data, std::size_t n);
 
-// Which implementation RocksDB's checksums run on: "sse4.2" or "software" (ours, on x86-64),
-// "rocksdb" (the library's own, elsewhere).
+// What RocksDB's checksums have run on so far in this process: "sse4.2" (pushsvc's),
+// "rocksdb" (the library's own: no SSE4.2, not x86-64, or not redirected at all, as with a
+// shared librocksdb), or "none yet".
 const char* crc32c_implementation();
 
 }  // namespace pushsvc::store

@@ -36,7 +36,7 @@ TEST(RandomBytes, ThreadsNeverRepeatEachOthersValues) {
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&] {
             std::vector<std::string> mine;
-            for (int i = 0; i < 1000; ++i) mine.push_back(random_bytes(i % 2 ? 16 : 24));
+            for (int i = 0; i < 1000; ++i) mine.push_back(random_bytes(i % 3 ? 16 : 8));
             std::lock_guard lk(mu);
             for (auto& v : mine) seen.insert(std::move(v));
             drawn += mine.size();
@@ -49,23 +49,28 @@ TEST(RandomBytes, ThreadsNeverRepeatEachOthersValues) {
 // A forked child must not hand out the bytes its parent hands out next (the parent's block was
 // copied into the child).
 TEST(RandomBytes, ForkedChildDrawsOtherValuesThanItsParent) {
-    random_bytes(16);  // the calling thread now holds a partly used block
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    const pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-        const std::string v = random_bytes(16);
-        _exit(write(fds[1], v.data(), v.size()) == 16 ? 0 : 1);
-    }
-    close(fds[1]);
-    const std::string parent = random_bytes(16);
-    std::string from_child(16, '\0');
-    ASSERT_EQ(read(fds[0], from_child.data(), 16), 16);
-    close(fds[0]);
-    int status = 0;
-    ASSERT_EQ(waitpid(child, &status, 0), child);
-    EXPECT_NE(parent, from_child);
+    // On a new thread: its first draw fills a fresh block, so the fork surely happens with
+    // most of a block left to be (wrongly) shared.
+    std::thread([] {
+        random_bytes(16);
+        int fds[2];
+        ASSERT_EQ(pipe(fds), 0);
+        const pid_t child = fork();
+        ASSERT_GE(child, 0);
+        if (child == 0) {
+            const std::string v = random_bytes(16);
+            _exit(write(fds[1], v.data(), v.size()) == 16 ? 0 : 1);
+        }
+        close(fds[1]);
+        const std::string parent = random_bytes(16);
+        std::string from_child(16, '\0');
+        ASSERT_EQ(read(fds[0], from_child.data(), 16), 16);
+        close(fds[0]);
+        int status = 0;
+        ASSERT_EQ(waitpid(child, &status, 0), child);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        EXPECT_NE(parent, from_child);
+    }).join();
 }
 
 }  // namespace
