@@ -4,16 +4,16 @@
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <functional>
 
 #include "pushsvc/http1/convert.h"
 #include "pushsvc/net/session_context.h"
+#include "pushsvc/net/tls_stream.h"
 
 namespace pushsvc::http1 {
 
-using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+using TlsStream = net::TlsStream;
 
 // Called on the connection's strand for a request that carries `Upgrade: websocket`
 // (beast::websocket::is_upgrade). To take the connection over, the hook moves the stream and

@@ -4,9 +4,9 @@
 //
 // Stream is a plain tcp::socket (released from the HTTP/1.1 session's tcp_stream) or the TLS
 // stream. The framing rules are in ws_frame.h; this file is the I/O around them:
-// - reading: a plain session parks a readiness wait (no buffer) and then reads what arrived
-//   into a per-thread scratch buffer; only bytes of an incomplete frame stay with the session.
-//   A TLS session reads into a buffer of its own (OpenSSL's record buffers dwarf it anyway).
+// - reading: a session parks a readiness wait (no buffer) and then reads what arrived into a
+//   per-thread scratch buffer; only bytes of an incomplete frame stay with the session (and,
+//   over TLS, those of an incomplete record with net::TlsStream).
 // - writing: frames queue in order and go out in one gathered write.
 // - one timer per session: the hello deadline, then idle pings / the idle timeout, then the
 //   closing handshake's deadline.
@@ -37,7 +37,6 @@ using Socket = asio::ip::tcp::socket;
 
 constexpr std::string_view kSubprotocol = "push-notification";
 constexpr std::size_t kMaxMessageBytes = 16 * 1024;
-constexpr std::size_t kTlsReadBytes = 4096;
 
 inline bool offers_subprotocol(const BeastRequest& req) {
     auto offered = req[beast::http::field::sec_websocket_protocol];
@@ -84,10 +83,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     // the upgrade request.
     void start(std::string response, std::string early) {
         ctx_.registry->add(this, this->weak_from_this());
-        if constexpr (kPlain) {
-            beast::error_code ec;
-            stream_.non_blocking(true, ec);  // read_plain() reads only what already arrived
-        } else {
+        beast::error_code ec;
+        lowest_socket().non_blocking(true, ec);  // read_ready() reads only what already arrived
+        if constexpr (!kPlain) {
             beast::get_lowest_layer(stream_).expires_never();  // the timer below rules now
         }
         obs::counter("pushsvc_ws_sessions_total").inc();
@@ -134,29 +132,25 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
 
     // --- reading ---
 
+    // An idle session parks only a readiness wait, no buffer: what arrived is read into a
+    // per-thread scratch buffer (TLS: decrypted by net::TlsStream, which keeps at most a
+    // partial record).
     void do_read() {
         if (reading_ || ended_ || peer_closed_) return;
         reading_ = true;
+        auto on_ready = [self = this->shared_from_this()](beast::error_code ec) {
+            self->reading_ = false;
+            if (ec) return self->read_failed(ec);
+            self->read_ready();
+        };
         if constexpr (kPlain) {
-            stream_.async_wait(Socket::wait_read,
-                               [self = this->shared_from_this()](beast::error_code ec) {
-                                   self->reading_ = false;
-                                   if (ec) return self->read_failed(ec);
-                                   self->read_plain();
-                               });
+            stream_.async_wait(Socket::wait_read, std::move(on_ready));
         } else {
-            if (tls_buffer_.empty()) tls_buffer_.resize(kTlsReadBytes);
-            stream_.async_read_some(
-                asio::buffer(tls_buffer_),
-                [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-                    self->reading_ = false;
-                    if (ec) return self->read_failed(ec);
-                    self->received({self->tls_buffer_.data(), n});
-                });
+            stream_.async_wait_readable(std::move(on_ready));
         }
     }
 
-    void read_plain() {
+    void read_ready() {
         // Shared by every session of this thread: nothing stays in it across a wait.
         thread_local std::array<char, 16 * 1024> scratch;
         beast::error_code ec;
@@ -393,7 +387,6 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     ws::FrameReader reader_;
     std::string inbox_;  // received bytes not yet handled; empty (no heap) when idle
     std::size_t consumed_ = 0;
-    std::vector<char> tls_buffer_;  // TLS sessions only
     // std::list, not std::deque: an empty libstdc++ deque still holds a 512-byte block.
     std::list<std::string> queue_;  // encoded frames; the first `writing_` are being written
     std::size_t writing_ = 0;

@@ -14,15 +14,15 @@
 // - drain(): GOAWAY(NO_ERROR) (RFC 9113 §6.8), open streams finish, then close.
 
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <string>
 
 #include "pushsvc/net/session_context.h"
+#include "pushsvc/net/tls_stream.h"
 
 namespace pushsvc::http2 {
 
-using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+using TlsStream = net::TlsStream;
 
 // Starts a connection on a stream whose executor is the connection's strand; `initial` holds
 // bytes already read (the client preface seen by h2c detection). Any thread.
