@@ -3,7 +3,8 @@
 # addresses; pushsvc's RSS growth per UA; then every socket drops and all reconnect at once.
 # The open-files hard limit of the box caps N (both pushsvc and the client need one fd per
 # UA); the script uses what the limit allows and says so.
-# Env: BENCH_SMOKE=1, BENCH_UAS (default: 100000 or the fd limit minus headroom).
+# Env: BENCH_SMOKE=1, BENCH_UAS (default: 100000 or the fd limit minus headroom), BENCH_TLS=1
+# (wss:// to pushsvc's own TLS listener instead of ws://).
 source "$(dirname "$0")/lib.sh"
 need_bin pushsvc pushsvc-loadgen
 raise_nofile
@@ -15,10 +16,16 @@ if [ "$UAS" -gt $((LIMIT - 1000)) ]; then
     log "open-files limit $LIMIT: measuring $((LIMIT - 1000)) UAs instead of $UAS"
     UAS=$((LIMIT - 1000))
 fi
-start_pushsvc idle
-log "pushsvc $PS_CLEAR (pid $PS_PID)"
+if [ "${BENCH_TLS:-0}" = 1 ]; then
+    start_pushsvc idle tls
+    URL=$PS_TLS
+else
+    start_pushsvc idle
+    URL=$PS_CLEAR
+fi
+log "pushsvc $URL (pid $PS_PID)"
 SETTLE=3000
 if [ "$SMOKE" = 1 ]; then SETTLE=300; fi
-"$BIN/pushsvc-loadgen" idle --url "$PS_CLEAR" --uas "$UAS" --sources 16 --pid "$PS_PID" \
+"$BIN/pushsvc-loadgen" idle --url "$URL" --uas "$UAS" --sources 16 --pid "$PS_PID" \
     --settle-ms "$SETTLE" --storm --timeout-s 240
 stop_pid "$PS_PID"

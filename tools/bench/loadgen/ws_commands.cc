@@ -22,9 +22,11 @@ using std::chrono::seconds;
 
 namespace {
 
+// http:// -> ws://, https:// -> wss://
 std::string ws_url(const std::string& url) {
     auto hp = parse_origin(url);
-    return "ws://" + hp.host + ":" + std::to_string(hp.port) + "/";
+    const bool tls = url.rfind("https://", 0) == 0 || url.rfind("wss://", 0) == 0;
+    return (tls ? "wss://" : "ws://") + hp.host + ":" + std::to_string(hp.port) + "/";
 }
 
 std::int64_t now_ns() {

@@ -5,8 +5,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <deque>
 #include <future>
@@ -24,17 +27,30 @@ struct Swarm::Impl {
     asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
     std::thread thread;
     HostPort target;
+    bool tls = false;  // wss:// (the server's certificate is not verified: a benchmark)
+    asio::ssl::context tls_ctx{asio::ssl::context::tls_client};
     std::vector<std::shared_ptr<Ua>> uas;  // touched on the swarm thread only
     std::vector<UaRecord>* records = nullptr;
     std::size_t next = 0, in_flight = 0, source = 0;
 };
 
-class Swarm::Ua : public std::enable_shared_from_this<Ua> {
+class Swarm::Ua {
   public:
-    Ua(Swarm& swarm, UaRecord& record) : swarm_(swarm), record_(record), ws_(swarm.impl_->ioc) {}
+    virtual ~Ua() = default;
+    virtual void start(const asio::ip::address& source) = 0;
+    virtual void close() = 0;
+};
 
-    void start(const asio::ip::address& source) {
-        auto& sock = ws_.next_layer();
+// Next: tcp::socket (ws://) or beast::ssl_stream<tcp::socket> (wss://).
+template <class Next>
+class Swarm::UaOver final : public Ua, public std::enable_shared_from_this<UaOver<Next>> {
+    static constexpr bool kTls = !std::is_same_v<Next, tcp::socket>;
+
+  public:
+    UaOver(Swarm& swarm, UaRecord& record) : swarm_(swarm), record_(record), ws_(make_ws(swarm)) {}
+
+    void start(const asio::ip::address& source) override {
+        auto& sock = beast::get_lowest_layer(ws_);
         beast::error_code ec;
         sock.open(tcp::v4(), ec);
         // Choose the port at connect time (per destination), not at bind time: otherwise
@@ -45,25 +61,41 @@ class Swarm::Ua : public std::enable_shared_from_this<Ua> {
         if (ec) return fail();
         const auto& t = swarm_.impl_->target;
         tcp::endpoint ep(asio::ip::make_address(t.host), t.port);
-        sock.async_connect(ep, [self = shared_from_this()](beast::error_code ec) {
+        sock.async_connect(ep, [self = this->shared_from_this()](beast::error_code ec) {
             if (ec) return self->fail();
-            self->handshake();
+            if constexpr (kTls) {
+                self->ws_.next_layer().async_handshake(asio::ssl::stream_base::client,
+                                                       [self](beast::error_code ec) {
+                                                           if (ec) return self->fail();
+                                                           self->handshake();
+                                                       });
+            } else {
+                self->handshake();
+            }
         });
     }
 
-    void close() {
+    void close() override {
         beast::error_code ec;
-        ws_.next_layer().close(ec);
+        beast::get_lowest_layer(ws_).close(ec);
     }
 
   private:
+    static websocket::stream<Next> make_ws(Swarm& swarm) {
+        if constexpr (kTls) {
+            return websocket::stream<Next>(swarm.impl_->ioc, swarm.impl_->tls_ctx);
+        } else {
+            return websocket::stream<Next>(swarm.impl_->ioc);
+        }
+    }
+
     void handshake() {
         ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
             req.set(beast::http::field::sec_websocket_protocol, wc::kPushSubprotocol);
         }));
         const auto& t = swarm_.impl_->target;
         ws_.async_handshake(t.host + ":" + std::to_string(t.port), "/",
-                            [self = shared_from_this()](beast::error_code ec) {
+                            [self = this->shared_from_this()](beast::error_code ec) {
                                 if (ec) return self->fail();
                                 self->ws_.text(true);
                                 self->send(wc::make_hello(self->record_.uaid.empty()
@@ -74,13 +106,14 @@ class Swarm::Ua : public std::enable_shared_from_this<Ua> {
     }
 
     void read() {
-        ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            if (ec) return self->fail();
-            std::string text = beast::buffers_to_string(self->buffer_.data());
-            self->buffer_.consume(self->buffer_.size());
-            self->on_text(text);
-            self->read();
-        });
+        ws_.async_read(buffer_,
+                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                           if (ec) return self->fail();
+                           std::string text = beast::buffers_to_string(self->buffer_.data());
+                           self->buffer_.consume(self->buffer_.size());
+                           self->on_text(text);
+                           self->read();
+                       });
     }
 
     void on_text(const std::string& text) {
@@ -114,7 +147,7 @@ class Swarm::Ua : public std::enable_shared_from_this<Ua> {
 
     void write_next() {
         ws_.async_write(asio::buffer(out_.front()),
-                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                             if (ec) return self->fail();
                             self->out_.pop_front();
                             if (!self->out_.empty()) self->write_next();
@@ -137,7 +170,7 @@ class Swarm::Ua : public std::enable_shared_from_this<Ua> {
 
     Swarm& swarm_;
     UaRecord& record_;
-    websocket::stream<tcp::socket> ws_;
+    websocket::stream<Next> ws_;
     beast::flat_buffer buffer_;
     std::deque<std::string> out_;
     bool finished_ = false;
@@ -148,6 +181,8 @@ Swarm::Swarm(SwarmOptions options, OnNotification on_notification)
       options_(std::move(options)),
       on_notification_(std::move(on_notification)) {
     impl_->target = parse_origin(options_.url);
+    impl_->tls = options_.url.rfind("wss://", 0) == 0;
+    impl_->tls_ctx.set_verify_mode(asio::ssl::verify_none);
     impl_->thread = std::thread([this] { impl_->ioc.run(); });
 }
 
@@ -162,7 +197,13 @@ void Swarm::pump() {
     auto& im = *impl_;
     while (im.records && im.next < im.records->size() &&
            im.in_flight < static_cast<std::size_t>(options_.connect_window)) {
-        auto ua = std::make_shared<Ua>(*this, (*im.records)[im.next++]);
+        std::shared_ptr<Ua> ua;
+        if (im.tls) {
+            ua = std::make_shared<UaOver<beast::ssl_stream<tcp::socket>>>(*this,
+                                                                          (*im.records)[im.next++]);
+        } else {
+            ua = std::make_shared<UaOver<tcp::socket>>(*this, (*im.records)[im.next++]);
+        }
         im.uas.push_back(ua);
         ++im.in_flight;
         auto src = asio::ip::make_address_v4(

@@ -25,7 +25,7 @@ struct UaRecord {
 };
 
 struct SwarmOptions {
-    std::string url;           // ws://host:port/
+    std::string url;           // ws://host:port/ or wss://host:port/
     int sources = 1;           // source addresses 127.0.0.2 .. 127.0.0.(1+sources)
     int connect_window = 256;  // handshakes in flight at once
     bool register_channel = true;
@@ -56,7 +56,8 @@ class Swarm {
 
   private:
     class Ua;
-    friend class Ua;
+    template <class Next>
+    class UaOver;
     void pump();  // swarm thread: start handshakes up to the window
     struct Impl;
     std::unique_ptr<Impl> impl_;
