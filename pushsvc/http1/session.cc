@@ -307,10 +307,15 @@ class TlsSession : public Session<TlsSession>, public std::enable_shared_from_th
         return upgrade_.tls && upgrade_.tls(req, stream_, buffer_, ctx_);
     }
 
-    // Send close_notify (RFC 8446 §6.1) and wait briefly for the peer's.
+    // Send close_notify (RFC 8446 §6.1), then linger as plain TCP does: unread input (a body
+    // we refused, pipelined requests) would otherwise make the kernel answer with a reset that
+    // can destroy the response before the client reads it.
     void shutdown_then_close() {
         lowest().expires_after(kLingerTimeout);
-        stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->finish(); });
+        stream_.async_shutdown([self = shared_from_this()](beast::error_code ec) {
+            if (ec) return self->finish();
+            self->linger();
+        });
     }
 
   private:

@@ -3,8 +3,10 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/ssl/error.hpp>
+#include <cassert>
 #include <climits>
 #include <cstring>
 #include <new>
@@ -210,7 +212,14 @@ bool State::readable() const {
     return available >= 5 + ((std::size_t(h[3]) << 8) | h[4]);
 }
 
+beast::error_code State::socket_error(beast::error_code ec) const {
+    if (ec == asio::error::eof && !(SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN))
+        return asio::ssl::error::stream_truncated;
+    return ec;
+}
+
 void State::when_sent(std::unique_ptr<Waiter> w) {
+    assert(!waiter);  // one write or shutdown at a time, as for any asio stream
     waiter_target = appended;
     waiter = std::move(w);
 }
@@ -226,8 +235,12 @@ std::size_t TlsStream::read_some(boost::asio::mutable_buffer b, boost::beast::er
             ec = step.ec;
             return step.n;
         }
+        assert(s_->in_read == 0);  // not mixed with async_read_some
         const std::size_t n = s_->next.socket().read_some(boost::asio::buffer(scratch), ec);
-        if (ec) return 0;  // would_block included: wait_readable() again
+        if (ec) {  // would_block included: wait_readable() again
+            ec = s_->socket_error(ec);
+            return 0;
+        }
         s_->in.append(scratch.data(), n);
     }
 }

@@ -21,12 +21,15 @@
 
 #include <openssl/ssl.h>
 
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/compose.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -37,6 +40,9 @@ namespace tls_detail {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
+
+// Output OpenSSL may produce on its own while a reader waits for more input, at most.
+inline constexpr std::uint64_t kMaxUnsent = 64 * 1024;
 
 // What one OpenSSL call came to.
 struct Step {
@@ -83,6 +89,10 @@ struct State : std::enable_shared_from_this<State> {
     // is in flight (see Flushed in the .cc).
     void when_sent(std::unique_ptr<Waiter> w);
     bool all_sent() const { return sent == appended; }
+    std::uint64_t unsent() const { return appended - sent; }
+    // A socket read's error as the stream reports it: EOF before the peer's close_notify is a
+    // truncation (as asio::ssl::stream reports it), after it a plain eof.
+    beast::error_code socket_error(beast::error_code ec) const;
 
     beast::tcp_stream next;
     SSL* ssl = nullptr;
@@ -118,6 +128,25 @@ auto first_buffer(const Buffers& buffers) {
     return Buffer();
 }
 
+// A sequence's first kMaxGather octets as one buffer: the first non-empty buffer itself when
+// it is the only one (or already that long), else a copy in a per-thread buffer.
+inline constexpr std::size_t kMaxGather = 16 * 1024;
+template <class Buffers>
+asio::const_buffer gather(const Buffers& buffers) {
+    const asio::const_buffer first = first_buffer(buffers);
+    if (first.size() >= kMaxGather || asio::buffer_size(buffers) == first.size()) return first;
+    thread_local std::string scratch;
+    scratch.clear();
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
+         ++it) {
+        const asio::const_buffer b(*it);
+        const std::size_t n = std::min(b.size(), kMaxGather - scratch.size());
+        scratch.append(static_cast<const char*>(b.data()), n);
+        if (scratch.size() == kMaxGather) break;
+    }
+    return asio::buffer(scratch);
+}
+
 // Completes with (ec, n) for reads and writes, (ec) for the handshake and shutdown.
 template <bool WithSize, class Self>
 void complete(Self& self, const Step& r) {
@@ -142,9 +171,14 @@ struct InputOp {
         if (phase == posted) return complete<WithSize>(self, result);
         if (phase == reading) {
             s->commit_read(ec ? 0 : n);
-            if (ec) return complete<WithSize>(self, {Step::failed, 0, ec});
+            if (ec) return complete<WithSize>(self, {Step::failed, 0, s->socket_error(ec)});
         }
         result = step(*s);
+        if (result.kind == Step::want_read && s->unsent() > kMaxUnsent) {
+            // OpenSSL answers some records itself (KeyUpdate, alerts); a peer that sends them
+            // without reading ours would grow `out` without bound.
+            result = {Step::failed, 0, asio::error::no_buffer_space};
+        }
         if (result.kind == Step::want_read) {
             phase = reading;
             return s->next.async_read_some(s->prepare_read(hint), std::move(self));
@@ -170,9 +204,19 @@ struct OutputOp {
         if (phase == waiting && s->write_error) result = {Step::failed, 0, s->write_error};
         if (phase != starting) return complete<WithSize>(self, result);
         result = step(*s);
+        // SSL_write wants input only to renegotiate, which the context disables; completing
+        // with 0 bytes would make a write loop spin.
+        if (result.kind == Step::want_read)
+            result = {Step::failed, 0, asio::error::operation_not_supported};
         if (result.kind == Step::done && !s->write_error && !s->all_sent()) {
             phase = waiting;
-            return s->when_sent(make_waiter([self = std::move(self)]() mutable { self(); }));
+            // `self` is moved into the waiter: this op's members are gone after this line.
+            auto state = s;
+            state->when_sent(make_waiter([state, self = std::move(self)]() mutable {
+                auto ex = asio::get_associated_executor(self, state->next.get_executor());
+                asio::dispatch(ex, std::move(self));
+            }));
+            return;
         }
         if (result.kind == Step::done && s->write_error) result = {Step::failed, 0, s->write_error};
         phase = posted;
@@ -194,8 +238,11 @@ class TlsStream {
     next_layer_type& next_layer() { return s_->next; }
     SSL* native_handle() { return s_->ssl; }
 
+    // Server side only (pushsvc accepts TLS; it never dials out).
     template <class Handler>
-    auto async_handshake(boost::asio::ssl::stream_base::handshake_type, Handler&& handler) {
+    auto async_handshake(boost::asio::ssl::stream_base::handshake_type type, Handler&& handler) {
+        assert(type == boost::asio::ssl::stream_base::server);
+        (void)type;
         auto step = [](tls_detail::State& s) { return s.handshake(); };
         return boost::asio::async_compose<Handler, void(boost::beast::error_code)>(
             tls_detail::InputOp<false, decltype(step)>{s_, step, 4096}, handler, s_->next);
@@ -209,10 +256,14 @@ class TlsStream {
             tls_detail::InputOp<true, decltype(step)>{s_, step, b.size()}, handler, s_->next);
     }
 
+    // Several buffers (an HTTP/1.1 header's fields, queued WebSocket frames) go out as one
+    // record where they fit: gathered into a per-thread buffer first.
     template <class ConstBuffers, class Handler>
     auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
-        const auto b = tls_detail::first_buffer(buffers);
-        auto step = [b](tls_detail::State& s) { return s.write(b.data(), b.size()); };
+        auto step = [buffers](tls_detail::State& s) {
+            const auto b = tls_detail::gather(buffers);
+            return s.write(b.data(), b.size());
+        };
         return boost::asio::async_compose<Handler, void(boost::beast::error_code, std::size_t)>(
             tls_detail::OutputOp<true, decltype(step)>{s_, step}, handler, s_->next);
     }
