@@ -7,7 +7,7 @@
 // for ws:// (tools/bench, BENCHMARKS.md). Here ciphertext sits only in strings that exist
 // while bytes are in flight, OpenSSL releases its record buffers between records
 // (SSL_MODE_RELEASE_BUFFERS), and a reader may wait for readiness with no buffer at all
-// (wait_readable() + read_some(), as the WebSocket session does).
+// (async_wait_readable() + read_some(), as the WebSocket session does).
 //
 // Model: OpenSSL reads ciphertext from State::in and appends what it writes to State::out
 // through a BIO of our own that never blocks; the operations below move bytes between those
