@@ -18,8 +18,6 @@ namespace {
 // Socket reads ask for at most one TLS record's worth (16 KiB plaintext + overhead).
 constexpr std::size_t kMaxRead = 17 * 1024;
 constexpr std::size_t kMinRead = 4 * 1024;
-// A single write hands OpenSSL at most this much; the caller's write loop sends the rest.
-constexpr std::size_t kMaxWrite = 64 * 1024;
 
 State& state_of(BIO* bio) { return *static_cast<State*>(BIO_get_data(bio)); }
 

@@ -41,8 +41,11 @@ namespace tls_detail {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
-// Output OpenSSL may produce on its own while a reader waits for more input, at most.
-inline constexpr std::uint64_t kMaxUnsent = 64 * 1024;
+// A single write hands OpenSSL at most this much; the caller's write loop sends the rest.
+inline constexpr std::size_t kMaxWrite = 64 * 1024;
+// Unsent output at which a read fails: one write's worth (the one write that may be waiting
+// for its bytes to go out) plus 64 KiB that OpenSSL produced on its own while reading.
+inline constexpr std::uint64_t kMaxUnsent = kMaxWrite + 64 * 1024;
 
 // What one OpenSSL call came to.
 struct Step {

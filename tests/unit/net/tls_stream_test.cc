@@ -231,6 +231,28 @@ TEST_F(TlsPair, ShutdownSendsCloseNotify) {
     EXPECT_EQ(ec, asio::error::eof);  // asio reports a received close_notify as eof
 }
 
+// A large write waiting for a peer that does not read must not make a concurrent read fail
+// (reads fail only when OpenSSL's own output piles up: kMaxUnsent).
+TEST_F(TlsPair, ReadsGoOnWhileALargeWriteWaitsForThePeer) {
+    server_->next_layer().socket().set_option(asio::socket_base::send_buffer_size(4096));
+    client_->next_layer().set_option(asio::socket_base::receive_buffer_size(4096));
+    const std::string big = random_text(tls_detail::kMaxWrite, 9);
+    bool written = false;
+    server_->async_write_some(asio::buffer(big),
+                              [&](beast::error_code, std::size_t) { written = true; });
+    ioc_.poll();
+    ASSERT_FALSE(written);  // the peer reads nothing yet
+    asio::write(*client_, asio::buffer(std::string("ping")));
+    EXPECT_EQ(server_read(4, 64), "ping");
+    // Now the peer reads: the write completes.
+    std::string got(big.size(), '\0');
+    auto received =
+        std::async(std::launch::async, [&] { asio::read(*client_, asio::buffer(got)); });
+    run_until([&] { return written; });
+    ASSERT_EQ(received.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(got, big);
+}
+
 // The stream object may go away while an operation of its own is in flight (OpenSSL's
 // output is being sent): the operation keeps the state alive until it completes (run under
 // AddressSanitizer in tools/test.sh).
