@@ -26,7 +26,8 @@ TEST(RandomBytes, NeverRepeatsSixteenByteValues) {
     for (int i = 0; i < 1000; ++i) EXPECT_TRUE(seen.insert(random_bytes(16)).second);
 }
 
-// Small requests come from per-thread blocks: threads must not share or repeat them, across
+// R8030-8.3-b: ids stay unguessable and unique with per-thread blocks. Small requests come
+// from per-thread blocks: threads must not share or repeat them, across
 // block refills too (1000 x 16 octets span many 1 KiB blocks).
 TEST(RandomBytes, ThreadsNeverRepeatEachOthersValues) {
     std::mutex mu;
@@ -46,8 +47,8 @@ TEST(RandomBytes, ThreadsNeverRepeatEachOthersValues) {
     EXPECT_EQ(seen.size(), drawn);
 }
 
-// A forked child must not hand out the bytes its parent hands out next (the parent's block was
-// copied into the child).
+// R8030-8.3-b: a forked child must not hand out the bytes its parent hands out next (the
+// parent's block was copied into the child).
 TEST(RandomBytes, ForkedChildDrawsOtherValuesThanItsParent) {
     // On a new thread: its first draw fills a fresh block, so the fork surely happens with
     // most of a block left to be (wrongly) shared.

@@ -1,6 +1,8 @@
 // net::TlsStream against an independent TLS peer (asio::ssl::stream, a client on its own
 // io_context thread): handshake, data both ways in every size class, readiness-style reads,
-// the ends of a connection, and an owner that goes away with output still in flight.
+// the ends of a connection, and an owner that goes away with output still in flight. The
+// stream carries every TLS connection (R8030-3-a, R8030-8-a: protocol versions and ALPN are
+// tested end to end in server_tls_test.cc).
 // Every wait is bounded.
 
 #include "pushsvc/net/tls_stream.h"

@@ -438,7 +438,8 @@ TYPED_TEST(StoreContract, QueuedCountsOneUserAgentsMessagesUpToTheLimit) {
     EXPECT_EQ(must(s.queued("ua1", 10)), 4u);
 }
 
-// Per-UA queue cap (push.max_queued_per_ua): at the cap nothing is written, a Topic
+// Per-UA queue cap (push.max_queued_per_ua; the API answers 429 + Retry-After, R8030-8.4-b):
+// at the cap nothing is written, a Topic
 // replacement included, and room made by an ack is usable again.
 TYPED_TEST(StoreContract, EnqueueRefusesAFullQueueAndWritesNothing) {
     Store& s = this->store();
@@ -465,7 +466,7 @@ TYPED_TEST(StoreContract, EnqueueRefusesAFullQueueAndWritesNothing) {
 
 // --- concurrency ---
 
-// The cap is exact under contention: the count and the append are one step.
+// R8030-8.4-b: the cap is exact under contention: the count and the append are one step.
 TYPED_TEST(StoreContract, ConcurrentEnqueuesNeverOvershootTheCap) {
     constexpr int kThreads = 4;
     constexpr int kPerThread = 50;
