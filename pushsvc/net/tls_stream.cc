@@ -128,7 +128,6 @@ Step State::read(void* data, std::size_t size) {
 
 Step State::write(const void* data, std::size_t size) {
     if (size == 0) return {Step::done, 0, {}};
-    if (write_error) return {Step::failed, 0, write_error};
     ERR_clear_error();
     std::size_t n = 0;
     const int ret = SSL_write_ex(ssl, data, std::min(size, kMaxWrite), &n);

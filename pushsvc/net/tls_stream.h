@@ -206,12 +206,13 @@ struct OutputOp {
     void operator()(Self& self) {
         if (phase == waiting && s->write_error) result = {Step::failed, 0, s->write_error};
         if (phase != starting) return complete<WithSize>(self, result);
-        result = step(*s);
+        // After a failed send nothing more goes out: every later write or shutdown fails alike.
+        result = s->write_error ? Step{Step::failed, 0, s->write_error} : step(*s);
         // SSL_write wants input only to renegotiate, which the context disables; completing
         // with 0 bytes would make a write loop spin.
         if (result.kind == Step::want_read)
             result = {Step::failed, 0, asio::error::operation_not_supported};
-        if (result.kind == Step::done && !s->write_error && !s->all_sent()) {
+        if (result.kind == Step::done && !s->all_sent()) {  // all sent, too, after a failure
             phase = waiting;
             // `self` is moved into the waiter: this op's members are gone after this line.
             auto state = s;
@@ -221,7 +222,6 @@ struct OutputOp {
             }));
             return;
         }
-        if (result.kind == Step::done && s->write_error) result = {Step::failed, 0, s->write_error};
         phase = posted;
         asio::post(s->next.get_executor(), std::move(self));
     }

@@ -74,8 +74,6 @@ extern "C" std::uint32_t __wrap__ZN7rocksdb6crc32c6ExtendEjPKcm(std::uint32_t cr
 
 #else  // not x86-64: RocksDB's own implementation stays in use.
 
-std::uint32_t crc32c_hardware(std::uint32_t, const char*, std::size_t) { __builtin_trap(); }
-
 }  // namespace pushsvc::store
 
 #endif
