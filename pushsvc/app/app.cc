@@ -20,7 +20,9 @@
 #include "pushsvc/crypto/random.h"
 #include "pushsvc/delivery/hub.h"
 #include "pushsvc/http/api.h"
+#include "pushsvc/http1/session.h"
 #include "pushsvc/http1/ws_session.h"
+#include "pushsvc/http2/connection.h"
 #include "pushsvc/net/server.h"
 #include "pushsvc/obs/log.h"
 #include "pushsvc/store/crc32c.h"
@@ -156,11 +158,12 @@ int run(const config::Config& cfg, const RunOptions& options) {
     // sessions still queued in it, and they detach from the hub on the way out.
     asio::io_context ioc(threads);
     // Connections are only accepted once the threads below run the io_context, after `api`
-    // and the WebSocket hook are in place (the origin needs the bound ports first).
-    net::Server server(ioc, cfg, [&api, &test_double](http::Request req, http::Responder respond) {
+    // and the protocol handlers are in place (the origin needs the bound ports first).
+    net::Server server(ioc, cfg);
+    http::Handler handler = [&api, &test_double](http::Request req, http::Responder respond) {
         if (test_double) return test_double->handle(std::move(req), std::move(respond));
         api->handle(std::move(req), std::move(respond));
-    });
+    };
     if (auto r = server.start(); !r)
         throw std::runtime_error("cannot bind listeners: " + r.error().message());
 
@@ -197,7 +200,10 @@ int run(const config::Config& cfg, const RunOptions& options) {
     ws.hub = &hub;
     ws.delivery = cfg.delivery;
     if (cfg.store.sync) ws.channel_executor = store_pool->get_executor();
-    server.set_upgrade_handler(http1::make_ws_upgrade_handler(ws));
+    // net/ detects the protocol and hands each connection to these (net/handoff.h).
+    server.set_handlers(
+        {.http1 = http1::protocol_handler(handler, http1::make_ws_upgrade_handler(ws)),
+         .http2 = http2::protocol_handler(handler)});
 
     boost::json::object ready{
         {"origin", sopts.origin},
