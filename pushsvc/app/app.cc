@@ -22,6 +22,7 @@
 #include "pushsvc/http1/ws_session.h"
 #include "pushsvc/net/server.h"
 #include "pushsvc/obs/log.h"
+#include "pushsvc/obs/metrics.h"
 #include "pushsvc/store/crc32c.h"
 #include "pushsvc/store/rocks_store.h"
 #include "pushsvc/testdouble/testdouble.h"
@@ -192,6 +193,21 @@ int run(const config::Config& cfg, const RunOptions& options) {
     ws.delivery = cfg.delivery;
     if (store_pool) ws.channel_executor = store_pool->get_executor();
     server.set_upgrade_handler(http1::make_ws_upgrade_handler(ws));
+
+    // ---- Gauges computed at scrape time (GET /metrics) -------------------------------------
+    // Declared after the hub and the store they read, so they unregister (and no scrape can
+    // call them) before those go away.
+    std::vector<obs::Gauge> gauges;
+    for (auto [channel, label] : {std::pair{delivery::Channel::websocket, "websocket"},
+                                  std::pair{delivery::Channel::http2, "http2"}})
+        gauges.push_back(obs::gauge(
+            "pushsvc_connected_user_agents",
+            "User agents connected now, by channel: the WebSocket push channel, or RFC 8030 "
+            "monitoring requests over HTTP/2.",
+            {{"channel", label}}, [&hub, channel] { return double(hub.connected(channel)); }));
+    // Store gauges (Store::stats()): pushsvc_queued_messages, pushsvc_receipt_subscriptions,
+    // pushsvc_store_disk_bytes, pushsvc_oldest_queued_message_age_seconds.
+    // ---- end of gauges ---------------------------------------------------------------------
 
     boost::json::object ready{
         {"origin", sopts.origin},

@@ -13,7 +13,7 @@
 #include "pushsvc/net/preface.h"
 #include "pushsvc/net/tls_context.h"
 #include "pushsvc/obs/log.h"
-#include "pushsvc/obs/metrics.h"
+#include "pushsvc/obs/catalog.h"
 
 namespace pushsvc::net {
 
@@ -73,12 +73,12 @@ class CleartextDetector : public Connection,
                 return do_read();
             case PrefaceMatch::http2:
                 handed_over_ = true;
-                obs::counter("pushsvc_connections_total", "protocol=\"h2c\"").inc();
+                obs::catalog().connections_h2c.inc();
                 return http2::start_plain_connection(
                     std::move(stream_), std::string(as_view(buffer_)), std::move(ctx_));
             case PrefaceMatch::http1:
                 handed_over_ = true;
-                obs::counter("pushsvc_connections_total", "protocol=\"http1\"").inc();
+                obs::catalog().connections_http1.inc();
                 return http1::start_plain_session(std::move(stream_), std::move(buffer_),
                                                   std::move(ctx_), std::move(upgrade_));
         }
@@ -132,7 +132,7 @@ class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsH
     void on_handshake(beast::error_code ec) {
         if (ec) {
             // Old protocol versions, no shared cipher, plain HTTP on the TLS port, timeouts.
-            obs::counter("pushsvc_tls_handshake_failures_total").inc();
+            obs::catalog().tls_handshake_failures.inc();
             SPDLOG_DEBUG("c{} TLS handshake failed: {}", ctx_.id, ec.message());
             return;
         }
@@ -140,10 +140,10 @@ class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsH
         handed_over_ = true;
         ctx_.secure = true;
         if (negotiated_protocol(stream_.native_handle()) == AppProtocol::http2) {
-            obs::counter("pushsvc_connections_total", "protocol=\"h2\"").inc();
+            obs::catalog().connections_h2.inc();
             return http2::start_tls_connection(std::move(stream_), {}, std::move(ctx_));
         }
-        obs::counter("pushsvc_connections_total", "protocol=\"https1\"").inc();
+        obs::catalog().connections_https1.inc();
         http1::start_tls_session(std::move(stream_), {}, std::move(ctx_), std::move(upgrade_));
     }
 

@@ -8,7 +8,7 @@
 #include "pushsvc/crypto/hash.h"
 #include "pushsvc/crypto/p256.h"
 #include "pushsvc/crypto/random.h"
-#include "pushsvc/obs/metrics.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/vapid/credentials.h"
 #include "pushsvc/webpush/push_headers.h"
 
@@ -356,8 +356,7 @@ void PushService::send_receipt(const store::MessageRecord& message, std::uint16_
     receipt.ttl_s = options_.max_ttl;
     receipt.expires_ms = now + std::int64_t(options_.max_ttl) * 1000;
     if (!store_.enqueue(receipt)) return;
-    obs::counter("pushsvc_receipts_total", status == 204 ? "status=\"204\"" : "status=\"410\"")
-        .inc();
+    (status == 204 ? obs::catalog().receipts_204 : obs::catalog().receipts_410).inc();
     if (notifier_) notifier_->notify(receipt, true);
 }
 
