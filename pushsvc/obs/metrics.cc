@@ -82,7 +82,12 @@ std::string format_value(double v) {
     if (std::isnan(v)) return "NaN";
     if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
     char buf[32];
-    auto res = std::to_chars(buf, buf + sizeof buf, v);
+    // Whole numbers (counts, bytes) as integers; others in the shortest form that reads back
+    // exactly, in %g style: 0.0001 stays fixed, 5e-05 goes scientific, as Prometheus's own
+    // clients print them.
+    if (std::abs(v) < 9007199254740992.0 && v == std::trunc(v))
+        return std::to_string(static_cast<std::int64_t>(v));
+    auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general);
     return std::string(buf, res.ptr);
 }
 
