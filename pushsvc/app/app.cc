@@ -205,8 +205,9 @@ int run(const config::Config& cfg, const RunOptions& options) {
             "User agents connected now, by channel: the WebSocket push channel, or RFC 8030 "
             "monitoring requests over HTTP/2.",
             {{"channel", label}}, [&hub, channel] { return double(hub.connected(channel)); }));
-    // Store gauges (Store::stats()): pushsvc_queued_messages, pushsvc_receipt_subscriptions,
-    // pushsvc_store_disk_bytes, pushsvc_oldest_queued_message_age_seconds.
+    // Store gauges from one Store::stats() per scrape (obs::gauges): pushsvc_queued_messages,
+    // pushsvc_receipt_subscriptions, pushsvc_store_disk_bytes,
+    // pushsvc_oldest_queued_message_age_seconds.
     // ---- end of gauges ---------------------------------------------------------------------
 
     boost::json::object ready{

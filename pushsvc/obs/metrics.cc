@@ -162,29 +162,53 @@ Histogram& Registry::histogram(std::string_view name, std::string_view help,
 
 Gauge Registry::gauge(std::string_view name, std::string_view help, const Labels& labels,
                       std::function<double()> read) {
-    if (!read) throw std::invalid_argument("metrics: gauge " + std::string(name) + " without callback");
-    std::string body = label_body(labels, false);
+    if (!read)
+        throw std::invalid_argument("metrics: gauge " + std::string(name) + " without callback");
+    return gauges({GaugeSpec{std::string(name), std::string(help), labels}},
+                  [read = std::move(read)] { return std::vector<double>{read()}; });
+}
+
+Gauge Registry::gauges(std::vector<GaugeSpec> specs, std::function<std::vector<double>()> read) {
+    if (!read || specs.empty())
+        throw std::invalid_argument("metrics: gauge group without callback or series");
+    std::vector<std::string> bodies;
+    for (const auto& spec : specs) bodies.push_back(label_body(spec.labels, false));
     std::lock_guard lock(mu_);
-    auto& series = family(name, help, Type::gauge).gauges;
-    if (series.contains(body))
-        throw std::logic_error("metrics: gauge " + std::string(name) + "{" + body +
-                               "} is registered already");
-    std::uint64_t id = next_gauge_id_++;
-    series.emplace(std::move(body), GaugeSeries{id, std::move(read)});
-    return Gauge(this, id);
+    // Check everything before changing anything, so a bad spec leaves no partial group.
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        const auto& spec = specs[i];
+        bool taken = false;
+        if (auto f = families_.find(spec.name); f != families_.end()) {
+            if (f->second.type != Type::gauge || f->second.help != spec.help)
+                throw std::logic_error("metrics: " + spec.name +
+                                       " registered again with another type or help text");
+            taken = f->second.gauges.contains(bodies[i]);
+        } else if (!valid_name(spec.name, true) || spec.help.empty()) {
+            throw std::invalid_argument("metrics: bad gauge name or no help: '" + spec.name + "'");
+        }
+        for (std::size_t j = 0; j < i && !taken; ++j)
+            taken = specs[j].name == spec.name && bodies[j] == bodies[i];
+        if (taken)
+            throw std::logic_error("metrics: gauge " + spec.name + "{" + bodies[i] +
+                                   "} is registered already");
+    }
+    auto group = std::make_shared<const GaugeGroup>(GaugeGroup{next_gauge_id_++, std::move(read)});
+    for (std::size_t i = 0; i < specs.size(); ++i)
+        family(specs[i].name, specs[i].help, Type::gauge)
+            .gauges.emplace(std::move(bodies[i]), GaugeSeries{group, i});
+    return Gauge(this, group->id);
 }
 
 void Registry::unregister(std::uint64_t id) noexcept {
     std::lock_guard lock(mu_);
-    for (auto f = families_.begin(); f != families_.end(); ++f) {
+    for (auto f = families_.begin(); f != families_.end();) {
         auto& gauges = f->second.gauges;
-        for (auto g = gauges.begin(); g != gauges.end(); ++g) {
-            if (g->second.id != id) continue;
-            gauges.erase(g);
-            // A family without series would print HELP/TYPE with no samples: drop it.
-            if (gauges.empty()) families_.erase(f);
-            return;
-        }
+        std::erase_if(gauges, [id](const auto& g) { return g.second.group->id == id; });
+        // A family without series would print HELP/TYPE with no samples: drop it.
+        if (f->second.type == Type::gauge && gauges.empty())
+            f = families_.erase(f);
+        else
+            ++f;
     }
 }
 
@@ -200,13 +224,20 @@ const Counter* Registry::find_counter(std::string_view name, const Labels& label
 std::string Registry::render() const {
     std::lock_guard lock(mu_);
     std::string out;
+    // Each gauge group's callback runs once per render, however many families it feeds.
+    std::map<const GaugeGroup*, std::vector<double>> evaluated;
     for (const auto& [name, f] : families_) {
         out += "# HELP " + name + ' ' + escape_help(f.help) + '\n';
         out += "# TYPE " + name + ' ' + type_name(int(f.type)) + '\n';
         for (const auto& [labels, c] : f.counters)
             append_series(out, name, "", labels, "", std::to_string(c->value()));
-        for (const auto& [labels, g] : f.gauges)
-            append_series(out, name, "", labels, "", format_value(g.read()));
+        for (const auto& [labels, g] : f.gauges) {
+            auto [it, fresh] = evaluated.try_emplace(g.group.get());
+            if (fresh) it->second = g.group->read();
+            const auto& values = it->second;
+            double v = g.index < values.size() ? values[g.index] : std::nan("");
+            append_series(out, name, "", labels, "", format_value(v));
+        }
         for (const auto& [labels, h] : f.histograms) {
             // One pass over the buckets gives cumulative counts and _count consistently.
             std::uint64_t cumulative = 0;

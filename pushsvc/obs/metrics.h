@@ -67,7 +67,14 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 
 class Registry;
 
-// A registered gauge series; unregisters on destruction, after which its callback is not
+// One series of a gauge group: see Registry::gauges.
+struct GaugeSpec {
+    std::string name;
+    std::string help;
+    Labels labels;
+};
+
+// A registered gauge series (or group of series); unregisters on destruction, after which its callback is not
 // running and is never called again (so it may capture objects that die with the handle).
 class Gauge {
   public:
@@ -101,6 +108,12 @@ class Registry {
     // registering `name{labels}` again while the first Gauge lives throws std::logic_error.
     [[nodiscard]] Gauge gauge(std::string_view name, std::string_view help, const Labels& labels,
                               std::function<double()> read);
+    // Several gauge series computed together: `read` runs once per render and returns one
+    // value per spec, in order (missing values render as NaN). For figures that come from one
+    // costly snapshot, e.g. one Store::stats() call for queued messages, disk bytes and the
+    // oldest message's age. All or nothing: if any series is invalid or taken, none is added.
+    [[nodiscard]] Gauge gauges(std::vector<GaugeSpec> specs,
+                               std::function<std::vector<double>()> read);
 
     // Lookup without creating (tests, diagnostics): nullptr if not registered.
     const Counter* find_counter(std::string_view name, const Labels& labels = {}) const;
@@ -112,9 +125,13 @@ class Registry {
   private:
     friend class Gauge;
     enum class Type { counter, gauge, histogram };
-    struct GaugeSeries {
+    struct GaugeGroup {
         std::uint64_t id;
-        std::function<double()> read;
+        std::function<std::vector<double>()> read;
+    };
+    struct GaugeSeries {
+        std::shared_ptr<const GaugeGroup> group;
+        std::size_t index;
     };
     struct Family {
         Type type;
@@ -148,6 +165,10 @@ inline Histogram& histogram(std::string_view name, std::string_view help,
 [[nodiscard]] inline Gauge gauge(std::string_view name, std::string_view help,
                                  const Labels& labels, std::function<double()> read) {
     return registry().gauge(name, help, labels, std::move(read));
+}
+[[nodiscard]] inline Gauge gauges(std::vector<GaugeSpec> specs,
+                                  std::function<std::vector<double>()> read) {
+    return registry().gauges(std::move(specs), std::move(read));
 }
 
 // The exposition of registry(), with every catalog metric (obs/catalog.h) present even before

@@ -118,6 +118,8 @@ std::vector<channel::Action> UaChannel::on_text(std::string_view frame) {
             count(obs::WsFrame::before_hello);
             fail(out, kPolicyViolation, "hello first");
         } else {
+            // Counted here too: the handshake hello is the one every session sends.
+            count(obs::WsFrame::hello);
             hello(msg, out);
         }
         return out;

@@ -158,6 +158,43 @@ TEST(Metrics, GaugeCallbacksRunAtRenderTimeAndStopWithTheirHandle) {
     EXPECT_NE(r.render().find("t_queue 3\n"), std::string::npos);
 }
 
+TEST(Metrics, AGaugeGroupReadsOncePerRenderAndFeedsSeveralFamilies) {
+    Registry r;
+    int snapshots = 0;
+    auto g = r.gauges({{"t_queued", "Queued.", {}},
+                       {"t_disk_bytes", "Disk.", {}},
+                       {"t_age_seconds", "Age.", {{"of", "oldest"}}}},
+                      [&] {
+                          ++snapshots;
+                          return std::vector<double>{12, 4096, 1.5};
+                      });
+    EXPECT_EQ(r.render(),
+              "# HELP t_age_seconds Age.\n# TYPE t_age_seconds gauge\nt_age_seconds{of=\"oldest\"} 1.5\n"
+              "# HELP t_disk_bytes Disk.\n# TYPE t_disk_bytes gauge\nt_disk_bytes 4096\n"
+              "# HELP t_queued Queued.\n# TYPE t_queued gauge\nt_queued 12\n");
+    EXPECT_EQ(snapshots, 1);
+
+    // All or nothing: the second spec collides, so the first is not added either.
+    EXPECT_THROW((void)r.gauges({{"t_fresh", "Fresh.", {}}, {"t_queued", "Queued.", {}}},
+                                [] { return std::vector<double>{1, 2}; }),
+                 std::logic_error);
+    EXPECT_THROW((void)r.gauges({{"t_twice", "T.", {}}, {"t_twice", "T.", {}}},
+                                [] { return std::vector<double>{1, 2}; }),
+                 std::logic_error);
+    EXPECT_EQ(r.render().find("t_fresh"), std::string::npos);
+    EXPECT_EQ(r.render().find("t_twice"), std::string::npos);
+
+    // A callback that returns too few values shows NaN rather than a made-up number.
+    auto short_group = r.gauges({{"t_a", "A.", {}}, {"t_b", "B.", {}}},
+                                [] { return std::vector<double>{5}; });
+    std::string text = r.render();
+    EXPECT_NE(text.find("t_a 5\n"), std::string::npos);
+    EXPECT_NE(text.find("t_b NaN\n"), std::string::npos);
+    g.reset();
+    short_group.reset();
+    EXPECT_EQ(r.render(), "");
+}
+
 TEST(Metrics, ConcurrentIncrementsSumExactly) {
     Registry r;
     constexpr int kThreads = 8;
