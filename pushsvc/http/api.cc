@@ -139,10 +139,9 @@ Response Api::push(Request& req, std::string_view token) {
     auto out = service_.push(std::move(preq));
     if (!out) return error(to_errc(out.error()));
     obs::catalog().push_accepted.inc();
-    obs::catalog().push_seconds
-        .observe_us(std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - started)
-                        .count());
+    obs::catalog().push_seconds.observe_us(std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::steady_clock::now() - started)
+                                               .count());
     Response r;
     // RFC 8030 §5: accepted, not necessarily delivered; 202 when a receipt will follow (§5.1).
     r.status = out->receipt_url.empty() ? 201 : 202;

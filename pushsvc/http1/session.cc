@@ -16,8 +16,8 @@
 
 #include "pushsvc/http/error_map.h"
 #include "pushsvc/http1/convert.h"
-#include "pushsvc/obs/log.h"
 #include "pushsvc/obs/catalog.h"
+#include "pushsvc/obs/log.h"
 
 namespace pushsvc::http1 {
 

@@ -10,8 +10,8 @@
 #include "pushsvc/base/text.h"
 #include "pushsvc/http/error_map.h"
 #include "pushsvc/http2/callbacks.h"
-#include "pushsvc/obs/log.h"
 #include "pushsvc/obs/catalog.h"
+#include "pushsvc/obs/log.h"
 
 namespace pushsvc::http2 {
 

@@ -12,8 +12,8 @@
 #include "pushsvc/http2/connection.h"
 #include "pushsvc/net/preface.h"
 #include "pushsvc/net/tls_context.h"
-#include "pushsvc/obs/log.h"
 #include "pushsvc/obs/catalog.h"
+#include "pushsvc/obs/log.h"
 
 namespace pushsvc::net {
 

@@ -5,8 +5,8 @@
 #include <charconv>
 #include <chrono>
 
-#include "pushsvc/obs/log.h"
 #include "pushsvc/obs/catalog.h"
+#include "pushsvc/obs/log.h"
 
 namespace pushsvc::net {
 

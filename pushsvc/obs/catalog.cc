@@ -1,5 +1,7 @@
 #include "pushsvc/obs/catalog.h"
 
+#include <iterator>
+
 namespace pushsvc::obs {
 namespace {
 
@@ -15,10 +17,9 @@ Counter& connections(const char* protocol) {
 }
 
 // The label values of pushsvc_ws_frames_total, in WsFrame order.
-constexpr const char* kWsFrameNames[] = {"invalid", "ping",       "before_hello",
-                                         "hello",   "register",   "unregister",
-                                         "ack",     "nack",       "broadcast_subscribe",
-                                         "unknown"};
+constexpr const char* kWsFrameNames[] = {
+    "invalid", "ping", "before_hello",        "hello",  "register", "unregister",
+    "ack",     "nack", "broadcast_subscribe", "unknown"};
 static_assert(std::size(kWsFrameNames) == static_cast<std::size_t>(WsFrame::count_));
 
 // Built before main, so every family is registered (and the process start time taken) at
@@ -45,8 +46,8 @@ Catalog::Catalog()
                                        "connection; never handled.")),
       ws_sessions(counter("pushsvc_ws_sessions_total",
                           "WebSocket push-channel sessions started (user agents connecting).")),
-      ws_sessions_closed(counter("pushsvc_ws_sessions_closed_total",
-                                 "WebSocket push-channel sessions ended.")),
+      ws_sessions_closed(
+          counter("pushsvc_ws_sessions_closed_total", "WebSocket push-channel sessions ended.")),
       ws_unknown_acks(counter("pushsvc_ws_unknown_acks_total",
                               "WebSocket acks for messages not in flight on that session.")),
       http2_session_errors(counter("pushsvc_http2_session_errors_total",

@@ -134,8 +134,8 @@ Registry::Family& Registry::family(std::string_view name, std::string_view help,
         throw std::invalid_argument("metrics: " + std::string(name) + " needs a help text");
     auto it = families_.find(name);
     if (it == families_.end())
-        it = families_.emplace(std::string(name), Family{type, std::string(help), {}, {}, {}})
-                 .first;
+        it =
+            families_.emplace(std::string(name), Family{type, std::string(help), {}, {}, {}}).first;
     const Family& f = it->second;
     if (f.type != type || f.help != help)
         throw std::logic_error("metrics: " + std::string(name) +
@@ -151,8 +151,7 @@ Counter& Registry::counter(std::string_view name, std::string_view help, const L
     return *slot;
 }
 
-Histogram& Registry::histogram(std::string_view name, std::string_view help,
-                               const Labels& labels) {
+Histogram& Registry::histogram(std::string_view name, std::string_view help, const Labels& labels) {
     std::string body = label_body(labels, true);
     std::lock_guard lock(mu_);
     auto& slot = family(name, help, Type::histogram).histograms[body];
@@ -279,10 +278,9 @@ struct Process {
                                         "Unix time at which the pushsvc process started.", {},
                                         [t = start_unix_s] { return t; }));
         gauges.push_back(registry.gauge(
-            "pushsvc_uptime_seconds", "Seconds since the pushsvc process started (monotonic).",
-            {}, [t = start] {
-                return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
-                    .count();
+            "pushsvc_uptime_seconds", "Seconds since the pushsvc process started (monotonic).", {},
+            [t = start] {
+                return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
             }));
     }
 };

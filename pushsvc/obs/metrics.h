@@ -74,8 +74,9 @@ struct GaugeSpec {
     Labels labels;
 };
 
-// A registered gauge series (or group of series); unregisters on destruction, after which its callback is not
-// running and is never called again (so it may capture objects that die with the handle).
+// A registered gauge series (or group of series); unregisters on destruction, after which its
+// callback is not running and is never called again (so it may capture objects that die with the
+// handle).
 class Gauge {
   public:
     Gauge() = default;
@@ -102,8 +103,7 @@ class Registry {
 
     // The series `name{labels}`, created on first call; later calls return the same object.
     Counter& counter(std::string_view name, std::string_view help, const Labels& labels = {});
-    Histogram& histogram(std::string_view name, std::string_view help,
-                         const Labels& labels = {});
+    Histogram& histogram(std::string_view name, std::string_view help, const Labels& labels = {});
     // A gauge whose value `read` computes at render time. One live registration per series:
     // registering `name{labels}` again while the first Gauge lives throws std::logic_error.
     [[nodiscard]] Gauge gauge(std::string_view name, std::string_view help, const Labels& labels,
@@ -162,8 +162,8 @@ inline Histogram& histogram(std::string_view name, std::string_view help,
                             const Labels& labels = {}) {
     return registry().histogram(name, help, labels);
 }
-[[nodiscard]] inline Gauge gauge(std::string_view name, std::string_view help,
-                                 const Labels& labels, std::function<double()> read) {
+[[nodiscard]] inline Gauge gauge(std::string_view name, std::string_view help, const Labels& labels,
+                                 std::function<double()> read) {
     return registry().gauge(name, help, labels, std::move(read));
 }
 [[nodiscard]] inline Gauge gauges(std::vector<GaugeSpec> specs,

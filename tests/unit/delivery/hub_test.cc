@@ -128,7 +128,7 @@ TEST(Hub, CountsConnectedUserAgentsPerChannel) {
     EXPECT_EQ(hub.connected(Channel::websocket), 2u);
 
     hub.detach("set", mon_a.get());
-    EXPECT_EQ(hub.connected(Channel::http2), 1u);  // mon_b still monitors
+    EXPECT_EQ(hub.connected(Channel::http2), 1u);             // mon_b still monitors
     hub.attach("set", std::make_shared<FakeTarget>(), true);  // WebSocket takes "set" over
     EXPECT_EQ(hub.connected(Channel::http2), 0u);
     EXPECT_EQ(hub.connected(Channel::websocket), 3u);

@@ -26,9 +26,9 @@ TEST(Metrics, SmallRegistryRendersExactly) {
     r.counter("t_requests_total", "Requests.", {{"code", "404"}}).inc();
     r.counter("t_plain_total", "No labels.");
     auto& h = r.histogram("t_latency_seconds", "Latency.");
-    h.observe_us(40);         // first bucket (<= 50us)
-    h.observe_us(50);         // boundary: still the first bucket (le is inclusive)
-    h.observe_us(700);        // <= 1ms
+    h.observe_us(40);          // first bucket (<= 50us)
+    h.observe_us(50);          // boundary: still the first bucket (le is inclusive)
+    h.observe_us(700);         // <= 1ms
     h.observe_us(20'000'000);  // above 10s: +Inf only
     double level = 2.5;
     auto g = r.gauge("t_level", "A level.", {{"pool", "a"}}, [&level] { return level; });
@@ -168,25 +168,30 @@ TEST(Metrics, AGaugeGroupReadsOncePerRenderAndFeedsSeveralFamilies) {
                           ++snapshots;
                           return std::vector<double>{12, 4096, 1.5};
                       });
-    EXPECT_EQ(r.render(),
-              "# HELP t_age_seconds Age.\n# TYPE t_age_seconds gauge\nt_age_seconds{of=\"oldest\"} 1.5\n"
-              "# HELP t_disk_bytes Disk.\n# TYPE t_disk_bytes gauge\nt_disk_bytes 4096\n"
-              "# HELP t_queued Queued.\n# TYPE t_queued gauge\nt_queued 12\n");
+    EXPECT_EQ(
+        r.render(),
+        "# HELP t_age_seconds Age.\n# TYPE t_age_seconds gauge\nt_age_seconds{of=\"oldest\"} 1.5\n"
+        "# HELP t_disk_bytes Disk.\n# TYPE t_disk_bytes gauge\nt_disk_bytes 4096\n"
+        "# HELP t_queued Queued.\n# TYPE t_queued gauge\nt_queued 12\n");
     EXPECT_EQ(snapshots, 1);
 
     // All or nothing: the second spec collides, so the first is not added either.
     EXPECT_THROW((void)r.gauges({{"t_fresh", "Fresh.", {}}, {"t_queued", "Queued.", {}}},
-                                [] { return std::vector<double>{1, 2}; }),
+                                [] {
+                                    return std::vector<double>{1, 2};
+                                }),
                  std::logic_error);
     EXPECT_THROW((void)r.gauges({{"t_twice", "T.", {}}, {"t_twice", "T.", {}}},
-                                [] { return std::vector<double>{1, 2}; }),
+                                [] {
+                                    return std::vector<double>{1, 2};
+                                }),
                  std::logic_error);
     EXPECT_EQ(r.render().find("t_fresh"), std::string::npos);
     EXPECT_EQ(r.render().find("t_twice"), std::string::npos);
 
     // A callback that returns too few values shows NaN rather than a made-up number.
-    auto short_group = r.gauges({{"t_a", "A.", {}}, {"t_b", "B.", {}}},
-                                [] { return std::vector<double>{5}; });
+    auto short_group =
+        r.gauges({{"t_a", "A.", {}}, {"t_b", "B.", {}}}, [] { return std::vector<double>{5}; });
     std::string text = r.render();
     EXPECT_NE(text.find("t_a 5\n"), std::string::npos);
     EXPECT_NE(text.find("t_b NaN\n"), std::string::npos);
