@@ -25,6 +25,7 @@
 #include "pushsvc/http2/connection.h"
 #include "pushsvc/net/server.h"
 #include "pushsvc/obs/log.h"
+#include "pushsvc/obs/metrics.h"
 #include "pushsvc/store/crc32c.h"
 #include "pushsvc/store/rocks_store.h"
 #include "pushsvc/testdouble/testdouble.h"
@@ -204,6 +205,48 @@ int run(const config::Config& cfg, const RunOptions& options) {
     server.set_handlers(
         {.http1 = http1::protocol_handler(handler, http1::make_ws_upgrade_handler(ws)),
          .http2 = http2::protocol_handler(handler)});
+
+    // ---- Gauges computed at scrape time (GET /metrics) -------------------------------------
+    // Declared after the hub and the store they read, so they unregister (and no scrape can
+    // call them) before those go away.
+    std::vector<obs::Gauge> gauges;
+    for (auto [channel, label] : {std::pair{delivery::Channel::websocket, "websocket"},
+                                  std::pair{delivery::Channel::http2, "http2"}})
+        gauges.push_back(obs::gauge(
+            "pushsvc_connected_user_agents",
+            "User agents connected now, by channel: the WebSocket push channel, or RFC 8030 "
+            "monitoring requests over HTTP/2.",
+            {{"channel", label}}, [&hub, channel] { return double(hub.connected(channel)); }));
+    // Store gauges: Store::stats() walks the expiry index, so housekeeping takes it on the
+    // store executor every 30 s and a scrape reads that copy (never the store itself).
+    gauges.push_back(obs::gauges(
+        {{"pushsvc_queued_messages",
+          "Messages queued for user agents and receipts queued for application servers "
+          "(expired ones not swept yet included); refreshed every 30 s.",
+          {}},
+         {"pushsvc_user_agents",
+          "User agents stored (WebSocket browsers and RFC 8030 subscription sets); refreshed "
+          "every 30 s.",
+          {}},
+         {"pushsvc_receipt_subscriptions",
+          "Receipt subscriptions stored (RFC 8030 §5.1); refreshed every 30 s.",
+          {}},
+         {"pushsvc_store_disk_bytes", "Bytes on disk under the store's folder; refreshed every 30 s.",
+          {}},
+         {"pushsvc_oldest_queued_message_age_seconds",
+          "Age of the oldest queued message (0 when none): a growing value means messages wait "
+          "for user agents that do not come.",
+          {}}},
+        [hk = housekeeping.get(), &clock] {
+            auto s = hk->stats();
+            double age = s.oldest_received_ms
+                             ? std::max(0.0, double(clock.now_ms() - *s.oldest_received_ms) / 1000)
+                             : 0.0;
+            return std::vector<double>{double(s.queued_messages), double(s.user_agents),
+                                       double(s.receipt_subscriptions), double(s.disk_bytes),
+                                       age};
+        }));
+    // ---- end of gauges ---------------------------------------------------------------------
 
     boost::json::object ready{
         {"origin", sopts.origin},

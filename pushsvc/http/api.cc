@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "pushsvc/http/error_map.h"
-#include "pushsvc/obs/metrics.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/webpush/push_headers.h"
 
 namespace pushsvc::http {
@@ -109,7 +109,7 @@ Response Api::subscribe(const Request& req) {
     sreq.link = req.headers.get("link");
     auto sub = service_.subscribe(sreq);
     if (!sub) return error(to_errc(sub.error()));
-    obs::counter("pushsvc_subscriptions_total").inc();
+    obs::catalog().subscriptions.inc();
     Response r;
     r.status = 201;
     r.headers.add("location", sub->resource_url);
@@ -138,11 +138,10 @@ Response Api::push(Request& req, std::string_view token) {
     preq.body = std::move(req.body);
     auto out = service_.push(std::move(preq));
     if (!out) return error(to_errc(out.error()));
-    obs::counter("pushsvc_push_accepted_total").inc();
-    obs::histogram("pushsvc_push_seconds")
-        .observe_us(std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - started)
-                        .count());
+    obs::catalog().push_accepted.inc();
+    obs::catalog().push_seconds.observe_us(std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::steady_clock::now() - started)
+                                               .count());
     Response r;
     // RFC 8030 §5: accepted, not necessarily delivered; 202 when a receipt will follow (§5.1).
     r.status = out->receipt_url.empty() ? 201 : 202;

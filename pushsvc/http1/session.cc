@@ -16,8 +16,8 @@
 
 #include "pushsvc/http/error_map.h"
 #include "pushsvc/http1/convert.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/obs/log.h"
-#include "pushsvc/obs/metrics.h"
 
 namespace pushsvc::http1 {
 
@@ -132,12 +132,12 @@ class Session : public net::Connection {
         if (ec == beast::error::timeout) {
             // The stream closed itself. An idle keep-alive connection ending is normal; a
             // request that did not finish in time is counted.
-            if (started_) obs::counter("pushsvc_http1_read_timeouts_total").inc();
+            if (started_) obs::catalog().http1_read_timeouts.inc();
             return finish();
         }
         if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) {
             // Truncated requests never reach the handler (R8188-4.2-a).
-            if (started_) obs::counter("pushsvc_http1_truncated_requests_total").inc();
+            if (started_) obs::catalog().http1_truncated_requests.inc();
             return finish();
         }
         if (is_parse_error(ec)) {
@@ -171,7 +171,7 @@ class Session : public net::Connection {
         keep_alive_ = req.keep_alive();
         state_ = State::handling;
         const std::uint64_t seq = ++seq_;
-        obs::counter("pushsvc_http1_requests_total").inc();
+        obs::catalog().http1_requests.inc();
         // No I/O is pending while the handler works, so the responder keeps the session
         // alive; if the application drops it unanswered, the session ends and closes.
         http::Responder responder = [self = derived().shared_from_this(), seq](http::Response res) {

@@ -25,7 +25,7 @@
 
 #include "pushsvc/http1/ws_frame.h"
 #include "pushsvc/http1/ws_session.h"
-#include "pushsvc/obs/metrics.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/webpush/ua_channel.h"
 
 namespace pushsvc::http1::detail {
@@ -76,7 +76,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     ~WsSession() override {
         ctx_.registry->remove(this);
         if (!uaid_.empty()) options_->hub->detach(uaid_, this);
-        obs::counter("pushsvc_ws_sessions_closed_total").inc();
+        obs::catalog().ws_sessions_closed.inc();
     }
 
     // `response` is the 101 (ws::accept_response); `early` holds bytes the client sent after
@@ -88,7 +88,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
         if constexpr (!kPlain) {
             beast::get_lowest_layer(stream_).expires_never();  // the timer below rules now
         }
-        obs::counter("pushsvc_ws_sessions_total").inc();
+        obs::catalog().ws_sessions.inc();
         spdlog::debug("c{}: websocket connected from {}", ctx_.id, ctx_.peer);
         last_rx_ = Clock::now();
         arm_timer(milliseconds(options_->delivery.hello_timeout_ms));

@@ -10,8 +10,8 @@
 
 #include "pushsvc/net/preface.h"
 #include "pushsvc/net/tls_context.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/obs/log.h"
-#include "pushsvc/obs/metrics.h"
 
 namespace pushsvc::net {
 
@@ -83,12 +83,12 @@ class CleartextDetector : public Connection,
                 return do_read();
             case PrefaceMatch::http2:
                 handed_over_ = true;
-                obs::counter("pushsvc_connections_total", "protocol=\"h2c\"").inc();
+                obs::catalog().connections_h2c.inc();
                 return hand_over(handlers_->http2.plain, std::move(stream_), std::move(buffer_),
                                  std::move(ctx_));
             case PrefaceMatch::http1:
                 handed_over_ = true;
-                obs::counter("pushsvc_connections_total", "protocol=\"http1\"").inc();
+                obs::catalog().connections_http1.inc();
                 return hand_over(handlers_->http1.plain, std::move(stream_), std::move(buffer_),
                                  std::move(ctx_));
         }
@@ -142,7 +142,7 @@ class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsH
     void on_handshake(beast::error_code ec) {
         if (ec) {
             // Old protocol versions, no shared cipher, plain HTTP on the TLS port, timeouts.
-            obs::counter("pushsvc_tls_handshake_failures_total").inc();
+            obs::catalog().tls_handshake_failures.inc();
             SPDLOG_DEBUG("c{} TLS handshake failed: {}", ctx_.id, ec.message());
             return;
         }
@@ -150,10 +150,10 @@ class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsH
         handed_over_ = true;
         ctx_.secure = true;
         if (negotiated_protocol(stream_.native_handle()) == AppProtocol::http2) {
-            obs::counter("pushsvc_connections_total", "protocol=\"h2\"").inc();
+            obs::catalog().connections_h2.inc();
             return hand_over(handlers_->http2.tls, std::move(stream_), {}, std::move(ctx_));
         }
-        obs::counter("pushsvc_connections_total", "protocol=\"https1\"").inc();
+        obs::catalog().connections_https1.inc();
         hand_over(handlers_->http1.tls, std::move(stream_), {}, std::move(ctx_));
     }
 

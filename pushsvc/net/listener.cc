@@ -5,8 +5,8 @@
 #include <charconv>
 #include <chrono>
 
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/obs/log.h"
-#include "pushsvc/obs/metrics.h"
 
 namespace pushsvc::net {
 
@@ -65,7 +65,7 @@ void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     std::lock_guard lock(mutex_);
     if (stopped_) return;  // the socket closes here
     if (!ec) {
-        obs::counter("pushsvc_accepted_total").inc();
+        obs::catalog().accepted.inc();
         // Responses and HTTP/2 frames are written whole; Nagle would hold a small write
         // (a 201, a WINDOW_UPDATE) until the peer's delayed ACK, ~40 ms on Linux, which
         // made pipelined HTTP/2 pushes latency-bound.

@@ -104,6 +104,44 @@ TEST(Hub, ConcurrentAttachNotifyDetachIsSafe) {
         });
     for (auto& th : threads) th.join();
     EXPECT_EQ(hub.online(), 0u);
+    EXPECT_EQ(hub.connected(Channel::websocket), 0u);
+}
+
+// pushsvc_connected_user_agents{channel}: user agents, not sessions, per channel.
+TEST(Hub, CountsConnectedUserAgentsPerChannel) {
+    Hub hub;
+    auto ws1 = std::make_shared<FakeTarget>();
+    auto ws1_again = std::make_shared<FakeTarget>();
+    auto ws2 = std::make_shared<FakeTarget>();
+    auto mon_a = std::make_shared<FakeTarget>();
+    auto mon_b = std::make_shared<FakeTarget>();
+    hub.attach("ua1", ws1);
+    hub.attach("ua2", ws2);
+    hub.attach("set", mon_a, false);
+    hub.attach("set", mon_b, false);  // a second monitoring request of the same user agent
+    EXPECT_EQ(hub.connected(Channel::websocket), 2u);
+    EXPECT_EQ(hub.connected(Channel::http2), 1u);
+
+    hub.attach("ua1", ws1_again);  // reconnect: replaces, still one user agent
+    EXPECT_EQ(hub.connected(Channel::websocket), 2u);
+    hub.detach("ua1", ws1.get());  // the replaced session's late detach changes nothing
+    EXPECT_EQ(hub.connected(Channel::websocket), 2u);
+
+    hub.detach("set", mon_a.get());
+    EXPECT_EQ(hub.connected(Channel::http2), 1u);             // mon_b still monitors
+    hub.attach("set", std::make_shared<FakeTarget>(), true);  // WebSocket takes "set" over
+    EXPECT_EQ(hub.connected(Channel::http2), 0u);
+    EXPECT_EQ(hub.connected(Channel::websocket), 3u);
+
+    hub.detach("ua2", ws2.get());
+    ws2.reset();
+    EXPECT_EQ(hub.connected(Channel::websocket), 2u);
+    // "set"'s WebSocket target above died without detaching: the next lookup prunes it.
+    EXPECT_FALSE(hub.notify(message_for("set"), true));
+    EXPECT_EQ(hub.connected(Channel::websocket), 1u);
+    hub.detach("ua1", ws1_again.get());
+    EXPECT_EQ(hub.connected(Channel::websocket), 0u);
+    EXPECT_EQ(hub.connected(Channel::http2), 0u);
 }
 
 }  // namespace
