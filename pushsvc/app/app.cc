@@ -15,7 +15,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "pushsvc/app/io_threads.h"
 #include "pushsvc/base/base64url.h"
+#include "pushsvc/base/guard.h"
 #include "pushsvc/crypto/random.h"
 #include "pushsvc/delivery/hub.h"
 #include "pushsvc/http/api.h"
@@ -70,12 +72,19 @@ class Sweeper {
   private:
     void arm() {
         timer_.expires_after(period_);
-        timer_.async_wait([this](boost::system::error_code ec) {
-            if (ec) return;
-            if (auto n = service_.sweep(clock_.now_ms()); n && *n > 0)
-                spdlog::debug("sweeper: removed {} expired messages", *n);
-            arm();
-        });
+        timer_.async_wait(base::guard(
+            [this](boost::system::error_code ec) {
+                if (ec) return;
+                if (auto n = service_.sweep(clock_.now_ms()); n && *n > 0)
+                    spdlog::debug("sweeper: removed {} expired messages", *n);
+                arm();
+            },
+            [this](const std::string& what) {
+                // A failed sweep is tried again next period; it must not end the process.
+                spdlog::error("sweeper: sweep failed, retrying in {} ms: {}", period_.count(),
+                              what);
+                arm();
+            }));
     }
     asio::steady_timer timer_;
     webpush::PushService& service_;
@@ -143,8 +152,12 @@ int run(const config::Config& cfg, const RunOptions& options) {
     http::Api::Offload offload;
     if (cfg.store.sync) {
         store_pool = std::make_unique<asio::thread_pool>(8);
+        // Jobs catch their own failures (Api answers 500, WebSocket sessions close); this
+        // guard only keeps a pool thread alive should one still escape.
         offload = [pool = store_pool.get()](std::function<void()> f) {
-            asio::post(*pool, std::move(f));
+            asio::post(*pool, base::guard(std::move(f), [](const std::string& what) {
+                           spdlog::error("store pool job failed: {}", what);
+                       }));
         };
     }
 
@@ -217,10 +230,16 @@ int run(const config::Config& cfg, const RunOptions& options) {
         server.drain([&ioc] { ioc.stop(); });
     });
 
-    std::vector<std::thread> pool;
-    for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
-    ioc.run();
-    for (auto& t : pool) t.join();
+    auto failure = run_io_threads(ioc, threads);
+    if (failure) {
+        // No drain: the process state is unknown. Queued store jobs are dropped (their
+        // requests were never answered 201); the store is closed when `store` goes out of
+        // scope below, after everything that uses it.
+        if (store_pool) store_pool->stop();
+        if (store_pool) store_pool->join();
+        spdlog::critical("pushsvc stopped: exception escaped a network thread: {}", *failure);
+        return kExitInternalError;
+    }
     if (store_pool) store_pool->join();
     spdlog::info("pushsvc stopped");
     return 0;
