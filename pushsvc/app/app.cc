@@ -195,9 +195,9 @@ int run(const config::Config& cfg, const RunOptions& options) {
     api = std::make_unique<http::Api>(*service, offload, monitoring);
     if (cfg.testdouble.enabled)
         test_double = std::make_unique<testdouble::TestDouble>(testdouble::Dependencies{
-            cfg, *service, **store, hub, clock, keys, [&api](http::Request r, http::Responder a) {
-                api->handle(std::move(r), std::move(a));
-            }});
+            cfg, *service, **store, hub, clock, keys,
+            [&api](http::Request r, http::Responder a) { api->handle(std::move(r), std::move(a)); },
+            [&ioc](std::function<void()> job) { asio::post(ioc, std::move(job)); }});
     // WebSocket user agents (Firefox) on GET / of both listeners.
     http1::WsOptions ws;
     ws.backend = channel_backend.get();
