@@ -8,6 +8,7 @@
 
 #include <chrono>
 
+#include "pushsvc/base/guard.h"
 #include "pushsvc/http1/session.h"
 #include "pushsvc/http2/connection.h"
 #include "pushsvc/net/preface.h"
@@ -29,6 +30,19 @@ std::string_view as_view(const beast::flat_buffer& b) {
     return {static_cast<const char*>(b.data().data()), b.size()};
 }
 
+// The boundary of a detector's handlers: an exception (setting up the protocol session, a
+// bug) is logged with the connection id and closes this connection only; the network thread
+// and every other connection go on. A stream already handed over was moved into the session
+// being set up and closed as that unwound.
+template <class Self, class F>
+auto guarded(const std::shared_ptr<Self>& self, std::uint64_t id, F f) {
+    return base::guard(std::move(f),
+                       [weak = std::weak_ptr<Self>(self), id](const std::string& what) {
+                           SPDLOG_ERROR("c{} connection setup failed, closing it: {}", id, what);
+                           if (auto s = weak.lock()) s->close();
+                       });
+}
+
 class CleartextDetector : public Connection,
                           public std::enable_shared_from_this<CleartextDetector> {
   public:
@@ -45,7 +59,8 @@ class CleartextDetector : public Connection,
 
     void run() {
         registry_->add(this, weak_from_this());
-        asio::dispatch(ex_, [self = shared_from_this()] { self->do_read(); });
+        asio::dispatch(ex_, guarded(shared_from_this(), ctx_.id,
+                                    [self = shared_from_this()] { self->do_read(); }));
     }
 
     void drain() override { close(); }
@@ -59,10 +74,12 @@ class CleartextDetector : public Connection,
   private:
     void do_read() {
         stream_.expires_after(milliseconds(ctx_.limits.idle_timeout_ms));
-        stream_.async_read_some(buffer_.prepare(kDetectChunk),
-                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                                    self->on_read(ec, n);
-                                });
+        stream_.async_read_some(
+            buffer_.prepare(kDetectChunk),
+            guarded(shared_from_this(), ctx_.id,
+                    [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                        self->on_read(ec, n);
+                    }));
     }
 
     void on_read(beast::error_code ec, std::size_t n) {
@@ -108,7 +125,8 @@ class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsH
 
     void run() {
         registry_->add(this, weak_from_this());
-        asio::dispatch(ex_, [self = shared_from_this()] { self->do_handshake(); });
+        asio::dispatch(ex_, guarded(shared_from_this(), ctx_.id,
+                                    [self = shared_from_this()] { self->do_handshake(); }));
     }
 
     void drain() override { close(); }
@@ -126,7 +144,8 @@ class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsH
         beast::get_lowest_layer(stream_).expires_after(milliseconds(ctx_.limits.read_timeout_ms));
         stream_.async_handshake(
             asio::ssl::stream_base::server,
-            [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+            guarded(shared_from_this(), ctx_.id,
+                    [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); }));
     }
 
     void on_handshake(beast::error_code ec) {
