@@ -156,8 +156,8 @@ int run(const config::Config& cfg, const RunOptions& options) {
         // guard only keeps a pool thread alive should one still escape.
         offload = [pool = store_pool.get()](std::function<void()> f) {
             asio::post(*pool, base::guard(std::move(f), [](const std::string& what) {
-                           spdlog::error("store pool job failed: {}", what);
-                       }));
+                spdlog::error("store pool job failed: {}", what);
+            }));
         };
     }
 

@@ -51,8 +51,7 @@ class Guarded {
 };
 
 template <class Handler, class OnError>
-Guarded<std::decay_t<Handler>, std::decay_t<OnError>> guard(Handler&& handler,
-                                                            OnError&& on_error) {
+Guarded<std::decay_t<Handler>, std::decay_t<OnError>> guard(Handler&& handler, OnError&& on_error) {
     return {std::forward<Handler>(handler), std::forward<OnError>(on_error)};
 }
 

@@ -1,7 +1,7 @@
 #include "pushsvc/config/load.h"
 
-#include <unistd.h>  // environ
 #include <toml++/toml.h>
+#include <unistd.h>  // environ
 
 #include <algorithm>
 #include <charconv>
@@ -90,8 +90,7 @@ Key int_key(std::string name, Int& dst, std::int64_t min = std::numeric_limits<I
             [name, assign](const std::string& s) {
                 std::int64_t v = 0;
                 auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-                if (ec == std::errc::result_out_of_range)
-                    fail(name, "'" + s + "' is out of range");
+                if (ec == std::errc::result_out_of_range) fail(name, "'" + s + "' is out of range");
                 if (s.empty() || ec != std::errc() || end != s.data() + s.size())
                     fail(name, "expected an integer, got '" + s + "'");
                 assign(v);

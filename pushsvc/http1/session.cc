@@ -89,8 +89,7 @@ class Session : public net::Connection {
         return base::guard(std::move(f), [weak = derived().weak_from_this(),
                                           id = ctx_.id](const std::string& what) {
             SPDLOG_ERROR("c{} http1 handler failed, closing the connection: {}", id, what);
-            if (auto self = weak.lock())
-                asio::post(self->ex_, [self] { self->finish(); });
+            if (auto self = weak.lock()) asio::post(self->ex_, [self] { self->finish(); });
         });
     }
 
@@ -114,11 +113,11 @@ class Session : public net::Connection {
         } else {
             lowest().expires_after(milliseconds(ctx_.limits.idle_timeout_ms));
         }
-        bhttp::async_read_some(derived().stream(), buffer_, *parser_,
-                               guarded([self = derived().shared_from_this()](
-                                           beast::error_code ec, std::size_t n) {
-                                   self->on_read(ec, n);
-                               }));
+        bhttp::async_read_some(
+            derived().stream(), buffer_, *parser_,
+            guarded([self = derived().shared_from_this()](beast::error_code ec, std::size_t n) {
+                self->on_read(ec, n);
+            }));
     }
 
     void on_read(beast::error_code ec, std::size_t n) {

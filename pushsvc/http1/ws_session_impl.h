@@ -141,13 +141,12 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     // The end is posted to the socket's executor since `f` may have run on the store pool.
     template <class F>
     auto guarded(F f) {
-        return base::guard(
-            std::move(f), [weak = this->weak_from_this(), id = ctx_.id](const std::string& what) {
-                spdlog::error("c{}: websocket handler failed, closing the connection: {}", id,
-                              what);
-                if (auto self = weak.lock())
-                    asio::post(self->stream_.get_executor(), [self] { self->end(); });
-            });
+        return base::guard(std::move(f), [weak = this->weak_from_this(),
+                                          id = ctx_.id](const std::string& what) {
+            spdlog::error("c{}: websocket handler failed, closing the connection: {}", id, what);
+            if (auto self = weak.lock())
+                asio::post(self->stream_.get_executor(), [self] { self->end(); });
+        });
     }
 
     // --- reading ---
@@ -259,16 +258,16 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     template <class Event>
     void run_channel(Event event, bool from_input = false) {
         asio::post(channel_ex_, guarded([self = this->shared_from_this(), event = std::move(event),
-                                          from_input]() mutable {
+                                         from_input]() mutable {
                        Actions actions = event(self->channel_);
                        asio::post(self->stream_.get_executor(),
-                                  self->guarded([self, actions = std::move(actions),
-                                                 from_input]() mutable {
-                                      self->perform(actions);
-                                      if (!from_input) return;
-                                      self->busy_ = false;
-                                      self->process_inbox();
-                                  }));
+                                  self->guarded(
+                                      [self, actions = std::move(actions), from_input]() mutable {
+                                          self->perform(actions);
+                                          if (!from_input) return;
+                                          self->busy_ = false;
+                                          self->process_inbox();
+                                      }));
                    }));
     }
 
@@ -312,11 +311,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
         buffers.reserve(queue_.size());
         for (const auto& frame : queue_) buffers.emplace_back(asio::buffer(frame));
         writing_ = queue_.size();
-        asio::async_write(
-            stream_, buffers,
-            guarded([self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                self->on_write(ec);
-            }));
+        asio::async_write(stream_, buffers,
+                          guarded([self = this->shared_from_this()](
+                                      beast::error_code ec, std::size_t) { self->on_write(ec); }));
     }
 
     void on_write(beast::error_code ec) {

@@ -84,8 +84,8 @@ TEST(Lifecycle, SigtermDrainsAndExitsCleanly) {
 // after joining its threads and closing the store, instead of std::terminate (SIGABRT). What
 // was accepted before is still there after a restart.
 TEST(Lifecycle, ExceptionEscapingANetworkThreadStopsCleanlyWithExit70) {
-    PushsvcProcess server(ProcessOptions{.env = {{"PUSHSVC__TESTDOUBLE__ENABLED", "true"},
-                                                 {"PUSHSVC__SERVER__THREADS", "4"}}});
+    PushsvcProcess server(ProcessOptions{
+        .env = {{"PUSHSVC__TESTDOUBLE__ENABLED", "true"}, {"PUSHSVC__SERVER__THREADS", "4"}}});
     server.start();
     std::string location;
     {

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -132,16 +132,14 @@ TEST(ConfigLoad, ZeroIntervalsAndTimeoutsAreRefusedByName) {
           "limits.max_concurrent_streams", "push.max_ttl", "push.max_queued_per_ua"}) {
         std::string k(key);
         auto dot = k.find('.');
-        std::string msg =
-            file_error("[" + k.substr(0, dot) + "]\n" + k.substr(dot + 1) + " = 0\n");
+        std::string msg = file_error("[" + k.substr(0, dot) + "]\n" + k.substr(dot + 1) + " = 0\n");
         EXPECT_EQ(msg.rfind("config key '" + k + "': must be between ", 0), 0u) << key << msg;
         EXPECT_NE(msg.find(", got 0"), std::string::npos) << msg;
     }
     EXPECT_EQ(file_error("[store]\nsweep_interval_ms = -5\n"),
               "config key 'store.sweep_interval_ms': must be between 10 and 4294967295, got -5");
     // Zero stays allowed where it means "none".
-    EXPECT_EQ(file_error("[limits]\nshutdown_grace_ms = 0\n[push]\nvapid_cache_size = 0\n"),
-              "");
+    EXPECT_EQ(file_error("[limits]\nshutdown_grace_ms = 0\n[push]\nvapid_cache_size = 0\n"), "");
 }
 
 TEST(ConfigLoad, ValuesThatDoNotFitTheirFieldAreRefusedNotNarrowed) {
@@ -156,7 +154,8 @@ TEST(ConfigLoad, ValuesThatDoNotFitTheirFieldAreRefusedNotNarrowed) {
     EXPECT_NE(file_error("[server]\nthreads = 2147483648\n").find("'server.threads'"),
               std::string::npos);
     // Not integers at all.
-    EXPECT_EQ(file_error("[push]\nmax_ttl = 1.5\n"), "config key 'push.max_ttl': expected an integer");
+    EXPECT_EQ(file_error("[push]\nmax_ttl = 1.5\n"),
+              "config key 'push.max_ttl': expected an integer");
     EXPECT_EQ(file_error("[push]\nmax_ttl = \"60\"\n"),
               "config key 'push.max_ttl': expected an integer");
 }
@@ -212,7 +211,8 @@ TEST(ConfigLoad, ExampleConfigDocumentsEveryKeyAndLoads) {
     std::set<std::string> present;
     std::istringstream lines(text);
     for (std::string line; std::getline(lines, line);) {
-        if (line.rfind("[", 0) == 0) table = line.substr(1, line.find(']') - 1) + ".";
+        if (line.rfind("[", 0) == 0)
+            table = line.substr(1, line.find(']') - 1) + ".";
         else if (auto eq = line.find(" = "); eq != std::string::npos && line[0] != '#')
             present.insert(table + line.substr(0, eq));
     }

@@ -176,9 +176,7 @@ class ThrowingStore final : public store::Store {
     result<std::optional<store::MessageRecord>> get_message(std::string_view id) override {
         return inner_.get_message(id);
     }
-    result<void> mark_delivered(std::string_view id) override {
-        return inner_.mark_delivered(id);
-    }
+    result<void> mark_delivered(std::string_view id) override { return inner_.mark_delivered(id); }
     result<std::optional<store::MessageRecord>> delete_message(std::string_view id) override {
         return inner_.delete_message(id);
     }
