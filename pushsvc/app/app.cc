@@ -16,7 +16,9 @@
 #include <thread>
 
 #include "pushsvc/app/housekeeping.h"
+#include "pushsvc/app/io_threads.h"
 #include "pushsvc/base/base64url.h"
+#include "pushsvc/base/guard.h"
 #include "pushsvc/crypto/random.h"
 #include "pushsvc/delivery/hub.h"
 #include "pushsvc/http/api.h"
@@ -143,8 +145,12 @@ int run(const config::Config& cfg, const RunOptions& options) {
     auto store_pool = std::make_unique<asio::thread_pool>(cfg.store.sync ? 8 : 2);
     http::Api::Offload offload;
     if (cfg.store.sync) {
+        // Jobs catch their own failures (Api answers 500, WebSocket sessions close); this
+        // guard only keeps a pool thread alive should one still escape.
         offload = [pool = store_pool.get()](std::function<void()> f) {
-            asio::post(*pool, std::move(f));
+            asio::post(*pool, base::guard(std::move(f), [](const std::string& what) {
+                spdlog::error("store pool job failed: {}", what);
+            }));
         };
     }
 
@@ -192,9 +198,9 @@ int run(const config::Config& cfg, const RunOptions& options) {
     api = std::make_unique<http::Api>(*service, offload, monitoring);
     if (cfg.testdouble.enabled)
         test_double = std::make_unique<testdouble::TestDouble>(testdouble::Dependencies{
-            cfg, *service, **store, hub, clock, keys, [&api](http::Request r, http::Responder a) {
-                api->handle(std::move(r), std::move(a));
-            }});
+            cfg, *service, **store, hub, clock, keys,
+            [&api](http::Request r, http::Responder a) { api->handle(std::move(r), std::move(a)); },
+            [&ioc](std::function<void()> job) { asio::post(ioc, std::move(job)); }});
     // WebSocket user agents (Firefox) on GET / of both listeners.
     http1::WsOptions ws;
     ws.backend = channel_backend.get();
@@ -271,11 +277,17 @@ int run(const config::Config& cfg, const RunOptions& options) {
         server.drain([&ioc] { ioc.stop(); });
     });
 
-    std::vector<std::thread> pool;
-    for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
-    ioc.run();
-    for (auto& t : pool) t.join();
+    auto failure = run_io_threads(ioc, threads);
     housekeeping->stop();  // nothing left armed on the pool, so join returns
+    if (failure) {
+        // No drain: the process state is unknown. Queued store jobs are dropped (their
+        // requests were never answered 201); the store is closed when `store` goes out of
+        // scope below, after everything that uses it.
+        store_pool->stop();
+        store_pool->join();
+        spdlog::critical("pushsvc stopped: exception escaped a network thread: {}", *failure);
+        return kExitInternalError;
+    }
     store_pool->join();
     spdlog::info("pushsvc stopped");
     return 0;

@@ -1,7 +1,9 @@
 #include "tests/integration/pushsvc_process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,6 +119,24 @@ void PushsvcProcess::kill9() {
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
+}
+
+int PushsvcProcess::wait_exit(std::chrono::milliseconds timeout) {
+    if (pid_ <= 0) return -1;
+    // A pidfd becomes readable when the child exits: no polling loop.
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+    if (fd < 0) throw std::runtime_error("pidfd_open failed");
+    pollfd pfd{fd, POLLIN, 0};
+    int ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+    ::close(fd);
+    if (ready <= 0) {
+        kill9();
+        return -1;
+    }
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int PushsvcProcess::cleartext_port() const { return port_of(cleartext_); }

@@ -33,6 +33,10 @@ class PushsvcProcess {
     int stop();
     // SIGKILL and reap: the crash case.
     void kill9();
+    // Waits (bounded) for the child to exit on its own; returns its exit status, or -1 when it
+    // was killed by a signal (e.g. SIGABRT from std::terminate) or is still running (it is
+    // then SIGKILLed).
+    int wait_exit(std::chrono::milliseconds timeout);
 
     const std::string& origin() const { return origin_; }
     const std::string& cleartext() const { return cleartext_; }  // "127.0.0.1:port"

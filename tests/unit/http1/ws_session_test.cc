@@ -2,9 +2,11 @@
 // production): handshake with the push-notification subprotocol, the channel protocol through
 // real frames from Beast's client, delivery woken by the hub, hello deadline, replacement of
 // an older connection, frame limits, fragmented input, pings both ways, the closing handshake
-// and the idle timeout.
+// and the idle timeout; an exception thrown in a session's channel work ends that connection
+// only.
 #include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
@@ -115,6 +117,12 @@ class WsSessionTest : public ::testing::Test {
         return 0;
     }
 
+    // Channel work throwing (inline on the connection's strand, or on the store pool as with
+    // store.sync) closes that connection; the io_context keeps running and a connection opened
+    // before the failure is still served. Without the boundary the exception leaves
+    // io_context::run() / the pool thread and std::terminate ends the test binary.
+    void expect_failure_closes_only_that_connection(Client& healthy, Client& doomed);
+
     base::SystemClock clock_;
     store::MemoryStore store_;
     webpush::PushService service_;
@@ -122,6 +130,7 @@ class WsSessionTest : public ::testing::Test {
     delivery::Hub hub_;
     WsOptions ws_;
     net::SessionContext ctx_;
+    std::optional<asio::thread_pool> pool_;  // outlives the sessions (their strands are on it)
     asio::io_context ioc_;
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     tcp::acceptor acceptor_;
@@ -249,6 +258,75 @@ TEST_F(WsSessionTest, SilentConnectionIsPingedThenDropped) {
     c->read(b, ec);
     EXPECT_TRUE(ping);
     EXPECT_TRUE(ec) << "the idle connection should have been ended";
+}
+
+// A backend whose subscribe throws for one channel id, as a store error or a bug would: the
+// fault injection point for the session's failure boundary.
+class ThrowingBackend final : public webpush::ChannelBackend {
+  public:
+    static constexpr std::string_view kPoison = "00000000-0000-4000-8000-00000000dead";
+    explicit ThrowingBackend(webpush::ChannelBackend& inner) : inner_(inner) {}
+    result<bool> touch_user_agent(std::string_view uaid) override {
+        return inner_.touch_user_agent(uaid);
+    }
+    result<std::string> create_user_agent() override { return inner_.create_user_agent(); }
+    result<std::vector<store::SubscriptionRecord>> subscriptions(std::string_view uaid) override {
+        return inner_.subscriptions(uaid);
+    }
+    result<webpush::Subscription> subscribe(std::string_view uaid, std::string_view channel_id,
+                                            const std::optional<std::string>& key) override {
+        if (channel_id == kPoison) throw std::runtime_error("injected store failure");
+        return inner_.subscribe(uaid, channel_id, key);
+    }
+    result<bool> unsubscribe(std::string_view id) override { return inner_.unsubscribe(id); }
+    result<std::vector<store::MessageRecord>> pending(std::string_view uaid,
+                                                      std::uint64_t after_seq,
+                                                      std::size_t limit) override {
+        return inner_.pending(uaid, after_seq, limit);
+    }
+    result<bool> ack(std::string_view id) override { return inner_.ack(id); }
+    std::string endpoint_url(const store::SubscriptionRecord& sub) override {
+        return inner_.endpoint_url(sub);
+    }
+    void delivered(const store::MessageRecord& m) override { inner_.delivered(m); }
+
+  private:
+    webpush::ChannelBackend& inner_;
+};
+
+void WsSessionTest::expect_failure_closes_only_that_connection(Client& healthy, Client& doomed) {
+    send(healthy, R"({"messageType":"hello","use_webpush":true})");
+    EXPECT_EQ(receive(healthy).at("status").as_int64(), 200);
+    send(doomed, R"({"messageType":"hello","use_webpush":true})");
+    EXPECT_EQ(receive(doomed).at("status").as_int64(), 200);
+    send(doomed, R"({"channelID":")" + std::string(ThrowingBackend::kPoison) +
+                     R"(","messageType":"register"})");
+    // Ended without a close frame or a register reply: after a failure the session's state
+    // is unknown, so it sends nothing more.
+    EXPECT_EQ(close_code(doomed), -1);
+    send(healthy, R"({"channelID":")" + std::string(kChannel) + R"(","messageType":"register"})");
+    EXPECT_EQ(receive(healthy).at("status").as_int64(), 200);
+}
+
+TEST_F(WsSessionTest, ExceptionInChannelWorkClosesOnlyThatConnection) {
+    ThrowingBackend throwing(backend_);
+    ws_.backend = &throwing;
+    auto healthy = connect();
+    auto doomed = connect();
+    expect_failure_closes_only_that_connection(*healthy, *doomed);
+    auto later = connect();  // new connections are still accepted and served
+    send(*later, R"({"messageType":"hello","use_webpush":true})");
+    EXPECT_EQ(receive(*later).at("status").as_int64(), 200);
+    EXPECT_FALSE(ioc_.stopped());
+}
+
+TEST_F(WsSessionTest, ExceptionInChannelWorkOnTheStorePoolClosesOnlyThatConnection) {
+    ThrowingBackend throwing(backend_);
+    ws_.backend = &throwing;
+    ws_.channel_executor = pool_.emplace(2).get_executor();
+    auto healthy = connect();
+    auto doomed = connect();
+    expect_failure_closes_only_that_connection(*healthy, *doomed);
 }
 
 }  // namespace
