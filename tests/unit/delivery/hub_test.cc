@@ -122,7 +122,7 @@ void run_together(Body body) {
 // Exclusive attaches racing for one uaid: whatever the order the hub's lock gives them, every
 // session but the last is told once that it was replaced, and only the last one is woken.
 TEST(Hub, ConcurrentExclusiveAttachesLeaveExactlyOneSession) {
-    for (int round = 0; round < 50; ++round) {
+    for (int round = 0; round < 400; ++round) {
         Hub hub;
         std::vector<std::shared_ptr<CountingTarget>> targets;
         for (int t = 0; t < kThreads; ++t) targets.push_back(std::make_shared<CountingTarget>());
