@@ -10,13 +10,13 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <random>
 #include <sstream>
 #include <stdexcept>
-#include <algorithm>
-#include <initializer_list>
 #include <vector>
 
 namespace pushsvc::testing {
@@ -49,7 +49,8 @@ struct Fd {
 
 // Waits (poll) until one of `fds` is readable or `deadline` passes; without a descriptor
 // (fd < 0) it wakes every 100 ms so the caller can look for itself.
-void wait_for_event(std::initializer_list<int> fds, std::chrono::steady_clock::time_point deadline) {
+void wait_for_event(std::initializer_list<int> fds,
+                    std::chrono::steady_clock::time_point deadline) {
     std::vector<pollfd> p;
     for (int fd : fds)
         if (fd >= 0) p.push_back({fd, POLLIN, 0});
