@@ -49,6 +49,10 @@ class PushsvcProcess {
     std::string log() const;  // the child's stdout+stderr so far
 
   private:
+    // Waits for the child's exit until `deadline` (woken by a pidfd); its exit code, or -1
+    // after SIGKILL when it did not exit in time.
+    int reap(std::chrono::steady_clock::time_point deadline);
+
     ProcessOptions options_;
     std::filesystem::path dir_;
     pid_t pid_ = -1;

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <latch>
 #include <thread>
+#include <vector>
 
 namespace pushsvc::delivery {
 namespace {
@@ -89,20 +92,103 @@ TEST(Hub, ExpiredSessionsAreForgotten) {
     EXPECT_EQ(hub.online(), 0u);
 }
 
-TEST(Hub, ConcurrentAttachNotifyDetachIsSafe) {
-    Hub hub;
+// Targets used from several threads at once: counters only (the hub calls a target from
+// whichever thread notifies).
+struct CountingTarget : Target {
+    std::atomic<int> wakes{0};
+    std::atomic<int> replacements{0};
+    void wake(std::shared_ptr<const store::MessageRecord>) override { ++wakes; }
+    void replaced() override { ++replacements; }
+    void acked(std::string) override {}
+    void removed(std::string) override {}
+};
+
+constexpr int kThreads = 8;
+
+// Runs body(t) on kThreads threads that all start together (the latch), so the calls
+// really overlap; joins them all.
+template <class Body>
+void run_together(Body body) {
+    std::latch start(kThreads);
     std::vector<std::thread> threads;
-    for (int t = 0; t < 4; ++t)
-        threads.emplace_back([&hub, t] {
-            for (int i = 0; i < 2000; ++i) {
-                auto target = std::make_shared<FakeTarget>();
-                std::string uaid = "ua" + std::to_string((i + t) % 50);
-                hub.attach(uaid, target);
-                hub.notify(message_for(uaid), i % 2 == 0);
-                hub.detach(uaid, target.get());
-            }
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            start.arrive_and_wait();
+            body(t);
         });
     for (auto& th : threads) th.join();
+}
+
+// Exclusive attaches racing for one uaid: whatever the order the hub's lock gives them, every
+// session but the last is told once that it was replaced, and only the last one is woken.
+TEST(Hub, ConcurrentExclusiveAttachesLeaveExactlyOneSession) {
+    for (int round = 0; round < 400; ++round) {
+        Hub hub;
+        std::vector<std::shared_ptr<CountingTarget>> targets;
+        for (int t = 0; t < kThreads; ++t) targets.push_back(std::make_shared<CountingTarget>());
+        run_together([&](int t) { hub.attach("ua", targets[t]); });
+        EXPECT_EQ(hub.online(), 1u);
+        EXPECT_TRUE(hub.notify(message_for("ua"), true));
+        int survivors = 0, replaced = 0, woken = 0;
+        for (auto& t : targets) {
+            ASSERT_LE(t->replacements.load(), 1);
+            replaced += t->replacements;
+            woken += t->wakes;
+            if (t->replacements == 0) {
+                ++survivors;
+                EXPECT_EQ(t->wakes, 1);
+            } else {
+                EXPECT_EQ(t->wakes, 0);
+            }
+        }
+        ASSERT_EQ(survivors, 1) << "round " << round;
+        EXPECT_EQ(replaced, kThreads - 1);
+        EXPECT_EQ(woken, 1);
+    }
+}
+
+// Monitors attaching concurrently to one set all stay attached; notifications from many
+// threads reach each of them exactly once per call; concurrent detaches empty the hub.
+TEST(Hub, ConcurrentMonitorsAndNotificationsAreAllCounted) {
+    constexpr int kNotifies = 500;
+    Hub hub;
+    std::vector<std::shared_ptr<CountingTarget>> monitors;
+    for (int t = 0; t < kThreads; ++t) monitors.push_back(std::make_shared<CountingTarget>());
+    run_together([&](int t) { hub.attach("set", monitors[t], false); });
+    EXPECT_EQ(hub.online(), 1u);
+    std::atomic<int> delivered{0};
+    run_together([&](int) {
+        for (int i = 0; i < kNotifies; ++i)
+            if (hub.notify(message_for("set"), i % 2 == 0)) ++delivered;
+    });
+    EXPECT_EQ(delivered, kThreads * kNotifies);
+    for (auto& m : monitors) {
+        EXPECT_EQ(m->wakes, kThreads * kNotifies);
+        EXPECT_EQ(m->replacements, 0);
+    }
+    run_together([&](int t) { hub.detach("set", monitors[t].get()); });
+    EXPECT_EQ(hub.online(), 0u);
+    EXPECT_FALSE(hub.notify(message_for("set"), true));
+}
+
+// Sessions of many user agents (sharing the hub's shards) come and go on every thread at once;
+// each thread owns its own uaids, so it knows exactly what each call must return.
+TEST(Hub, ConcurrentAttachNotifyDetachOfDistinctUserAgents) {
+    constexpr int kRounds = 2000;
+    Hub hub;
+    std::atomic<int> wrong{0};
+    run_together([&](int t) {
+        for (int i = 0; i < kRounds; ++i) {
+            auto target = std::make_shared<CountingTarget>();
+            const std::string uaid = "ua" + std::to_string(t) + "-" + std::to_string(i % 50);
+            hub.attach(uaid, target);
+            if (!hub.notify(message_for(uaid), i % 2 == 0)) ++wrong;
+            hub.detach(uaid, target.get());
+            if (hub.notify(message_for(uaid), true)) ++wrong;
+            if (target->wakes != 1 || target->replacements != 0) ++wrong;
+        }
+    });
+    EXPECT_EQ(wrong, 0);
     EXPECT_EQ(hub.online(), 0u);
     EXPECT_EQ(hub.connected(Channel::websocket), 0u);
 }
