@@ -69,9 +69,9 @@ class ServiceNotifier final : public webpush::Notifier {
   public:
     ServiceNotifier(delivery::Hub& hub, Housekeeping& housekeeping)
         : hub_(hub), housekeeping_(housekeeping) {}
-    bool notify(const store::MessageRecord& message, bool stored) override {
+    void notify(const store::MessageRecord& message, bool stored) override {
         if (stored) housekeeping_.expiring_at(message.expires_ms);
-        return hub_.notify(message, stored);
+        hub_.notify(message, stored);
     }
     void acknowledged(const std::string& uaid, const std::string& message_id) override {
         hub_.acknowledged(uaid, message_id);

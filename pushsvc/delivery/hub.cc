@@ -77,12 +77,12 @@ std::vector<std::shared_ptr<Target>> Hub::live(const std::string& uaid) {
     return out;
 }
 
-bool Hub::notify(const store::MessageRecord& message, bool stored) {
+std::size_t Hub::wake(const store::MessageRecord& message, bool stored) {
     auto targets = live(message.uaid);
-    if (targets.empty()) return false;
+    if (targets.empty()) return 0;
     auto direct = stored ? nullptr : std::make_shared<const store::MessageRecord>(message);
     for (auto& t : targets) t->wake(direct);
-    return true;
+    return targets.size();
 }
 
 void Hub::acknowledged(const std::string& uaid, const std::string& message_id) {

@@ -35,15 +35,15 @@ store::MessageRecord message_for(std::string uaid) {
 TEST(Hub, WakesTheOnlineSessionAndReportsOfflineOnes) {
     Hub hub;
     auto t = std::make_shared<FakeTarget>();
-    EXPECT_FALSE(hub.notify(message_for("ua"), true));
+    EXPECT_FALSE(hub.wake(message_for("ua"), true));
     hub.attach("ua", t);
-    EXPECT_TRUE(hub.notify(message_for("ua"), true));
+    EXPECT_TRUE(hub.wake(message_for("ua"), true));
     EXPECT_EQ(t->wakes, 1);
     EXPECT_EQ(t->last_direct, nullptr);
-    EXPECT_TRUE(hub.notify(message_for("ua"), false));  // TTL 0: handed over directly
+    EXPECT_TRUE(hub.wake(message_for("ua"), false));  // TTL 0: handed over directly
     ASSERT_TRUE(t->last_direct);
     EXPECT_EQ(t->last_direct->id, "m1");
-    EXPECT_FALSE(hub.notify(message_for("other"), true));
+    EXPECT_FALSE(hub.wake(message_for("other"), true));
 }
 
 TEST(Hub, SecondSessionForTheSameUaidReplacesTheFirst) {
@@ -55,7 +55,7 @@ TEST(Hub, SecondSessionForTheSameUaidReplacesTheFirst) {
     EXPECT_EQ(first->replacements, 1);
     EXPECT_EQ(second->replacements, 0);
     hub.detach("ua", first.get());  // the old session's late detach must not remove the new one
-    EXPECT_TRUE(hub.notify(message_for("ua"), true));
+    EXPECT_TRUE(hub.wake(message_for("ua"), true));
     EXPECT_EQ(second->wakes, 1);
     EXPECT_EQ(first->wakes, 0);
     hub.detach("ua", second.get());
@@ -69,7 +69,7 @@ TEST(Hub, MonitorsAttachAlongsideEachOtherAndAllHearAcksAndRemovals) {
     hub.attach("set", a, false);
     hub.attach("set", b, false);
     EXPECT_EQ(a->replacements + b->replacements, 0);
-    EXPECT_TRUE(hub.notify(message_for("set"), true));
+    EXPECT_TRUE(hub.wake(message_for("set"), true));
     EXPECT_EQ(a->wakes, 1);
     EXPECT_EQ(b->wakes, 1);
     hub.acknowledged("set", "m7");
@@ -88,7 +88,7 @@ TEST(Hub, ExpiredSessionsAreForgotten) {
         auto t = std::make_shared<FakeTarget>();
         hub.attach("ua", t);
     }
-    EXPECT_FALSE(hub.notify(message_for("ua"), true));
+    EXPECT_FALSE(hub.wake(message_for("ua"), true));
     EXPECT_EQ(hub.online(), 0u);
 }
 
@@ -128,7 +128,7 @@ TEST(Hub, ConcurrentExclusiveAttachesLeaveExactlyOneSession) {
         for (int t = 0; t < kThreads; ++t) targets.push_back(std::make_shared<CountingTarget>());
         run_together([&](int t) { hub.attach("ua", targets[t]); });
         EXPECT_EQ(hub.online(), 1u);
-        EXPECT_TRUE(hub.notify(message_for("ua"), true));
+        EXPECT_TRUE(hub.wake(message_for("ua"), true));
         int survivors = 0, replaced = 0, woken = 0;
         for (auto& t : targets) {
             ASSERT_LE(t->replacements.load(), 1);
@@ -159,7 +159,7 @@ TEST(Hub, ConcurrentMonitorsAndNotificationsAreAllCounted) {
     std::atomic<int> delivered{0};
     run_together([&](int) {
         for (int i = 0; i < kNotifies; ++i)
-            if (hub.notify(message_for("set"), i % 2 == 0)) ++delivered;
+            if (hub.wake(message_for("set"), i % 2 == 0)) ++delivered;
     });
     EXPECT_EQ(delivered, kThreads * kNotifies);
     for (auto& m : monitors) {
@@ -168,7 +168,7 @@ TEST(Hub, ConcurrentMonitorsAndNotificationsAreAllCounted) {
     }
     run_together([&](int t) { hub.detach("set", monitors[t].get()); });
     EXPECT_EQ(hub.online(), 0u);
-    EXPECT_FALSE(hub.notify(message_for("set"), true));
+    EXPECT_FALSE(hub.wake(message_for("set"), true));
 }
 
 // Sessions of many user agents (sharing the hub's shards) come and go on every thread at once;
@@ -182,9 +182,9 @@ TEST(Hub, ConcurrentAttachNotifyDetachOfDistinctUserAgents) {
             auto target = std::make_shared<CountingTarget>();
             const std::string uaid = "ua" + std::to_string(t) + "-" + std::to_string(i % 50);
             hub.attach(uaid, target);
-            if (!hub.notify(message_for(uaid), i % 2 == 0)) ++wrong;
+            if (!hub.wake(message_for(uaid), i % 2 == 0)) ++wrong;
             hub.detach(uaid, target.get());
-            if (hub.notify(message_for(uaid), true)) ++wrong;
+            if (hub.wake(message_for(uaid), true)) ++wrong;
             if (target->wakes != 1 || target->replacements != 0) ++wrong;
         }
     });
@@ -223,7 +223,7 @@ TEST(Hub, CountsConnectedUserAgentsPerChannel) {
     ws2.reset();
     EXPECT_EQ(hub.connected(Channel::websocket), 2u);
     // "set"'s WebSocket target above died without detaching: the next lookup prunes it.
-    EXPECT_FALSE(hub.notify(message_for("set"), true));
+    EXPECT_FALSE(hub.wake(message_for("set"), true));
     EXPECT_EQ(hub.connected(Channel::websocket), 1u);
     hub.detach("ua1", ws1_again.get());
     EXPECT_EQ(hub.connected(Channel::websocket), 0u);
