@@ -180,10 +180,17 @@ class ThrowingStore final : public store::Store {
     result<std::optional<store::MessageRecord>> delete_message(std::string_view id) override {
         return inner_.delete_message(id);
     }
-    result<std::size_t> sweep_expired(base::UnixMs now,
-                                      std::vector<store::MessageRecord>* receipts) override {
-        return inner_.sweep_expired(now, receipts);
+    result<std::vector<std::string>> idle_user_agents(store::AgentKind kind,
+                                                      base::UnixMs seen_before,
+                                                      std::size_t limit) override {
+        return inner_.idle_user_agents(kind, seen_before, limit);
     }
+    result<std::optional<base::UnixMs>> next_expiry() override { return inner_.next_expiry(); }
+    result<std::size_t> sweep_expired(base::UnixMs now, std::size_t limit,
+                                      std::vector<store::MessageRecord>* receipts) override {
+        return inner_.sweep_expired(now, limit, receipts);
+    }
+    result<store::StoreStats> stats() override { return inner_.stats(); }
 
   private:
     store::Store& inner_;
