@@ -140,6 +140,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
     // With store.sync every write waits for fsync: those run on a pool of their own so network
     // threads never wait; RocksDB group-commits the concurrent writers.
     std::unique_ptr<asio::thread_pool> store_pool;
+    std::unique_ptr<asio::thread_pool> monitor_pool;  // outlives the io_context, as store_pool
     http::Api::Offload offload;
     if (cfg.store.sync) {
         store_pool = std::make_unique<asio::thread_pool>(8);
@@ -179,6 +180,10 @@ int run(const config::Config& cfg, const RunOptions& options) {
     channel_backend = std::make_unique<webpush::ServiceChannelBackend>(*service, **store, clock);
     http::MonitorContext monitoring{&hub, channel_backend.get(), ioc.get_executor(),
                                     cfg.delivery.max_inflight};
+    // Monitoring's store work (delivered marks, receipt deletes) stays off network threads:
+    // on the store pool, or without one (store.sync off) on a small pool of its own.
+    if (!store_pool) monitor_pool = std::make_unique<asio::thread_pool>(2);
+    monitoring.store_executor = (store_pool ? store_pool : monitor_pool)->get_executor();
     api = std::make_unique<http::Api>(*service, offload, monitoring);
     if (cfg.testdouble.enabled)
         test_double = std::make_unique<testdouble::TestDouble>(testdouble::Dependencies{
@@ -222,6 +227,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
     ioc.run();
     for (auto& t : pool) t.join();
     if (store_pool) store_pool->join();
+    if (monitor_pool) monitor_pool->join();
     spdlog::info("pushsvc stopped");
     return 0;
 }

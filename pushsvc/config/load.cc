@@ -125,6 +125,8 @@ std::vector<Key> keys_of(Config& c) {
         int_key("limits.idle_timeout_ms", c.limits.idle_timeout_ms),
         int_key("limits.max_concurrent_streams", c.limits.max_concurrent_streams),
         int_key("limits.shutdown_grace_ms", c.limits.shutdown_grace_ms),
+        int_key("limits.h2_ping_interval_ms", c.limits.h2_ping_interval_ms),
+        int_key("limits.h2_ping_timeout_ms", c.limits.h2_ping_timeout_ms),
         int_key("push.max_ttl", c.push.max_ttl),
         int_key("push.vapid_exp_skew_s", c.push.vapid_exp_skew_s),
         int_key("push.vapid_cache_size", c.push.vapid_cache_size),
