@@ -1,7 +1,9 @@
 // Dead clients are released: an HTTP/2 connection holding a monitoring GET (RFC 8030 §6) is
 // checked with PING after limits.h2_ping_interval_ms of silence, and closed when nothing
 // answers within limits.h2_ping_timeout_ms. The client is an nghttp2 client session on a
-// loopback socket driven by the test; intervals are short here. Every wait is bounded.
+// loopback socket driven by the test; intervals are short here. Also the outcome of server
+// pushes as the connection reports it (http::PushDone): what decides when a pushed receipt
+// may be deleted (R8030-6.3-b). Every wait is bounded.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -48,6 +50,9 @@ class H2Client {
             cbs, [](nghttp2_session*, const nghttp2_frame* f, void* u) -> int {
                 auto& self = *static_cast<H2Client*>(u);
                 if (f->hd.type == NGHTTP2_PING && !(f->hd.flags & NGHTTP2_FLAG_ACK)) ++self.pings;
+                if (f->hd.type == NGHTTP2_PUSH_PROMISE) ++self.promises;
+                if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_PUSH_RESPONSE)
+                    ++self.pushed_responses;
                 if (f->hd.type == NGHTTP2_HEADERS && f->hd.stream_id == self.stream_id &&
                     f->headers.cat == NGHTTP2_HCAT_RESPONSE)
                     self.got_response = true;
@@ -62,6 +67,8 @@ class H2Client {
         nghttp2_session_del(session_);
         if (fd_ >= 0) ::close(fd_);
     }
+    H2Client(const H2Client&) = delete;
+    H2Client& operator=(const H2Client&) = delete;
 
     void get(const std::string& path) {
         std::string f[] = {":method", "GET", ":scheme", "http", ":authority", "t", ":path", path};
@@ -109,7 +116,20 @@ class H2Client {
         return false;
     }
 
+    // SETTINGS_ENABLE_PUSH from now on (sent with the next flush()).
+    void set_push(bool enabled) {
+        nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, enabled ? 1u : 0u}};
+        nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, 1);
+        flush();
+    }
+    void close() {
+        ::close(fd_);
+        fd_ = -1;
+    }
+
     int pings = 0;
+    int promises = 0;
+    int pushed_responses = 0;
     bool got_response = false;
     std::int32_t stream_id = 0;
     std::string silent_bytes;  // what arrived while playing dead
@@ -147,6 +167,7 @@ bool has_frame_type(const std::string& wire, std::uint8_t type) {
 // ends, as http::start_monitor does); `gone` is fulfilled when the connection releases it.
 struct Monitoring {
     http::Responder respond;
+    std::shared_ptr<http::Pusher> pusher;
     std::shared_ptr<std::promise<void>> gone = std::make_shared<std::promise<void>>();
 };
 Monitoring park(TestServer& ts) {
@@ -158,6 +179,7 @@ Monitoring park(TestServer& ts) {
         return m;
     }
     m.respond = std::move(d->second);
+    m.pusher = d->first.pusher;
     d->first.pusher->on_gone([g = m.gone] { g->set_value(); });
     return m;
 }
@@ -206,6 +228,58 @@ TEST(H2Ping, AConnectionWithoutMonitoringGetsIsNotPinged) {
     ASSERT_TRUE(c.converse(std::chrono::milliseconds(500)));
     EXPECT_EQ(c.pings, 0);
     d->second(http::Response{});
+}
+
+// Pushes a receipt-like 204 on the monitoring stream; the future gets its outcome.
+std::future<bool> push_receipt(Monitoring& m) {
+    auto outcome = std::make_shared<std::promise<bool>>();
+    http::Response r;
+    r.status = 204;
+    m.pusher->push("/m/receipt", std::move(r), [outcome](bool sent) { outcome->set_value(sent); });
+    return outcome->get_future();
+}
+
+TEST(H2Push, APushIsReportedSentOnceItWentOutToTheClient_R8030_6_3_b) {
+    TestServer ts(TestServer::default_config());
+    H2Client c(ts.port());
+    c.get("/defer/receipts");
+    auto m = park(ts);
+    auto sent = push_receipt(m);
+    // Reported only once written; the client then holds the promise and the response.
+    ASSERT_TRUE(c.converse(std::chrono::milliseconds(300)));
+    ASSERT_EQ(sent.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+    EXPECT_TRUE(sent.get());
+    EXPECT_EQ(c.promises, 1);
+    EXPECT_EQ(c.pushed_responses, 1);
+    m.respond(http::Response{});
+}
+
+TEST(H2Push, APushTheClientNoLongerAcceptsIsReportedFailed_R8030_6_3_b) {
+    TestServer ts(TestServer::default_config());
+    H2Client c(ts.port());
+    c.get("/defer/receipts");
+    auto m = park(ts);
+    c.set_push(false);  // SETTINGS_ENABLE_PUSH = 0 after the GET
+    ASSERT_TRUE(c.converse(std::chrono::milliseconds(200)));  // the server has applied it
+    auto sent = push_receipt(m);
+    ASSERT_EQ(sent.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+    EXPECT_FALSE(sent.get());
+    ASSERT_TRUE(c.converse(std::chrono::milliseconds(100)));
+    EXPECT_EQ(c.promises, 0);
+    m.respond(http::Response{});
+}
+
+TEST(H2Push, APushAfterTheConnectionClosedIsReportedFailed_R8030_6_3_b) {
+    TestServer ts(TestServer::default_config());
+    auto c = std::make_unique<H2Client>(ts.port());
+    c->get("/defer/receipts");
+    auto m = park(ts);
+    c->close();
+    ASSERT_EQ(m.gone->get_future().wait_for(std::chrono::seconds(2)),
+              std::future_status::ready);
+    auto sent = push_receipt(m);
+    ASSERT_EQ(sent.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+    EXPECT_FALSE(sent.get());
 }
 
 TEST(TcpKeepalive, AcceptedSocketsProbeADeadPeerWithinMinutes) {
