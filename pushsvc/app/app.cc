@@ -195,6 +195,8 @@ int run(const config::Config& cfg, const RunOptions& options) {
     channel_backend = std::make_unique<webpush::ServiceChannelBackend>(*service, **store, clock);
     http::MonitorContext monitoring{&hub, channel_backend.get(), ioc.get_executor(),
                                     cfg.delivery.max_inflight};
+    // Monitoring's store work (delivered marks, receipt deletes) stays off network threads.
+    monitoring.store_executor = store_pool->get_executor();
     api = std::make_unique<http::Api>(*service, offload, monitoring);
     if (cfg.testdouble.enabled)
         test_double = std::make_unique<testdouble::TestDouble>(testdouble::Dependencies{

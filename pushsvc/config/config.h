@@ -27,6 +27,13 @@ struct LimitsConfig {
     std::uint32_t idle_timeout_ms = 120'000;     // keep-alive connection with no request
     std::uint32_t max_concurrent_streams = 128;  // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS
     std::uint32_t shutdown_grace_ms = 5'000;     // in-flight requests may finish
+    // HTTP/2 connections holding monitoring GETs (RFC 8030 §6) are otherwise silent for as
+    // long as no message comes: after this much silence they get a PING, well inside the
+    // ~5 minutes after which NATs forget idle TCP flows. 0 disables.
+    std::uint32_t h2_ping_interval_ms = 60'000;
+    // A peer that sends nothing (no PING ACK, no frame) this long after our PING is gone:
+    // the connection is closed and its monitoring streams released.
+    std::uint32_t h2_ping_timeout_ms = 30'000;
 };
 
 struct PushConfig {

@@ -179,6 +179,9 @@ std::vector<Key> keys_of(Config& c) {
         int_key("limits.idle_timeout_ms", c.limits.idle_timeout_ms, 1),
         int_key("limits.max_concurrent_streams", c.limits.max_concurrent_streams, 1),
         int_key("limits.shutdown_grace_ms", c.limits.shutdown_grace_ms, 0),  // 0: no grace
+        // 0 disables the PING check of HTTP/2 connections that hold monitoring requests.
+        int_key("limits.h2_ping_interval_ms", c.limits.h2_ping_interval_ms, 0),
+        int_key("limits.h2_ping_timeout_ms", c.limits.h2_ping_timeout_ms, 0),
         int_key("push.max_ttl", c.push.max_ttl, 1),
         int_key("push.vapid_exp_skew_s", c.push.vapid_exp_skew_s, 0, kDaySeconds),
         int_key("push.vapid_cache_size", c.push.vapid_cache_size, 0),  // 0: no cache

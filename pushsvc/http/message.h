@@ -34,6 +34,12 @@ class Fields {
 
 struct Response;
 
+// The outcome of one Pusher::push: true once the promised stream's final frame (END_STREAM)
+// was handed to the connection and the write carrying it completed; false when the push was
+// refused (peer disabled push, stream gone, no stream ids) or failed (promised stream reset,
+// connection closed first). Called exactly once, on a network thread; must only post.
+using PushDone = std::function<void(bool sent)>;
+
 // Server push on an open request (RFC 9113 §8.4), the delivery channel of RFC 8030 §6: the
 // handler keeps the request open (it calls its Responder only to end it) and pushes
 // responses associated with it. Given in Request::pusher for HTTP/2 GETs whose client allows
@@ -43,12 +49,14 @@ class Pusher {
   public:
     virtual ~Pusher() = default;
     // PUSH_PROMISE for a synthesized GET of `path` (same scheme and authority as the request),
-    // then `response` on the promised stream.
-    virtual void push(std::string path, Response response) = 0;
+    // then `response` on the promised stream; `done` (may be empty) learns the outcome.
+    virtual void push(std::string path, Response response, PushDone done) = 0;
     // `on_gone` runs once, on a network thread, when the request's stream ends for any reason
     // (final response sent, reset by the client, connection closed): stop pushing. Runs at
     // once if that already happened.
     virtual void on_gone(std::function<void()> on_gone) = 0;
+    // Names the stream in logs ("c<connection>/s<stream>").
+    virtual std::string tag() const { return {}; }
 };
 
 struct Request {

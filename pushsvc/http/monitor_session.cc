@@ -4,8 +4,10 @@
 #include <boost/asio/strand.hpp>
 
 #include <ctime>
+#include <exception>
 
 #include "pushsvc/obs/catalog.h"
+#include "pushsvc/obs/log.h"
 
 namespace pushsvc::http {
 namespace {
@@ -29,7 +31,7 @@ class MonitorSession final : public delivery::Target,
                    webpush::Urgency threshold, bool drain, std::shared_ptr<Pusher> pusher,
                    Responder respond)
         : hub_(*ctx.hub),
-          strand_(asio::make_strand(ctx.executor)),
+          strand_(asio::make_strand(ctx.store_executor ? ctx.store_executor : ctx.executor)),
           uaid_(scope.uaid),
           monitor_(*ctx.backend, std::move(scope), threshold, drain, ctx.max_inflight),
           pusher_(std::move(pusher)),
@@ -38,7 +40,9 @@ class MonitorSession final : public delivery::Target,
     void start() {
         auto self = shared_from_this();
         // Start first, then attach: events the hub posts meanwhile run after the start.
-        asio::post(strand_, [self] { self->perform(self->monitor_.start()); });
+        asio::post(strand_, [self] {
+            self->guarded([&] { self->perform(self->monitor_.start()); });
+        });
         hub_.attach(uaid_, self, false);
         // The stream owns the session (the hub only holds it weakly): the callback keeps it
         // alive until the stream ends, then detaches and lets it go.
@@ -59,21 +63,53 @@ class MonitorSession final : public delivery::Target,
     }
     // A WebSocket session took the user agent over: end this request, nothing more comes.
     void replaced() override {
-        asio::post(strand_, [self = shared_from_this()] { self->end(200); });
+        asio::post(strand_, [self = shared_from_this()] {
+            self->guarded([&] { self->end(200); });
+        });
     }
 
   private:
     template <class Event>
     void run(Event event) {
         asio::post(strand_, [self = shared_from_this(), event = std::move(event)] {
-            if (!self->ended_) self->perform(event(self->monitor_));
+            if (!self->ended_) self->guarded([&] { self->perform(event(self->monitor_)); });
         });
+    }
+
+    // The boundary of everything posted to the strand: a throwing store or Monitor event
+    // ends this request (the stream closes with 500), never the process.
+    template <class F>
+    void guarded(F&& f) noexcept {
+        try {
+            f();
+            return;
+        } catch (const std::exception& e) {
+            SPDLOG_ERROR("{} monitoring failed: {}", pusher_->tag(), e.what());
+        } catch (...) {
+            SPDLOG_ERROR("{} monitoring failed: unknown exception", pusher_->tag());
+        }
+        obs::catalog().monitor_errors.inc();
+        try {
+            end(500);
+        } catch (...) {
+            ended_ = true;  // the responder failed too: the stream ends with the connection
+        }
     }
 
     void perform(std::vector<webpush::monitor::Action> actions) {
         for (auto& action : actions) {
             if (auto* push = std::get_if<webpush::monitor::Push>(&action)) {
-                pusher_->push(push->path, pushed_response(*push));
+                if (ended_) continue;  // the request is over: the message stays stored
+                // The outcome comes back here; the session stays alive until it does, so a
+                // pushed receipt is deleted even after the request ended (Prefer: wait=0).
+                pusher_->push(push->path, pushed_response(*push),
+                              [self = shared_from_this(), id = push->message.id](bool sent) {
+                                  asio::post(self->strand_, [self, id, sent] {
+                                      self->guarded([&] {
+                                          self->perform(self->monitor_.on_pushed(id, sent));
+                                      });
+                                  });
+                              });
             } else if (auto* finish = std::get_if<webpush::monitor::Finish>(&action)) {
                 end(finish->status);
             }

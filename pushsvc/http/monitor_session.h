@@ -4,9 +4,15 @@
 // pushed response) and whose Finish ends the GET. Registered with the delivery hub alongside
 // other sessions of the same queue, so new messages, acks and removals reach it.
 //
-// Threads: every Monitor event runs on the session's strand (from `executor`); the hub only
-// posts there. The request's stream owns the session (through the Pusher's on_gone callback):
-// when the stream ends (final response, reset, connection closed) it detaches and goes.
+// Threads: every Monitor event runs on the session's strand, made from `store_executor` (or
+// `executor` when that is empty): Monitor events read the store, mark messages delivered and
+// delete receipts, and with store.sync each write waits for fsync, which must not hold a
+// network thread. The hub only posts there; pushes go to the connection's strand through the
+// Pusher, and their outcomes (http::PushDone) come back to this strand. Anything a Monitor
+// event throws is caught here: logged with the stream's tag, the request ends with 500.
+// The request's stream owns the session (through the Pusher's on_gone callback): when the
+// stream ends (final response, reset, connection closed) it detaches; pushes still waiting
+// for their outcome keep it alive until then.
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -24,8 +30,10 @@ namespace pushsvc::http {
 struct MonitorContext {
     delivery::Hub* hub = nullptr;
     webpush::ChannelBackend* backend = nullptr;
-    boost::asio::any_io_executor executor;
+    boost::asio::any_io_executor executor;  // used when store_executor is empty (tests)
     std::size_t max_inflight = 32;
+    // Where store work runs (a store thread pool in app/); see "Threads" above.
+    boost::asio::any_io_executor store_executor;
 };
 
 // Starts monitoring `scope` on the request that `pusher` belongs to; `respond` ends it.

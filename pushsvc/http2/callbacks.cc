@@ -28,6 +28,11 @@ int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user_data)
     return engine(user_data).on_frame_send(frame);
 }
 
+int on_frame_not_send(nghttp2_session*, const nghttp2_frame* frame, int error_code,
+                      void* user_data) noexcept {
+    return engine(user_data).on_frame_not_send(frame, error_code);
+}
+
 int on_data_chunk_recv(nghttp2_session*, std::uint8_t /*flags*/, std::int32_t stream_id,
                        const std::uint8_t* data, std::size_t len, void* user_data) noexcept {
     return engine(user_data).on_data_chunk(stream_id, data, len);
@@ -47,6 +52,7 @@ struct CallbackTable {
         nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
         nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
         nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
+        nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, on_frame_not_send);
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk_recv);
         nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
     }

@@ -16,6 +16,7 @@
 #include "pushsvc/http/error_map.h"
 #include "pushsvc/http2/engine.h"
 #include "pushsvc/obs/log.h"
+#include "pushsvc/obs/catalog.h"
 
 namespace pushsvc::http2 {
 
@@ -35,21 +36,25 @@ constexpr auto kLingerTimeout = std::chrono::seconds(1);
 // strand; `gone` is set by the connection when the stream ends.
 class StreamPusher final : public http::Pusher {
   public:
-    using PushFn = std::function<void(std::string, http::Response)>;
-    explicit StreamPusher(PushFn push) : push_(std::move(push)) {}
+    using PushFn = std::function<void(std::string, http::Response, http::PushDone)>;
+    // `monitoring_started` tells the connection (on any thread) that the stream became a
+    // monitoring one, so its PING deadline is armed even if nothing else happens.
+    StreamPusher(PushFn push, std::function<void()> monitoring_started, std::string tag)
+        : push_(std::move(push)),
+          monitoring_started_(std::move(monitoring_started)),
+          tag_(std::move(tag)) {}
 
-    void push(std::string path, http::Response response) override {
-        push_(std::move(path), std::move(response));
+    void push(std::string path, http::Response response, http::PushDone done) override {
+        push_(std::move(path), std::move(response), std::move(done));
     }
+    std::string tag() const override { return tag_; }
     void on_gone(std::function<void()> cb) override {
         {
             std::lock_guard lock(mutex_);
             monitoring_ = true;
-            if (!gone_) {
-                on_gone_ = std::move(cb);
-                return;
-            }
+            if (!gone_) on_gone_ = std::move(cb);
         }
+        if (!cb) return monitoring_started_();
         cb();
     }
     // The application keeps the request open to push on it (it asked to hear when it ends).
@@ -70,6 +75,8 @@ class StreamPusher final : public http::Pusher {
 
   private:
     PushFn push_;
+    std::function<void()> monitoring_started_;
+    const std::string tag_;
     std::mutex mutex_;
     bool gone_ = false;
     bool monitoring_ = false;
@@ -93,6 +100,7 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         ctx_.registry->remove(this);
         // Monitoring sessions are owned by their stream's gone-callback: release them.
         for (auto& [id, pusher] : pushers_) pusher->mark_gone();
+        fail_pushes();  // every push gets its outcome, even if finish() never ran
     }
 
     void run() {
@@ -148,8 +156,10 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         if (ec) return finish();         // peer gone: open streams are dropped
         if (closing_) return do_read();  // lingering: discard
         last_activity_ = Clock::now();
+        ping_outstanding_ = false;  // any frame from the peer answers a PING as well as its ACK
         if (!engine_.recv(rbuf_.data(), n)) return fail();
         dispatch_ready();
+        collect_push_results();  // pushes reset by the peer
         flush();
         report_closed();
         if (engine_.want_read()) do_read();
@@ -181,12 +191,22 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
                 // A possible RFC 8030 monitoring GET: the application may push on it.
                 auto pusher = std::make_shared<StreamPusher>(
                     [weak = this->weak_from_this(), ex = ex_, id = r.stream_id](
-                        std::string path, http::Response res) {
-                        asio::post(
-                            ex, [weak, id, path = std::move(path), res = std::move(res)]() mutable {
-                                if (auto s = weak.lock()) s->on_push(id, path, std::move(res));
-                            });
-                    });
+                        std::string path, http::Response res, http::PushDone done) {
+                        asio::post(ex, [weak, id, path = std::move(path), res = std::move(res),
+                                        done = std::move(done)]() mutable {
+                            if (auto s = weak.lock()) {
+                                s->on_push(id, path, std::move(res), std::move(done));
+                            } else {
+                                report_push(done, false);  // the connection is gone
+                            }
+                        });
+                    },
+                    [weak = this->weak_from_this(), ex = ex_] {
+                        asio::post(ex, [weak] {
+                            if (auto s = weak.lock()) s->arm_timer();
+                        });
+                    },
+                    "c" + std::to_string(ctx_.id) + "/s" + std::to_string(r.stream_id));
                 engine_.mark_monitored(r.stream_id);
                 pushers_[r.stream_id] = pusher;
                 r.request.pusher = std::move(pusher);
@@ -211,11 +231,62 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         arm_timer();
     }
 
-    void on_push(std::int32_t stream_id, const std::string& path, http::Response res) {
-        if (closed_ || closing_) return;
-        engine_.submit_push(stream_id, path, std::move(res));  // false: dropped, still stored
+    void on_push(std::int32_t stream_id, const std::string& path, http::Response res,
+                 http::PushDone done) {
+        if (closed_ || closing_) return report_push(done, false);
+        std::int32_t promised = 0;
+        try {
+            promised = engine_.submit_push(stream_id, path, std::move(res));
+        } catch (const std::exception& e) {
+            // Allocation failure or the like: this monitoring stream ends, the connection
+            // and the process go on.
+            SPDLOG_ERROR("c{}/s{} push failed: {}", ctx_.id, stream_id, e.what());
+            engine_.reset_stream(stream_id);
+        }
+        if (promised == 0) {
+            report_push(done, false);  // refused: the application keeps the message
+        } else {
+            push_done_[promised] = std::move(done);
+        }
         flush();
         arm_timer();
+    }
+
+    // Runs a push's completion, which only posts to the application's strand; anything it
+    // throws stays here.
+    static void report_push(http::PushDone& done, bool sent) noexcept {
+        if (!done) return;
+        try {
+            std::exchange(done, {})(sent);
+        } catch (const std::exception& e) {
+            SPDLOG_ERROR("push completion threw: {}", e.what());
+        }
+    }
+
+    // Takes the engine's push outcomes: failures are reported now; pushes whose last frame
+    // nghttp2 serialized wait for the write that carries it (in flush()).
+    void collect_push_results() {
+        for (const auto& r : engine_.take_push_results()) {
+            auto it = push_done_.find(r.promised_id);
+            if (it == push_done_.end()) continue;
+            auto done = std::move(it->second);
+            push_done_.erase(it);
+            if (r.sent) {
+                serialized_.push_back(std::move(done));
+            } else {
+                report_push(done, false);
+            }
+        }
+    }
+
+    // Everything not yet reported fails: the connection is closing or gone.
+    void fail_pushes() noexcept {
+        for (auto& [id, done] : push_done_) report_push(done, false);
+        for (auto& done : serialized_) report_push(done, false);
+        for (auto& done : in_write_) report_push(done, false);
+        push_done_.clear();
+        serialized_.clear();
+        in_write_.clear();
     }
 
     // Tells the application which monitoring streams ended (all of them once closed).
@@ -236,7 +307,16 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         if (writing_ || closed_) return;
         wbuf_.clear();
         if (!engine_.send(wbuf_, kWriteChunk)) return finish();
-        if (wbuf_.empty()) return maybe_close();
+        collect_push_results();
+        if (wbuf_.empty()) {
+            // A push's last frame that the previous (completed) write carried.
+            for (auto& done : serialized_) report_push(done, true);
+            serialized_.clear();
+            return maybe_close();
+        }
+        // Pushes serialized by this send() are reported sent once this write completes.
+        in_write_ = std::move(serialized_);
+        serialized_.clear();
         writing_ = true;
         write_started_ = Clock::now();
         asio::async_write(stream_, asio::buffer(wbuf_),
@@ -249,6 +329,8 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         writing_ = false;
         if (closed_) return;
         if (ec) return finish();
+        for (auto& done : in_write_) report_push(done, true);
+        in_write_.clear();
         flush();
         report_closed();
         arm_timer();
@@ -299,6 +381,7 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         lowest().close();
         ctx_.registry->remove(this);
         report_closed();
+        fail_pushes();
     }
 
     Clock::time_point next_deadline() const {
@@ -310,7 +393,24 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         if (engine_.open_streams() == 0) {
             d = std::min(d, last_activity_ + milliseconds(ctx_.limits.idle_timeout_ms));
         }
+        if (pinging()) {
+            d = std::min(d, ping_outstanding_
+                                ? ping_sent_at_ + milliseconds(ctx_.limits.h2_ping_timeout_ms)
+                                : last_activity_ + milliseconds(ctx_.limits.h2_ping_interval_ms));
+        }
         return d;
+    }
+
+    // A monitoring GET keeps the connection open with nothing to read for as long as no
+    // message comes, so a peer that vanished (NAT mapping dropped, host gone without FIN/RST)
+    // would hold the stream, its hub registration and the socket for good: such connections
+    // are checked with PING after `h2_ping_interval_ms` of silence.
+    bool pinging() const {
+        if (ctx_.limits.h2_ping_interval_ms == 0 || ctx_.limits.h2_ping_timeout_ms == 0)
+            return false;
+        for (const auto& [id, pusher] : pushers_)
+            if (pusher->monitoring()) return true;
+        return false;
     }
 
     // One timer serves every deadline: it is re-armed only when the next deadline moves
@@ -338,7 +438,22 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
             if (now >= close_deadline_) return finish();
         } else if (writing_ && now >= write_started_ + rt) {
             return finish();  // the peer does not read
+        } else if (ping_outstanding_ && pinging() &&
+                   now >= ping_sent_at_ + milliseconds(ctx_.limits.h2_ping_timeout_ms)) {
+            // Nothing at all from the peer since our PING: it is gone. Closing releases its
+            // monitoring streams (their messages stay stored for the next connection).
+            SPDLOG_DEBUG("c{} no answer to PING, closing", ctx_.id);
+            obs::catalog().http2_ping_timeouts.inc();
+            return finish();
         } else {
+            if (!ping_outstanding_ && pinging() &&
+                now >= last_activity_ + milliseconds(ctx_.limits.h2_ping_interval_ms)) {
+                if (engine_.submit_ping()) {
+                    ping_outstanding_ = true;
+                    ping_sent_at_ = now;
+                    flush();
+                }
+            }
             if (engine_.reset_stalled(now - rt) > 0) flush();
             if (engine_.open_streams() == 0 && !writing_ &&
                 now >= last_activity_ + milliseconds(ctx_.limits.idle_timeout_ms)) {
@@ -360,6 +475,11 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
     std::array<std::uint8_t, kReadChunk> rbuf_{};
     std::string wbuf_;
     std::map<std::int32_t, std::shared_ptr<StreamPusher>> pushers_;
+    std::map<std::int32_t, http::PushDone> push_done_;  // promised stream -> completion
+    std::vector<http::PushDone> serialized_;  // last frame serialized, not yet in a write
+    std::vector<http::PushDone> in_write_;    // last frame in the write in flight
+    bool ping_outstanding_ = false;
+    Clock::time_point ping_sent_at_{};
     bool reading_ = false;
     bool writing_ = false;
     bool draining_ = false;

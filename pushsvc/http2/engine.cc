@@ -100,9 +100,10 @@ void Engine::mark_monitored(std::int32_t stream_id) {
     if (Stream* s = find(stream_id)) s->monitored = true;
 }
 
-bool Engine::submit_push(std::int32_t stream_id, const std::string& path, http::Response&& res) {
+std::int32_t Engine::submit_push(std::int32_t stream_id, const std::string& path,
+                                 http::Response&& res) {
     Stream* s = find(stream_id);
-    if (!s || s->responded || s->rejected || !peer_enables_push()) return false;
+    if (!s || s->responded || s->rejected || !peer_enables_push()) return 0;
     const std::string_view scheme = ctx_.secure ? "https" : "http";
     const nghttp2_nv nva[] = {make_nv(":method", "GET"), make_nv(":scheme", scheme),
                               make_nv(":authority", s->authority), make_nv(":path", path)};
@@ -110,7 +111,7 @@ bool Engine::submit_push(std::int32_t stream_id, const std::string& path, http::
         session_, NGHTTP2_FLAG_NONE, stream_id, nva, std::size(nva), nullptr);
     if (promised < 0) {
         obs::catalog().http2_push_refused.inc();
-        return false;
+        return 0;
     }
     auto p = std::make_unique<Stream>();
     p->id = promised;
@@ -118,8 +119,26 @@ bool Engine::submit_push(std::int32_t stream_id, const std::string& path, http::
     p->started = Clock::now();
     Stream& ps = *p;
     streams_[promised] = std::move(p);
+    if (!submit(ps, std::move(res))) {
+        // Promised but no response: reset it so the client does not wait for one. Erased
+        // here because nghttp2 may never open (and so never close) the promised stream.
+        nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, promised, NGHTTP2_INTERNAL_ERROR);
+        streams_.erase(promised);
+        obs::catalog().http2_push_refused.inc();
+        return 0;
+    }
+    ps.push_pending = true;
     obs::catalog().http2_pushes.inc();
-    return submit(ps, std::move(res));
+    return promised;
+}
+
+bool Engine::submit_ping() {
+    return nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr) == 0;
+}
+
+void Engine::reset_stream(std::int32_t stream_id) {
+    if (Stream* s = find(stream_id)) s->rejected = true;
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
 }
 
 void Engine::shutdown() {
@@ -301,15 +320,39 @@ int Engine::on_frame_recv(const nghttp2_frame* frame) noexcept {
     }
 }
 
+void Engine::push_outcome(Stream& s, bool sent) noexcept {
+    if (!s.push_pending) return;  // decided already: one outcome per push
+    s.push_pending = false;
+    push_results_.push_back({s.id, sent});
+    if (!sent) obs::catalog().http2_push_failed.inc();
+}
+
 int Engine::on_frame_send(const nghttp2_frame* frame) noexcept {
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
     if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
     Stream* s = find(frame->hd.stream_id);
+    // The pushed response's last frame is serialized: the push is handed over.
+    if (s) push_outcome(*s, true);
     if (s && !s->request_complete) {
         // Complete response before the complete request: ask the client to stop sending
         // without error (RFC 9113 §8.1).
         nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
     }
+    return 0;
+}
+
+int Engine::on_frame_not_send(const nghttp2_frame* frame, int /*error_code*/) noexcept {
+    if (frame->hd.type == NGHTTP2_PUSH_PROMISE) {
+        // Refused when it was due to go out (the peer disabled push or sent GOAWAY meanwhile,
+        // the associated stream closed): nghttp2 never opened the promised stream, so no
+        // on_stream_close follows; its queued response is dropped by nghttp2 as well.
+        auto it = streams_.find(frame->push_promise.promised_stream_id);
+        if (it == streams_.end()) return 0;
+        push_outcome(*it->second, false);
+        streams_.erase(it);
+        return 0;
+    }
+    if (Stream* s = find(frame->hd.stream_id)) push_outcome(*s, false);
     return 0;
 }
 
@@ -330,6 +373,7 @@ int Engine::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) no
     auto it = streams_.find(stream_id);
     if (it == streams_.end()) return 0;
     if (it->second->monitored) closed_monitored_.push_back(stream_id);
+    push_outcome(*it->second, false);  // closed before its final frame went out
     streams_.erase(it);
     return 0;
 }

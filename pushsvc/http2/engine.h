@@ -17,7 +17,11 @@
 // Server push (RFC 9113 §8.4, RFC 8030 §6): submit_push() promises a synthesized GET on an
 // open request stream (a monitoring GET) and submits the pushed response on the promised
 // stream. Monitored streams are reported by take_closed() once they end, so the connection
-// can tell the application to stop pushing.
+// can tell the application to stop pushing. Every accepted push has exactly one outcome in
+// take_push_results(): sent once nghttp2 has serialized the promised stream's final frame
+// (END_STREAM, on_frame_send), failed when the PUSH_PROMISE or the response could not be sent
+// (on_frame_not_send) or the promised stream closed before its final frame (reset, session
+// over). The application deletes a pushed receipt only on `sent` (RFC 8030 §6.3).
 
 #include <nghttp2/nghttp2.h>
 
@@ -49,6 +53,7 @@ struct Stream {
     bool request_complete = false;  // END_STREAM received
     bool responded = false;         // response HEADERS submitted
     bool monitored = false;         // the application may push on it (RFC 8030 §6)
+    bool push_pending = false;      // a promised stream whose final frame is not sent yet
     std::string authority;          // for promised requests
     Clock::time_point started{};
     // Response body source for the data provider.
@@ -68,6 +73,11 @@ class Engine {
     struct Ready {
         std::int32_t stream_id;
         http::Request request;
+    };
+    // The outcome of one accepted push, by promised stream id (see the header comment).
+    struct PushResult {
+        std::int32_t promised_id;
+        bool sent;
     };
 
     explicit Engine(const net::SessionContext& ctx);
@@ -97,11 +107,20 @@ class Engine {
     // Marks a ready request stream as one the application may push on (a monitoring GET).
     void mark_monitored(std::int32_t stream_id);
     // PUSH_PROMISE of `GET path` on the open stream `stream_id`, then `res` on the promised
-    // stream (RFC 9113 §8.4). False when the stream is gone or answered, or the peer disabled
-    // push or refuses more streams: the push is dropped (the message stays stored).
-    bool submit_push(std::int32_t stream_id, const std::string& path, http::Response&& res);
+    // stream (RFC 9113 §8.4). Returns the promised stream id, whose outcome comes later from
+    // take_push_results(); 0 when refused at once (the stream is gone or answered, the peer
+    // disabled push, no stream ids left): the push is dropped (the message stays stored).
+    std::int32_t submit_push(std::int32_t stream_id, const std::string& path,
+                             http::Response&& res);
     // Monitored streams that ended since the last call.
     std::vector<std::int32_t> take_closed() { return std::exchange(closed_monitored_, {}); }
+    // Outcomes of accepted pushes since the last call, in the order they were decided.
+    std::vector<PushResult> take_push_results() { return std::exchange(push_results_, {}); }
+    // Queues a PING (RFC 9113 §6.7) to learn whether the peer is still there; its ACK, like
+    // any frame, arrives through recv(). False on allocation failure.
+    bool submit_ping();
+    // RST_STREAM(INTERNAL_ERROR) for a stream the application failed on.
+    void reset_stream(std::int32_t stream_id);
 
     // Graceful shutdown: GOAWAY(NO_ERROR) with the last processed stream id (RFC 9113 §6.8);
     // open streams may finish.
@@ -129,6 +148,7 @@ class Engine {
                   const std::uint8_t* value, std::size_t valuelen) noexcept;
     int on_frame_recv(const nghttp2_frame* frame) noexcept;
     int on_frame_send(const nghttp2_frame* frame) noexcept;
+    int on_frame_not_send(const nghttp2_frame* frame, int error_code) noexcept;
     int on_data_chunk(std::int32_t stream_id, const std::uint8_t* data, std::size_t len) noexcept;
     int on_stream_close(std::int32_t stream_id, std::uint32_t error_code) noexcept;
     ssize_t read_body(std::int32_t stream_id, std::uint8_t* buf, std::size_t len,
@@ -140,12 +160,14 @@ class Engine {
     void reject(Stream& s, errc e) noexcept;
     bool submit(Stream& s, http::Response&& res) noexcept;
     bool flood(Clock::time_point now) noexcept;
+    void push_outcome(Stream& s, bool sent) noexcept;
 
     net::SessionContext ctx_;
     nghttp2_session* session_ = nullptr;
     std::map<std::int32_t, std::unique_ptr<Stream>> streams_;
     std::vector<Ready> ready_;
     std::vector<std::int32_t> closed_monitored_;
+    std::vector<PushResult> push_results_;
     FloodGuard control_frames_{kMaxControlFramesPerSecond, std::chrono::seconds(1)};
     bool flooded_ = false;
 };

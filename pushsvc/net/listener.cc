@@ -2,6 +2,9 @@
 
 #include <boost/asio/strand.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <charconv>
 #include <chrono>
 
@@ -18,6 +21,21 @@ namespace {
 // Back-off after an accept error such as EMFILE, so the loop does not spin.
 constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
 }  // namespace
+
+void enable_keepalive(tcp::socket& socket) {
+    boost::system::error_code ignored;
+    socket.set_option(asio::socket_base::keep_alive(true), ignored);
+#if defined(TCP_KEEPIDLE) && defined(TCP_KEEPINTVL) && defined(TCP_KEEPCNT)
+    // The kernel default waits 2 hours before the first probe: far too long for a service
+    // whose connections may sit idle behind NATs that forget them after ~5 minutes.
+    using Idle = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPIDLE>;
+    using Interval = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPINTVL>;
+    using Count = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPCNT>;
+    socket.set_option(Idle(kKeepaliveIdle), ignored);
+    socket.set_option(Interval(kKeepaliveInterval), ignored);
+    socket.set_option(Count(kKeepaliveCount), ignored);
+#endif
+}
 
 Listener::Listener(asio::io_context& ioc, OnAccept on_accept)
     : ioc_(ioc),
@@ -87,6 +105,7 @@ void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
         // made pipelined HTTP/2 pushes latency-bound.
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
+        enable_keepalive(socket);
         on_accept_(std::move(socket));
         return do_accept();
     }

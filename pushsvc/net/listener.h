@@ -47,6 +47,15 @@ class Listener : public std::enable_shared_from_this<Listener> {
     bool stopped_ = false;
 };
 
+// TCP keepalive on an accepted socket: a peer that vanished without FIN or RST (host gone,
+// NAT mapping dropped) is found by the kernel within kKeepaliveIdle + kKeepaliveCount *
+// kKeepaliveInterval seconds (~2 minutes) even when no protocol-level check runs (HTTP/1.1,
+// WebSocket between pings, a write stalled on a full window). Best effort: errors ignored.
+inline constexpr int kKeepaliveIdle = 60;     // s of silence before the first probe
+inline constexpr int kKeepaliveInterval = 10;  // s between unanswered probes
+inline constexpr int kKeepaliveCount = 6;      // unanswered probes before the reset
+void enable_keepalive(boost::asio::ip::tcp::socket& socket);
+
 // Parses "host:port" / "[v6]:port"; an empty host or "*" means all IPv4 interfaces. Host
 // names are resolved (startup only, blocking).
 result<boost::asio::ip::tcp::endpoint> parse_listen_address(const std::string& text);

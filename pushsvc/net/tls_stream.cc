@@ -232,6 +232,13 @@ std::size_t TlsStream::read_some(boost::asio::mutable_buffer b, boost::beast::er
             ec = step.ec;
             return step.n;
         }
+        // Same cap as the async path (InputOp): OpenSSL answers some records itself
+        // (KeyUpdate, alerts) and a peer that sends them without reading ours would otherwise
+        // grow the unsent output without bound while this reader waits for readiness.
+        if (s_->unsent() > tls_detail::kMaxUnsent) {
+            ec = boost::asio::error::no_buffer_space;
+            return 0;
+        }
         assert(s_->in_read == 0);  // not mixed with async_read_some
         const std::size_t n = s_->next.socket().read_some(boost::asio::buffer(scratch), ec);
         if (ec) {  // would_block included: wait_readable() again

@@ -66,6 +66,12 @@ Catalog::Catalog()
                                      "HTTP/2 requests refused for too large header blocks.")),
       http2_stream_resets(counter("pushsvc_http2_stream_resets_total",
                                   "HTTP/2 streams closed with an error code (either side).")),
+      http2_push_failed(counter("pushsvc_http2_push_failed_total",
+                                "Server pushes accepted by nghttp2 that never went out (reset, "
+                                "push disabled, connection gone); their messages stay queued.")),
+      http2_ping_timeouts(counter("pushsvc_http2_ping_timeouts_total",
+                                  "HTTP/2 monitoring connections closed because the peer did "
+                                  "not answer a PING in time.")),
       subscriptions(counter("pushsvc_subscriptions_total",
                             "Subscriptions created over HTTP (POST /subscribe).")),
       push_accepted(counter("pushsvc_push_accepted_total",
@@ -77,6 +83,8 @@ Catalog::Catalog()
       monitors(counter("pushsvc_monitors_total",
                        "RFC 8030 monitoring requests (HTTP/2 GET of a subscription set or "
                        "subscription) started.")),
+      monitor_errors(counter("pushsvc_monitor_errors_total",
+                             "Monitoring requests ended with 500 by an unexpected failure.")),
       receipts_204(counter("pushsvc_receipts_total", kReceiptsHelp, {{"status", "204"}})),
       receipts_410(counter("pushsvc_receipts_total", kReceiptsHelp, {{"status", "410"}})),
       messages_expired(counter("pushsvc_messages_expired_total",

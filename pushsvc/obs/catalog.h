@@ -57,12 +57,15 @@ struct Catalog {
     Counter& http2_floods;
     Counter& http2_header_too_large;
     Counter& http2_stream_resets;
+    Counter& http2_push_failed;
+    Counter& http2_ping_timeouts;
     // Web Push
     Counter& subscriptions;
     Counter& push_accepted;
     Histogram& push_seconds;
     Counter& delivered;
     Counter& monitors;
+    Counter& monitor_errors;
     Counter& receipts_204;
     Counter& receipts_410;
     // housekeeping

@@ -13,6 +13,8 @@ result<std::vector<store::MessageRecord>> DeliveryWindow::next(std::string_view 
         if (!batch) return batch.error();
         for (auto& m : *batch) {
             cursor_ = m.seq;
+            // After a rewind (failed()) the read passes messages that are still in flight.
+            if (inflight_.count(m.id)) continue;
             if (admit(m)) out.push_back(std::move(m));
         }
         if (batch->size() < want) {
@@ -26,9 +28,20 @@ result<std::vector<store::MessageRecord>> DeliveryWindow::next(std::string_view 
 std::optional<bool> DeliveryWindow::release(const std::string& message_id) {
     auto it = inflight_.find(message_id);
     if (it == inflight_.end()) return std::nullopt;
-    bool stored = it->second;
+    bool stored = it->second.stored;
     inflight_.erase(it);
     return stored;
+}
+
+bool DeliveryWindow::failed(const std::string& message_id) {
+    auto it = inflight_.find(message_id);
+    if (it == inflight_.end()) return false;
+    if (it->second.stored && it->second.seq > 0 && it->second.seq <= cursor_) {
+        cursor_ = it->second.seq - 1;  // next() reads from `seq` on
+        drained_ = false;
+    }
+    inflight_.erase(it);
+    return true;
 }
 
 }  // namespace pushsvc::webpush

@@ -5,11 +5,16 @@
 // again, RFC 8030 §6.2), and keeps at most `max_inflight` messages un-acked at a time.
 // Messages a channel does not admit now (Urgency below the UA's threshold, another
 // subscription's) are withheld: skipped on this connection, still stored (R8030-5.3-i).
+// A send that failed (a refused or reset HTTP/2 push) frees its slot at once and moves the
+// cursor back, so the message comes again on a later fill: without that, every failure would
+// hold a slot for the life of the connection and the channel would go silent after
+// `max_inflight` of them.
 // Not thread-safe: owned by one channel.
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,18 +45,29 @@ class DeliveryWindow {
     }
     std::size_t inflight() const noexcept { return inflight_.size(); }
 
-    // A message was sent: in flight until released. `stored` is false for TTL-0 messages.
-    void sent(const std::string& message_id, bool stored) { inflight_[message_id] = stored; }
+    // A message was sent: in flight until released. `stored` is false for TTL-0 messages;
+    // `seq` (its queue position) lets failed() rewind to it.
+    void sent(const std::string& message_id, bool stored, std::uint64_t seq = 0) {
+        inflight_[message_id] = Flight{stored, seq};
+    }
     // Ends a message's flight. nullopt if it was not in flight; else whether it is stored
     // (and so must be deleted by an ack).
     std::optional<bool> release(const std::string& message_id);
+    // The send of an in-flight message failed: its slot is free and, when it is stored, the
+    // next read starts again at it (messages still in flight are skipped, not sent twice).
+    // False if it was not in flight.
+    bool failed(const std::string& message_id);
 
   private:
     ChannelBackend& backend_;
     std::size_t max_inflight_;
     std::uint64_t cursor_ = 0;              // highest seq looked at on this connection
     bool drained_ = false;                  // the last read reached the end of the queue
-    std::map<std::string, bool> inflight_;  // message id -> stored
+    struct Flight {
+        bool stored;
+        std::uint64_t seq;
+    };
+    std::map<std::string, Flight> inflight_;  // message id -> stored, queue position
 };
 
 }  // namespace pushsvc::webpush

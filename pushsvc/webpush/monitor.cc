@@ -54,7 +54,7 @@ std::vector<monitor::Action> Monitor::start() {
 std::vector<monitor::Action> Monitor::on_stored() {
     Actions out;
     window_.more_stored();
-    if (!finished_) fill(out, scope_.receipts ? kDrainLimit : window_.room());
+    if (!finished_) fill(out, window_.room());
     return out;
 }
 
@@ -68,6 +68,25 @@ std::vector<monitor::Action> Monitor::on_direct(const store::MessageRecord& mess
 std::vector<monitor::Action> Monitor::on_acked(const std::string& message_id) {
     Actions out;
     if (!finished_ && window_.release(message_id)) fill(out, window_.room());
+    return out;
+}
+
+std::vector<monitor::Action> Monitor::on_pushed(const std::string& message_id, bool sent) {
+    Actions out;
+    if (!sent) {
+        // Still stored (a TTL-0 message is lost: it was for now or never); the slot is free
+        // and the next fill starts again at it.
+        window_.failed(message_id);
+        return out;
+    }
+    if (!scope_.receipts) return out;  // in flight until the user agent's ack
+    // The receipt went out: only now is it consumed. A store failure leaves it stored, to be
+    // pushed again later: a repeated receipt is better than a lost one.
+    if (!backend_.ack(message_id)) {
+        if (!finished_) finish(503, out);
+        return out;
+    }
+    if (window_.release(message_id) && !finished_) fill(out, window_.room());
     return out;
 }
 
@@ -88,14 +107,15 @@ void Monitor::fill(Actions& out, std::size_t limit) {
 
 void Monitor::push(store::MessageRecord m, bool stored, Actions& out) {
     if (scope_.receipts) {
-        // A receipt names the acknowledged message's resource; it is pushed once.
+        // A receipt names the acknowledged message's resource; it is pushed once, and deleted
+        // by on_pushed() when the push went out.
         std::string path = std::string(kMessagePrefix) + base::base64url_encode(m.receipt_id);
-        if (!backend_.ack(m.id)) return finish(503, out);
+        if (!drain_) window_.sent(m.id, true, m.seq);
         out.push_back(monitor::Push{std::move(path), std::move(m), ""});
         return;
     }
     backend_.delivered(m);
-    if (!drain_) window_.sent(m.id, stored);
+    if (!drain_) window_.sent(m.id, stored, m.seq);
     std::string path = std::string(kMessagePrefix) + base::base64url_encode(m.id);
     std::string endpoint = endpoints_[m.subscription_id];
     out.push_back(monitor::Push{std::move(path), std::move(m), std::move(endpoint)});

@@ -14,7 +14,15 @@
 //   nothing (R8030-6-e, -f).
 // - Removal of the monitored subscription, set or receipt subscription ends it with 404
 //   (R8030-7.3-b, -c, 7.3.1-b).
-// - Receipts are pushed once and then deleted: they are not acknowledged (§6.3).
+// - Receipts are pushed once and then deleted: they are not acknowledged (§6.3). The delete
+//   waits for on_pushed(sent): a receipt whose push was refused or failed stays stored and
+//   comes again (on this request after a later event, or on the next request).
+// - A push that was refused or failed (on_pushed(false)) frees its window slot at once and
+//   is retried with the next fill, which the next event (a stored message, an ack, a push
+//   that went out) triggers; not the failure itself, so a peer refusing every push is not
+//   pushed to in a loop.
+// - delivered() is recorded before the Push action is returned, so before the user agent can
+//   have the message and DELETE (acknowledge) it.
 // Not thread-safe: one instance per request, driven from one strand.
 
 #include <cstdint>
@@ -52,6 +60,12 @@ class Monitor {
     std::vector<monitor::Action> on_acked(const std::string& message_id);
     // `subscription_id` empty: the whole user agent (set, receipt subscription) is gone.
     std::vector<monitor::Action> on_removed(const std::string& subscription_id);
+    // The outcome of the Push of `message_id` (http::PushDone). Also after finished(): a
+    // Prefer: wait=0 request ends before its pushes are out, and its receipts are deleted
+    // only now.
+    std::vector<monitor::Action> on_pushed(const std::string& message_id, bool sent);
+
+    std::size_t inflight() const noexcept { return window_.inflight(); }
 
     bool finished() const noexcept { return finished_; }
     const MonitorScope& scope() const noexcept { return scope_; }

@@ -64,6 +64,19 @@ token_keys = ["a", "b"]
     EXPECT_EQ(c.push.token_keys, (std::vector<std::string>{"a", "b"}));
 }
 
+// Dead HTTP/2 monitoring clients are found within ping interval + timeout: both default
+// well under the ~5 minutes after which NATs forget idle TCP flows.
+TEST(ConfigLoad, ReadsTheHttp2PingKeysWithDefaultsWellUnderNatTimeouts) {
+    Config d = load("", env({}));
+    EXPECT_EQ(d.limits.h2_ping_interval_ms, 60'000u);
+    EXPECT_EQ(d.limits.h2_ping_timeout_ms, 30'000u);
+    EXPECT_LT(d.limits.h2_ping_interval_ms + d.limits.h2_ping_timeout_ms, 300'000u);
+    TempToml f("[limits]\nh2_ping_interval_ms = 1500\nh2_ping_timeout_ms = 700\n");
+    Config c = load(f.path.string(), env({{"PUSHSVC__LIMITS__H2_PING_TIMEOUT_MS", "900"}}));
+    EXPECT_EQ(c.limits.h2_ping_interval_ms, 1500u);
+    EXPECT_EQ(c.limits.h2_ping_timeout_ms, 900u);
+}
+
 TEST(ConfigLoad, EnvironmentOverridesFileValues) {
     TempToml f("[server]\nlisten = \"127.0.0.1:1\"\n");
     Config c = load(f.path.string(), env({{"PUSHSVC__SERVER__LISTEN", "127.0.0.1:2"},

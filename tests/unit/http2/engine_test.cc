@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -343,6 +344,96 @@ TEST(Http2Engine, OmitsTheBodyOfAHeadResponseButAnnouncesItsLength) {
     pump(c, e);
     EXPECT_EQ(c.streams[id].status, 200);
     EXPECT_TRUE(c.streams[id].body.empty());
+}
+
+// A monitoring GET from a push-enabled client, ready and marked monitored.
+std::int32_t monitoring_get(Client& c, Engine& e) {
+    c.request("GET", "/receipt/r");
+    pump(c, e);
+    auto ready = e.take_ready();
+    EXPECT_EQ(ready.size(), 1u);
+    if (ready.empty()) return 0;
+    e.mark_monitored(ready[0].stream_id);
+    return ready[0].stream_id;
+}
+
+http::Response receipt204() {
+    http::Response r;
+    r.status = 204;
+    return r;
+}
+
+// R8030-6.3-b: the receipt's push is reported sent only once its final frame went out, so
+// the application deletes the receipt no earlier.
+TEST(Http2Engine, ReportsAPushSentOnlyOnceItsFinalFrameWasSerialized_R8030_6_3_b) {
+    Engine e(context());
+    ASSERT_TRUE(e.start());
+    Client c(/*enable_push=*/true);
+    const auto id = monitoring_get(c, e);
+    const auto promised = e.submit_push(id, "/m/abc", receipt204());
+    ASSERT_GT(promised, 0);
+    EXPECT_TRUE(e.take_push_results().empty());  // queued, nothing serialized yet
+    pump(c, e);
+    auto results = e.take_push_results();
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].promised_id, promised);
+    EXPECT_TRUE(results[0].sent);
+    EXPECT_EQ(c.streams[promised].status, 204);
+    EXPECT_TRUE(c.streams[promised].closed);
+    EXPECT_EQ(e.open_streams(), 1u);  // the monitoring GET only
+}
+
+TEST(Http2Engine, ReportsAPushResetByThePeerBeforeItsLastFrameAsFailed) {
+    Engine e(context());
+    ASSERT_TRUE(e.start());
+    Client c(/*enable_push=*/true);
+    // No flow-control window for our DATA: the pushed body cannot finish.
+    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 0}};
+    nghttp2_submit_settings(c.session, NGHTTP2_FLAG_NONE, iv, 1);
+    const auto id = monitoring_get(c, e);
+    const auto promised = e.submit_push(id, "/m/abc", ok("a message body"));
+    ASSERT_GT(promised, 0);
+    pump(c, e);
+    EXPECT_TRUE(e.take_push_results().empty());  // HEADERS out, DATA blocked
+    EXPECT_EQ(c.streams[promised].status, 200);
+    nghttp2_submit_rst_stream(c.session, NGHTTP2_FLAG_NONE, promised, NGHTTP2_CANCEL);
+    pump(c, e);
+    auto results = e.take_push_results();
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].promised_id, promised);
+    EXPECT_FALSE(results[0].sent);
+    EXPECT_EQ(e.open_streams(), 1u);
+}
+
+TEST(Http2Engine, ReportsAPushThePeerDisabledBeforeItWentOutAsFailed) {
+    Engine e(context());
+    ASSERT_TRUE(e.start());
+    Client c(/*enable_push=*/true);
+    const auto id = monitoring_get(c, e);
+    const auto promised = e.submit_push(id, "/m/abc", receipt204());
+    ASSERT_GT(promised, 0);
+    // The client's SETTINGS reach the engine before its queued PUSH_PROMISE is sent.
+    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0}};
+    nghttp2_submit_settings(c.session, NGHTTP2_FLAG_NONE, iv, 1);
+    pump(c, e);
+    auto results = e.take_push_results();
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_FALSE(results[0].sent);
+    EXPECT_EQ(c.streams.count(promised), 0u);  // never promised
+    EXPECT_EQ(e.open_streams(), 1u);           // no stream left behind
+}
+
+TEST(Http2Engine, RefusesAPushAtOnceWhenThePeerDisabledPush) {
+    Engine e(context());
+    ASSERT_TRUE(e.start());
+    Client c(/*enable_push=*/false);
+    c.request("GET", "/receipt/r");
+    pump(c, e);
+    auto ready = e.take_ready();
+    ASSERT_EQ(ready.size(), 1u);
+    EXPECT_EQ(e.submit_push(ready[0].stream_id, "/m/abc", receipt204()), 0);
+    pump(c, e);
+    EXPECT_TRUE(e.take_push_results().empty());  // refused synchronously: no later outcome
 }
 
 }  // namespace

@@ -19,10 +19,13 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -302,6 +305,74 @@ TEST_F(TlsPair, StreamGoingAwayMidWriteIsSafe) {
     server_.reset();
     run_until([&] { return called; });
     EXPECT_TRUE(got);  // the send was cut off
+}
+
+// A peer that keeps asking for KeyUpdates and never reads makes OpenSSL queue a KeyUpdate of
+// ours for each: the readiness-style read (the wss:// WebSocket path) fails once that output
+// passes kMaxUnsent, as async_read_some does, instead of buffering it without bound.
+TEST_F(TlsPair, ReadinessReadsFailWhenOpenSslOutputPilesUpUnread) {
+    beast::error_code ec;
+    server_->next_layer().socket().non_blocking(true, ec);
+    // A small send buffer here; the client's receive buffer keeps its size (shrinking it on
+    // an established connection makes loopback TCP drop segments and stall).
+    server_->next_layer().socket().set_option(asio::socket_base::send_buffer_size(4096));
+    // ~27 octets of answer per request: this many are several times kMaxUnsent plus the
+    // socket buffers, so without the cap the loop ends without an error.
+    constexpr int kUpdates = 60'000;
+    std::atomic<bool> stop{false};
+    auto client = std::async(std::launch::async, [&] {
+        int sent = 0;
+        for (; sent < kUpdates && !stop; ++sent) {
+            if (SSL_key_update(client_->native_handle(), SSL_KEY_UPDATE_REQUESTED) != 1) break;
+            beast::error_code wec;
+            asio::write(*client_, asio::buffer("x", 1), wec);  // carries the KeyUpdate
+            if (wec) break;  // the server gave up and closed
+        }
+        return sent;
+    });
+    beast::error_code failure;
+    std::size_t got = 0;  // one octet per KeyUpdate
+    std::optional<int> client_sent;
+    std::function<void()> wait = [&] {
+        server_->async_wait_readable([&](beast::error_code wait_ec) {
+            if (wait_ec) {
+                failure = wait_ec;
+                return;
+            }
+            std::array<char, 256> buf;
+            for (;;) {
+                beast::error_code read_ec;
+                const std::size_t n = server_->read_some(asio::buffer(buf), read_ec);
+                if (read_ec == asio::error::would_block) break;
+                if (read_ec) {
+                    failure = read_ec;
+                    return;
+                }
+                got += n;
+            }
+            wait();
+        });
+    };
+    wait();
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    // Until the read fails, or it has taken in everything the client sent.
+    while (!failure && !(client_sent && got >= std::size_t(*client_sent)) &&
+           std::chrono::steady_clock::now() < deadline) {
+        ioc_.restart();
+        ioc_.run_for(10ms);
+        if (!client_sent && client.wait_for(0ms) == std::future_status::ready)
+            client_sent = client.get();
+    }
+    stop = true;
+    server_->next_layer().socket().close();  // unblocks a client write, if any
+    if (!client_sent) {
+        ASSERT_EQ(client.wait_for(10s), std::future_status::ready);
+        client_sent = client.get();
+    }
+    const int sent = *client_sent;
+    EXPECT_EQ(failure, asio::error::no_buffer_space)
+        << failure.message() << " after " << sent << " KeyUpdates, " << got << " octets";
+    EXPECT_LT(sent, kUpdates);
 }
 
 }  // namespace

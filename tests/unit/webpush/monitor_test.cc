@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include "pushsvc/base/base64url.h"
 #include "pushsvc/store/memory_store.h"
 
 namespace pushsvc::webpush {
@@ -144,8 +147,109 @@ TEST_F(MonitorTest, ReceiptsArePushedOnceWithTheMessagePathAndStatus_R8030_6_3_b
     ASSERT_EQ(p.size(), 1u);
     EXPECT_EQ("https://push.test" + p[0].path, sent.location);
     EXPECT_EQ(p[0].message.receipt_status, 204);
+    as.on_pushed(p[0].message.id, true);  // the connection sent it
     Monitor again(backend_, scope, Urgency::very_low, true, 8);
     EXPECT_EQ(finish(again.start()), 204);  // pushed once
+}
+
+TEST_F(MonitorTest, AReceiptIsDeletedOnlyOnceItsPushWasSent_R8030_6_3_b) {
+    auto sub = subscribe();
+    auto sent = push(sub, "normal", "60", true);
+    Monitor ua(backend_, scope_of(sub), Urgency::very_low, true, 8);
+    ASSERT_EQ(pushes(ua.start()).size(), 1u);
+    ASSERT_TRUE(service_.delete_message(sent.location.substr(sent.location.rfind('/') + 1)));
+    auto scope = *service_.monitor_scope(
+        MonitorKind::receipts, sent.receipt_url.substr(sent.receipt_url.rfind('/') + 1));
+
+    Monitor as(backend_, scope, Urgency::very_low, false, 8);
+    auto first = pushes(as.start());
+    ASSERT_EQ(first.size(), 1u);
+    const std::string id = first[0].message.id;
+    // Pushed but not yet sent: still stored, a second monitor would see it.
+    Monitor meanwhile(backend_, scope, Urgency::very_low, true, 8);
+    EXPECT_EQ(pushes(meanwhile.start()).size(), 1u);
+    // Refused or reset: still stored, the slot is free, and the next event pushes it again.
+    EXPECT_TRUE(as.on_pushed(id, false).empty());  // no immediate retry loop
+    EXPECT_EQ(as.inflight(), 0u);
+    auto retry = pushes(as.on_stored());
+    ASSERT_EQ(retry.size(), 1u);
+    EXPECT_EQ(retry[0].message.id, id);
+    // Sent: now it is gone.
+    as.on_pushed(id, true);
+    EXPECT_EQ(as.inflight(), 0u);
+    Monitor after(backend_, scope, Urgency::very_low, true, 8);
+    EXPECT_EQ(finish(after.start()), 204);
+}
+
+TEST_F(MonitorTest, AReceiptPushedByAWaitZeroRequestIsDeletedAfterTheRequestEnded_R8030_6_3_b) {
+    auto sub = subscribe();
+    auto sent = push(sub, "normal", "60", true);
+    Monitor ua(backend_, scope_of(sub), Urgency::very_low, true, 8);
+    ASSERT_EQ(pushes(ua.start()).size(), 1u);
+    ASSERT_TRUE(service_.delete_message(sent.location.substr(sent.location.rfind('/') + 1)));
+    auto scope = *service_.monitor_scope(
+        MonitorKind::receipts, sent.receipt_url.substr(sent.receipt_url.rfind('/') + 1));
+    Monitor as(backend_, scope, Urgency::very_low, true, 8);
+    auto actions = as.start();
+    ASSERT_EQ(pushes(actions).size(), 1u);
+    EXPECT_EQ(finish(actions), 200);
+    EXPECT_TRUE(as.finished());
+    as.on_pushed(pushes(actions)[0].message.id, true);
+    Monitor after(backend_, scope, Urgency::very_low, true, 8);
+    EXPECT_EQ(finish(after.start()), 204);
+}
+
+TEST_F(MonitorTest, FailedPushesFreeTheirSlotsSoTheMonitorNeverGoesSilent) {
+    auto sub = subscribe();
+    for (int i = 0; i < 40; ++i) push(sub);
+    Monitor m(backend_, scope_of(sub), Urgency::very_low, false, 32);
+    auto batch = pushes(m.start());
+    ASSERT_EQ(batch.size(), 32u);
+    const std::string first_id = batch[0].message.id;
+    std::size_t refused = 0;
+    // Every push is refused, 40 and more of them; each event pushes again what failed.
+    for (int round = 0; round < 3 && refused < 40; ++round) {
+        for (const auto& p : batch) {
+            m.on_pushed(p.message.id, false);
+            ++refused;
+        }
+        EXPECT_EQ(m.inflight(), 0u);
+        batch = pushes(m.on_stored());
+        ASSERT_FALSE(batch.empty());
+        EXPECT_EQ(batch[0].message.id, first_id);  // from the start again, in order
+    }
+    EXPECT_GE(refused, 40u);
+    // Now the peer takes them: a new message arrives after the backlog once acks come in.
+    auto good = push(sub);
+    std::set<std::string> seen;
+    for (int i = 0; i < 100 && !batch.empty(); ++i) {
+        std::vector<Push> next;
+        for (const auto& p : batch) {
+            seen.insert("https://push.test" + p.path);
+            m.on_pushed(p.message.id, true);
+            ASSERT_TRUE(service_.delete_message(base::base64url_encode(p.message.id)));
+            for (auto& q : pushes(m.on_acked(p.message.id))) next.push_back(std::move(q));
+        }
+        batch = std::move(next);
+    }
+    EXPECT_EQ(seen.size(), 41u);
+    EXPECT_TRUE(seen.count(good.location));
+}
+
+TEST_F(MonitorTest, DeliveredIsRecordedBeforeThePushSoAnImmediateAckEarnsTheReceipt_R8030_6_2_b) {
+    auto sub = subscribe();
+    auto sent = push(sub, "normal", "60", true);
+    Monitor m(backend_, scope_of(sub), Urgency::very_low, false, 8);
+    auto p = pushes(m.start());
+    ASSERT_EQ(p.size(), 1u);
+    // The user agent acknowledges before the push's outcome reached the monitor.
+    ASSERT_TRUE(service_.delete_message(sent.location.substr(sent.location.rfind('/') + 1)));
+    auto scope = *service_.monitor_scope(
+        MonitorKind::receipts, sent.receipt_url.substr(sent.receipt_url.rfind('/') + 1));
+    Monitor as(backend_, scope, Urgency::very_low, true, 8);
+    auto r = pushes(as.start());
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].message.receipt_status, 204);  // delivered, then acked: not 410
 }
 
 TEST_F(MonitorTest, ExpiredMessageWithReceiptEarnsA410_R8030_6_3_d) {
