@@ -30,9 +30,9 @@ class Rfc8030 : public ::testing::Test {
   protected:
     void SetUp() override { start_server(); }
 
-    virtual ProcessOptions process_options() const {
-        return ProcessOptions{.env = {{"PUSHSVC__STORE__SWEEP_INTERVAL_MS", "100"}}};
-    }
+    // The default configuration: expiry is prompt without tuning (the earliest expiry is
+    // planned, not polled).
+    virtual ProcessOptions process_options() const { return ProcessOptions{}; }
 
     void start_server() {
         if (!server_) server_ = std::make_unique<PushsvcProcess>(process_options());
