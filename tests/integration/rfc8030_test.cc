@@ -4,10 +4,13 @@
 // subscription removal (§7.3). Test names carry the checklist IDs they check.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <boost/json.hpp>
 
 #include <cstdint>
 #include <set>
+#include <thread>
 
 #include "tests/integration/pushsvc_process.h"
 #include "tools/client/http1_client.h"
@@ -249,6 +252,36 @@ TEST_F(Rfc8030Clock, ExpiredMessagesAreNeverPushed_R8030_5_2_h_R8030_7_2_b) {
     EXPECT_TRUE(expired.pushes.empty());
 }
 
+// Running for months: a subscription set nobody has seen for push.ua_idle_days (default 60)
+// is collected and gone for senders (410), while one held by a monitoring GET (connected, so
+// seen) stays and keeps receiving (R8030-7.3-d).
+TEST_F(Rfc8030Clock, AnAbandonedSubscriptionIsCollectedAConnectedOneStays_R8030_7_3_d) {
+    auto idle = subscribe();
+    auto watched = subscribe();
+    push(idle.push_url);
+    auto mon = h2();
+    ASSERT_TRUE(mon->submit(wc::make_monitor_request(base_ + path_of(watched.subscription_url))));
+    push(watched.push_url, {}, body_of(100, 'a'));
+    ASSERT_TRUE(mon->wait_push(milliseconds(5000)));  // the monitor is attached
+    advance_clock(60LL * 24 * 3600 * 1000);
+    // The clock move wakes housekeeping: connected user agents are marked seen, then the
+    // idle ones collected. Its counter is the only outside view of that pass.
+    std::string removed;
+    for (int i = 0; i < 100 && removed != "1"; ++i) {
+        auto m = call("GET", base_ + "/metrics").body;
+        auto at = m.find("\npushsvc_idle_user_agents_removed_total ");
+        removed = at == std::string::npos ? "" : m.substr(at + 40, m.find('\n', at + 1) - at - 40);
+        if (removed != "1") std::this_thread::sleep_for(milliseconds(50));
+    }
+    ASSERT_EQ(removed, "1");
+    EXPECT_EQ(call("POST", idle.push_url, {{"TTL", "60"}}).status, 410);
+    EXPECT_EQ(drain(idle.subscription_url).status, 404);
+    push(watched.push_url, {}, body_of(100, 'b'));
+    auto p = mon->wait_push(milliseconds(5000));
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_EQ(p->response.status, 200);
+}
+
 TEST_F(Rfc8030, MonitoringOverHttp1IsAClear400_A5) {
     auto sub = subscribe();
     auto r = call("GET", sub.subscription_url);
@@ -388,7 +421,7 @@ TEST_F(Rfc8030, ExpiryWithoutAckEarnsA410Receipt_R8030_6_3_c_d) {
     ASSERT_EQ(sent.status, 202);
     auto as = h2();
     ASSERT_TRUE(as->submit(wc::make_monitor_request(base_ + path_of(receipt_url_of(sent)))));
-    auto receipt = as->wait_push(milliseconds(5000));  // TTL 1 s + sweep every 100 ms
+    auto receipt = as->wait_push(milliseconds(5000));  // expiry is planned for the TTL's end
     ASSERT_TRUE(receipt) << receipt.error().message;
     EXPECT_EQ(receipt->path(), path_of(*sent.headers.get("location")));
     EXPECT_EQ(receipt->response.status, 410);
