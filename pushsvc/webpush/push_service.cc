@@ -442,6 +442,11 @@ void PushService::send_receipt(const store::MessageRecord& message, std::uint16_
         return;
     }
     (status == 204 ? obs::catalog().receipts_204 : obs::catalog().receipts_410).inc();
+    // A receipt waiting counts as use: the subscription lives max_ttl past its last receipt,
+    // as long as the receipt itself, so the one for a message that lived its whole max_ttl
+    // (made with the subscription) is not collected with it.
+    if (!record_seen(**ua, now))
+        spdlog::debug("receipt: could not record the receipt subscription's last use");
     if (notifier_) notifier_->notify(receipt, true);
 }
 

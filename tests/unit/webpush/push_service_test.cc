@@ -392,6 +392,19 @@ TEST_F(LifetimeTest, AnUnusedReceiptSubscriptionExpiresAfterMaxTtl_R8030_5_1_h) 
     EXPECT_TRUE(store_.get_user_agent(sub.record.uaid)->has_value());
 }
 
+TEST_F(LifetimeTest, AReceiptSubscriptionLivesMaxTtlPastItsLastReceipt_R8030_6_3_d) {
+    auto sub = *service_.subscribe({});
+    auto req = push_to(sub, "3600");  // max_ttl: the message lives as long as its receipts
+    req.prefer = "respond-async";
+    auto out = *service_.push(req);
+    clock_.advance_ms(3600 * 1000);
+    EXPECT_EQ(*service_.sweep(clock_.now_ms(), 100), 1u);  // expiry runs before collection
+    EXPECT_EQ(*service_.collect_idle(100), 0u);
+    EXPECT_EQ(*store_.queued(receipt_uaid(out), 10), 1u);  // the 410 waits for its reader
+    clock_.advance_ms(3600 * 1000);
+    EXPECT_EQ(*service_.collect_idle(100), 1u);  // then unused for max_ttl: collected
+}
+
 TEST_F(LifetimeTest, RefusedAndTtlZeroPushesLeaveNoReceiptSubscription) {
     auto sub = *service_.subscribe({});
     auto count = [&] { return store_.stats()->receipt_subscriptions; };
