@@ -14,6 +14,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pushsvc/delivery/hub.h"
@@ -99,6 +100,14 @@ class FakePusher final : public Pusher {
     void complete(std::size_t i, bool sent) {
         asio::post(net_, [done = std::move(pushed.at(i).done), sent] { done(sent); });
     }
+    // The stream ends, as the HTTP/2 connection ends it: every push still waiting for its
+    // outcome is reported failed, then the gone callback runs once, taken out first (it and
+    // the outcome callbacks hold the session, which holds this pusher).
+    void end() {
+        for (std::size_t i = 0; i < pushed.size(); ++i)
+            if (pushed[i].done) complete(i, false);
+        if (auto cb = std::exchange(gone, nullptr)) cb();
+    }
 
     int refuse_next = 0;
     int refused = 0;
@@ -118,7 +127,7 @@ class MonitorSessionTest : public ::testing::Test {
         service_.set_notifier(&hub_);
     }
     ~MonitorSessionTest() override {
-        if (pusher_ && pusher_->gone) pusher_->gone();  // the stream ends with the test
+        if (pusher_) pusher_->end();  // the stream ends with the test
         run();
     }
 
@@ -213,7 +222,7 @@ TEST_F(MonitorSessionTest, AFailedReceiptPushLeavesItStoredForTheNextMonitor_R80
     run();
     EXPECT_EQ(receipts_stored(rid), 1u);
     EXPECT_EQ(pusher_->pushed.size(), 1u);  // no retry loop on the failure itself
-    pusher_->gone();
+    pusher_->end();
     run();
     // The next monitor gets it, and this time it goes out.
     monitor(*service_.monitor_scope(webpush::MonitorKind::receipts, rid), /*drain=*/true);
@@ -262,7 +271,7 @@ TEST_F(MonitorSessionTest, StoreWritesRunOnTheStoreExecutor) {
                                     last_segment(sub.resource_url)));
     ASSERT_EQ(pusher_->pushed.size(), 1u);
     EXPECT_EQ(backend_.delivered_count, 1);
-    pusher_->gone();
+    pusher_->end();
     run();
     monitor(*service_.monitor_scope(webpush::MonitorKind::receipts, rid));
     ASSERT_EQ(pusher_->pushed.size(), 1u);
