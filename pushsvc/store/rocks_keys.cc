@@ -45,14 +45,16 @@ bool uaid_of_queue_key(std::string_view qkey, std::string_view& uaid) {
     return codec::read_lp(qkey, uaid) && qkey.size() == 8;
 }
 
-std::string expiry_value(std::string_view qkey, base::UnixMs received_ms) {
+std::string expiry_value(std::string_view qkey, base::UnixMs received_ms, std::string_view id,
+                         std::string_view subscription_id, std::string_view topic,
+                         std::string_view receipt_id) {
     std::string v(qkey);
     codec::append_be64(v, static_cast<std::uint64_t>(received_ms));
+    for (auto field : {id, subscription_id, topic, receipt_id}) codec::append_lp(v, field);
     return v;
 }
 
-bool split_expiry_value(std::string_view value, std::string_view& qkey,
-                        std::optional<base::UnixMs>& received) {
+bool split_expiry_value(std::string_view value, ExpiryEntry& out) {
     // The queue key is 'q' lp(uaid) be64(seq): its own length tells where it ends.
     std::string_view rest = value.substr(value.empty() ? 0 : 1);
     std::string_view uaid;
@@ -60,13 +62,15 @@ bool split_expiry_value(std::string_view value, std::string_view& qkey,
         rest.size() < 8)
         return false;
     rest.remove_prefix(8);
-    qkey = value.substr(0, value.size() - rest.size());
-    received.reset();
-    if (rest.empty()) return true;
+    out = ExpiryEntry{};
+    out.qkey = value.substr(0, value.size() - rest.size());
+    if (rest.empty()) return true;  // format 1
     std::uint64_t r = 0;
-    if (!codec::read_be64(rest, r) || !rest.empty()) return false;
-    received = static_cast<base::UnixMs>(r);
-    return true;
+    if (!codec::read_be64(rest, r)) return false;
+    out.received = static_cast<base::UnixMs>(r);
+    return codec::read_lp(rest, out.id) && codec::read_lp(rest, out.subscription_id) &&
+           codec::read_lp(rest, out.topic) && codec::read_lp(rest, out.receipt_id) &&
+           rest.empty();
 }
 
 std::string seen_prefix(std::uint8_t kind) {

@@ -31,11 +31,19 @@ std::string topic_key(std::string_view sub_id, std::string_view topic);
 std::uint64_t bias(base::UnixMs t);
 std::string expiry_key(base::UnixMs expires_ms, std::uint64_t seq);
 bool uaid_of_queue_key(std::string_view qkey, std::string_view& uaid);
-// The value of an expiry key: the queue key, then be64(received_ms) (format 2; format 1
-// values hold the queue key only, and `received` is then nullopt).
-std::string expiry_value(std::string_view qkey, base::UnixMs received_ms);
-bool split_expiry_value(std::string_view value, std::string_view& qkey,
-                        std::optional<base::UnixMs>& received);
+// The value of an expiry key (format 2): the queue key, be64(received_ms), then lp() of the
+// message id, subscription id, topic and receipt id ("" unless the message asked for a
+// receipt): all a sweep needs to remove the message and send its 410 receipt without reading
+// the record, whose body sits in a blob file. Format 1 values hold the queue key alone.
+struct ExpiryEntry {
+    std::string_view qkey;
+    std::optional<base::UnixMs> received;  // nullopt: a format-1 value, read the record
+    std::string_view id, subscription_id, topic, receipt_id;
+};
+std::string expiry_value(std::string_view qkey, base::UnixMs received_ms, std::string_view id,
+                         std::string_view subscription_id, std::string_view topic,
+                         std::string_view receipt_id);
+bool split_expiry_value(std::string_view value, ExpiryEntry& out);
 // Index of user agents by kind and last_seen_ms (Store::idle_user_agents).
 std::string seen_prefix(std::uint8_t kind);
 std::string seen_key(std::uint8_t kind, base::UnixMs last_seen_ms, std::string_view uaid);
