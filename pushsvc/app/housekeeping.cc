@@ -71,12 +71,14 @@ void Housekeeping::run(bool queued) {
 
 void Housekeeping::step() {
     const base::UnixMs now = clock_.now_ms();
+    const auto started = std::chrono::steady_clock::now();
     auto swept = service_.sweep(now, options_.sweep_batch);
     if (!swept) {
         spdlog::warn("housekeeping: expiry sweep failed: {}", swept.error().message());
     } else if (*swept == options_.sweep_batch) {
-        // More are due: yield to the work queued behind us, then take the next batch.
-        post_run();
+        // More are due. Pause as long as the batch took before the next one: a mass expiry
+        // then takes at most half a core, and pushes and deliveries keep the rest.
+        resume_after(std::chrono::steady_clock::now() - started);
         return;
     }
     if (now >= next_collect_ms_) {
@@ -108,6 +110,15 @@ void Housekeeping::step() {
     base::UnixMs wake = std::min(next_collect_ms_, now + options_.max_sleep.count());
     if (next && *next) wake = std::min(wake, **next);
     arm(wake);
+}
+
+void Housekeeping::resume_after(std::chrono::steady_clock::duration pause) {
+    if (stopped_) return;
+    // planned_ stays at its lowest: the sweep in progress reaches any new expiry.
+    timer_.expires_after(pause);
+    timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) run(false);
+    });
 }
 
 void Housekeeping::arm(base::UnixMs wake_at) {

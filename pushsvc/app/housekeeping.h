@@ -3,8 +3,8 @@
 // on a network thread):
 //  - expiry: when the store's earliest message expires (Store::next_expiry), expired messages
 //    are swept in batches of `sweep_batch`, their 410 receipts sent (R8030-6.3-d). Between
-//    batches the strand yields, so pushes and deliveries queued on the executor run in
-//    between during a mass expiry. A message stored with an earlier expiry than the one
+//    batches the strand pauses as long as the batch took, so a mass expiry uses at most
+//    half a core and store work queued on the executor runs in between. A message stored with an earlier expiry than the one
 //    planned re-plans at once (expiring_at), as does a move of the service clock (the test
 //    double), so expiry is prompt without polling;
 //  - connected user agents are marked seen (PushService::refresh_connected), then user
@@ -71,6 +71,7 @@ class Housekeeping {
     void run(bool queued);
     void step();
     void arm(base::UnixMs wake_at);
+    void resume_after(std::chrono::steady_clock::duration pause);
 
     boost::asio::strand<boost::asio::any_io_executor> strand_;
     boost::asio::steady_timer timer_;

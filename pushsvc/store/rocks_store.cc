@@ -68,6 +68,32 @@ struct RocksStore::Impl {
     std::atomic<std::uint64_t> seq_ceiling{0};
     std::mutex reserve_mu;
 
+    // No live expiry key sorts below 'x' be64(expiry_floor) (a biased time): sweeps and
+    // next_expiry() start there instead of at the front of the index, where the tombstones of
+    // everything swept lie until compaction (seeking over a million of them on every batch
+    // made a mass expiry quadratic). A sweep raises it to the last expiry it removed; an
+    // enqueue below it (only a clock moved back can do that) lowers it. A sweep also keeps
+    // below its new floor every expiry enqueued while it ran (enqueued_min): a push whose
+    // clock read came long before its write may expire before what the sweep removed.
+    std::atomic<std::uint64_t> expiry_floor{0};
+    std::atomic<std::uint64_t> enqueued_min{std::numeric_limits<std::uint64_t>::max()};
+
+    std::string expiry_scan_start() const {
+        std::string start(1, kExpiryTag);
+        codec::append_be64(start, expiry_floor.load());
+        return start;
+    }
+    static void lower(std::atomic<std::uint64_t>& v, std::uint64_t to) {
+        std::uint64_t cur = v.load(std::memory_order_relaxed);
+        while (to < cur && !v.compare_exchange_weak(cur, to)) {
+        }
+    }
+    // After an enqueue's write: one load each when nothing is lower (the common case).
+    void expiry_enqueued(base::UnixMs expires) {
+        lower(enqueued_min, bias(expires));
+        lower(expiry_floor, bias(expires));
+    }
+
     // Group commit of WAL fsyncs (sync = true): at most one SyncWAL() runs; it covers every
     // write that finished before it started.
     std::mutex sync_mu;
@@ -560,6 +586,7 @@ result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg, std::
             return failure();
         }
         if (!replaced) impl_->counts(msg.uaid).added(msg.uaid);  // a replacement: same length
+        impl_->expiry_enqueued(msg.expires_ms);
     }
     if (auto r = impl_->make_durable(); !r) return failure();
     return replaced;
@@ -640,7 +667,8 @@ result<std::optional<base::UnixMs>> RocksStore::next_expiry() {
     std::optional<base::UnixMs> next;
     const std::string prefix(1, kExpiryTag);
     bool bad = false;
-    const bool ok = impl_->scan(prefix, prefix, [&](std::string_view key, std::string_view) {
+    const bool ok = impl_->scan(prefix, impl_->expiry_scan_start(), [&](std::string_view key,
+                                                                        std::string_view) {
         key.remove_prefix(1);
         std::uint64_t expires = 0;
         bad = !codec::read_be64(key, expires);
@@ -660,8 +688,13 @@ result<std::size_t> RocksStore::sweep_expired(base::UnixMs now, std::size_t limi
     std::array<std::vector<std::pair<std::string, std::string>>, kStripes> by_stripe;
     std::size_t found = 0;
     const std::string prefix(1, kExpiryTag);
+    // Reset before the scan's snapshot: an enqueue this scan cannot see is counted in it.
+    impl_->enqueued_min.store(std::numeric_limits<std::uint64_t>::max());
+    const std::uint64_t floor_at_start = impl_->expiry_floor.load();
+    std::uint64_t last_expires = floor_at_start;
     bool bad = false;
-    const bool ok = impl_->scan(prefix, prefix, [&](std::string_view key, std::string_view value) {
+    const bool ok = impl_->scan(prefix, impl_->expiry_scan_start(), [&](std::string_view key,
+                                                                        std::string_view value) {
         if (found >= limit) return false;
         std::string_view rest = key.substr(1);
         std::uint64_t expires = 0;
@@ -673,6 +706,7 @@ result<std::size_t> RocksStore::sweep_expired(base::UnixMs now, std::size_t limi
             return false;
         }
         if (expires > bias(now)) return false;
+        last_expires = expires;
         by_stripe[Impl::stripe_of(uaid)].emplace_back(key, value);
         ++found;
         return true;
@@ -738,6 +772,12 @@ result<std::size_t> RocksStore::sweep_expired(base::UnixMs now, std::size_t limi
             with_receipt->insert(with_receipt->end(), std::make_move_iterator(receipts.begin()),
                                  std::make_move_iterator(receipts.end()));
     }
+    // Everything below last_expires was removed (or was gone already) but for what was
+    // enqueued meanwhile, so scans may start there; unless an enqueue lowered the floor
+    // meanwhile (the exchange then fails and keeps the lower one).
+    std::uint64_t expected = floor_at_start;
+    impl_->expiry_floor.compare_exchange_strong(
+        expected, std::min(last_expires, impl_->enqueued_min.load()));
     return swept;
 }
 

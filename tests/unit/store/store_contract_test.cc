@@ -461,6 +461,21 @@ TYPED_TEST(StoreContract, SweepTakesAtMostTheLimitEarliestFirst) {
     for (int u = 0; u < 3; ++u) EXPECT_EQ(must(s.queued("ua" + std::to_string(u), 10)), 0u);
 }
 
+// A sweep remembers how far it got (RocksStore starts later sweeps there, past the tombstones
+// of what it removed), yet a message enqueued afterwards with an earlier expiry (a clock
+// moved back, a push that stalled between its clock read and its write) is still found.
+TYPED_TEST(StoreContract, AnEarlierExpiryEnqueuedAfterASweepIsStillSwept) {
+    Store& s = this->store();
+    for (int i = 0; i < 5; ++i)
+        this->add(make_message("a" + std::to_string(i), "ua1", "s1", 10, "", kT0 + i * 1000));
+    EXPECT_EQ(must(s.sweep_expired(kT0 + 20'000, 100, nullptr)), 5u);
+    this->add(make_message("late", "ua1", "s1", 1, "", kT0 - 50'000));  // expired long ago
+    this->add(make_message("next", "ua1", "s1", 60, "", kT0 + 20'000));
+    EXPECT_EQ(must(s.next_expiry()), kT0 - 49'000);
+    EXPECT_EQ(must(s.sweep_expired(kT0 + 20'000, 100, nullptr)), 1u);
+    EXPECT_EQ(must(s.next_expiry()), kT0 + 80'000);
+}
+
 // push.ua_idle_days and receipt-subscription expiry: candidates by kind, least recently
 // seen first, and a put with a newer last_seen moves a user agent out of the idle set.
 TYPED_TEST(StoreContract, IdleUserAgentsByKindAndLastSeen) {
