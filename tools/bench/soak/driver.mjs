@@ -25,6 +25,7 @@
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -79,6 +80,7 @@ const stats = {
   notifications: 0, acks: 0, vanished: 0, abandoned: 0, reconnects: 0,
   reconnect_same_uaid: 0, reconnect_new_uaid: 0, ws_errors: 0,
   collected_abandoned: 0, loyal_lost: 0, loyal_pushes: 0, loyal_notifications: 0,
+  monitors: 0, monitor_messages: 0, monitor_acks: 0, receipts_received: 0,
   http_errors: 0, skipped: 0, service_clock_ms: 0,
 };
 
@@ -115,7 +117,10 @@ function body() {
   head.writeUInt32BE(4096, 16);
   head[20] = 65;
   const key = Buffer.concat([Buffer.from([4]), crypto.randomBytes(64)]);
-  return Buffer.concat([head, key, crypto.randomBytes(64 + Math.floor(Math.random() * 256))]);
+  // Records of 1.5-3.9 KB (deployed senders pad to ~3 KB): the size fills RocksDB's 64 MiB
+  // memtable every few minutes at this rate, so flushes, blob files and their garbage
+  // collection all happen within a run, as they would over months.
+  return Buffer.concat([head, key, crypto.randomBytes(1500 + Math.floor(Math.random() * 2400))]);
 }
 
 function linkUrl(linkHeader, rel) {
@@ -145,6 +150,52 @@ async function unsubscribe() {
 }
 // Advertised URLs carry the server's origin; always talk to the listener we were given.
 function local(url) { return url.replace(/^https?:\/\/[^/]+/, BASE); }
+
+// ---------------------------------------------------------------- RFC 8030 monitoring
+// Over HTTP/2 (server push is the only delivery, RFC 8030 §6): now and then a subscription or
+// a receipt subscription is drained with Prefer: wait=0 and every pushed message or receipt
+// is acknowledged with a DELETE of its pushed :path (§6.2), so that path churns too.
+let h2 = null;
+let monitorsInFlight = 0;
+function h2session() {
+  if (h2 && !h2.closed && !h2.destroyed) return h2;
+  h2 = http2.connect(BASE);
+  h2.on('error', () => { stats.http_errors++; });
+  h2.on('stream', (pushed, reqHeaders) => {
+    const msgPath = reqHeaders[':path'];
+    pushed.on('push', (h) => {
+      if (h[':status'] === 204 || h[':status'] === 410) stats.receipts_received++;
+      else stats.monitor_messages++;
+    });
+    pushed.on('data', () => {});
+    pushed.on('error', () => {});
+    pushed.on('end', () => {
+      request('DELETE', BASE + msgPath).then((r) => {
+        if (r.status === 204) stats.monitor_acks++;
+      });
+    });
+  });
+  return h2;
+}
+function drain(location) {
+  if (monitorsInFlight >= 2) return;
+  monitorsInFlight++;
+  stats.monitors++;
+  let done = false;
+  const finish = () => { if (!done) { done = true; monitorsInFlight--; clearTimeout(t); } };
+  let req;
+  try {
+    req = h2session().request({ ':method': 'GET', ':path': new URL(location).pathname,
+                                prefer: 'wait=0' });
+  } catch { finish(); return; }
+  const t = setTimeout(() => { req.close(http2.constants.NGHTTP2_CANCEL); finish(); }, 5000);
+  req.on('response', () => {});
+  req.on('data', () => {});
+  req.on('end', finish);
+  req.on('close', finish);
+  req.on('error', finish);
+  req.end();
+}
 
 // ---------------------------------------------------------------- receipts
 const receiptSubs = []; // receipt subscription URLs a push may name in a request Link
@@ -409,6 +460,12 @@ async function main() {
         });
       }
     }
+    // Two drains a second (bounded to 2 at a time): an RFC 8030 subscription, or a receipt
+    // subscription of the pool.
+    for (let i = events(2 * RATE, dt); i > 0; i--) {
+      if (chance(0.5) && subs.length) drain(pick(subs).location);
+      else if (receiptSubs.length) drain(pick(receiptSubs));
+    }
     if (now - lastClock >= 1000) {
       lastClock = now;
       pollClock();
@@ -426,6 +483,7 @@ async function main() {
   // Let requests in flight finish (bounded), then drop everything.
   for (let i = 0; i < 100 && inflight > 0; i++) await new Promise((r) => setTimeout(r, 50));
   for (const b of online) b.ws.terminate();
+  h2?.destroy();
   writeStats();
   console.log(JSON.stringify({ bench: 'soak_driver', seconds: (Date.now() - t0) / 1000, ...stats }));
   agent.destroy();
