@@ -18,7 +18,12 @@
 # Plateau rule (tools/bench/soak/analyze.mjs): samples in the first third of the run are
 # warm-up and ignored. Over the rest, a least-squares line is fitted to each series; the series
 # plateaus when the growth that line projects over that window (slope x window length) is at
-# most 10 % of the series' mean over the window (a falling series plateaus). The slope is
+# most 10 % of the series' mean over the window (a falling series plateaus), or when its upper
+# envelope is that flat: 2 x (peak of the window's second half - peak of its first half) at
+# most 10 % of the mean. The envelope is there for sawtooths: RocksDB's 64 MiB memtable fills
+# for ~2.5 min at this rate and is then flushed (RSS and store size drop by ~50 MB), and a line
+# fitted through a few teeth tilts with the phase at which the run ends; a leak raises the
+# peaks too. The halves must be longer than a tooth: keep BENCH_MINUTES >= 10. The slope is
 # printed per hour of wall time. Full run: exit 1 if RSS, fds, store size or any key count
 # does not plateau, if a gauge is missing, or if a browser that stayed connected was collected.
 # Smoke (BENCH_SMOKE=1, ~45 s, a sample every 3 s): only checks the machinery (samples taken,
