@@ -31,7 +31,7 @@
 # uaid, collections all > 0, no connected browser lost) and reports the slopes without judging.
 # Env: BENCH_MINUTES (30), BENCH_SAMPLE_S (30), BENCH_CLOCK_STEP_S (43200), BENCH_RATE (1:
 # scales the churn, ~150 requests/s), BENCH_IDLE_DAYS (2), BENCH_QUEUE_CAP (100),
-# PUSHSVC_BIN_DIR. Exit 77 when node or the ws package (npm ci --prefix tests/e2e) is missing.
+# BENCH_MAX_TTL_S (345600), PUSHSVC_BIN_DIR. Exit 77 when node or the ws package (npm ci --prefix tests/e2e) is missing.
 source "$(dirname "$0")/lib.sh"
 need_bin pushsvc node curl
 raise_nofile
@@ -54,12 +54,17 @@ fi
 export PUSHSVC__TESTDOUBLE__ENABLED=true
 # A small cap so abandoned browsers reach it within minutes (then pushes to them get 429).
 export PUSHSVC__PUSH__MAX_QUEUED_PER_UA=${BENCH_QUEUE_CAP:-100}
-# Expired messages swept soon after each clock step, not once a minute of wall time.
-export PUSHSVC__STORE__SWEEP_INTERVAL_MS=1000
-# Builds without idle collection reject the key (unknown keys are an error): set it only
-# where the configuration knows it, and say so otherwise.
+# Receipt subscriptions nobody monitors or names expire after max_ttl (30 days by default, 60
+# clock steps): 4 days lets them come and go several times in a 10-minute run. Message TTLs
+# sent stay below it.
+export PUSHSVC__PUSH__MAX_TTL=${BENCH_MAX_TTL_S:-345600}
+# Keys differ between builds and unknown keys are an error: set each only where the
+# configuration knows it, and say so otherwise.
+has_key() { grep -q "^$1 *=" "$ROOT/config/pushsvc.example.toml"; }
+# Older builds swept expired messages on a wall-clock timer: make it follow the clock steps.
+if has_key sweep_interval_ms; then export PUSHSVC__STORE__SWEEP_INTERVAL_MS=1000; fi
 IDLE_SUPPORTED=0
-if grep -q '^ua_idle_days' "$ROOT/config/pushsvc.example.toml"; then
+if has_key ua_idle_days; then
     export PUSHSVC__PUSH__UA_IDLE_DAYS=$IDLE_DAYS
     IDLE_SUPPORTED=1
 else
@@ -100,10 +105,11 @@ for i in $(seq 0 "$MAX_SAMPLES"); do
     curl -s --max-time 5 "$PS_CLEAR/metrics" >"$WORK/metrics.txt" || : >"$WORK/metrics.txt"
     clock=$(curl -s --max-time 5 "$PS_CLEAR/_testdouble/clock" | sed -n 's/.*"now_ms":\([0-9-]*\).*/\1/p')
     driver=$(cat "$STATS" 2>/dev/null || true)
-    printf '{"bench":"soak_sample","i":%d,"t_s":%s,"service_ms":%s,"rss_bytes":%d,"fds":%d,"store_bytes":%d,"queued_messages":%s,"user_agents":%s,"receipt_subscriptions":%s,"driver":%s}\n' \
+    printf '{"bench":"soak_sample","i":%d,"t_s":%s,"service_ms":%s,"rss_bytes":%d,"fds":%d,"store_bytes":%d,"queued_messages":%s,"user_agents":%s,"receipt_subscriptions":%s,"idle_removed_total":%s,"expired_total":%s,"driver":%s}\n' \
         "$i" "$t" "${clock:-null}" $((rss_kb * 1024)) "$fds" "${store:-0}" \
         "$(gauge pushsvc_queued_messages)" "$(gauge pushsvc_user_agents)" \
-        "$(gauge pushsvc_receipt_subscriptions)" "${driver:-null}" | tee -a "$SAMPLES"
+        "$(gauge pushsvc_receipt_subscriptions)" "$(gauge pushsvc_idle_user_agents_removed_total)" \
+        "$(gauge pushsvc_messages_expired_total)" "${driver:-null}" | tee -a "$SAMPLES"
     curl -s --max-time 5 -o /dev/null -X POST -H 'content-type: application/json' \
         -d "{\"advance_s\":$STEP_S}" "$PS_CLEAR/_testdouble/clock"
 done
@@ -114,8 +120,9 @@ stop_pid "$DRIVER_PID"
 cat "$WORK/driver.err" >&2
 FINAL=$(tail -1 "$WORK/driver.out")
 echo "$FINAL"
-cp "$WORK/metrics.txt" "$WORK/metrics-final.txt"
-grep -E '^pushsvc_(ua_|idle|collect|expired|swept)' "$WORK/metrics-final.txt" >&2 || true
+curl -s --max-time 5 "$PS_CLEAR/metrics" >"$WORK/metrics.txt" || true
+IDLE_REMOVED=$(gauge pushsvc_idle_user_agents_removed_total)
+log "server: idle user agents removed $IDLE_REMOVED, messages expired $(gauge pushsvc_messages_expired_total)"
 stop_pid "$PS_PID"
 
 set +e
@@ -132,7 +139,9 @@ if [ "$SMOKE" = 1 ]; then
         [ "$(num "$c")" -gt 0 ] 2>/dev/null || { log "no $c"; fail=1; }
     done
     if [ "$IDLE_SUPPORTED" = 1 ]; then
+        # Seen both ways: the service's counter, and 410s on abandoned browsers' endpoints.
         [ "$(num collected_abandoned)" -gt 0 ] 2>/dev/null || { log "no abandoned browser was collected"; fail=1; }
+        [ "$IDLE_REMOVED" = null ] || [ "$IDLE_REMOVED" -gt 0 ] || { log "no idle user agent removed"; fail=1; }
     fi
     [ "$(num loyal_lost)" = 0 ] || { log "a browser that stayed connected was collected"; fail=1; }
     [ "$VERDICT" = 1 ] || [ "$VERDICT" = 0 ] || [ "$VERDICT" = 4 ] || log "analysis: exit $VERDICT"
