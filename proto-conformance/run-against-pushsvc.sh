@@ -39,8 +39,6 @@ tls_cert = "$work/tls/cert.pem"
 tls_key = "$work/tls/key.pem"
 [store]
 path = "$work/data"
-# Expired messages (and their 410 receipts, R8030-6.3-d) are swept within a scenario's wait.
-sweep_interval_ms = 200
 [log]
 level = "warn"
 [testdouble]

@@ -15,11 +15,14 @@
 #include <stdexcept>
 #include <thread>
 
+#include "pushsvc/app/housekeeping.h"
 #include "pushsvc/base/base64url.h"
 #include "pushsvc/crypto/random.h"
 #include "pushsvc/delivery/hub.h"
 #include "pushsvc/http/api.h"
+#include "pushsvc/http1/session.h"
 #include "pushsvc/http1/ws_session.h"
+#include "pushsvc/http2/connection.h"
 #include "pushsvc/net/server.h"
 #include "pushsvc/obs/log.h"
 #include "pushsvc/store/crc32c.h"
@@ -57,30 +60,26 @@ std::string origin_of(const config::Config& cfg, const net::Server& server) {
     return "http://" + host_of(*ep) + ":" + std::to_string(ep->port());
 }
 
-// Periodically deletes expired messages so their space is reclaimed and their failure
-// receipts go out.
-class Sweeper {
+// What the service tells about accepted messages goes to the hub (online user agents), and
+// stored ones also to housekeeping, which re-plans expiry when one expires before its plan.
+class ServiceNotifier final : public webpush::Notifier {
   public:
-    Sweeper(asio::io_context& ioc, webpush::PushService& service, const base::Clock& clock,
-            std::chrono::milliseconds period)
-        : timer_(ioc), service_(service), clock_(clock), period_(period) {}
-    void start() { arm(); }
-    void stop() { timer_.cancel(); }
+    ServiceNotifier(delivery::Hub& hub, Housekeeping& housekeeping)
+        : hub_(hub), housekeeping_(housekeeping) {}
+    bool notify(const store::MessageRecord& message, bool stored) override {
+        if (stored) housekeeping_.expiring_at(message.expires_ms);
+        return hub_.notify(message, stored);
+    }
+    void acknowledged(const std::string& uaid, const std::string& message_id) override {
+        hub_.acknowledged(uaid, message_id);
+    }
+    void removed(const std::string& uaid, const std::string& subscription_id) override {
+        hub_.removed(uaid, subscription_id);
+    }
 
   private:
-    void arm() {
-        timer_.expires_after(period_);
-        timer_.async_wait([this](boost::system::error_code ec) {
-            if (ec) return;
-            if (auto n = service_.sweep(clock_.now_ms()); n && *n > 0)
-                spdlog::debug("sweeper: removed {} expired messages", *n);
-            arm();
-        });
-    }
-    asio::steady_timer timer_;
-    webpush::PushService& service_;
-    const base::Clock& clock_;
-    std::chrono::milliseconds period_;
+    delivery::Hub& hub_;
+    Housekeeping& housekeeping_;
 };
 
 }  // namespace
@@ -137,18 +136,20 @@ int run(const config::Config& cfg, const RunOptions& options) {
 
     int threads = cfg.server.threads > 0 ? cfg.server.threads
                                          : int(std::max(1u, std::thread::hardware_concurrency()));
-    // With store.sync every write waits for fsync: those run on a pool of their own so network
-    // threads never wait; RocksDB group-commits the concurrent writers.
-    std::unique_ptr<asio::thread_pool> store_pool;
+    // The store's own executor: background work (expiry, collection, statistics) always, and
+    // with store.sync every write, since each waits for fsync; network threads never wait.
+    // Eight threads with sync so concurrent writers share an fsync (RocksDB group commit).
+    auto store_pool = std::make_unique<asio::thread_pool>(cfg.store.sync ? 8 : 2);
     http::Api::Offload offload;
     if (cfg.store.sync) {
-        store_pool = std::make_unique<asio::thread_pool>(8);
         offload = [pool = store_pool.get()](std::function<void()> f) {
             asio::post(*pool, std::move(f));
         };
     }
 
     std::unique_ptr<webpush::PushService> service;
+    std::unique_ptr<Housekeeping> housekeeping;
+    std::unique_ptr<ServiceNotifier> notifier;
     std::unique_ptr<http::Api> api;
     std::unique_ptr<webpush::ServiceChannelBackend> channel_backend;
     delivery::Hub hub;
@@ -157,11 +158,12 @@ int run(const config::Config& cfg, const RunOptions& options) {
     // sessions still queued in it, and they detach from the hub on the way out.
     asio::io_context ioc(threads);
     // Connections are only accepted once the threads below run the io_context, after `api`
-    // and the WebSocket hook are in place (the origin needs the bound ports first).
-    net::Server server(ioc, cfg, [&api, &test_double](http::Request req, http::Responder respond) {
+    // and the protocol handlers are in place (the origin needs the bound ports first).
+    net::Server server(ioc, cfg);
+    http::Handler handler = [&api, &test_double](http::Request req, http::Responder respond) {
         if (test_double) return test_double->handle(std::move(req), std::move(respond));
         api->handle(std::move(req), std::move(respond));
-    });
+    };
     if (auto r = server.start(); !r)
         throw std::runtime_error("cannot bind listeners: " + r.error().message());
 
@@ -173,9 +175,16 @@ int run(const config::Config& cfg, const RunOptions& options) {
     sopts.vapid_skew_s = cfg.push.vapid_exp_skew_s;
     sopts.vapid_cache_size = cfg.push.vapid_cache_size;
     sopts.max_queued_per_ua = cfg.push.max_queued_per_ua;
+    sopts.ua_idle_ms = std::int64_t(cfg.push.ua_idle_days) * 24 * 3600 * 1000;
     service =
         std::make_unique<webpush::PushService>(sopts, **store, webpush::EndpointCodec(keys), clock);
-    service->set_notifier(&hub);
+    housekeeping = std::make_unique<Housekeeping>(
+        store_pool->get_executor(), *service, **store, clock,
+        [&hub] { return hub.online_user_agents(); },
+        HousekeepingOptions{.sweep_batch = cfg.store.sweep_batch});
+    clock.on_move([hk = housekeeping.get()] { hk->clock_moved(); });
+    notifier = std::make_unique<ServiceNotifier>(hub, *housekeeping);
+    service->set_notifier(notifier.get());
     channel_backend = std::make_unique<webpush::ServiceChannelBackend>(*service, **store, clock);
     http::MonitorContext monitoring{&hub, channel_backend.get(), ioc.get_executor(),
                                     cfg.delivery.max_inflight};
@@ -190,8 +199,11 @@ int run(const config::Config& cfg, const RunOptions& options) {
     ws.backend = channel_backend.get();
     ws.hub = &hub;
     ws.delivery = cfg.delivery;
-    if (store_pool) ws.channel_executor = store_pool->get_executor();
-    server.set_upgrade_handler(http1::make_ws_upgrade_handler(ws));
+    if (cfg.store.sync) ws.channel_executor = store_pool->get_executor();
+    // net/ detects the protocol and hands each connection to these (net/handoff.h).
+    server.set_handlers(
+        {.http1 = http1::protocol_handler(handler, http1::make_ws_upgrade_handler(ws)),
+         .http2 = http2::protocol_handler(handler)});
 
     boost::json::object ready{
         {"origin", sopts.origin},
@@ -206,14 +218,13 @@ int run(const config::Config& cfg, const RunOptions& options) {
         fs::rename(tmp, options.ready_file);
     }
 
-    Sweeper sweeper(ioc, *service, clock, std::chrono::milliseconds(cfg.store.sweep_interval_ms));
-    sweeper.start();
+    housekeeping->start();
 
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code ec, int sig) {
         if (ec) return;
         spdlog::info("signal {}: draining", sig);
-        sweeper.stop();
+        housekeeping->stop();
         server.drain([&ioc] { ioc.stop(); });
     });
 
@@ -221,7 +232,8 @@ int run(const config::Config& cfg, const RunOptions& options) {
     for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
     ioc.run();
     for (auto& t : pool) t.join();
-    if (store_pool) store_pool->join();
+    housekeeping->stop();  // nothing left armed on the pool, so join returns
+    store_pool->join();
     spdlog::info("pushsvc stopped");
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 
 namespace pushsvc::base {
 
@@ -33,13 +34,30 @@ class AdjustableClock final : public Clock {
   public:
     UnixMs now_ms() const noexcept override { return system_.now_ms() + offset_.load(); }
     std::int64_t offset_ms() const noexcept { return offset_.load(); }
-    void set_offset_ms(std::int64_t offset) noexcept { offset_.store(offset); }
-    void advance_ms(std::int64_t d) noexcept { offset_.fetch_add(d); }
-    void set_ms(UnixMs t) noexcept { offset_.store(t - system_.now_ms()); }
+    void set_offset_ms(std::int64_t offset) noexcept {
+        offset_.store(offset);
+        moved();
+    }
+    void advance_ms(std::int64_t d) noexcept {
+        offset_.fetch_add(d);
+        moved();
+    }
+    void set_ms(UnixMs t) noexcept {
+        offset_.store(t - system_.now_ms());
+        moved();
+    }
+    // Called after every move, so work planned by the service clock (expiry) is re-planned
+    // instead of waiting on a timer that counts real time. Set once, before other threads
+    // use the clock; must not throw.
+    void on_move(std::function<void()> f) { on_move_ = std::move(f); }
 
   private:
+    void moved() noexcept {
+        if (on_move_) on_move_();
+    }
     SystemClock system_;
     std::atomic<std::int64_t> offset_{0};
+    std::function<void()> on_move_;
 };
 
 class FakeClock final : public Clock {

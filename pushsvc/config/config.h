@@ -36,6 +36,10 @@ struct PushConfig {
     // Messages kept for one user agent; pushes beyond it get 429 + Retry-After (R8030-8.4-b)
     // until the UA drains its queue or messages expire. Nothing accepted is dropped.
     std::uint32_t max_queued_per_ua = 1000;
+    // A user agent (WebSocket browser, RFC 8030 subscription set) not seen for this many days
+    // is gone: pushes to it get 410 at once, and it is deleted with its subscriptions and
+    // queue. Seen = a hello, a monitoring GET, or being connected (refreshed daily).
+    std::uint32_t ua_idle_days = 60;
     // Endpoint token keys, base64url 32 bytes each; the first encrypts, all decrypt (rotation).
     // Empty: generated on first start and kept under store.path.
     std::vector<std::string> token_keys;
@@ -52,7 +56,9 @@ struct DeliveryConfig {
 struct StoreConfig {
     std::string path = "./data";
     bool sync = false;                         // fsync each write (group commit)
-    std::uint32_t sweep_interval_ms = 60'000;  // expired-message reclaim period
+    // Expired messages removed per step; the next step is queued behind other store work, so
+    // a mass expiry does not hold up pushes. Expiry runs when the earliest message expires.
+    std::uint32_t sweep_batch = 1000;
 };
 
 // Test-double mode for sender-library CI and the conformance suite (pushsvc/testdouble/): a

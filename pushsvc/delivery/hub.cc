@@ -80,4 +80,13 @@ std::size_t Hub::online() const {
     return n;
 }
 
+std::vector<std::string> Hub::online_user_agents() const {
+    std::vector<std::string> out;
+    for (const auto& s : shards_) {
+        std::lock_guard lock(s.mu);
+        for (const auto& [uaid, targets] : s.sessions) out.push_back(uaid);
+    }
+    return out;
+}
+
 }  // namespace pushsvc::delivery

@@ -54,6 +54,8 @@ class Hub final : public webpush::Notifier {
 
     // User agents with at least one session.
     std::size_t online() const;
+    // Their uaids (a snapshot): connected user agents are seen, however long ago their hello.
+    std::vector<std::string> online_user_agents() const;
 
   private:
     static constexpr std::size_t kShards = 16;

@@ -1,6 +1,7 @@
 #pragma once
 // Transport-neutral request and response. HTTP/1.1 (http1/) and HTTP/2 (http2/) sessions
-// translate to and from these; the route table (http/router.h) sees nothing else.
+// translate to and from these; the application handler (http::Api, http/api.h, and the test
+// double's routes in front of it) sees nothing else.
 
 #include <functional>
 #include <memory>
@@ -31,8 +32,6 @@ class Fields {
     std::vector<Field> fields_;
 };
 
-enum class Protocol { http1, http2 };
-
 struct Response;
 
 // Server push on an open request (RFC 9113 §8.4), the delivery channel of RFC 8030 §6: the
@@ -58,11 +57,8 @@ struct Request {
     std::string authority;  // Host / :authority
     Fields headers;
     std::string body;
-    Protocol protocol = Protocol::http1;
-    bool secure = false;             // arrived over TLS
     bool can_push = false;           // HTTP/2 with SETTINGS_ENABLE_PUSH=1 (RFC 8030 §6)
     std::shared_ptr<Pusher> pusher;  // set for HTTP/2 GETs when can_push
-    std::string peer;                // "ip:port", for logs only
 };
 
 struct Response {

@@ -8,7 +8,7 @@ namespace pushsvc::http1 {
 
 namespace bhttp = boost::beast::http;
 
-http::Request to_request(BeastRequest&& req, const net::SessionContext& ctx) {
+http::Request to_request(BeastRequest&& req) {
     http::Request out;
     out.method = std::string(req.method_string());
     out.target = std::string(req.target());
@@ -18,11 +18,7 @@ http::Request to_request(BeastRequest&& req, const net::SessionContext& ctx) {
         out.headers.add(std::move(name), std::string(f.value()));
     }
     out.body = std::move(req.body());
-    out.protocol = http::Protocol::http1;
-    out.secure = ctx.secure;
-    out.can_push = false;
-    out.peer = ctx.peer;
-    return out;
+    return out;  // can_push stays false and pusher empty: HTTP/1.1 has no server push
 }
 
 BeastResponse to_beast(http::Response&& res, unsigned version, bool keep_alive, bool head) {

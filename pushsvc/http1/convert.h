@@ -15,7 +15,7 @@ using BeastResponse = boost::beast::http::response<boost::beast::http::string_bo
 
 // Field names are lower-cased (they are case-insensitive, RFC 9110 §5.1) and `host` becomes
 // the authority (RFC 9112 §3.2). The body is moved out of `req`.
-http::Request to_request(BeastRequest&& req, const net::SessionContext& ctx);
+http::Request to_request(BeastRequest&& req);
 
 // Adds `date`, `server` and `content-length` (RFC 9110 §8.6; none on 1xx/204/304), drops
 // hop-by-hop fields the handler may have set (RFC 9110 §7.6.1), and sets `connection: close`

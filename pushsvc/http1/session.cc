@@ -42,16 +42,22 @@ bool is_parse_error(const beast::error_code& ec) {
     return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
 }
 
+// What every HTTP/1.1 session of one protocol_handler() calls; immutable.
+struct Application {
+    http::Handler handler;
+    UpgradeHandler upgrade;
+};
+
 // The shared HTTP/1.1 state machine: do_read/on_read, handle, write_response/on_write, close.
 // Every member is touched on the strand only; drain()/close() post there.
 template <class Derived>
 class Session : public net::Connection {
   public:
     Session(asio::any_io_executor ex, beast::flat_buffer&& initial, net::SessionContext ctx,
-            UpgradeHandler upgrade)
+            std::shared_ptr<const Application> app)
         : ex_(std::move(ex)),
           ctx_(std::move(ctx)),
-          upgrade_(std::move(upgrade)),
+          app_(std::move(app)),
           buffer_(std::move(initial)) {}
 
     ~Session() override { ctx_.registry->remove(this); }
@@ -174,7 +180,7 @@ class Session : public net::Connection {
             });
         };
         try {
-            (*ctx_.handler)(to_request(std::move(req), ctx_), std::move(responder));
+            app_->handler(to_request(std::move(req)), std::move(responder));
         } catch (const std::exception& e) {
             SPDLOG_ERROR("c{} handler threw: {}", ctx_.id, e.what());
             on_response(seq, http::error_response(errc::internal, ctx_.profile));
@@ -258,7 +264,7 @@ class Session : public net::Connection {
 
     asio::any_io_executor ex_;
     net::SessionContext ctx_;
-    UpgradeHandler upgrade_;
+    std::shared_ptr<const Application> app_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     std::unique_ptr<BeastResponse> res_;
@@ -278,14 +284,14 @@ class PlainSession : public Session<PlainSession>,
                      public std::enable_shared_from_this<PlainSession> {
   public:
     PlainSession(beast::tcp_stream&& stream, beast::flat_buffer&& initial, net::SessionContext ctx,
-                 UpgradeHandler upgrade)
-        : Session(stream.get_executor(), std::move(initial), std::move(ctx), std::move(upgrade)),
+                 std::shared_ptr<const Application> app)
+        : Session(stream.get_executor(), std::move(initial), std::move(ctx), std::move(app)),
           stream_(std::move(stream)) {}
 
     beast::tcp_stream& stream() { return stream_; }
 
     bool try_upgrade(BeastRequest& req) {
-        return upgrade_.plain && upgrade_.plain(req, stream_, buffer_, ctx_);
+        return app_->upgrade.plain && app_->upgrade.plain(req, stream_, buffer_, ctx_);
     }
 
     void shutdown_then_close() { linger(); }
@@ -297,14 +303,14 @@ class PlainSession : public Session<PlainSession>,
 class TlsSession : public Session<TlsSession>, public std::enable_shared_from_this<TlsSession> {
   public:
     TlsSession(TlsStream&& stream, beast::flat_buffer&& initial, net::SessionContext ctx,
-               UpgradeHandler upgrade)
-        : Session(stream.get_executor(), std::move(initial), std::move(ctx), std::move(upgrade)),
+               std::shared_ptr<const Application> app)
+        : Session(stream.get_executor(), std::move(initial), std::move(ctx), std::move(app)),
           stream_(std::move(stream)) {}
 
     TlsStream& stream() { return stream_; }
 
     bool try_upgrade(BeastRequest& req) {
-        return upgrade_.tls && upgrade_.tls(req, stream_, buffer_, ctx_);
+        return app_->upgrade.tls && app_->upgrade.tls(req, stream_, buffer_, ctx_);
     }
 
     // Send close_notify (RFC 8446 §6.1), then linger as plain TCP does: unread input (a body
@@ -324,18 +330,20 @@ class TlsSession : public Session<TlsSession>, public std::enable_shared_from_th
 
 }  // namespace
 
-void start_plain_session(beast::tcp_stream&& stream, beast::flat_buffer&& initial,
-                         net::SessionContext ctx, UpgradeHandler upgrade) {
-    std::make_shared<PlainSession>(std::move(stream), std::move(initial), std::move(ctx),
-                                   std::move(upgrade))
-        ->run();
-}
-
-void start_tls_session(TlsStream&& stream, beast::flat_buffer&& initial, net::SessionContext ctx,
-                       UpgradeHandler upgrade) {
-    std::make_shared<TlsSession>(std::move(stream), std::move(initial), std::move(ctx),
-                                 std::move(upgrade))
-        ->run();
+net::ProtocolHandler protocol_handler(http::Handler handler, UpgradeHandler upgrade) {
+    auto app = std::make_shared<const Application>(
+        Application{std::move(handler), std::move(upgrade)});
+    net::ProtocolHandler out;
+    out.plain = [app](beast::tcp_stream&& stream, beast::flat_buffer&& initial,
+                      net::SessionContext ctx) {
+        std::make_shared<PlainSession>(std::move(stream), std::move(initial), std::move(ctx), app)
+            ->run();
+    };
+    out.tls = [app](TlsStream&& stream, beast::flat_buffer&& initial, net::SessionContext ctx) {
+        std::make_shared<TlsSession>(std::move(stream), std::move(initial), std::move(ctx), app)
+            ->run();
+    };
+    return out;
 }
 
 }  // namespace pushsvc::http1

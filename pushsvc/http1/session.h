@@ -23,18 +23,16 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include "pushsvc/http/message.h"
 #include "pushsvc/http1/upgrade.h"
-#include "pushsvc/net/session_context.h"
+#include "pushsvc/net/handoff.h"
 
 namespace pushsvc::http1 {
 
-// Start a session on an accepted stream whose executor is the connection's strand. `initial`
-// holds bytes already read (preface detection). Any thread.
-void start_plain_session(boost::beast::tcp_stream&& stream, boost::beast::flat_buffer&& initial,
-                         net::SessionContext ctx, UpgradeHandler upgrade = {});
-
-// Same for a stream whose TLS handshake is complete (ALPN chose http/1.1 or nothing).
-void start_tls_session(TlsStream&& stream, boost::beast::flat_buffer&& initial,
-                       net::SessionContext ctx, UpgradeHandler upgrade = {});
+// What net::Server calls for a connection it detected as HTTP/1.1 (cleartext, or TLS whose
+// ALPN chose http/1.1 or nothing): a session on the stream, fed first with the bytes already
+// read during detection, that calls `handler` for every request and offers upgrade requests
+// to `upgrade`. One copy of both is shared by every session.
+net::ProtocolHandler protocol_handler(http::Handler handler, UpgradeHandler upgrade = {});
 
 }  // namespace pushsvc::http1

@@ -20,7 +20,8 @@ using TlsStream = net::TlsStream;
 // the read buffer (it may hold bytes after the request) out of the references it is given and
 // returns true; the HTTP/1.1 session then ends without touching the stream again. Returning
 // false leaves everything in place and the request goes to the normal handler. An empty
-// function means "no upgrades" (the case until the WebSocket session exists).
+// function means no upgrades on that kind of stream. app/ passes make_ws_upgrade_handler()
+// (ws_session.h) to http1::protocol_handler (session.h).
 struct UpgradeHandler {
     std::function<bool(BeastRequest& req, boost::beast::tcp_stream& stream,
                        boost::beast::flat_buffer& buffer, const net::SessionContext& ctx)>

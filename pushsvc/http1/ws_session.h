@@ -35,8 +35,9 @@ struct WsOptions {
     std::optional<boost::asio::any_io_executor> channel_executor;  // see above
 };
 
-// The upgrade hook for net::Server: takes over `GET /` requests that ask for a WebSocket
-// (with or without the push-notification subprotocol, which is selected when offered).
+// The upgrade hook given to http1::protocol_handler: takes over `GET /` requests that ask for
+// a WebSocket (with or without the push-notification subprotocol, which is selected when
+// offered).
 UpgradeHandler make_ws_upgrade_handler(WsOptions options);
 
 }  // namespace pushsvc::http1

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 
 #include <array>
 #include <chrono>
@@ -78,9 +79,11 @@ class StreamPusher final : public http::Pusher {
 template <class Stream>
 class Connection : public net::Connection, public std::enable_shared_from_this<Connection<Stream>> {
   public:
-    Connection(Stream&& stream, std::string initial, net::SessionContext ctx)
+    Connection(Stream&& stream, std::string initial, net::SessionContext ctx,
+               std::shared_ptr<const http::Handler> handler)
         : ex_(stream.get_executor()),
           ctx_(std::move(ctx)),
+          handler_(std::move(handler)),
           stream_(std::move(stream)),
           engine_(ctx_),
           timer_(ex_),
@@ -189,7 +192,7 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
                 r.request.pusher = std::move(pusher);
             }
             try {
-                (*ctx_.handler)(std::move(r.request), std::move(responder));
+                (*handler_)(std::move(r.request), std::move(responder));
             } catch (const std::exception& e) {
                 SPDLOG_ERROR("c{}/s{} handler threw: {}", ctx_.id, r.stream_id, e.what());
                 engine_.submit_response(r.stream_id,
@@ -349,6 +352,7 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
 
     asio::any_io_executor ex_;
     net::SessionContext ctx_;
+    std::shared_ptr<const http::Handler> handler_;
     Stream stream_;
     Engine engine_;
     asio::steady_timer timer_;
@@ -371,16 +375,21 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
 
 }  // namespace
 
-void start_plain_connection(beast::tcp_stream&& stream, std::string initial,
-                            net::SessionContext ctx) {
-    std::make_shared<Connection<beast::tcp_stream>>(std::move(stream), std::move(initial),
-                                                    std::move(ctx))
-        ->run();
-}
-
-void start_tls_connection(TlsStream&& stream, std::string initial, net::SessionContext ctx) {
-    std::make_shared<Connection<TlsStream>>(std::move(stream), std::move(initial), std::move(ctx))
-        ->run();
+net::ProtocolHandler protocol_handler(http::Handler handler) {
+    auto h = std::make_shared<const http::Handler>(std::move(handler));
+    net::ProtocolHandler out;
+    out.plain = [h](beast::tcp_stream&& stream, beast::flat_buffer&& initial,
+                    net::SessionContext ctx) {
+        std::make_shared<Connection<beast::tcp_stream>>(
+            std::move(stream), beast::buffers_to_string(initial.data()), std::move(ctx), h)
+            ->run();
+    };
+    out.tls = [h](TlsStream&& stream, beast::flat_buffer&& initial, net::SessionContext ctx) {
+        std::make_shared<Connection<TlsStream>>(
+            std::move(stream), beast::buffers_to_string(initial.data()), std::move(ctx), h)
+            ->run();
+    };
+    return out;
 }
 
 }  // namespace pushsvc::http2

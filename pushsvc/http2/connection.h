@@ -7,7 +7,8 @@
 //
 // - Requests are handed to the application handler after nghttp2_session_mem_recv returns,
 //   never from inside an nghttp2 callback; the Responder (any thread) posts the response to
-//   the strand, where it is submitted if the stream still exists, else dropped.
+//   the strand, where it is submitted if the stream still exists, else dropped (a Responder
+//   called from within the handler, already on the strand, submits at once).
 // - Timeouts: a request must be complete within read_timeout_ms of its HEADERS (else
 //   RST_STREAM CANCEL); a connection without streams for idle_timeout_ms gets GOAWAY and is
 //   closed; a write that does not finish within read_timeout_ms closes the connection.
@@ -15,19 +16,17 @@
 
 #include <boost/beast/core/tcp_stream.hpp>
 
-#include <string>
-
-#include "pushsvc/net/session_context.h"
-#include "pushsvc/net/tls_stream.h"
+#include "pushsvc/http/message.h"
+#include "pushsvc/net/handoff.h"
 
 namespace pushsvc::http2 {
 
 using TlsStream = net::TlsStream;
 
-// Starts a connection on a stream whose executor is the connection's strand; `initial` holds
-// bytes already read (the client preface seen by h2c detection). Any thread.
-void start_plain_connection(boost::beast::tcp_stream&& stream, std::string initial,
-                            net::SessionContext ctx);
-void start_tls_connection(TlsStream&& stream, std::string initial, net::SessionContext ctx);
+// What net::Server calls for a connection it detected as HTTP/2 (the h2c preface, or ALPN
+// "h2"): a Connection on the stream, fed first with the bytes already read during detection
+// (the client preface), that calls `handler` for every complete request. One copy of the
+// handler is shared by every connection.
+net::ProtocolHandler protocol_handler(http::Handler handler);
 
 }  // namespace pushsvc::http2

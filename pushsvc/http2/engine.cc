@@ -168,9 +168,6 @@ Stream* Engine::find(std::int32_t stream_id) noexcept {
 void Engine::complete(Stream& s) noexcept {
     s.request_complete = true;
     if (s.rejected) return;
-    s.request.protocol = http::Protocol::http2;
-    s.request.secure = ctx_.secure;
-    s.request.peer = ctx_.peer;
     s.request.can_push = peer_enables_push();
     s.authority = s.request.authority;
     ready_.push_back({s.id, std::move(s.request)});
@@ -205,7 +202,7 @@ bool Engine::submit(Stream& s, http::Response&& res) noexcept {
     s.out_offset = 0;
     nghttp2_data_provider prd{};
     prd.read_callback = read_body_callback;
-    const bool has_body = !s.out_body.empty() || s.out_open;
+    const bool has_body = !s.out_body.empty();
     if (nghttp2_submit_response(session_, s.id, nva.data(), nva.size(),
                                 has_body ? &prd : nullptr) != 0) {
         return false;
@@ -344,13 +341,9 @@ ssize_t Engine::read_body(std::int32_t stream_id, std::uint8_t* buf, std::size_t
     const std::size_t n = std::min(len, s->out_body.size() - s->out_offset);
     if (n) std::memcpy(buf, s->out_body.data() + s->out_offset, n);
     s->out_offset += n;
-    if (s->out_offset == s->out_body.size()) {
-        if (!s->out_open) {
-            *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-        } else if (n == 0) {
-            return NGHTTP2_ERR_DEFERRED;  // long-lived response: resumed when data arrives
-        }
-    }
+    // The whole body is known when the response is submitted (pushes are separate responses
+    // on promised streams, not a body that stays open), so the end of it ends the stream.
+    if (s->out_offset == s->out_body.size()) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
     return static_cast<ssize_t>(n);
 }
 

@@ -54,7 +54,6 @@ struct Stream {
     // Response body source for the data provider.
     std::string out_body;
     std::size_t out_offset = 0;
-    bool out_open = false;  // more body may come later (not used yet; see header comment)
 };
 
 // Flood limits (per connection). Control frames: PING, SETTINGS, PRIORITY and empty

@@ -3,7 +3,7 @@
 // preface detection in progress, an HTTP/1.1 session, an HTTP/2 connection) in order to drain
 // it. ConnectionRegistry: the set of live connections, held as weak_ptrs.
 //
-// Part of pushsvc_net_core, the small layer below http1/ and http2/ (see net/README.md).
+// Part of pushsvc_net, the layer below http1/ and http2/ (see net/README.md).
 
 #include <boost/asio/any_io_executor.hpp>
 

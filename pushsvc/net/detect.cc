@@ -8,8 +8,6 @@
 
 #include <chrono>
 
-#include "pushsvc/http1/session.h"
-#include "pushsvc/http2/connection.h"
 #include "pushsvc/net/preface.h"
 #include "pushsvc/net/tls_context.h"
 #include "pushsvc/obs/log.h"
@@ -29,15 +27,27 @@ std::string_view as_view(const beast::flat_buffer& b) {
     return {static_cast<const char*>(b.data().data()), b.size()};
 }
 
+// Hands the stream over; without a handler for the protocol the stream is dropped, which
+// closes the connection.
+template <class Stream>
+void hand_over(const std::function<void(Stream&&, beast::flat_buffer&&, SessionContext)>& to,
+               Stream&& stream, beast::flat_buffer&& initial, SessionContext&& ctx) {
+    if (!to) {
+        SPDLOG_DEBUG("c{} no handler for the detected protocol, closing", ctx.id);
+        return;
+    }
+    to(std::move(stream), std::move(initial), std::move(ctx));
+}
+
 class CleartextDetector : public Connection,
                           public std::enable_shared_from_this<CleartextDetector> {
   public:
     CleartextDetector(asio::ip::tcp::socket&& socket, SessionContext ctx,
-                      http1::UpgradeHandler upgrade)
+                      std::shared_ptr<const ConnectionHandlers> handlers)
         : ex_(socket.get_executor()),
           registry_(ctx.registry),
           ctx_(std::move(ctx)),
-          upgrade_(std::move(upgrade)),
+          handlers_(std::move(handlers)),
           stream_(std::move(socket)) {}
 
     // ctx_ moves on to the protocol session; registry_ stays for the destructor.
@@ -74,20 +84,20 @@ class CleartextDetector : public Connection,
             case PrefaceMatch::http2:
                 handed_over_ = true;
                 obs::counter("pushsvc_connections_total", "protocol=\"h2c\"").inc();
-                return http2::start_plain_connection(
-                    std::move(stream_), std::string(as_view(buffer_)), std::move(ctx_));
+                return hand_over(handlers_->http2.plain, std::move(stream_), std::move(buffer_),
+                                 std::move(ctx_));
             case PrefaceMatch::http1:
                 handed_over_ = true;
                 obs::counter("pushsvc_connections_total", "protocol=\"http1\"").inc();
-                return http1::start_plain_session(std::move(stream_), std::move(buffer_),
-                                                  std::move(ctx_), std::move(upgrade_));
+                return hand_over(handlers_->http1.plain, std::move(stream_), std::move(buffer_),
+                                 std::move(ctx_));
         }
     }
 
     asio::any_io_executor ex_;
     std::shared_ptr<ConnectionRegistry> registry_;
     SessionContext ctx_;
-    http1::UpgradeHandler upgrade_;
+    std::shared_ptr<const ConnectionHandlers> handlers_;
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     bool handed_over_ = false;
@@ -96,12 +106,12 @@ class CleartextDetector : public Connection,
 class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsHandshake> {
   public:
     TlsHandshake(asio::ip::tcp::socket&& socket, std::shared_ptr<asio::ssl::context> tls,
-                 SessionContext ctx, http1::UpgradeHandler upgrade)
+                 SessionContext ctx, std::shared_ptr<const ConnectionHandlers> handlers)
         : ex_(socket.get_executor()),
           tls_(std::move(tls)),
           registry_(ctx.registry),
           ctx_(std::move(ctx)),
-          upgrade_(std::move(upgrade)),
+          handlers_(std::move(handlers)),
           stream_(beast::tcp_stream(std::move(socket)), *tls_) {}
 
     ~TlsHandshake() override { registry_->remove(this); }
@@ -141,31 +151,33 @@ class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsH
         ctx_.secure = true;
         if (negotiated_protocol(stream_.native_handle()) == AppProtocol::http2) {
             obs::counter("pushsvc_connections_total", "protocol=\"h2\"").inc();
-            return http2::start_tls_connection(std::move(stream_), {}, std::move(ctx_));
+            return hand_over(handlers_->http2.tls, std::move(stream_), {}, std::move(ctx_));
         }
         obs::counter("pushsvc_connections_total", "protocol=\"https1\"").inc();
-        http1::start_tls_session(std::move(stream_), {}, std::move(ctx_), std::move(upgrade_));
+        hand_over(handlers_->http1.tls, std::move(stream_), {}, std::move(ctx_));
     }
 
     asio::any_io_executor ex_;
     std::shared_ptr<asio::ssl::context> tls_;
     std::shared_ptr<ConnectionRegistry> registry_;
     SessionContext ctx_;
-    http1::UpgradeHandler upgrade_;
-    http1::TlsStream stream_;
+    std::shared_ptr<const ConnectionHandlers> handlers_;
+    TlsStream stream_;
     bool handed_over_ = false;
 };
 
 }  // namespace
 
 void start_cleartext_detection(asio::ip::tcp::socket&& socket, SessionContext ctx,
-                               const http1::UpgradeHandler& upgrade) {
-    std::make_shared<CleartextDetector>(std::move(socket), std::move(ctx), upgrade)->run();
+                               std::shared_ptr<const ConnectionHandlers> handlers) {
+    std::make_shared<CleartextDetector>(std::move(socket), std::move(ctx), std::move(handlers))
+        ->run();
 }
 
 void start_tls_handshake(asio::ip::tcp::socket&& socket, std::shared_ptr<asio::ssl::context> tls,
-                         SessionContext ctx, const http1::UpgradeHandler& upgrade) {
-    std::make_shared<TlsHandshake>(std::move(socket), std::move(tls), std::move(ctx), upgrade)
+                         SessionContext ctx, std::shared_ptr<const ConnectionHandlers> handlers) {
+    std::make_shared<TlsHandshake>(std::move(socket), std::move(tls), std::move(ctx),
+                                   std::move(handlers))
         ->run();
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 // The first phase of every accepted connection, before a protocol session exists:
 // - cleartext: read until the bytes either match the HTTP/2 preface (h2c prior knowledge,
-//   RFC 9113 §3.3) or differ from it, then hand the stream AND the bytes already read to an
-//   http2::Connection or an http1 session;
-// - TLS: handshake, then the protocol ALPN selected (RFC 7301; RFC 9113 §3.2) decides.
+//   RFC 9113 §3.3) or differ from it, then hand the stream AND the bytes already read to the
+//   http2 or the http1 ProtocolHandler (net/handoff.h);
+// - TLS: handshake, then the protocol ALPN selected (RFC 7301; RFC 9113 §3.2) decides which
+//   handler gets the TLS stream.
 // Both phases are bounded: idle_timeout_ms for the first bytes, read_timeout_ms for the
 // handshake. Both register in the connection registry; drain() or close() simply closes them.
 
@@ -12,17 +13,17 @@
 
 #include <memory>
 
-#include "pushsvc/http1/upgrade.h"
+#include "pushsvc/net/handoff.h"
 #include "pushsvc/net/session_context.h"
 
 namespace pushsvc::net {
 
 // `socket`'s executor must be the connection's strand. Any thread.
 void start_cleartext_detection(boost::asio::ip::tcp::socket&& socket, SessionContext ctx,
-                               const http1::UpgradeHandler& upgrade);
+                               std::shared_ptr<const ConnectionHandlers> handlers);
 
 void start_tls_handshake(boost::asio::ip::tcp::socket&& socket,
                          std::shared_ptr<boost::asio::ssl::context> tls, SessionContext ctx,
-                         const http1::UpgradeHandler& upgrade);
+                         std::shared_ptr<const ConnectionHandlers> handlers);
 
 }  // namespace pushsvc::net

@@ -21,9 +21,18 @@ using asio::ip::tcp;
 
 // What the accept callbacks need; shared with them so it outlives nothing it depends on.
 struct Server::Shared {
-    SessionContext base;  // handler, limits, profile, registry
+    SessionContext base;  // limits, profile, registry
     std::shared_ptr<asio::ssl::context> tls;
-    http1::UpgradeHandler upgrade;
+
+    // Set by set_handlers() from any thread, read by the accept callbacks: each connection
+    // keeps the set that was current when it was accepted.
+    mutable std::mutex handlers_mutex;
+    std::shared_ptr<const ConnectionHandlers> handlers;
+
+    std::shared_ptr<const ConnectionHandlers> current_handlers() const {
+        std::lock_guard lock(handlers_mutex);
+        return handlers;
+    }
 
     SessionContext for_socket(const tcp::socket& socket) const {
         SessionContext ctx = base;
@@ -60,9 +69,8 @@ std::string describe(const tcp::endpoint& ep) {
 
 }  // namespace
 
-Server::Server(asio::io_context& ioc, const config::Config& cfg, http::Handler handler)
+Server::Server(asio::io_context& ioc, const config::Config& cfg)
     : ioc_(ioc), cfg_(cfg), shared_(std::make_shared<Shared>()) {
-    shared_->base.handler = std::make_shared<const http::Handler>(std::move(handler));
     shared_->base.limits = cfg.limits;
     shared_->base.profile = cfg.profile;
     shared_->base.registry = std::make_shared<ConnectionRegistry>();
@@ -74,9 +82,10 @@ Server::~Server() {
     if (tls_) tls_->stop();
 }
 
-void Server::set_upgrade_handler(http1::UpgradeHandler upgrade) {
-    std::lock_guard lock(mutex_);
-    shared_->upgrade = std::move(upgrade);
+void Server::set_handlers(ConnectionHandlers handlers) {
+    auto h = std::make_shared<const ConnectionHandlers>(std::move(handlers));
+    std::lock_guard lock(shared_->handlers_mutex);
+    shared_->handlers = std::move(h);
 }
 
 result<void> Server::start() {
@@ -89,8 +98,10 @@ result<void> Server::start() {
         auto ep = parse_listen_address(cfg_.server.listen);
         if (!ep) return ep.error();
         auto l = Listener::open(ioc_, *ep, [shared](tcp::socket socket) {
+            auto handlers = shared->current_handlers();
+            if (!handlers) return;  // see set_handlers(): the socket closes here
             SessionContext ctx = shared->for_socket(socket);
-            start_cleartext_detection(std::move(socket), std::move(ctx), shared->upgrade);
+            start_cleartext_detection(std::move(socket), std::move(ctx), std::move(handlers));
         });
         if (!l) return l.error();
         cleartext = *l;
@@ -106,8 +117,11 @@ result<void> Server::start() {
         auto ep = parse_listen_address(cfg_.server.tls_listen);
         if (!ep) return ep.error();
         auto l = Listener::open(ioc_, *ep, [shared](tcp::socket socket) {
+            auto handlers = shared->current_handlers();
+            if (!handlers) return;  // see set_handlers(): the socket closes here
             SessionContext ctx = shared->for_socket(socket);
-            start_tls_handshake(std::move(socket), shared->tls, std::move(ctx), shared->upgrade);
+            start_tls_handshake(std::move(socket), shared->tls, std::move(ctx),
+                                std::move(handlers));
         });
         if (!l) return l.error();
         tls = *l;

@@ -1,12 +1,13 @@
 #pragma once
 // net::Server: the transport front door. Owns the listeners (cleartext HTTP/1.1 + h2c on
 // server.listen, TLS with ALPN on server.tls_listen), the TLS context and the registry of live
-// connections. Every accepted connection gets its own strand and becomes, after protocol
-// detection, an http1 session or an http2::Connection that calls `handler`.
+// connections. Every accepted connection gets its own strand and, once its protocol is
+// detected, is handed to the matching ProtocolHandler that app/ set (net/handoff.h): net/
+// knows no protocol session and no application handler.
 //
 // Threads: the io_context may be run by any number of threads. All public methods are
-// thread-safe. Lifecycle (see net/README.md): construct, start(), ... , drain(done), destroy
-// after done ran (or after the io_context stopped).
+// thread-safe. Lifecycle (see net/README.md): construct, start(), set_handlers(), run the
+// io_context, ... , drain(done), destroy after done ran (or after the io_context stopped).
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -18,8 +19,7 @@
 
 #include "pushsvc/base/result.h"
 #include "pushsvc/config/config.h"
-#include "pushsvc/http/message.h"
-#include "pushsvc/http1/upgrade.h"
+#include "pushsvc/net/handoff.h"
 
 namespace pushsvc::net {
 
@@ -27,13 +27,17 @@ class Listener;
 
 class Server {
   public:
-    Server(boost::asio::io_context& ioc, const config::Config& cfg, http::Handler handler);
+    Server(boost::asio::io_context& ioc, const config::Config& cfg);
     ~Server();  // stops listening; live connections finish on their own
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
-    // Hook for HTTP/1.1 upgrades (the WebSocket session). Call before start().
-    void set_upgrade_handler(http1::UpgradeHandler upgrade);
+    // Who takes over a connection once its protocol is known. Connections accepted from then
+    // on use `handlers` (a later call replaces them for later connections only). Until the
+    // first call an accepted connection is closed at once; app/ sets the handlers after
+    // start() (it needs the bound ports first) but before it runs the io_context, so no
+    // connection is accepted before that.
+    void set_handlers(ConnectionHandlers handlers);
 
     // Binds server.listen and/or server.tls_listen ("host:port", port 0 picks a free port),
     // loads the TLS certificate when tls_listen is set, logs the bound addresses and starts

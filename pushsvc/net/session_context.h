@@ -1,24 +1,24 @@
 #pragma once
-// What a protocol session (http1::Session, http2::Connection) is given by the server when it
-// is created: the application handler, the limits it enforces at read time, the profile for
-// error bodies and the registry it joins for draining. Copied into each session; immutable.
+// What a protocol session (the HTTP/1.1 session, the HTTP/2 connection, the WebSocket session)
+// is given by net/ when it takes over a connection: the limits it enforces at read time, the
+// profile for error bodies, the registry it joins for draining and what net/ knows about the
+// peer. Copied into each session; immutable. The application handler is not here: the
+// protocol modules get it from app/ when their ProtocolHandler is made (net/handoff.h).
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "pushsvc/config/config.h"
-#include "pushsvc/http/message.h"
 #include "pushsvc/net/connection.h"
 
 namespace pushsvc::net {
 
 struct SessionContext {
-    std::shared_ptr<const http::Handler> handler;
     config::LimitsConfig limits;
     config::Profile profile = config::Profile::compat;
     std::shared_ptr<ConnectionRegistry> registry;
-    bool secure = false;   // arrived over TLS
+    bool secure = false;   // arrived over TLS (HTTP/2 pushes use it for :scheme)
     std::string peer;      // "ip:port", for logs only
     std::uint64_t id = 0;  // connection number, log prefix "c<id>"
 };

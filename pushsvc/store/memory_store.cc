@@ -20,6 +20,19 @@ result<std::optional<UserAgentRecord>> MemoryStore::get_user_agent(std::string_v
     return std::optional<UserAgentRecord>(it->second);
 }
 
+result<std::vector<std::string>> MemoryStore::idle_user_agents(AgentKind kind,
+                                                               base::UnixMs seen_before,
+                                                               std::size_t limit) {
+    std::lock_guard lk(mu_);
+    std::multimap<base::UnixMs, std::string> idle;
+    for (const auto& [uaid, ua] : uas_)
+        if (ua.kind == kind && ua.last_seen_ms < seen_before) idle.emplace(ua.last_seen_ms, uaid);
+    std::vector<std::string> out;
+    for (auto it = idle.begin(); it != idle.end() && out.size() < limit; ++it)
+        out.push_back(it->second);
+    return out;
+}
+
 result<void> MemoryStore::delete_user_agent(std::string_view uaid) {
     std::lock_guard lk(mu_);
     if (auto it = uas_.find(uaid); it != uas_.end()) uas_.erase(it);
@@ -151,22 +164,49 @@ result<std::optional<MessageRecord>> MemoryStore::delete_message(std::string_vie
     return removed;
 }
 
-result<std::size_t> MemoryStore::sweep_expired(base::UnixMs now,
+result<std::optional<base::UnixMs>> MemoryStore::next_expiry() {
+    std::lock_guard lk(mu_);
+    std::optional<base::UnixMs> next;
+    for (const auto& [uaid, queue] : queues_)
+        for (const auto& [seq, msg] : queue)
+            if (!next || msg.expires_ms < *next) next = msg.expires_ms;
+    return next;
+}
+
+result<std::size_t> MemoryStore::sweep_expired(base::UnixMs now, std::size_t limit,
                                                std::vector<MessageRecord>* with_receipt) {
     std::lock_guard lk(mu_);
-    std::vector<std::pair<std::string, std::uint64_t>> doomed;
-    for (const auto& [uaid, queue] : queues_) {
-        for (const auto& [seq, msg] : queue) {
-            if (msg.expires_ms > now) continue;
-            doomed.emplace_back(uaid, seq);
-            if (with_receipt && !msg.receipt_id.empty() && msg.receipt_status == 0) {
-                with_receipt->push_back(msg);
-                with_receipt->back().body.clear();
-            }
+    // (expires, seq) -> owner: earliest first, as RocksStore sweeps.
+    std::map<std::pair<base::UnixMs, std::uint64_t>, std::string> doomed;
+    for (const auto& [uaid, queue] : queues_)
+        for (const auto& [seq, msg] : queue)
+            if (msg.expires_ms <= now) doomed.emplace(std::pair{msg.expires_ms, seq}, uaid);
+    std::size_t swept = 0;
+    for (const auto& [when, uaid] : doomed) {
+        if (swept == limit) break;
+        const MessageRecord& msg = queues_.at(uaid).at(when.second);
+        if (with_receipt && !msg.receipt_id.empty() && msg.receipt_status == 0) {
+            with_receipt->push_back(msg);
+            with_receipt->back().body.clear();
         }
+        erase_locked(uaid, when.second);
+        ++swept;
     }
-    for (const auto& [uaid, seq] : doomed) erase_locked(uaid, seq);
-    return doomed.size();
+    return swept;
+}
+
+result<StoreStats> MemoryStore::stats() {
+    std::lock_guard lk(mu_);
+    StoreStats out;
+    for (const auto& [uaid, ua] : uas_)
+        ++(ua.kind == AgentKind::receipts ? out.receipt_subscriptions : out.user_agents);
+    for (const auto& [uaid, queue] : queues_) {
+        out.queued_messages += queue.size();
+        for (const auto& [seq, msg] : queue)
+            if (!out.oldest_received_ms || msg.received_ms < *out.oldest_received_ms)
+                out.oldest_received_ms = msg.received_ms;
+    }
+    return out;
 }
 
 void MemoryStore::erase_locked(const std::string& uaid, std::uint64_t seq) {

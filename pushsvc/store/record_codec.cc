@@ -109,20 +109,20 @@ bool read_be64(std::string_view& in, std::uint64_t& out) {
 }
 
 std::string encode(const UserAgentRecord& r) {
-    std::string out(1, static_cast<char>(kRecordVersion));
+    std::string out(1, static_cast<char>(kUserAgentVersion));
     append_lp(out, r.uaid);
     append_i64(out, r.created_ms);
     append_i64(out, r.last_seen_ms);
+    append_varint(out, static_cast<std::uint8_t>(r.kind));
     return out;
 }
 
 std::string encode(const SubscriptionRecord& r) {
-    std::string out(1, static_cast<char>(kRecordVersion));
+    std::string out(1, static_cast<char>(kSubscriptionVersion));
     append_lp(out, r.id);
     append_lp(out, r.uaid);
     append_lp(out, r.channel_id);
     append_lp(out, r.app_server_key);
-    append_lp(out, r.set_id);
     append_i64(out, r.created_ms);
     return out;
 }
@@ -152,15 +152,25 @@ std::string encode(const MessageRecord& r) {
 
 bool decode(std::string_view in, UserAgentRecord& r) {
     Reader rd(in);
-    if (!rd.version()) return false;
+    const std::uint8_t version = rd.version(kRecordVersion, kUserAgentVersion);
+    if (version == 0) return false;
     rd.str(r.uaid).i64(r.created_ms).i64(r.last_seen_ms);
+    std::uint8_t kind = 0;
+    if (version >= 2) rd.small(kind);
+    if (kind > static_cast<std::uint8_t>(AgentKind::receipts)) return false;
+    r.kind = static_cast<AgentKind>(kind);
     return rd.done();
 }
 
 bool decode(std::string_view in, SubscriptionRecord& r) {
     Reader rd(in);
-    if (!rd.version()) return false;
-    rd.str(r.id).str(r.uaid).str(r.channel_id).str(r.app_server_key).str(r.set_id);
+    const std::uint8_t version = rd.version(kRecordVersion, kSubscriptionVersion);
+    if (version == 0) return false;
+    rd.str(r.id).str(r.uaid).str(r.channel_id).str(r.app_server_key);
+    if (version == 1) {
+        std::string set_id;  // version 1 stored it; nothing ever read it
+        rd.str(set_id);
+    }
     rd.i64(r.created_ms);
     return rd.done();
 }

@@ -14,10 +14,15 @@
 
 namespace pushsvc::store::codec {
 
-inline constexpr std::uint8_t kRecordVersion = 1;
+// Each decoder also reads every earlier version of its record.
+inline constexpr std::uint8_t kRecordVersion = 1;  // the first version of every record
 // Message records are version 2 (MessageRecord::delivered appended); version 1 messages,
 // written before it existed, still decode (as not delivered).
 inline constexpr std::uint8_t kMessageVersion = 2;
+// User agents are version 2 (UserAgentRecord::kind appended; version 1: a user agent).
+inline constexpr std::uint8_t kUserAgentVersion = 2;
+// Subscriptions are version 2 (set_id, which nothing read, dropped; version 1 still decodes).
+inline constexpr std::uint8_t kSubscriptionVersion = 2;
 
 // Key fragments. append_lp() is prefix-free: two different strings never produce encodings
 // where one is a prefix of the other, so `lp(a) + b` keys cannot collide or overlap.

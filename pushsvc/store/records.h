@@ -9,11 +9,20 @@
 
 namespace pushsvc::store {
 
-// A user agent (browser profile): owns subscriptions; its messages form one queue.
+// What a queue-owning record is, which decides how long it may stay unseen before it is
+// collected: a user agent (a browser over WebSocket, an RFC 8030 subscription set) after
+// push.ua_idle_days, a receipt subscription (RFC 8030 §5.1) after push.max_ttl.
+enum class AgentKind : std::uint8_t { user_agent = 0, receipts = 1 };
+
+// A user agent (browser profile) or a receipt subscription: owns subscriptions; its messages
+// form one queue.
 struct UserAgentRecord {
     std::string uaid;
     base::UnixMs created_ms = 0;
+    // When the owner last showed itself (hello, monitor, a push naming a receipt
+    // subscription); written at most once per day per user agent, so it is accurate to a day.
     base::UnixMs last_seen_ms = 0;
+    AgentKind kind = AgentKind::user_agent;
 };
 
 struct SubscriptionRecord {
@@ -21,7 +30,6 @@ struct SubscriptionRecord {
     std::string uaid;            // owning user agent
     std::string channel_id;      // WebSocket channelID (Firefox); empty for RFC 8030 subscribe
     std::string app_server_key;  // raw 65-byte P-256 key for restricted subscriptions, else ""
-    std::string set_id;          // RFC 8030 §4.1 subscription set, "" if none
     base::UnixMs created_ms = 0;
 };
 

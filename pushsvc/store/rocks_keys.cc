@@ -45,6 +45,43 @@ bool uaid_of_queue_key(std::string_view qkey, std::string_view& uaid) {
     return codec::read_lp(qkey, uaid) && qkey.size() == 8;
 }
 
+std::string expiry_value(std::string_view qkey, base::UnixMs received_ms) {
+    std::string v(qkey);
+    codec::append_be64(v, static_cast<std::uint64_t>(received_ms));
+    return v;
+}
+
+bool split_expiry_value(std::string_view value, std::string_view& qkey,
+                        std::optional<base::UnixMs>& received) {
+    // The queue key is 'q' lp(uaid) be64(seq): its own length tells where it ends.
+    std::string_view rest = value.substr(value.empty() ? 0 : 1);
+    std::string_view uaid;
+    if (value.empty() || value.front() != kQueueTag || !codec::read_lp(rest, uaid) ||
+        rest.size() < 8)
+        return false;
+    rest.remove_prefix(8);
+    qkey = value.substr(0, value.size() - rest.size());
+    received.reset();
+    if (rest.empty()) return true;
+    std::uint64_t r = 0;
+    if (!codec::read_be64(rest, r) || !rest.empty()) return false;
+    received = static_cast<base::UnixMs>(r);
+    return true;
+}
+
+std::string seen_prefix(std::uint8_t kind) {
+    std::string k(1, kSeenTag);
+    k.push_back(static_cast<char>(kind));
+    return k;
+}
+
+std::string seen_key(std::uint8_t kind, base::UnixMs last_seen_ms, std::string_view uaid) {
+    std::string k = seen_prefix(kind);
+    codec::append_be64(k, bias(last_seen_ms));
+    k.append(uaid);
+    return k;
+}
+
 std::string successor(std::string s) {
     while (!s.empty()) {
         auto b = static_cast<unsigned char>(s.back());

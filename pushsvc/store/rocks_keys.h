@@ -4,6 +4,7 @@
 // encoding, no RocksDB; used only by rocks_store.cc and its tests.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,7 +20,8 @@ inline constexpr char kUaSubsTag = 'i';        // 'i' lp(uaid) sub_id          -
 inline constexpr char kQueueTag = 'q';         // 'q' lp(uaid) be64(seq)       -> MessageRecord
 inline constexpr char kMessageIdTag = 'm';     // 'm' msg_id                   -> queue key
 inline constexpr char kTopicTag = 't';         // 't' lp(sub_id) topic         -> msg_id
-inline constexpr char kExpiryTag = 'x';        // 'x' be64(expires^bias) be64(seq) -> queue key
+inline constexpr char kExpiryTag = 'x';        // 'x' be64(expires^bias) be64(seq) -> expiry value
+inline constexpr char kSeenTag = 'a';  // 'a' kind be64(last_seen^bias) uaid -> ""
 
 std::string tagged(char tag, std::string_view tail);
 std::string lp_key(char tag, std::string_view id);
@@ -29,6 +31,14 @@ std::string topic_key(std::string_view sub_id, std::string_view topic);
 std::uint64_t bias(base::UnixMs t);
 std::string expiry_key(base::UnixMs expires_ms, std::uint64_t seq);
 bool uaid_of_queue_key(std::string_view qkey, std::string_view& uaid);
+// The value of an expiry key: the queue key, then be64(received_ms) (format 2; format 1
+// values hold the queue key only, and `received` is then nullopt).
+std::string expiry_value(std::string_view qkey, base::UnixMs received_ms);
+bool split_expiry_value(std::string_view value, std::string_view& qkey,
+                        std::optional<base::UnixMs>& received);
+// Index of user agents by kind and last_seen_ms (Store::idle_user_agents).
+std::string seen_prefix(std::uint8_t kind);
+std::string seen_key(std::uint8_t kind, base::UnixMs last_seen_ms, std::string_view uaid);
 // Smallest key greater than every key starting with `prefix`; "" if there is none.
 std::string successor(std::string prefix);
 

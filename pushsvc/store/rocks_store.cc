@@ -26,7 +26,9 @@ namespace {
 
 using namespace keys;
 
-constexpr std::uint64_t kFormatVersion = 1;
+// 2: user agents indexed by kind and last_seen ('a' keys), received_ms in expiry values.
+// Format 1 is migrated on open (Impl::migrate_from_1).
+constexpr std::uint64_t kFormatVersion = 2;
 // Sequence numbers are handed out from memory; the store persists a ceiling kSeqBlock ahead
 // before any seq at or above the old ceiling is used, so seq keeps growing across reopen.
 constexpr std::uint64_t kSeqBlock = 1u << 16;
@@ -51,6 +53,7 @@ enum class Got { found, absent, failed };
 
 struct RocksStore::Impl {
     std::unique_ptr<rocksdb::DB> db;
+    std::string path;
     bool sync = false;
     base::SystemClock system_clock;
     const base::Clock* clock = &system_clock;
@@ -59,6 +62,7 @@ struct RocksStore::Impl {
     std::array<std::mutex, kStripes> stripes;
     std::array<QueueCounts, kStripes> queue_counts;
     SubscriptionCache subscriptions;  // forget() after every write that touches one
+    UserAgentCache user_agents;       // the same for user agent records
 
     std::atomic<std::uint64_t> last_seq{0};
     std::atomic<std::uint64_t> seq_ceiling{0};
@@ -245,16 +249,60 @@ struct RocksStore::Impl {
         return true;
     }
 
+    // Format 1 had no last_seen index and named receipt subscriptions only by their uaid:
+    // 'R' + 16 random bytes (a WebSocket uaid is 16 bytes, an RFC 8030 set id too). Every
+    // user agent record is rewritten with its kind and indexed; expiry values keep their
+    // format-1 shape (the queue key alone) until their message goes, which split_expiry_value
+    // reads. Idempotent: a crash before the format key is written repeats it on next open.
+    result<void> migrate_from_1(const std::string& format_key, const std::string& format_2) {
+        rocksdb::WriteBatch batch;
+        bool bad = false;
+        const std::string prefix(1, kUserAgentTag);
+        const bool ok = scan(prefix, prefix, [&](std::string_view key, std::string_view value) {
+            UserAgentRecord ua;
+            if (!codec::decode(value, ua)) {
+                bad = true;
+                return false;
+            }
+            if (ua.uaid.size() == 17 && ua.uaid.front() == 'R') ua.kind = AgentKind::receipts;
+            batch.Put(slice(key), slice(codec::encode(ua))).PermitUncheckedError();
+            batch.Put(slice(seen_key(std::uint8_t(ua.kind), ua.last_seen_ms, ua.uaid)),
+                      rocksdb::Slice())
+                .PermitUncheckedError();
+            return true;
+        });
+        if (!ok || bad) return failure();
+        batch.Put(slice(format_key), slice(format_2)).PermitUncheckedError();
+        rocksdb::WriteOptions wo;
+        wo.sync = true;  // the format key says the index is complete: make both durable
+        if (!db->Write(wo, &batch).ok()) return failure();
+        return {};
+    }
+
+    // Count of keys under `prefix` (keys only are looked at; values stay unread).
+    result<std::uint64_t> count_keys(const std::string& prefix) {
+        std::uint64_t n = 0;
+        if (!scan(prefix, prefix, [&](std::string_view, std::string_view) { return ++n, true; }))
+            return failure();
+        return n;
+    }
+
     result<void> open_meta() {
         std::string value;
         const std::string format_key = tagged(kMetaTag, "format");
         std::string expected;
         codec::append_be64(expected, kFormatVersion);
+        std::string format_1;
+        codec::append_be64(format_1, 1);
         switch (get(format_key, value)) {
             case Got::failed:
                 return failure();
             case Got::found:
-                if (value != expected) return failure();
+                if (value == format_1) {
+                    if (auto r = migrate_from_1(format_key, expected); !r) return failure();
+                } else if (value != expected) {
+                    return failure();
+                }
                 break;
             case Got::absent: {
                 rocksdb::WriteBatch batch;
@@ -295,6 +343,7 @@ result<std::unique_ptr<RocksStore>> RocksStore::open(const std::string& path,
     if (!rocksdb::DB::Open(o, path, &raw).ok()) return failure();
     auto impl = std::make_unique<Impl>();
     impl->db.reset(raw);
+    impl->path = path;
     impl->sync = opts.sync;
     if (opts.clock != nullptr) impl->clock = opts.clock;
     if (auto r = impl->open_meta(); !r) return failure();
@@ -304,22 +353,60 @@ result<std::unique_ptr<RocksStore>> RocksStore::open(const std::string& path,
 // --- user agents and subscriptions ---
 
 result<void> RocksStore::put_user_agent(const UserAgentRecord& ua) {
-    rocksdb::WriteBatch batch;
-    batch.Put(slice(tagged(kUserAgentTag, ua.uaid)), slice(codec::encode(ua)))
-        .PermitUncheckedError();
-    if (!impl_->write(batch)) return failure();
+    {
+        // Under the stripe: the old record's index entry is the one replaced.
+        std::lock_guard lk(impl_->stripe(ua.uaid));
+        const std::string key = tagged(kUserAgentTag, ua.uaid);
+        auto old = impl_->get_record<UserAgentRecord>(key);
+        if (!old) return failure();
+        rocksdb::WriteBatch batch;
+        if (*old)
+            batch.Delete(slice(seen_key(std::uint8_t((*old)->kind), (*old)->last_seen_ms, ua.uaid)))
+                .PermitUncheckedError();
+        batch.Put(slice(key), slice(codec::encode(ua))).PermitUncheckedError();
+        batch.Put(slice(seen_key(std::uint8_t(ua.kind), ua.last_seen_ms, ua.uaid)),
+                  rocksdb::Slice())
+            .PermitUncheckedError();
+        const bool written = impl_->write(batch);
+        impl_->user_agents.forget(ua.uaid);
+        if (!written) return failure();
+    }
     return impl_->make_durable();
 }
 
 result<std::optional<UserAgentRecord>> RocksStore::get_user_agent(std::string_view uaid) {
-    return impl_->get_record<UserAgentRecord>(tagged(kUserAgentTag, uaid));
+    return impl_->user_agents.get(
+        uaid, [&] { return impl_->get_record<UserAgentRecord>(tagged(kUserAgentTag, uaid)); });
+}
+
+result<std::vector<std::string>> RocksStore::idle_user_agents(AgentKind kind,
+                                                              base::UnixMs seen_before,
+                                                              std::size_t limit) {
+    std::vector<std::string> out;
+    if (limit == 0) return out;
+    const std::string prefix = seen_prefix(std::uint8_t(kind));
+    const bool ok = impl_->scan(prefix, prefix, [&](std::string_view key, std::string_view) {
+        key.remove_prefix(prefix.size());
+        std::uint64_t seen = 0;
+        if (!codec::read_be64(key, seen) || seen >= bias(seen_before)) return false;
+        out.emplace_back(key);
+        return out.size() < limit;
+    });
+    if (!ok) return failure();
+    return out;
 }
 
 result<void> RocksStore::delete_user_agent(std::string_view uaid) {
     {
         std::lock_guard lk(impl_->stripe(uaid));
+        const std::string key = tagged(kUserAgentTag, uaid);
+        auto old = impl_->get_record<UserAgentRecord>(key);
+        if (!old) return failure();
         rocksdb::WriteBatch batch;
-        batch.Delete(slice(tagged(kUserAgentTag, uaid))).PermitUncheckedError();
+        batch.Delete(slice(key)).PermitUncheckedError();
+        if (*old)
+            batch.Delete(slice(seen_key(std::uint8_t((*old)->kind), (*old)->last_seen_ms, uaid)))
+                .PermitUncheckedError();
         const std::string prefix = lp_key(kUaSubsTag, uaid);
         std::vector<std::string> sub_ids;
         const bool ok = impl_->scan(prefix, prefix, [&](std::string_view key, std::string_view) {
@@ -331,6 +418,7 @@ result<void> RocksStore::delete_user_agent(std::string_view uaid) {
         impl_->counts(uaid).forget(uaid);
         const bool written = ok && impl_->erase_queue(batch, uaid, nullptr) && impl_->write(batch);
         for (const auto& id : sub_ids) impl_->subscriptions.forget(id);
+        impl_->user_agents.forget(uaid);
         if (!written) return failure();
     }
     return impl_->make_durable();
@@ -462,7 +550,9 @@ result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg, std::
         const std::string qkey = queue_key(msg.uaid, msg.seq);
         batch.Put(slice(qkey), slice(codec::encode(msg))).PermitUncheckedError();
         batch.Put(slice(tagged(kMessageIdTag, msg.id)), slice(qkey)).PermitUncheckedError();
-        batch.Put(slice(expiry_key(msg.expires_ms, msg.seq)), slice(qkey)).PermitUncheckedError();
+        batch.Put(slice(expiry_key(msg.expires_ms, msg.seq)),
+                  slice(expiry_value(qkey, msg.received_ms)))
+            .PermitUncheckedError();
         if (!tkey.empty()) batch.Put(slice(tkey), slice(msg.id)).PermitUncheckedError();
         if (!impl_->write(batch)) {
             impl_->counts(msg.uaid).forget(msg.uaid);
@@ -545,47 +635,116 @@ result<std::optional<MessageRecord>> RocksStore::delete_message(std::string_view
     return removed;
 }
 
-result<std::size_t> RocksStore::sweep_expired(base::UnixMs now,
+result<std::optional<base::UnixMs>> RocksStore::next_expiry() {
+    std::optional<base::UnixMs> next;
+    const std::string prefix(1, kExpiryTag);
+    bool bad = false;
+    const bool ok = impl_->scan(prefix, prefix, [&](std::string_view key, std::string_view) {
+        key.remove_prefix(1);
+        std::uint64_t expires = 0;
+        bad = !codec::read_be64(key, expires);
+        if (!bad) next = static_cast<base::UnixMs>(expires ^ (std::uint64_t{1} << 63));
+        return false;
+    });
+    if (!ok || bad) return failure();
+    return next;
+}
+
+result<std::size_t> RocksStore::sweep_expired(base::UnixMs now, std::size_t limit,
                                               std::vector<MessageRecord>* with_receipt) {
-    std::vector<std::string> qkeys;
+    // Queue keys of up to `limit` expired messages, grouped by stripe so each stripe is
+    // locked once and its deletions are one write (a mass expiry costs writes per batch, not
+    // per message).
+    std::array<std::vector<std::string>, kStripes> by_stripe;
+    std::size_t found = 0;
     const std::string prefix(1, kExpiryTag);
     bool bad = false;
     const bool ok = impl_->scan(prefix, prefix, [&](std::string_view key, std::string_view value) {
+        if (found >= limit) return false;
         key.remove_prefix(1);
         std::uint64_t expires = 0;
-        if (!codec::read_be64(key, expires)) {
+        std::string_view qkey;
+        std::string_view uaid;
+        std::optional<base::UnixMs> received;
+        if (!codec::read_be64(key, expires) || !split_expiry_value(value, qkey, received) ||
+            !uaid_of_queue_key(qkey, uaid)) {
             bad = true;
             return false;
         }
         if (expires > bias(now)) return false;
-        qkeys.emplace_back(value);
+        by_stripe[Impl::stripe_of(uaid)].emplace_back(qkey);
+        ++found;
         return true;
     });
     if (!ok || bad) return failure();
 
     // Deleting expired messages needs no fsync: one lost in a crash is swept again.
     std::size_t swept = 0;
-    for (const auto& qkey : qkeys) {
-        std::string_view uaid;
-        if (!uaid_of_queue_key(qkey, uaid)) return failure();
-        std::lock_guard lk(impl_->stripe(uaid));
-        auto msg = impl_->get_record<MessageRecord>(qkey);
-        if (!msg) return failure();
-        if (!*msg || (*msg)->expires_ms > now) continue;  // acked or replaced meanwhile
+    for (std::size_t stripe = 0; stripe < kStripes; ++stripe) {
+        if (by_stripe[stripe].empty()) continue;
+        std::lock_guard lk(impl_->stripes[stripe]);
         rocksdb::WriteBatch batch;
-        Impl::erase_message(batch, qkey, **msg);
+        std::vector<std::string_view> owners;  // one entry per message erased in this batch
+        std::vector<MessageRecord> receipts;
+        for (const auto& qkey : by_stripe[stripe]) {
+            auto msg = impl_->get_record<MessageRecord>(qkey);
+            if (!msg) return failure();
+            if (!*msg || (*msg)->expires_ms > now) continue;  // acked or replaced meanwhile
+            Impl::erase_message(batch, qkey, **msg);
+            std::string_view uaid;
+            uaid_of_queue_key(qkey, uaid);
+            owners.push_back(uaid);
+            if (with_receipt && !(*msg)->receipt_id.empty() && (*msg)->receipt_status == 0) {
+                (*msg)->body.clear();
+                receipts.push_back(std::move(**msg));
+            }
+        }
+        if (owners.empty()) continue;
         if (!impl_->write(batch)) {
-            impl_->counts(uaid).forget(uaid);
+            for (auto uaid : owners) impl_->counts(uaid).forget(uaid);
             return failure();
         }
-        impl_->counts(uaid).removed(uaid);
-        ++swept;
-        if (with_receipt && !(*msg)->receipt_id.empty() && (*msg)->receipt_status == 0) {
-            (*msg)->body.clear();
-            with_receipt->push_back(std::move(**msg));
-        }
+        for (auto uaid : owners) impl_->counts(uaid).removed(uaid);
+        swept += owners.size();
+        if (with_receipt)
+            with_receipt->insert(with_receipt->end(), std::make_move_iterator(receipts.begin()),
+                                 std::make_move_iterator(receipts.end()));
     }
     return swept;
+}
+
+result<StoreStats> RocksStore::stats() {
+    StoreStats out;
+    const std::string prefix(1, kExpiryTag);
+    bool bad = false;
+    const bool ok = impl_->scan(prefix, prefix, [&](std::string_view, std::string_view value) {
+        std::string_view qkey;
+        std::optional<base::UnixMs> received;
+        if (!split_expiry_value(value, qkey, received)) {
+            bad = true;
+            return false;
+        }
+        ++out.queued_messages;
+        if (!received) {  // a format-1 entry: the record has it
+            auto msg = impl_->get_record<MessageRecord>(qkey);
+            if (msg && *msg) received = (*msg)->received_ms;
+        }
+        if (received && (!out.oldest_received_ms || *received < *out.oldest_received_ms))
+            out.oldest_received_ms = received;
+        return true;
+    });
+    if (!ok || bad) return failure();
+    auto uas = impl_->count_keys(seen_prefix(std::uint8_t(AgentKind::user_agent)));
+    auto receipts = impl_->count_keys(seen_prefix(std::uint8_t(AgentKind::receipts)));
+    if (!uas || !receipts) return failure();
+    out.user_agents = *uas;
+    out.receipt_subscriptions = *receipts;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(impl_->path, ec)) {
+        std::error_code size_ec;
+        if (entry.is_regular_file(size_ec)) out.disk_bytes += entry.file_size(size_ec);
+    }
+    return out;
 }
 
 }  // namespace pushsvc::store

@@ -38,6 +38,8 @@ class RocksStore final : public Store {
     result<void> put_user_agent(const UserAgentRecord& ua) override;
     result<std::optional<UserAgentRecord>> get_user_agent(std::string_view uaid) override;
     result<void> delete_user_agent(std::string_view uaid) override;
+    result<std::vector<std::string>> idle_user_agents(AgentKind kind, base::UnixMs seen_before,
+                                                      std::size_t limit) override;
 
     result<void> put_subscription(const SubscriptionRecord& sub) override;
     result<std::optional<SubscriptionRecord>> get_subscription(std::string_view id) override;
@@ -52,8 +54,10 @@ class RocksStore final : public Store {
     result<std::optional<MessageRecord>> get_message(std::string_view id) override;
     result<void> mark_delivered(std::string_view id) override;
     result<std::optional<MessageRecord>> delete_message(std::string_view id) override;
-    result<std::size_t> sweep_expired(base::UnixMs now,
+    result<std::optional<base::UnixMs>> next_expiry() override;
+    result<std::size_t> sweep_expired(base::UnixMs now, std::size_t limit,
                                       std::vector<MessageRecord>* with_receipt) override;
+    result<StoreStats> stats() override;
 
   private:
     struct Impl;

@@ -19,15 +19,32 @@
 
 namespace pushsvc::store {
 
+// What an operator watches (GET /metrics): computed by Store::stats().
+struct StoreStats {
+    std::uint64_t queued_messages = 0;  // expired ones not yet swept included
+    std::uint64_t user_agents = 0;
+    std::uint64_t receipt_subscriptions = 0;
+    std::uint64_t disk_bytes = 0;  // everything under the store's folder (0: not on disk)
+    // Arrival time of the oldest queued message; nullopt when nothing is queued.
+    std::optional<base::UnixMs> oldest_received_ms;
+};
+
 class Store {
   public:
     virtual ~Store() = default;
 
     // --- user agents and subscriptions ---
+    // Creates or replaces a user agent record (last_seen_ms included: it is how "seen" is
+    // recorded, so callers write it sparingly).
     virtual result<void> put_user_agent(const UserAgentRecord& ua) = 0;
     virtual result<std::optional<UserAgentRecord>> get_user_agent(std::string_view uaid) = 0;
     // Removes the user agent, all its subscriptions and all its queued messages.
     virtual result<void> delete_user_agent(std::string_view uaid) = 0;
+    // User agents of `kind` whose last_seen_ms < seen_before, least recently seen first, at
+    // most `limit`: the candidates for collection (push.ua_idle_days, receipt expiry).
+    virtual result<std::vector<std::string>> idle_user_agents(AgentKind kind,
+                                                              base::UnixMs seen_before,
+                                                              std::size_t limit) = 0;
 
     virtual result<void> put_subscription(const SubscriptionRecord& sub) = 0;
     virtual result<std::optional<SubscriptionRecord>> get_subscription(std::string_view id) = 0;
@@ -72,11 +89,20 @@ class Store {
     // (already acked, replaced, cancelled or swept) or had expired (it is removed then too).
     virtual result<std::optional<MessageRecord>> delete_message(std::string_view id) = 0;
 
-    // Deletes messages whose expires_ms <= now; returns how many. Reclaims their space. When
-    // `with_receipt` is given, the swept messages that asked for a receipt are appended to it
-    // (without their bodies), so a failure receipt can be sent (RFC 8030 §6.3).
-    virtual result<std::size_t> sweep_expired(base::UnixMs now,
+    // The earliest expires_ms of any queued message (nullopt when none): when the next
+    // sweep_expired() has work, so expiry is prompt without polling.
+    virtual result<std::optional<base::UnixMs>> next_expiry() = 0;
+
+    // Deletes up to `limit` messages whose expires_ms <= now, earliest first; returns how
+    // many (fewer than `limit`: none are left). Reclaims their space. When `with_receipt` is
+    // given, the swept messages that asked for a receipt are appended to it (without their
+    // bodies), so a failure receipt can be sent (RFC 8030 §6.3).
+    virtual result<std::size_t> sweep_expired(base::UnixMs now, std::size_t limit,
                                               std::vector<MessageRecord>* with_receipt) = 0;
+
+    // Counts for operators. Costs a pass over the expiry index (O(queued messages), keys
+    // only): call it from background work at a slow cadence, never per request.
+    virtual result<StoreStats> stats() = 0;
 };
 
 }  // namespace pushsvc::store

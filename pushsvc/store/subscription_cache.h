@@ -1,10 +1,11 @@
 #pragma once
-// Subscription records by id for RocksStore::get_subscription(), the lookup every push makes
-// (profiled: ~8 % of h2c ingestion CPU as a RocksDB Get through two memtables and the L0
-// files). Coherent because every change of a subscription goes through RocksStore, which
-// calls forget() after its write; a miss reads the database under the shard's mutex and
-// caches what it read before releasing it, so a read that raced a delete either saw the
-// delete or is erased by the forget() that follows it. Bounded: a full shard starts over.
+// Records by id for the lookups every push makes: RocksStore::get_subscription() (profiled:
+// ~8 % of h2c ingestion CPU as a RocksDB Get through two memtables and the L0 files) and
+// get_user_agent() (the idle check of the subscription's owner). Coherent because every
+// change of such a record goes through RocksStore, which calls forget() after its write; a
+// miss reads the database under the shard's mutex and caches what it read before releasing
+// it, so a read that raced a delete either saw the delete or is erased by the forget() that
+// follows it. Bounded: a full shard starts over.
 
 #include <array>
 #include <functional>
@@ -19,16 +20,17 @@
 
 namespace pushsvc::store {
 
-class SubscriptionCache {
+template <class Record>
+class RecordCache {
   public:
-    using Loader = std::function<result<std::optional<SubscriptionRecord>>()>;
+    using Loader = std::function<result<std::optional<Record>>()>;
 
     // The cached record, else load() under the shard lock (cached if found).
-    result<std::optional<SubscriptionRecord>> get(std::string_view id, const Loader& load) {
+    result<std::optional<Record>> get(std::string_view id, const Loader& load) {
         Shard& s = shard(id);
         std::lock_guard lk(s.mu);
         if (auto it = s.records.find(std::string(id)); it != s.records.end())
-            return std::optional<SubscriptionRecord>(it->second);
+            return std::optional<Record>(it->second);
         auto loaded = load();
         if (loaded && *loaded) {
             if (s.records.size() >= kShardEntries) s.records.clear();
@@ -46,15 +48,18 @@ class SubscriptionCache {
 
   private:
     static constexpr std::size_t kShards = 16;
-    static constexpr std::size_t kShardEntries = 4096;  // ~64k subscriptions, ~16 MiB at most
+    static constexpr std::size_t kShardEntries = 4096;  // ~64k records, ~16 MiB at most
     struct Shard {
         std::mutex mu;
-        std::unordered_map<std::string, SubscriptionRecord> records;
+        std::unordered_map<std::string, Record> records;
     };
     Shard& shard(std::string_view id) {
         return shards_[std::hash<std::string_view>{}(id) % kShards];
     }
     std::array<Shard, kShards> shards_;
 };
+
+using SubscriptionCache = RecordCache<SubscriptionRecord>;
+using UserAgentCache = RecordCache<UserAgentRecord>;
 
 }  // namespace pushsvc::store

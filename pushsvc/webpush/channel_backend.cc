@@ -3,12 +3,7 @@
 namespace pushsvc::webpush {
 
 result<bool> ServiceChannelBackend::touch_user_agent(std::string_view uaid) {
-    auto ua = store_.get_user_agent(uaid);
-    if (!ua) return {boost::system::in_place_error, ua.error()};
-    if (!*ua) return false;
-    (*ua)->last_seen_ms = clock_.now_ms();
-    if (auto r = store_.put_user_agent(**ua); !r) return {boost::system::in_place_error, r.error()};
-    return true;
+    return service_.seen(uaid);
 }
 
 result<std::string> ServiceChannelBackend::create_user_agent() {

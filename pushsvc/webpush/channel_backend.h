@@ -18,7 +18,8 @@ namespace pushsvc::webpush {
 class ChannelBackend {
   public:
     virtual ~ChannelBackend() = default;
-    // The user agent if it exists (and is touched: last_seen = now).
+    // The user agent if it exists and is not past its idle age; records that it was seen
+    // (PushService::seen).
     virtual result<bool> touch_user_agent(std::string_view uaid) = 0;
     // A fresh user agent; returns its raw uaid.
     virtual result<std::string> create_user_agent() = 0;

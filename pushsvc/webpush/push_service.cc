@@ -83,6 +83,11 @@ std::optional<std::string> id_from_link(std::string_view uri, std::string_view p
 // could name (those are 16 bytes).
 std::string receipt_queue(std::string_view rid) { return "R" + std::string(rid); }
 
+// "Seen" is recorded at most once per this period per user agent (or per half its idle age,
+// when that is shorter, as for receipt subscriptions under a short push.max_ttl): idleness is
+// counted in days, and a write per reconnect would cost a store write per hello.
+constexpr base::UnixMs kSeenResolutionMs = 24 * 3600 * 1000;
+
 // A message (not itself a receipt) whose sender asked for a receipt.
 bool wants_receipt(const store::MessageRecord& m) {
     return !m.receipt_id.empty() && m.receipt_status == 0;
@@ -128,9 +133,9 @@ result<Subscription> PushService::subscribe(const SubscribeRequest& req) {
         if (auto set_link = find_link(req.link, kRelSet)) {
             auto set = id_from_link(*set_link, kSetPrefix);
             if (!set) return errc::unknown_set;
-            auto ua = store_.get_user_agent(*set);
-            if (!ua) return ua.error();
-            if (!*ua) return errc::unknown_set;  // R8030-4.1-e
+            auto live = seen(*set);  // a user agent adding to its set shows itself
+            if (!live) return live.error();
+            if (!*live) return errc::unknown_set;  // R8030-4.1-e
             sub.uaid = *set;
         } else {
             sub.uaid = new_id();
@@ -182,6 +187,10 @@ result<PushOutcome> PushService::push(PushRequest req) {
     auto sub = store_.get_subscription(token->subscription_id);
     if (!sub) return sub.error();
     if (!*sub) return errc::subscription_gone;  // removed or expired (R8030-7.3-d)
+    // An owner unseen for push.ua_idle_days is gone for senders at once, before collection
+    // removes it, so they stop pushing (R8030-7.3-d).
+    if (auto owner = live_user_agent((*sub)->uaid); !owner || !*owner)
+        return owner ? errc::subscription_gone : owner.error();
     if (req.body.size() > options_.max_body_bytes) return errc::payload_too_large;
 
     std::string vapid_key;
@@ -218,27 +227,43 @@ result<PushOutcome> PushService::push(PushRequest req) {
     msg.body = std::move(req.body);
     out.ttl_kept = ttl->kept;
     out.location = message_url(msg.id);
+    if (ttl->kept == 0) {
+        // TTL 0: delivered now if the UA is online, otherwise it expires at once
+        // (R8030-5.2-i). Either way the sender gets 201: it was accepted. It is never
+        // stored, so nothing could confirm it: Prefer: respond-async is not honoured (a
+        // preference, RFC 7240 §2) and no receipt subscription is made for it.
+        if (notifier_) notifier_->notify(msg, false);
+        return out;
+    }
+    // A receipt subscription the sender names must exist (R8030-5.1-h); a new one is made
+    // only for a push that is accepted, so refused pushes leave nothing behind.
+    std::string new_receipts;  // a receipt subscription made for this push, to undo on refusal
     if (parse_prefer(req.prefer).respond_async) {
-        auto rid = receipt_subscription(req);
+        auto rid = named_receipt_subscription(req);
         if (!rid) return rid.error();
+        if (rid->empty()) {
+            *rid = new_id();
+            new_receipts = receipt_queue(*rid);
+            base::UnixMs created = clock_.now_ms();
+            if (auto r = store_.put_user_agent(
+                    {new_receipts, created, created, store::AgentKind::receipts});
+                !r)
+                return r.error();
+        }
         msg.receipt_id = *rid;
         out.receipt_url =
             options_.origin + std::string(kReceiptPrefix) + base::base64url_encode(*rid);
-    }
-
-    if (ttl->kept == 0) {
-        // TTL 0: delivered now if the UA is online, otherwise it expires at once
-        // (R8030-5.2-i). Either way the sender gets 201: it was accepted.
-        if (notifier_) notifier_->notify(msg, false);
-        return out;
     }
     // Per-UA queue cap (errc::too_many_requests): the sender backs off instead of the service
     // dropping anything. A Topic message may replace one instead of growing the queue, but
     // the cap counts it too.
     auto replaced = store_.enqueue(msg, options_.max_queued_per_ua);
-    if (!replaced) return replaced.error();
+    if (!replaced) {
+        if (!new_receipts.empty() && !store_.delete_user_agent(new_receipts))
+            spdlog::warn("receipt: could not remove the receipt subscription of a refused push");
+        return replaced.error();
+    }
     // A replaced message is gone with whatever it was owed: no receipt (R8030-5.4-d).
-    out.stored = true;
     if (notifier_) notifier_->notify(msg, true);
     return out;
 }
@@ -313,31 +338,90 @@ result<MonitorScope> PushService::monitor_scope(MonitorKind kind, std::string_vi
         if (!*sub) return errc::not_found;  // R8030-7.3-b
         scope.uaid = (*sub)->uaid;
         scope.subscription_id = *id;
-        return scope;
+    } else {
+        scope.receipts = kind == MonitorKind::receipts;
+        scope.uaid = scope.receipts ? receipt_queue(*id) : *id;
     }
-    scope.receipts = kind == MonitorKind::receipts;
-    scope.uaid = scope.receipts ? receipt_queue(*id) : *id;
-    auto ua = store_.get_user_agent(scope.uaid);
-    if (!ua) return ua.error();
-    if (!*ua) return errc::not_found;
+    // Monitoring is how an RFC 8030 user agent or an application server shows itself.
+    auto seen_now = seen(scope.uaid);
+    if (!seen_now) return seen_now.error();
+    if (!*seen_now) return errc::not_found;
     return scope;
 }
 
-result<std::string> PushService::receipt_subscription(const PushRequest& req) {
-    // Reuse the receipt subscription the sender names (R8030-5.1-e, -f); an unknown one is a
-    // 400 (R8030-5.1-h). Without one, a new one is made (R8030-5.1-g).
-    if (auto link = find_link(req.link, kRelReceipt)) {
-        auto rid = id_from_link(*link, kReceiptPrefix);
-        if (!rid) return errc::unknown_receipt;
-        auto ua = store_.get_user_agent(receipt_queue(*rid));
-        if (!ua) return ua.error();
-        if (!*ua) return errc::unknown_receipt;
-        return *rid;
-    }
-    std::string rid = new_id();
+result<std::string> PushService::named_receipt_subscription(const PushRequest& req) {
+    // Reuse the receipt subscription the sender names (R8030-5.1-e, -f); an unknown or
+    // expired one is a 400 (R8030-5.1-h). "" when none is named (R8030-5.1-g).
+    auto link = find_link(req.link, kRelReceipt);
+    if (!link) return std::string();
+    auto rid = id_from_link(*link, kReceiptPrefix);
+    if (!rid) return errc::unknown_receipt;
+    // Naming it is using it: a receipt subscription in use does not expire.
+    auto seen_now = seen(receipt_queue(*rid));
+    if (!seen_now) return seen_now.error();
+    if (!*seen_now) return errc::unknown_receipt;
+    return *rid;
+}
+
+base::UnixMs PushService::idle_limit_ms(store::AgentKind kind) const {
+    return kind == store::AgentKind::receipts ? std::int64_t(options_.max_ttl) * 1000
+                                              : options_.ua_idle_ms;
+}
+
+result<bool> PushService::live_user_agent(std::string_view uaid) {
+    auto ua = store_.get_user_agent(uaid);
+    if (!ua) return {boost::system::in_place_error, ua.error()};
+    return *ua && clock_.now_ms() - (*ua)->last_seen_ms < idle_limit_ms((*ua)->kind);
+}
+
+result<bool> PushService::seen(std::string_view uaid) {
+    auto ua = store_.get_user_agent(uaid);
+    if (!ua) return {boost::system::in_place_error, ua.error()};
+    if (!*ua) return false;
     base::UnixMs now = clock_.now_ms();
-    if (auto r = store_.put_user_agent({receipt_queue(rid), now, now}); !r) return r.error();
-    return rid;
+    if (now - (*ua)->last_seen_ms >= idle_limit_ms((*ua)->kind)) {
+        // Past its age it is gone for senders already (push answers 410): it cannot come
+        // back, or a sender told 410 would have dropped a subscription that still works.
+        if (auto r = remove_user_agent((*ua)->uaid); !r && r.error() != errc::not_found)
+            return {boost::system::in_place_error, r.error()};
+        return false;
+    }
+    if (auto r = record_seen(**ua, now); !r) return {boost::system::in_place_error, r.error()};
+    return true;
+}
+
+result<bool> PushService::refresh_connected(std::string_view uaid) {
+    auto ua = store_.get_user_agent(uaid);
+    if (!ua) return {boost::system::in_place_error, ua.error()};
+    if (!*ua) return false;
+    if (auto r = record_seen(**ua, clock_.now_ms()); !r) return {boost::system::in_place_error, r.error()};
+    return true;
+}
+
+result<void> PushService::record_seen(store::UserAgentRecord& ua, base::UnixMs now) {
+    if (now - ua.last_seen_ms < std::min(kSeenResolutionMs, idle_limit_ms(ua.kind) / 2)) return {};
+    ua.last_seen_ms = now;
+    return store_.put_user_agent(ua);
+}
+
+result<std::size_t> PushService::collect_idle(std::size_t limit) {
+    base::UnixMs now = clock_.now_ms();
+    std::size_t removed = 0;
+    for (auto kind : {store::AgentKind::user_agent, store::AgentKind::receipts}) {
+        auto idle = store_.idle_user_agents(kind, now - idle_limit_ms(kind) + 1, limit - removed);
+        if (!idle) return idle.error();
+        for (const auto& uaid : *idle) {
+            if (auto r = remove_user_agent(uaid); !r && r.error() != errc::not_found)
+                return r.error();
+            ++removed;
+        }
+        if (removed == limit) break;
+    }
+    if (removed > 0) {
+        static obs::Counter& collected = obs::counter("pushsvc_idle_user_agents_removed_total");
+        collected.inc(removed);
+    }
+    return removed;
 }
 
 void PushService::send_receipt(const store::MessageRecord& message, std::uint16_t status) {
@@ -355,7 +439,11 @@ void PushService::send_receipt(const store::MessageRecord& message, std::uint16_
     receipt.received_ms = now;
     receipt.ttl_s = options_.max_ttl;
     receipt.expires_ms = now + std::int64_t(options_.max_ttl) * 1000;
-    if (!store_.enqueue(receipt)) return;
+    // Capped like any queue: a receipt subscription nobody reads cannot grow without bound.
+    if (auto r = store_.enqueue(receipt, options_.max_queued_per_ua); !r) {
+        spdlog::debug("receipt: not queued ({})", r.error().message());
+        return;
+    }
     obs::counter("pushsvc_receipts_total", status == 204 ? "status=\"204\"" : "status=\"410\"")
         .inc();
     if (notifier_) notifier_->notify(receipt, true);
@@ -369,10 +457,12 @@ void PushService::mark_delivered(const store::MessageRecord& message) {
         spdlog::warn("receipt: could not record delivery of a message; its ack earns no 204");
 }
 
-result<std::size_t> PushService::sweep(base::UnixMs now) {
+result<std::size_t> PushService::sweep(base::UnixMs now, std::size_t limit) {
     std::vector<store::MessageRecord> with_receipt;
-    auto swept = store_.sweep_expired(now, &with_receipt);
+    auto swept = store_.sweep_expired(now, limit, &with_receipt);
     if (!swept) return swept.error();
+    static obs::Counter& expired = obs::counter("pushsvc_messages_expired_total");
+    expired.inc(*swept);
     for (const auto& m : with_receipt) {
         send_receipt(m, 410);  // expired without an ack (R8030-6.3-d, choice A-4)
     }

@@ -47,6 +47,8 @@ struct ServiceOptions {
     std::int64_t vapid_skew_s = 60;
     std::size_t vapid_cache_size = 10'000;
     std::size_t max_queued_per_ua = 1000;  // 429 beyond it (R8030-8.4-b)
+    // A user agent unseen this long is gone (410 to pushes) and collected (push.ua_idle_days).
+    std::int64_t ua_idle_ms = std::int64_t(60) * 24 * 3600 * 1000;
 };
 
 // Path prefixes of the resources this service mints (all capability URLs, RFC 8030 §8.3).
@@ -91,7 +93,6 @@ struct PushOutcome {
     store::MessageRecord message;  // body moved in; id/seq assigned
     std::string location;          // message resource URL
     std::uint32_t ttl_kept = 0;
-    bool stored = false;      // false for TTL 0
     std::string receipt_url;  // receipt subscription when asked for: answer 202 (§5.1)
 };
 
@@ -147,9 +148,22 @@ class PushService {
     // (R8030-6.2-d, 6.3-c, 7.2-f). errc::not_found when there is no such message.
     result<void> give_up(std::string_view id_segment);
 
-    // Deletes expired messages; those that asked for a receipt get a 410 receipt
-    // (R8030-6.3-d). Called periodically by app/.
-    result<std::size_t> sweep(base::UnixMs now);
+    // Deletes up to `limit` expired messages, earliest first; those that asked for a receipt
+    // get a 410 receipt (R8030-6.3-d). Returns how many (fewer than `limit`: none left).
+    // Called by app/'s expiry scheduler when the store's next_expiry() has passed.
+    result<std::size_t> sweep(base::UnixMs now, std::size_t limit);
+
+    // A user agent or receipt subscription showed itself (hello, monitoring GET, a push naming
+    // it): records it at most once a day. false if it does not exist or is past its idle age
+    // (then it is removed now: senders were already told 410).
+    result<bool> seen(std::string_view uaid);
+    // A user agent is connected (a WebSocket session or a monitor holds it): it is seen now,
+    // whatever its age, at most one write a day. false if it does not exist.
+    result<bool> refresh_connected(std::string_view uaid);
+    // Removes up to `limit` user agents unseen for push.ua_idle_days and receipt
+    // subscriptions unseen for push.max_ttl, with their subscriptions and queues. Returns how
+    // many (fewer than `limit`: none left).
+    result<std::size_t> collect_idle(std::size_t limit);
 
     // URL of a stored message / a subscription's endpoint, as handed out.
     std::string message_url(std::string_view message_id) const;
@@ -158,7 +172,13 @@ class PushService {
   private:
     result<void> check_vapid(const PushRequest& req, const store::SubscriptionRecord& sub,
                              const EndpointToken& token, std::string& verified_key);
-    result<std::string> receipt_subscription(const PushRequest& req);
+    result<std::string> named_receipt_subscription(const PushRequest& req);
+    // How long a record of this kind may go unseen.
+    base::UnixMs idle_limit_ms(store::AgentKind kind) const;
+    // The user agent exists and is not past its idle age.
+    result<bool> live_user_agent(std::string_view uaid);
+    // Records last_seen = now when the stored value is a day old or more.
+    result<void> record_seen(store::UserAgentRecord& ua, base::UnixMs now);
     result<store::MessageRecord> remove_message(std::string_view id_segment);
     result<void> remove_user_agent(const std::string& uaid);
     void send_receipt(const store::MessageRecord& message, std::uint16_t status);

@@ -13,19 +13,15 @@ TEST(Http1Convert, LowerCasesFieldNamesAndTakesTheAuthorityFromHost) {
     req.insert("TTL", "60");
     req.insert("Content-Encoding", "aes128gcm");
     req.body() = "payload";
-    net::SessionContext ctx;
-    ctx.secure = true;
-    ctx.peer = "127.0.0.1:5";
-    const http::Request r = to_request(std::move(req), ctx);
+    const http::Request r = to_request(std::move(req));
     EXPECT_EQ(r.method, "POST");
     EXPECT_EQ(r.target, "/wpush/v2/x");
     EXPECT_EQ(r.authority, "push.example:8443");
     EXPECT_EQ(r.headers.get("ttl"), "60");
     EXPECT_EQ(r.headers.get("content-encoding"), "aes128gcm");
     EXPECT_EQ(r.body, "payload");
-    EXPECT_TRUE(r.secure);
     EXPECT_FALSE(r.can_push);
-    EXPECT_EQ(r.peer, "127.0.0.1:5");
+    EXPECT_EQ(r.pusher, nullptr);
 }
 
 TEST(Http1Convert, AddsDateServerAndContentLengthAndDropsHopByHopFields) {

@@ -39,7 +39,6 @@ class WsSessionTest : public ::testing::Test {
         ws_.hub = &hub_;
         ws_.delivery.hello_timeout_ms = 2000;
         ctx_.registry = std::make_shared<net::ConnectionRegistry>();
-        ctx_.handler = std::make_shared<const http::Handler>();
     }
     ~WsSessionTest() override {
         work_.reset();

@@ -168,7 +168,6 @@ TEST(Http2Engine, HandsOutACompleteRequestAndSubmitsItsResponse) {
     EXPECT_EQ(r.authority, "push.test");
     EXPECT_EQ(r.headers.get("x-echo"), "v");
     EXPECT_EQ(r.body, "hello");
-    EXPECT_EQ(r.protocol, http::Protocol::http2);
     EXPECT_FALSE(r.can_push);
     EXPECT_TRUE(e.submit_response(ready[0].stream_id, ok("answer")));
     pump(c, e);

@@ -229,22 +229,21 @@ TEST(Http1Server, GivesAnUpgradeRequestANormalResponseWithoutAnUpgradeHook) {
 
 TEST(Http1Server, HandsTheStreamToTheUpgradeHookWhenItAccepts) {
     std::atomic<int> upgrades{0};
-    TestServer ts(TestServer::default_config(), false, [&](net::Server& s) {
-        http1::UpgradeHandler hook;
-        hook.plain = [&](http1::BeastRequest& req, boost::beast::tcp_stream& stream,
-                         boost::beast::flat_buffer&, const net::SessionContext&) {
-            if (req.target() != "/ws") return false;
-            ++upgrades;
-            boost::beast::tcp_stream taken(std::move(stream));  // the hook owns it now
-            boost::system::error_code ec;
-            boost::asio::write(taken,
-                               boost::asio::buffer(std::string_view(
-                                   "HTTP/1.1 101 Switching Protocols\r\n\r\ntaken-over")),
-                               ec);
-            return true;  // `taken` closes when it goes out of scope
-        };
-        s.set_upgrade_handler(std::move(hook));
-    });
+    http1::UpgradeHandler hook;
+    hook.plain = [&](http1::BeastRequest& req, boost::beast::tcp_stream& stream,
+                     boost::beast::flat_buffer&, const net::SessionContext&) {
+        if (req.target() != "/ws") return false;
+        ++upgrades;
+        boost::beast::tcp_stream taken(std::move(stream));  // the hook owns it now
+        boost::system::error_code ec;
+        boost::asio::write(
+            taken,
+            boost::asio::buffer(
+                std::string_view("HTTP/1.1 101 Switching Protocols\r\n\r\ntaken-over")),
+            ec);
+        return true;  // `taken` closes when it goes out of scope
+    };
+    TestServer ts(TestServer::default_config(), false, std::move(hook));
     RawClient c(ts.port());
     c.send_slices(kUpgrade);
     std::string wire;

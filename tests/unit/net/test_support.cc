@@ -11,9 +11,13 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "pushsvc/http1/session.h"
+#include "pushsvc/http2/connection.h"
+
 namespace pushsvc::test {
 
-void EchoHandler::operator()(http::Request req, http::Responder respond) {
+void EchoHandler::handle(std::string_view protocol, http::Request req,
+                         http::Responder respond) {
     ++calls_;
     if (req.target.rfind("/defer", 0) == 0) {
         std::lock_guard lock(mutex_);
@@ -25,7 +29,7 @@ void EchoHandler::operator()(http::Request req, http::Responder respond) {
     res.status = 200;
     res.headers.add("content-type", "text/plain");
     res.headers.add("x-method", req.method);
-    res.body = echo_body(req);
+    res.body = echo_body(protocol, req);
     respond(std::move(res));
 }
 
@@ -38,14 +42,12 @@ std::optional<std::pair<http::Request, http::Responder>> EchoHandler::take_defer
     return out;
 }
 
-std::string echo_body(const http::Request& req) {
+std::string echo_body(std::string_view protocol, const http::Request& req) {
     std::string out;
     out += "method=" + req.method + "\n";
     out += "target=" + req.target + "\n";
     out += "authority=" + req.authority + "\n";
-    out += std::string("protocol=") + (req.protocol == http::Protocol::http2 ? "http2" : "http1") +
-           "\n";
-    out += std::string("secure=") + (req.secure ? "1" : "0") + "\n";
+    out += "protocol=" + std::string(protocol) + "\n";
     out += std::string("can_push=") + (req.can_push ? "1" : "0") + "\n";
     out += "x-echo=" + req.headers.get("x-echo").value_or("") + "\n";
     out += "body=" + req.body;
@@ -81,8 +83,7 @@ config::Config TestServer::default_config() {
     return cfg;
 }
 
-TestServer::TestServer(config::Config cfg, bool tls,
-                       const std::function<void(net::Server&)>& before_start)
+TestServer::TestServer(config::Config cfg, bool tls, http1::UpgradeHandler upgrade)
     : work_(ioc_.get_executor()), handler_(std::make_shared<EchoHandler>()) {
     if (tls) {
         cert_ = std::make_unique<TempCert>();
@@ -91,12 +92,17 @@ TestServer::TestServer(config::Config cfg, bool tls,
         cfg.server.tls_key = cert_->key;
     }
     auto h = handler_;
-    server_ = std::make_unique<net::Server>(ioc_, cfg, [h](http::Request req, http::Responder r) {
-        (*h)(std::move(req), std::move(r));
-    });
-    if (before_start) before_start(*server_);
+    auto echo_as = [h](std::string_view protocol) -> http::Handler {
+        return [h, protocol](http::Request req, http::Responder r) {
+            h->handle(protocol, std::move(req), std::move(r));
+        };
+    };
+    server_ = std::make_unique<net::Server>(ioc_, cfg);
     auto started = server_->start();
     if (!started) throw std::runtime_error("server start: " + started.error().message());
+    // In the order app/ uses: bound first, handlers before the io_context runs.
+    server_->set_handlers({.http1 = http1::protocol_handler(echo_as("http1"), std::move(upgrade)),
+                           .http2 = http2::protocol_handler(echo_as("http2"))});
     for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // Test support for the transport tests: a net::Server on 127.0.0.1 port 0 run by two
-// io_context threads with an echo handler, a throwaway self-signed certificate, a raw
+// io_context threads, wired as app/ wires it (http1::protocol_handler and
+// http2::protocol_handler around one application handler, here an echo), a throwaway
+// self-signed certificate, a raw
 // blocking-socket client with deadlines, a minimal HTTP/1.1 response reader and a subprocess
 // runner for independent clients (curl, nghttp). Every wait is bounded.
 
@@ -22,18 +24,21 @@
 
 #include "pushsvc/config/config.h"
 #include "pushsvc/http/message.h"
+#include "pushsvc/http1/upgrade.h"
 #include "pushsvc/net/server.h"
 
 namespace pushsvc::test {
 
 using namespace std::chrono_literals;
 
-// Echo: the body lists method, target, authority, protocol, secure, can_push, x-echo and
-// then "body=" followed by the request body. Targets under /defer are parked: the test
-// answers them through take_deferred() from its own thread.
+// Echo: the body lists method, target, authority, protocol, can_push, x-echo and then
+// "body=" followed by the request body. `protocol` is the protocol handler the request came
+// through ("http1" or "http2"): TestServer gives each one its own tagged copy, so the echo
+// shows which session net/ handed the connection to. Targets under /defer are parked: the
+// test answers them through take_deferred() from its own thread.
 class EchoHandler {
   public:
-    void operator()(http::Request req, http::Responder respond);
+    void handle(std::string_view protocol, http::Request req, http::Responder respond);
     // Waits up to `timeout` for a parked request.
     std::optional<std::pair<http::Request, http::Responder>> take_deferred(
         std::chrono::milliseconds timeout = 5s);
@@ -46,7 +51,7 @@ class EchoHandler {
     std::deque<std::pair<http::Request, http::Responder>> deferred_;
 };
 
-std::string echo_body(const http::Request& req);
+std::string echo_body(std::string_view protocol, const http::Request& req);
 
 // A self-signed P-256 certificate for "localhost" in a fresh temp directory.
 struct TempCert {
@@ -57,10 +62,10 @@ struct TempCert {
 
 class TestServer {
   public:
-    // `tls` adds a TLS listener with a throwaway certificate.
-    // `before_start` may configure the server (e.g. an upgrade hook) before it listens.
+    // `tls` adds a TLS listener with a throwaway certificate. `upgrade` is the HTTP/1.1
+    // upgrade hook (app/ passes the WebSocket one).
     explicit TestServer(config::Config cfg = default_config(), bool tls = false,
-                        const std::function<void(net::Server&)>& before_start = {});
+                        http1::UpgradeHandler upgrade = {});
     ~TestServer();
 
     static config::Config default_config();

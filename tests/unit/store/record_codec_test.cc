@@ -74,18 +74,19 @@ TEST(RecordCodec, SubscriptionAndUserAgentRoundTrip) {
                          .uaid = "u",
                          .channel_id = "c",
                          .app_server_key = "k",
-                         .set_id = "set",
                          .created_ms = 42};
     SubscriptionRecord s2;
     ASSERT_TRUE(decode(encode(s), s2));
     EXPECT_EQ(s2.id, "s");
-    EXPECT_EQ(s2.set_id, "set");
+    EXPECT_EQ(s2.app_server_key, "k");
     EXPECT_EQ(s2.created_ms, 42);
-    UserAgentRecord u{.uaid = "u", .created_ms = 1, .last_seen_ms = 2};
+    UserAgentRecord u{
+        .uaid = "u", .created_ms = 1, .last_seen_ms = 2, .kind = AgentKind::receipts};
     UserAgentRecord u2;
     ASSERT_TRUE(decode(encode(u), u2));
     EXPECT_EQ(u2.uaid, "u");
     EXPECT_EQ(u2.last_seen_ms, 2);
+    EXPECT_EQ(u2.kind, AgentKind::receipts);
 }
 
 TEST(RecordCodec, RejectsEveryTruncationAndTrailingBytes) {
@@ -99,8 +100,10 @@ TEST(RecordCodec, RejectsEveryTruncationAndTrailingBytes) {
 
 TEST(RecordCodec, RejectsUnknownVersion) {
     std::string bytes = encode(UserAgentRecord{.uaid = "u"});
-    bytes[0] = static_cast<char>(kRecordVersion + 1);
+    bytes[0] = static_cast<char>(kUserAgentVersion + 1);
     UserAgentRecord out;
+    EXPECT_FALSE(decode(bytes, out));
+    bytes[0] = 0;
     EXPECT_FALSE(decode(bytes, out));
 }
 
@@ -115,6 +118,28 @@ TEST(RecordCodec, LengthPrefixedFieldsArePrefixFree) {
     ASSERT_TRUE(read_lp(in, field));
     EXPECT_EQ(field, "abc");
     EXPECT_TRUE(in.empty());
+}
+
+// Records written by version 1 (a subscription with a set_id, a user agent without a kind)
+// still decode after the upgrade.
+TEST(RecordCodec, VersionOneUserAgentAndSubscriptionDecode) {
+    std::string ua(1, '\x01');
+    append_lp(ua, "u");
+    append_be64(ua, 1);
+    append_be64(ua, 2);
+    UserAgentRecord u;
+    ASSERT_TRUE(decode(ua, u));
+    EXPECT_EQ(u.last_seen_ms, 2);
+    EXPECT_EQ(u.kind, AgentKind::user_agent);
+    std::string sub(1, '\x01');
+    for (const char* f : {"s", "u", "c", "k", "set"}) append_lp(sub, f);
+    append_be64(sub, 42);
+    SubscriptionRecord s;
+    ASSERT_TRUE(decode(sub, s));
+    EXPECT_EQ(s.app_server_key, "k");
+    EXPECT_EQ(s.created_ms, 42);
+    sub[0] = static_cast<char>(kSubscriptionVersion);  // version 2 has no set_id: too long
+    EXPECT_FALSE(decode(sub, s));
 }
 
 }  // namespace

@@ -9,13 +9,18 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <rocksdb/db.h>
+
 #include "pushsvc/base/clock.h"
+#include "pushsvc/store/record_codec.h"
+#include "pushsvc/store/rocks_keys.h"
 #include "tests/unit/store/store_test_support.h"
 
 namespace pushsvc::store {
@@ -87,12 +92,77 @@ TEST_F(RocksStoreTest, SweptMessagesStayGoneAfterReopen) {
         ASSERT_NE(s, nullptr);
         MessageRecord m = make_message("m1", "ua1", "s1", 1);
         must(s->enqueue(m));
-        EXPECT_EQ(must(s->sweep_expired(kT0 + 1000, nullptr)), 1u);
+        EXPECT_EQ(must(s->sweep_expired(kT0 + 1000, 100, nullptr)), 1u);
     }
     auto s = open();
     ASSERT_NE(s, nullptr);
-    EXPECT_EQ(must(s->sweep_expired(kT0 + 1000, nullptr)), 0u);
+    EXPECT_EQ(must(s->sweep_expired(kT0 + 1000, 100, nullptr)), 0u);
     EXPECT_TRUE(must(s->pending("ua1", kT0, 0, 10)).empty());
+}
+
+// A store written by format 1 (before the last-seen index) is migrated on open, not refused:
+// its user agents become collectable by kind (receipt subscriptions were 'R' + 16 bytes), its
+// subscriptions (which stored a set_id) still read, and its messages (expiry values without
+// received_ms) still expire and count.
+TEST_F(RocksStoreTest, FormatOneStoreIsMigratedOnOpen) {
+    const std::string receipts = "R" + std::string(16, 'r');
+    const std::string qkey = keys::queue_key("ua1", 7);
+    {
+        rocksdb::Options o;
+        o.create_if_missing = true;
+        std::filesystem::create_directories(path_);
+        rocksdb::DB* raw = nullptr;
+        ASSERT_TRUE(rocksdb::DB::Open(o, path_, &raw).ok());
+        std::unique_ptr<rocksdb::DB> db(raw);
+        auto be64 = [](std::uint64_t v) {
+            std::string out;
+            codec::append_be64(out, v);
+            return out;
+        };
+        auto ua_v1 = [&](const std::string& uaid, base::UnixMs seen) {
+            std::string v(1, '\x01');
+            codec::append_lp(v, uaid);
+            return v + be64(kT0) + be64(std::uint64_t(seen));
+        };
+        std::string sub_v1(1, '\x01');
+        for (const char* f : {"s1", "ua1", "chan", "", "set-1"}) codec::append_lp(sub_v1, f);
+        sub_v1 += be64(kT0);
+        MessageRecord m = make_message("m1", "ua1", "s1", 60, "", kT0 - 500);
+        m.seq = 7;
+        rocksdb::WriteOptions wo;
+        ASSERT_TRUE(db->Put(wo, "#format", be64(1)).ok());
+        ASSERT_TRUE(db->Put(wo, "#seq", be64(1u << 16)).ok());
+        ASSERT_TRUE(db->Put(wo, keys::tagged('u', "ua1"), ua_v1("ua1", kT0 - 100)).ok());
+        ASSERT_TRUE(db->Put(wo, keys::tagged('u', receipts), ua_v1(receipts, kT0 - 200)).ok());
+        ASSERT_TRUE(db->Put(wo, keys::tagged('s', "s1"), sub_v1).ok());
+        ASSERT_TRUE(db->Put(wo, keys::lp_key('i', "ua1") + "s1", "").ok());
+        ASSERT_TRUE(db->Put(wo, qkey, codec::encode(m)).ok());
+        ASSERT_TRUE(db->Put(wo, keys::tagged('m', "m1"), qkey).ok());
+        ASSERT_TRUE(db->Put(wo, keys::expiry_key(m.expires_ms, 7), qkey).ok());
+    }
+    auto s = open();
+    ASSERT_NE(s, nullptr);
+    using V = std::vector<std::string>;
+    EXPECT_EQ(must(s->idle_user_agents(AgentKind::user_agent, kT0, 10)), V{"ua1"});
+    EXPECT_EQ(must(s->idle_user_agents(AgentKind::receipts, kT0, 10)), V{receipts});
+    EXPECT_EQ(must(s->get_user_agent("ua1"))->last_seen_ms, kT0 - 100);
+    auto sub = must(s->get_subscription("s1"));
+    ASSERT_TRUE(sub.has_value());
+    EXPECT_EQ(sub->channel_id, "chan");
+    EXPECT_EQ(sub->created_ms, kT0);
+    auto st = must(s->stats());
+    EXPECT_EQ(st.queued_messages, 1u);
+    EXPECT_EQ(st.oldest_received_ms, kT0 - 500);
+    EXPECT_EQ(st.receipt_subscriptions, 1u);
+    EXPECT_GT(st.disk_bytes, 0u);
+    EXPECT_EQ(must(s->next_expiry()), kT0 + 59'500);
+    EXPECT_EQ(must(s->sweep_expired(kT0 + 60'000, 10, nullptr)), 1u);
+    EXPECT_FALSE(must(s->get_message("m1")).has_value());
+    s.reset();
+    // Reopening a migrated store changes nothing.
+    s = open();
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(must(s->idle_user_agents(AgentKind::receipts, kT0, 10)), V{receipts});
 }
 
 TEST_F(RocksStoreTest, SyncModeWritesReadBackFromConcurrentWriters) {

@@ -101,7 +101,6 @@ TYPED_TEST(StoreContract, StoresAndReturnsSubscriptionWithEveryField) {
                            .uaid = "ua1",
                            .channel_id = "chan-1",
                            .app_server_key = std::string(65, '\x04'),
-                           .set_id = "set-9",
                            .created_ms = kT0};
     must(s.put_subscription(sub));
     auto got = must(s.get_subscription("sub1"));
@@ -110,7 +109,6 @@ TYPED_TEST(StoreContract, StoresAndReturnsSubscriptionWithEveryField) {
     EXPECT_EQ(got->uaid, sub.uaid);
     EXPECT_EQ(got->channel_id, sub.channel_id);
     EXPECT_EQ(got->app_server_key, sub.app_server_key);
-    EXPECT_EQ(got->set_id, sub.set_id);
     EXPECT_EQ(got->created_ms, sub.created_ms);
     EXPECT_FALSE(must(s.get_subscription("nope")).has_value());
 }
@@ -363,8 +361,8 @@ TYPED_TEST(StoreContract, SweepExpiredCountsAndRemovesOnlyExpiredMessages) {
     this->add(make_message("keep", "ua1", "s1", 3));
     this->add(make_message("old", "ua3", "s3", 1, "", kT0 - 5000));
 
-    EXPECT_EQ(must(s.sweep_expired(kT0 + 2000, nullptr)), 3u);  // expires_ms <= now is swept
-    EXPECT_EQ(must(s.sweep_expired(kT0 + 2000, nullptr)), 0u);
+    EXPECT_EQ(must(s.sweep_expired(kT0 + 2000, 100, nullptr)), 3u);  // expires_ms <= now is swept
+    EXPECT_EQ(must(s.sweep_expired(kT0 + 2000, 100, nullptr)), 0u);
     EXPECT_FALSE(must(s.delete_message("e1")));
     EXPECT_FALSE(must(s.delete_message("e2")));
     EXPECT_EQ(this->pending_ids("ua1", kT0), (std::vector<std::string>{"keep"}));
@@ -419,11 +417,94 @@ TYPED_TEST(StoreContract, SweepReportsExpiredMessagesThatAskedForAReceipt) {
     this->add(with);
     this->add(make_message("without", "ua1", "s1", 1));
     std::vector<MessageRecord> receipts;
-    EXPECT_EQ(must(s.sweep_expired(kT0 + 5000, &receipts)), 2u);
+    EXPECT_EQ(must(s.sweep_expired(kT0 + 5000, 100, &receipts)), 2u);
     ASSERT_EQ(receipts.size(), 1u);
     EXPECT_EQ(receipts[0].id, "with");
     EXPECT_EQ(receipts[0].receipt_id, "rcpt");
     EXPECT_TRUE(receipts[0].body.empty());
+}
+
+// Prompt expiry (issue "Running for months"): the store tells when the next sweep has work,
+// and sweeps in bounded batches, earliest first.
+TYPED_TEST(StoreContract, NextExpiryIsTheEarliestQueuedExpiry) {
+    Store& s = this->store();
+    EXPECT_FALSE(must(s.next_expiry()).has_value());
+    this->add(make_message("late", "ua1", "s1", 60));
+    this->add(make_message("soon", "ua2", "s2", 2));
+    this->add(make_message("past", "ua3", "s3", 1, "", kT0 - 5000));
+    EXPECT_EQ(must(s.next_expiry()), kT0 - 4000);
+    EXPECT_FALSE(must(s.delete_message("past")).has_value());  // expired: removed, not returned
+    EXPECT_EQ(must(s.next_expiry()), kT0 + 2000);
+    EXPECT_EQ(must(s.sweep_expired(kT0 + 2000, 10, nullptr)), 1u);
+    EXPECT_EQ(must(s.next_expiry()), kT0 + 60'000);
+}
+
+TYPED_TEST(StoreContract, SweepTakesAtMostTheLimitEarliestFirst) {
+    Store& s = this->store();
+    for (int i = 0; i < 7; ++i)
+        this->add(make_message("m" + std::to_string(i), "ua" + std::to_string(i % 3), "s", 1, "",
+                               kT0 + (6 - i) * 10));  // m6 expires first
+    EXPECT_EQ(must(s.sweep_expired(kT0 + 10'000, 3, nullptr)), 3u);
+    // The three earliest (m6, m5, m4) are gone, the rest are still there (until swept).
+    EXPECT_EQ(must(s.queued("ua0", 10)), 2u);
+    EXPECT_EQ(must(s.queued("ua1", 10)), 1u);
+    EXPECT_EQ(must(s.queued("ua2", 10)), 1u);
+    std::set<std::string> left;
+    for (int u = 0; u < 3; ++u)
+        for (const auto& m : must(s.pending("ua" + std::to_string(u), kT0, 0, 10)))
+            left.insert(m.id);
+    EXPECT_EQ(left, (std::set<std::string>{"m0", "m1", "m2", "m3"}));
+    EXPECT_EQ(must(s.sweep_expired(kT0 + 10'000, 3, nullptr)), 3u);
+    EXPECT_EQ(must(s.sweep_expired(kT0 + 10'000, 3, nullptr)), 1u);  // fewer: none left
+    EXPECT_EQ(must(s.sweep_expired(kT0 + 10'000, 3, nullptr)), 0u);
+    EXPECT_FALSE(must(s.next_expiry()).has_value());
+    for (int u = 0; u < 3; ++u) EXPECT_EQ(must(s.queued("ua" + std::to_string(u), 10)), 0u);
+}
+
+// push.ua_idle_days and receipt-subscription expiry: candidates by kind, least recently
+// seen first, and a put with a newer last_seen moves a user agent out of the idle set.
+TYPED_TEST(StoreContract, IdleUserAgentsByKindAndLastSeen) {
+    Store& s = this->store();
+    must(s.put_user_agent({.uaid = "old", .created_ms = 1, .last_seen_ms = kT0 - 300}));
+    must(s.put_user_agent({.uaid = "older", .created_ms = 1, .last_seen_ms = kT0 - 900}));
+    must(s.put_user_agent({.uaid = "fresh", .created_ms = 1, .last_seen_ms = kT0}));
+    must(s.put_user_agent(
+        {.uaid = "R1", .created_ms = 1, .last_seen_ms = kT0 - 900, .kind = AgentKind::receipts}));
+    using V = std::vector<std::string>;
+    EXPECT_EQ(must(s.idle_user_agents(AgentKind::user_agent, kT0, 10)), (V{"older", "old"}));
+    EXPECT_EQ(must(s.idle_user_agents(AgentKind::user_agent, kT0, 1)), (V{"older"}));
+    EXPECT_EQ(must(s.idle_user_agents(AgentKind::user_agent, kT0 - 300, 10)), (V{"older"}));
+    EXPECT_EQ(must(s.idle_user_agents(AgentKind::receipts, kT0, 10)), (V{"R1"}));
+    EXPECT_EQ(must(s.get_user_agent("R1"))->kind, AgentKind::receipts);
+    // Seen again: no longer idle, and listed once only.
+    must(s.put_user_agent({.uaid = "older", .created_ms = 1, .last_seen_ms = kT0 + 5}));
+    EXPECT_EQ(must(s.idle_user_agents(AgentKind::user_agent, kT0, 10)), (V{"old"}));
+    EXPECT_EQ(must(s.idle_user_agents(AgentKind::user_agent, kT0 + 10, 10)),
+              (V{"old", "fresh", "older"}));
+    must(s.delete_user_agent("old"));
+    EXPECT_EQ(must(s.idle_user_agents(AgentKind::user_agent, kT0, 10)), V{});
+}
+
+TYPED_TEST(StoreContract, StatsCountWhatIsStored) {
+    Store& s = this->store();
+    auto empty = must(s.stats());
+    EXPECT_EQ(empty.queued_messages, 0u);
+    EXPECT_FALSE(empty.oldest_received_ms.has_value());
+    must(s.put_user_agent({.uaid = "ua1"}));
+    must(s.put_user_agent({.uaid = "ua2"}));
+    must(s.put_user_agent({.uaid = "R1", .kind = AgentKind::receipts}));
+    this->add(make_message("m1", "ua1", "s1", 60, "", kT0 + 10));
+    this->add(make_message("m2", "ua2", "s2", 60, "", kT0 - 50));
+    this->add(make_message("m3", "ua2", "s2", 60, "", kT0));
+    auto st = must(s.stats());
+    EXPECT_EQ(st.queued_messages, 3u);
+    EXPECT_EQ(st.user_agents, 2u);
+    EXPECT_EQ(st.receipt_subscriptions, 1u);
+    EXPECT_EQ(st.oldest_received_ms, kT0 - 50);
+    must(s.delete_message("m2"));
+    st = must(s.stats());
+    EXPECT_EQ(st.queued_messages, 2u);
+    EXPECT_EQ(st.oldest_received_ms, kT0);
 }
 
 TYPED_TEST(StoreContract, QueuedCountsOneUserAgentsMessagesUpToTheLimit) {

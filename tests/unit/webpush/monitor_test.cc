@@ -152,7 +152,7 @@ TEST_F(MonitorTest, ExpiredMessageWithReceiptEarnsA410_R8030_6_3_d) {
     auto sub = subscribe();
     auto sent = push(sub, "normal", "1", true);
     clock_.advance_ms(2000);
-    EXPECT_EQ(*service_.sweep(clock_.now_ms()), 1u);
+    EXPECT_EQ(*service_.sweep(clock_.now_ms(), 100), 1u);
     auto rid = sent.receipt_url.substr(sent.receipt_url.rfind('/') + 1);
     Monitor as(backend_, *service_.monitor_scope(MonitorKind::receipts, rid), Urgency::very_low,
                true, 8);

@@ -91,7 +91,7 @@ TEST_F(PushServiceTest, PushStoresTheMessageInArrivalOrder_R8030_5_b) {
                    std::string(1, '\x04') + std::string(64, 'K') + "payload" + std::to_string(i);
         auto out = service_.push(std::move(req));
         ASSERT_TRUE(out);
-        EXPECT_TRUE(out->stored);
+        EXPECT_TRUE(store_.get_message(out->message.id)->has_value());
         EXPECT_EQ(out->location, service_.message_url(out->message.id));
     }
     auto pending = *store_.pending(sub.record.uaid, clock_.now_ms(), 0, 10);
@@ -104,7 +104,7 @@ TEST_F(PushServiceTest, TtlZeroIsAcceptedButNotStored_R8030_5_2_i) {
     auto sub = *service_.subscribe({});
     auto out = service_.push(push_to(sub, "0"));
     ASSERT_TRUE(out);
-    EXPECT_FALSE(out->stored);
+    EXPECT_FALSE(store_.get_message(out->message.id)->has_value());
     EXPECT_TRUE(store_.pending(sub.record.uaid, clock_.now_ms(), 0, 10)->empty());
 }
 
@@ -283,6 +283,161 @@ TEST_F(StrictPushServiceTest, AudienceMustMatchExactly_R8292_2_b) {
     auto req = push_to(sub);
     req.authorization = vapid_header(key, "https://push.test");
     EXPECT_EQ(push_error(req), errc::vapid_invalid);
+}
+
+// --- Running for months: abandoned user agents and receipt subscriptions go away ---
+
+class LifetimeTest : public PushServiceTest {
+  protected:
+    static constexpr base::UnixMs kDay = 24 * 3600 * 1000;
+    LifetimeTest() {
+        // options(): max_ttl 3600 s, so receipt subscriptions expire after an hour unseen;
+        // user agents after the default 60 days.
+    }
+    base::UnixMs last_seen(const std::string& uaid) {
+        auto ua = store_.get_user_agent(uaid);
+        EXPECT_TRUE(ua && *ua);
+        return ua && *ua ? (*ua)->last_seen_ms : 0;
+    }
+    std::string receipt_uaid(const PushOutcome& out) {
+        auto seg = out.receipt_url.substr(out.receipt_url.rfind('/') + 1);
+        return "R" + *base::base64url_decode(seg);
+    }
+};
+
+TEST_F(LifetimeTest, AUserAgentPastItsIdleAgeIsGoneForSendersBeforeCollection_R8030_7_3_d) {
+    auto sub = *service_.subscribe({});
+    clock_.advance_ms(60 * kDay - 1);
+    EXPECT_TRUE(service_.push(push_to(sub)));
+    clock_.advance_ms(1);
+    // Not collected yet (the record is still there), but pushes are told 410 already.
+    EXPECT_TRUE(store_.get_user_agent(sub.record.uaid)->has_value());
+    EXPECT_EQ(push_error(push_to(sub)), errc::subscription_gone);
+    EXPECT_EQ(*service_.collect_idle(100), 1u);
+    EXPECT_FALSE(store_.get_user_agent(sub.record.uaid)->has_value());
+    EXPECT_FALSE(store_.get_subscription(sub.record.id)->has_value());
+    EXPECT_EQ(*store_.queued(sub.record.uaid, 10), 0u);  // its queue went with it
+    EXPECT_EQ(*service_.collect_idle(100), 0u);
+}
+
+TEST_F(LifetimeTest, SeenIsWrittenAtMostOnceADayAndKeepsAUserAgent) {
+    auto sub = *service_.subscribe({});
+    const auto& uaid = sub.record.uaid;
+    base::UnixMs created = last_seen(uaid);
+    clock_.advance_ms(kDay - 1);
+    EXPECT_TRUE(*service_.seen(uaid));
+    EXPECT_EQ(last_seen(uaid), created);  // within a day: no write
+    clock_.advance_ms(1);
+    EXPECT_TRUE(*service_.seen(uaid));
+    EXPECT_EQ(last_seen(uaid), created + kDay);
+    // Seen every 59 days for half a year: never idle.
+    for (int i = 0; i < 3; ++i) {
+        clock_.advance_ms(59 * kDay);
+        EXPECT_TRUE(*service_.seen(uaid));
+        EXPECT_EQ(*service_.collect_idle(100), 0u);
+        EXPECT_TRUE(service_.push(push_to(sub)));
+    }
+}
+
+TEST_F(LifetimeTest, AUserAgentBackAfterItsIdleAgeIsNotRevived) {
+    // Senders were told 410 already; reviving it would keep a subscription they dropped.
+    auto sub = *service_.subscribe({});
+    clock_.advance_ms(61 * kDay);
+    EXPECT_FALSE(*service_.seen(sub.record.uaid));
+    EXPECT_FALSE(store_.get_user_agent(sub.record.uaid)->has_value());
+    EXPECT_FALSE(store_.get_subscription(sub.record.id)->has_value());
+}
+
+TEST_F(LifetimeTest, AConnectedUserAgentIsKeptHoweverOldItsHello) {
+    auto sub = *service_.subscribe({});
+    for (int i = 0; i < 4; ++i) {
+        clock_.advance_ms(30 * kDay);
+        EXPECT_TRUE(*service_.refresh_connected(sub.record.uaid));  // housekeeping, daily
+    }
+    EXPECT_EQ(*service_.collect_idle(100), 0u);
+    EXPECT_TRUE(service_.push(push_to(sub)));
+}
+
+TEST_F(LifetimeTest, CollectionIsBoundedPerCall) {
+    for (int i = 0; i < 5; ++i) service_.subscribe({});
+    clock_.advance_ms(60 * kDay);
+    EXPECT_EQ(*service_.collect_idle(2), 2u);
+    EXPECT_EQ(*service_.collect_idle(2), 2u);
+    EXPECT_EQ(*service_.collect_idle(2), 1u);
+    EXPECT_EQ(*service_.collect_idle(2), 0u);
+}
+
+TEST_F(LifetimeTest, AnUnusedReceiptSubscriptionExpiresAfterMaxTtl_R8030_5_1_h) {
+    auto sub = *service_.subscribe({});
+    auto req = push_to(sub);
+    req.prefer = "respond-async";
+    auto out = service_.push(req);
+    ASSERT_TRUE(out);
+    std::string rq = receipt_uaid(*out);
+    EXPECT_EQ(store_.get_user_agent(rq)->value().kind, store::AgentKind::receipts);
+    // Named by a push within max_ttl: in use, so kept.
+    clock_.advance_ms(3600 * 1000 - 1);
+    auto again = push_to(sub);
+    again.prefer = "respond-async";
+    again.link = "<" + out->receipt_url + ">; rel=\"urn:ietf:params:push:receipt\"";
+    EXPECT_TRUE(service_.push(again));
+    clock_.advance_ms(1);
+    EXPECT_EQ(*service_.collect_idle(100), 0u);
+    // Unseen for max_ttl after that naming: collected, and naming it now is a 400.
+    clock_.advance_ms(3600 * 1000);
+    EXPECT_EQ(*service_.collect_idle(100), 1u);
+    EXPECT_FALSE(store_.get_user_agent(rq)->has_value());
+    EXPECT_EQ(to_errc(service_.push(again).error()), errc::unknown_receipt);  // 400
+    // The user agent itself is untouched.
+    EXPECT_TRUE(store_.get_user_agent(sub.record.uaid)->has_value());
+}
+
+TEST_F(LifetimeTest, RefusedAndTtlZeroPushesLeaveNoReceiptSubscription) {
+    auto sub = *service_.subscribe({});
+    auto count = [&] { return store_.stats()->receipt_subscriptions; };
+    auto req = push_to(sub, "0");
+    req.prefer = "respond-async";
+    auto ttl0 = service_.push(req);
+    ASSERT_TRUE(ttl0);
+    EXPECT_TRUE(ttl0->receipt_url.empty());  // 201: a TTL-0 message is never confirmed
+    EXPECT_EQ(count(), 0u);
+    req.ttl = "-1";  // refused (400)
+    EXPECT_FALSE(service_.push(req));
+    EXPECT_EQ(count(), 0u);
+    req.ttl = "60";
+    req.topic = "bad topic!";  // refused (400)
+    EXPECT_FALSE(service_.push(req));
+    EXPECT_EQ(count(), 0u);
+}
+
+TEST(PushServiceQueueCapReceipts, A429LeavesNoReceiptSubscriptionAndReceiptQueuesAreCapped) {
+    base::FakeClock clock;
+    store::MemoryStore store(&clock);
+    ServiceOptions o;
+    o.origin = "https://push.test";
+    o.max_queued_per_ua = 2;
+    PushService service(o, store, EndpointCodec({std::string(32, 'k')}), clock);
+    auto sub = *service.subscribe({});
+    PushRequest req;
+    req.token = sub.endpoint.substr(sub.endpoint.rfind('/') + 1);
+    req.ttl = "60";
+    req.prefer = "respond-async";
+    auto first = service.push(req);
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(service.push(req));
+    EXPECT_EQ(store.stats()->receipt_subscriptions, 2u);
+    EXPECT_EQ(to_errc(service.push(req).error()), errc::too_many_requests);
+    EXPECT_EQ(store.stats()->receipt_subscriptions, 2u);  // the 429 left none behind
+    // One receipt subscription named by many pushes: its queue holds at most the cap.
+    req.link = "<" + first->receipt_url + ">; rel=\"urn:ietf:params:push:receipt\"";
+    auto second_sub = *service.subscribe({});
+    req.token = second_sub.endpoint.substr(second_sub.endpoint.rfind('/') + 1);
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE(service.push(req));
+    clock.advance_ms(61'000);  // everything expires undelivered: 410 receipts are due
+    EXPECT_EQ(*service.sweep(clock.now_ms(), 100), 4u);
+    auto rq = "R" + *base::base64url_decode(
+                        first->receipt_url.substr(first->receipt_url.rfind('/') + 1));
+    EXPECT_EQ(*store.queued(rq, 100), 2u);  // three were due, the cap kept two
 }
 
 }  // namespace

@@ -299,7 +299,8 @@ TEST_F(UaChannelTest, TtlZeroMessageIsDeliveredDirectlyOnlyWhenOnline) {
     hello(ch);
     std::string endpoint = register_channel(ch, kChannelA);
     auto pushed = push(endpoint, "now", "0");
-    EXPECT_FALSE(pushed.stored);
+    EXPECT_EQ(pushed.ttl_kept, 0u);
+    EXPECT_FALSE(store_.get_message(pushed.message.id)->has_value());  // never stored
     auto replies = sent(ch.on_direct(pushed.message));
     ASSERT_EQ(replies.size(), 1u);
     EXPECT_TRUE(sent(ch.on_text(ack_frame(replies[0]))).empty());

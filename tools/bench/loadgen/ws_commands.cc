@@ -9,6 +9,7 @@
 
 #include "tools/bench/loadgen/commands.h"
 #include "tools/bench/loadgen/ws_swarm.h"
+#include "tools/client/http1_client.h"
 #include "tools/client/http2_client.h"
 #include "tools/client/push_request.h"
 #include "tools/client/user_agent_keys.h"
@@ -53,6 +54,8 @@ struct RateResult {
 }  // namespace
 
 // N UAs connected; `senders` HTTP/2 connections POST at a fixed total rate, round-robin over
+// (--trigger-url/--trigger-body: POSTed right before every rate after the first, e.g. a
+// test-double clock move that starts a mass expiry, so both rounds see the same UAs)
 // the UAs' endpoints; latency = UA receipt time - time the POST was submitted.
 int cmd_latency(const Args& a) {
     std::string url = a.str("url");
@@ -89,10 +92,22 @@ int cmd_latency(const Args& a) {
 
     RateResult best;
     bool any_pass = false;
-    for (long long rate : rates) {
+    const std::string trigger_url = a.str("trigger-url", "");
+    for (std::size_t round = 0; round < rates.size(); ++round) {
+        const long long rate = rates[round];
         {
             std::lock_guard lock(mu);
             lat_ms.clear();
+        }
+        if (round > 0 && !trigger_url.empty()) {
+            wc::Http1Client http;
+            wc::HttpRequest req;
+            req.method = "POST";
+            req.url = trigger_url;
+            req.headers.add("Content-Type", "application/json");
+            req.body = a.str("trigger-body", "");
+            auto res = http.request(req);
+            if (!res || res->status / 100 != 2) die("trigger POST " + trigger_url + " failed");
         }
         std::uint64_t received0 = swarm.notifications();
         std::atomic<long long> sent{0}, non_201{0};
