@@ -46,9 +46,13 @@ STEP_S=${BENCH_CLOCK_STEP_S:-43200}
 RATE=${BENCH_RATE:-1}
 IDLE_DAYS=${BENCH_IDLE_DAYS:-2}
 DURATION_S=$((MINUTES * 60))
+# Browsers that go away come back within AWAY_MAX_MS of wall time: at most 1-2 clock steps,
+# far from push.ua_idle_days, so a new uaid on their return would be a wrongful collection.
+AWAY_MAX_MS=$((SAMPLE_S * 1000 * 5 / 6))
 if [ "$SMOKE" = 1 ]; then
     DURATION_S=45
     SAMPLE_S=3
+    AWAY_MAX_MS=4000
 fi
 
 export PUSHSVC__TESTDOUBLE__ENABLED=true
@@ -76,7 +80,7 @@ log "pushsvc $PS_CLEAR (pid $PS_PID); ${DURATION_S}s, sample every ${SAMPLE_S}s,
 
 STATS=$WORK/driver-stats.json
 node "$BENCH_DIR/soak/driver.mjs" --url "$PS_CLEAR" --seconds "$DURATION_S" --stats "$STATS" \
-    --rate "$RATE" >"$WORK/driver.out" 2>"$WORK/driver.err" &
+    --rate "$RATE" --away-max-ms "$AWAY_MAX_MS" >"$WORK/driver.out" 2>"$WORK/driver.err" &
 DRIVER_PID=$!
 STARTED_PIDS+=("$DRIVER_PID")
 

@@ -4,6 +4,7 @@
 // not the client's pace, is what the samples show.
 //
 //   node driver.mjs --url http://127.0.0.1:PORT --seconds N --stats FILE [--rate X]
+//                   [--away-max-ms MS]
 //
 // What runs, every tick (100 ms), each part rate-limited and bounded by --seconds:
 // - RFC 8030: POST /subscribe and DELETE of the Location URL, keeping ~subs_target live;
@@ -64,7 +65,9 @@ const SUBS_TARGET = Math.max(10, Math.round(300 * RATE)); // live RFC 8030 subsc
 const ONLINE_TARGET = Math.round(40 * RATE);    // connected (non-loyal) browsers
 const LOYAL = 5;                                // browsers connected from start to end
 const ABANDON_SHARE = 0.25;                     // of vanishing browsers, never come back
-const AWAY_MS = [3000, 25000];                  // real time an away browser stays away
+// Real time an away browser stays away: short enough that, at the script's clock steps, it
+// is back well before push.ua_idle_days (smoke: 12 h every 3 s, so at most 4 s).
+const AWAY_MS = [1000, Number(arg('away-max-ms', '25000'))];
 const RECEIPT_POOL = 50;                        // receipt subscriptions reused via Link
 const MAX_INFLIGHT_HTTP = 48;                   // beyond it, operations are skipped (counted)
 const TRACKED_ABANDONED = 2000;                 // abandoned browsers probed for collection
