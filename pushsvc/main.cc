@@ -22,5 +22,8 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         return 1;
+    } catch (...) {  // not a std::exception: still one line and exit 1, never std::terminate
+        spdlog::critical("startup failed: unknown exception");
+        return 1;
     }
 }

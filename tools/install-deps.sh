@@ -7,9 +7,10 @@ packages=(
     build-essential g++ cmake ninja-build pkg-config ccache git clang-format
     libboost1.81-all-dev libnghttp2-dev libssl-dev librocksdb-dev
     libtomlplusplus-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-    openssl curl ca-certificates nghttp2-client nghttp2-server
+    openssl curl ca-certificates nghttp2-client nghttp2-server prometheus
     firefox-esr libnss3-tools
 )
+# prometheus: only for promtool, which checks the /metrics exposition in the integration tests.
 # Node.js (npm packages for cross-implementation and browser tests). A machine that already
 # has a node >= 18 with npm (e.g. from nodesource) keeps it; otherwise Debian's is installed.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

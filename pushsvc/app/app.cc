@@ -16,7 +16,9 @@
 #include <thread>
 
 #include "pushsvc/app/housekeeping.h"
+#include "pushsvc/app/io_threads.h"
 #include "pushsvc/base/base64url.h"
+#include "pushsvc/base/guard.h"
 #include "pushsvc/crypto/random.h"
 #include "pushsvc/delivery/hub.h"
 #include "pushsvc/http/api.h"
@@ -25,6 +27,7 @@
 #include "pushsvc/http2/connection.h"
 #include "pushsvc/net/server.h"
 #include "pushsvc/obs/log.h"
+#include "pushsvc/obs/metrics.h"
 #include "pushsvc/store/crc32c.h"
 #include "pushsvc/store/rocks_store.h"
 #include "pushsvc/testdouble/testdouble.h"
@@ -66,9 +69,9 @@ class ServiceNotifier final : public webpush::Notifier {
   public:
     ServiceNotifier(delivery::Hub& hub, Housekeeping& housekeeping)
         : hub_(hub), housekeeping_(housekeeping) {}
-    bool notify(const store::MessageRecord& message, bool stored) override {
+    void notify(const store::MessageRecord& message, bool stored) override {
         if (stored) housekeeping_.expiring_at(message.expires_ms);
-        return hub_.notify(message, stored);
+        hub_.notify(message, stored);
     }
     void acknowledged(const std::string& uaid, const std::string& message_id) override {
         hub_.acknowledged(uaid, message_id);
@@ -142,8 +145,12 @@ int run(const config::Config& cfg, const RunOptions& options) {
     auto store_pool = std::make_unique<asio::thread_pool>(cfg.store.sync ? 8 : 2);
     http::Api::Offload offload;
     if (cfg.store.sync) {
+        // Jobs catch their own failures (Api answers 500, WebSocket sessions close); this
+        // guard only keeps a pool thread alive should one still escape.
         offload = [pool = store_pool.get()](std::function<void()> f) {
-            asio::post(*pool, std::move(f));
+            asio::post(*pool, base::guard(std::move(f), [](const std::string& what) {
+                spdlog::error("store pool job failed: {}", what);
+            }));
         };
     }
 
@@ -191,9 +198,9 @@ int run(const config::Config& cfg, const RunOptions& options) {
     api = std::make_unique<http::Api>(*service, offload, monitoring);
     if (cfg.testdouble.enabled)
         test_double = std::make_unique<testdouble::TestDouble>(testdouble::Dependencies{
-            cfg, *service, **store, hub, clock, keys, [&api](http::Request r, http::Responder a) {
-                api->handle(std::move(r), std::move(a));
-            }});
+            cfg, *service, **store, hub, clock, keys,
+            [&api](http::Request r, http::Responder a) { api->handle(std::move(r), std::move(a)); },
+            [&ioc](std::function<void()> job) { asio::post(ioc, std::move(job)); }});
     // WebSocket user agents (Firefox) on GET / of both listeners.
     http1::WsOptions ws;
     ws.backend = channel_backend.get();
@@ -204,6 +211,48 @@ int run(const config::Config& cfg, const RunOptions& options) {
     server.set_handlers(
         {.http1 = http1::protocol_handler(handler, http1::make_ws_upgrade_handler(ws)),
          .http2 = http2::protocol_handler(handler)});
+
+    // ---- Gauges computed at scrape time (GET /metrics) -------------------------------------
+    // Declared after the hub and the store they read, so they unregister (and no scrape can
+    // call them) before those go away.
+    std::vector<obs::Gauge> gauges;
+    for (auto [channel, label] : {std::pair{delivery::Channel::websocket, "websocket"},
+                                  std::pair{delivery::Channel::http2, "http2"}})
+        gauges.push_back(obs::gauge(
+            "pushsvc_connected_user_agents",
+            "User agents connected now, by channel: the WebSocket push channel, or RFC 8030 "
+            "monitoring requests over HTTP/2.",
+            {{"channel", label}}, [&hub, channel] { return double(hub.connected(channel)); }));
+    // Store gauges: Store::stats() walks the expiry index, so housekeeping takes it on the
+    // store executor every 30 s and a scrape reads that copy (never the store itself).
+    gauges.push_back(obs::gauges(
+        {{"pushsvc_queued_messages",
+          "Messages queued for user agents and receipts queued for application servers "
+          "(expired ones not swept yet included); refreshed every 30 s.",
+          {}},
+         {"pushsvc_user_agents",
+          "User agents stored (WebSocket browsers and RFC 8030 subscription sets); refreshed "
+          "every 30 s.",
+          {}},
+         {"pushsvc_receipt_subscriptions",
+          "Receipt subscriptions stored (RFC 8030 §5.1); refreshed every 30 s.",
+          {}},
+         {"pushsvc_store_disk_bytes", "Bytes on disk under the store's folder; refreshed every 30 s.",
+          {}},
+         {"pushsvc_oldest_queued_message_age_seconds",
+          "Age of the oldest queued message (0 when none): a growing value means messages wait "
+          "for user agents that do not come.",
+          {}}},
+        [hk = housekeeping.get(), &clock] {
+            auto s = hk->stats();
+            double age = s.oldest_received_ms
+                             ? std::max(0.0, double(clock.now_ms() - *s.oldest_received_ms) / 1000)
+                             : 0.0;
+            return std::vector<double>{double(s.queued_messages), double(s.user_agents),
+                                       double(s.receipt_subscriptions), double(s.disk_bytes),
+                                       age};
+        }));
+    // ---- end of gauges ---------------------------------------------------------------------
 
     boost::json::object ready{
         {"origin", sopts.origin},
@@ -228,11 +277,17 @@ int run(const config::Config& cfg, const RunOptions& options) {
         server.drain([&ioc] { ioc.stop(); });
     });
 
-    std::vector<std::thread> pool;
-    for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
-    ioc.run();
-    for (auto& t : pool) t.join();
+    auto failure = run_io_threads(ioc, threads);
     housekeeping->stop();  // nothing left armed on the pool, so join returns
+    if (failure) {
+        // No drain: the process state is unknown. Queued store jobs are dropped (their
+        // requests were never answered 201); the store is closed when `store` goes out of
+        // scope below, after everything that uses it.
+        store_pool->stop();
+        store_pool->join();
+        spdlog::critical("pushsvc stopped: exception escaped a network thread: {}", *failure);
+        return kExitInternalError;
+    }
     store_pool->join();
     spdlog::info("pushsvc stopped");
     return 0;

@@ -16,7 +16,13 @@ struct RunOptions {
     std::string ready_file;
 };
 
-// Blocks until shutdown; returns the process exit code.
+// Exit code after an exception escaped a network thread (sysexits EX_SOFTWARE); startup
+// errors are thrown instead and end the process with 1 (main.cc).
+inline constexpr int kExitInternalError = 70;
+
+// Blocks until shutdown; returns the process exit code: 0 after SIGTERM/SIGINT,
+// kExitInternalError after an exception escaped a network thread (logged in one line, all
+// threads joined, the store closed).
 int run(const config::Config& config, const RunOptions& options);
 
 // Endpoint-token keys: the configured ones, or those kept in `<store.path>/token_keys`,

@@ -1,8 +1,13 @@
 #include "pushsvc/config/load.h"
 
 #include <toml++/toml.h>
+#include <unistd.h>  // environ
 
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
@@ -10,11 +15,15 @@
 namespace pushsvc::config {
 namespace {
 
-// One settable key: its dotted name and how to assign it from TOML or from a string.
+// One settable key: its dotted name, how to assign it from TOML or from an environment string
+// (both refuse values of the wrong type or outside the key's range, before anything is
+// narrowed into the field), and how to check the field's current value against that range
+// (validate() on a Config built in code).
 struct Key {
     std::string name;  // "server.listen"
     std::function<void(const toml::node&)> from_toml;
     std::function<void(const std::string&)> from_string;
+    std::function<void()> check = [] {};
 };
 
 [[noreturn]] void fail(const std::string& key, const std::string& why) {
@@ -24,37 +33,75 @@ struct Key {
 Key string_key(std::string name, std::string& dst) {
     return {name,
             [name, &dst](const toml::node& n) {
-                auto v = n.value<std::string>();
+                auto v = n.value_exact<std::string>();
                 if (!v) fail(name, "expected a string");
                 dst = *v;
             },
             [&dst](const std::string& s) { dst = s; }};
 }
 
+// A string that must be one of `choices`.
+Key choice_key(std::string name, std::string& dst, std::vector<std::string> choices) {
+    auto check_value = [name, choices](const std::string& v) {
+        for (const auto& c : choices)
+            if (v == c) return;
+        std::string list;
+        for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+        fail(name, "expected one of " + list + ", got '" + v + "'");
+    };
+    Key key = string_key(name, dst);
+    key.from_toml = [inner = key.from_toml, check_value, &dst](const toml::node& n) {
+        inner(n);
+        check_value(dst);
+    };
+    key.from_string = [check_value, &dst](const std::string& s) {
+        check_value(s);
+        dst = s;
+    };
+    key.check = [check_value, &dst] { check_value(dst); };
+    return key;
+}
+
+// An integer field, with the range it accepts: [min, max] within what the field can hold.
+// Defaults to the whole range of the field, so a value that does not fit is refused by name
+// instead of being narrowed. Intervals and timeouts pass min = 1: zero would be a busy loop
+// or an instant timeout.
 template <class Int>
-Key int_key(std::string name, Int& dst) {
-    auto assign = [name, &dst](long long v) {
-        if (v < 0 && std::is_unsigned_v<Int>) fail(name, "must not be negative");
+Key int_key(std::string name, Int& dst, std::int64_t min = std::numeric_limits<Int>::min(),
+            std::int64_t max = static_cast<std::int64_t>(std::numeric_limits<Int>::max())) {
+    static_assert(std::is_integral_v<Int> && (sizeof(Int) < 8 || std::is_signed_v<Int>),
+                  "the range is checked in int64");
+    auto in_range = [name, min, max](std::int64_t v) {
+        if (v < min || v > max)
+            fail(name, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                           ", got " + std::to_string(v));
+    };
+    auto assign = [in_range, &dst](std::int64_t v) {
+        in_range(v);
         dst = static_cast<Int>(v);
     };
     return {name,
             [name, assign](const toml::node& n) {
-                auto v = n.value<long long>();
+                // value_exact: 1.5 or "5" are not integers (value<> would convert them).
+                auto v = n.value_exact<std::int64_t>();
                 if (!v) fail(name, "expected an integer");
                 assign(*v);
             },
             [name, assign](const std::string& s) {
-                char* end = nullptr;
-                long long v = std::strtoll(s.c_str(), &end, 10);
-                if (s.empty() || *end != '\0') fail(name, "expected an integer, got '" + s + "'");
+                std::int64_t v = 0;
+                auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+                if (ec == std::errc::result_out_of_range) fail(name, "'" + s + "' is out of range");
+                if (s.empty() || ec != std::errc() || end != s.data() + s.size())
+                    fail(name, "expected an integer, got '" + s + "'");
                 assign(v);
-            }};
+            },
+            [in_range, &dst] { in_range(static_cast<std::int64_t>(dst)); }};
 }
 
 Key bool_key(std::string name, bool& dst) {
     return {name,
             [name, &dst](const toml::node& n) {
-                auto v = n.value<bool>();
+                auto v = n.value_exact<bool>();
                 if (!v) fail(name, "expected true or false");
                 dst = *v;
             },
@@ -75,7 +122,7 @@ Key string_list_key(std::string name, std::vector<std::string>& dst) {
                 if (!arr) fail(name, "expected an array of strings");
                 dst.clear();
                 for (const auto& item : *arr) {
-                    auto v = item.value<std::string>();
+                    auto v = item.value_exact<std::string>();
                     if (!v) fail(name, "expected an array of strings");
                     dst.push_back(*v);
                 }
@@ -103,13 +150,19 @@ Key profile_key(Profile& dst) {
     };
     return {"profile",
             [parse](const toml::node& n) {
-                auto v = n.value<std::string>();
+                auto v = n.value_exact<std::string>();
                 if (!v) fail("profile", "expected a string");
                 parse(*v);
             },
             parse};
 }
 
+constexpr std::int64_t kU32Max = std::numeric_limits<std::uint32_t>::max();
+constexpr std::int64_t kDaySeconds = 24 * 3600;
+
+// Every key, declared once: the TOML reader, the environment overrides, unknown-key detection
+// and range checks all come from this table, so a new key is one line here (plus its field in
+// config.h and its documentation in config/pushsvc.example.toml).
 std::vector<Key> keys_of(Config& c) {
     return {
         profile_key(c.profile),
@@ -118,29 +171,34 @@ std::vector<Key> keys_of(Config& c) {
         string_key("server.tls_cert", c.server.tls_cert),
         string_key("server.tls_key", c.server.tls_key),
         string_key("server.public_url", c.server.public_url),
-        int_key("server.threads", c.server.threads),
-        int_key("limits.max_header_bytes", c.limits.max_header_bytes),
-        int_key("limits.max_body_bytes", c.limits.max_body_bytes),
-        int_key("limits.read_timeout_ms", c.limits.read_timeout_ms),
-        int_key("limits.idle_timeout_ms", c.limits.idle_timeout_ms),
-        int_key("limits.max_concurrent_streams", c.limits.max_concurrent_streams),
-        int_key("limits.shutdown_grace_ms", c.limits.shutdown_grace_ms),
-        int_key("push.max_ttl", c.push.max_ttl),
-        int_key("push.vapid_exp_skew_s", c.push.vapid_exp_skew_s),
-        int_key("push.vapid_cache_size", c.push.vapid_cache_size),
-        int_key("push.max_queued_per_ua", c.push.max_queued_per_ua),
-        int_key("push.ua_idle_days", c.push.ua_idle_days),
+        int_key("server.threads", c.server.threads, 0, 1024),
+        int_key("limits.max_header_bytes", c.limits.max_header_bytes, 1024),
+        // RFC 8030 §7.2: a push service must accept at least 4096 octets of payload.
+        int_key("limits.max_body_bytes", c.limits.max_body_bytes, 4096),
+        int_key("limits.read_timeout_ms", c.limits.read_timeout_ms, 1),
+        int_key("limits.idle_timeout_ms", c.limits.idle_timeout_ms, 1),
+        int_key("limits.max_concurrent_streams", c.limits.max_concurrent_streams, 1),
+        int_key("limits.shutdown_grace_ms", c.limits.shutdown_grace_ms, 0),  // 0: no grace
+        int_key("push.max_ttl", c.push.max_ttl, 1),
+        int_key("push.vapid_exp_skew_s", c.push.vapid_exp_skew_s, 0, kDaySeconds),
+        int_key("push.vapid_cache_size", c.push.vapid_cache_size, 0),  // 0: no cache
+        int_key("push.max_queued_per_ua", c.push.max_queued_per_ua, 1),
+        // At least a day: "seen" is recorded at most daily.
+        int_key("push.ua_idle_days", c.push.ua_idle_days, 1, 36'500),
         string_list_key("push.token_keys", c.push.token_keys),
-        int_key("delivery.max_inflight", c.delivery.max_inflight),
-        int_key("delivery.max_subscriptions_per_ua", c.delivery.max_subscriptions_per_ua),
-        int_key("delivery.hello_timeout_ms", c.delivery.hello_timeout_ms),
-        int_key("delivery.ws_idle_timeout_ms", c.delivery.ws_idle_timeout_ms),
+        int_key("delivery.max_inflight", c.delivery.max_inflight, 1),
+        int_key("delivery.max_subscriptions_per_ua", c.delivery.max_subscriptions_per_ua, 1),
+        int_key("delivery.hello_timeout_ms", c.delivery.hello_timeout_ms, 1),
+        // Pinged at half of it, so 2 is the least that leaves a ping interval.
+        int_key("delivery.ws_idle_timeout_ms", c.delivery.ws_idle_timeout_ms, 2),
         string_key("store.path", c.store.path),
         bool_key("store.sync", c.store.sync),
-        int_key("store.sweep_batch", c.store.sweep_batch),
+        // Expired messages removed per step: 0 would never finish a sweep.
+        int_key("store.sweep_batch", c.store.sweep_batch, 1, 1'000'000),
         bool_key("testdouble.enabled", c.testdouble.enabled),
         string_key("testdouble.break", c.testdouble.break_rules),
-        string_key("log.level", c.log.level),
+        choice_key("log.level", c.log.level,
+                   {"trace", "debug", "info", "warn", "error", "critical", "off"}),
     };
 }
 
@@ -151,22 +209,84 @@ std::string env_name(const std::string& key) {
     return out;
 }
 
+// "PUSHSVC__STORE__SYNK" -> "store.synk" (for messages about unknown overrides)
+std::string key_of_env(std::string_view var) {
+    var.remove_prefix(std::string_view("PUSHSVC__").size());
+    std::string out;
+    for (std::size_t i = 0; i < var.size(); ++i) {
+        if (var.substr(i, 2) == "__") {
+            out += '.';
+            ++i;
+        } else {
+            out += char(std::tolower(static_cast<unsigned char>(var[i])));
+        }
+    }
+    return out;
+}
+
+// Levenshtein distance, for "did you mean" on an unknown key.
+std::size_t distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+// Names the key (and where it came from) and suggests a known key or table a typo away.
+[[noreturn]] void unknown_key(const std::string& name, const std::vector<Key>& keys,
+                              const std::string& source = "") {
+    std::string best;
+    std::size_t best_d = 3;  // only close matches: a typo, not a different key
+    auto consider = [&](std::string_view candidate) {
+        if (auto d = distance(name, candidate); d < best_d) best_d = d, best = candidate;
+    };
+    for (const auto& key : keys) {
+        consider(key.name);
+        if (auto dot = key.name.find('.'); dot != std::string::npos)
+            consider(std::string_view(key.name).substr(0, dot));  // the table
+    }
+    throw std::runtime_error("config: unknown key '" + name + "'" + source +
+                             (best.empty() ? "" : " (did you mean '" + best + "'?)"));
+}
+
 void check_no_unknown_keys(const toml::table& table, const std::vector<Key>& keys,
                            const std::string& prefix) {
     for (const auto& [k, node] : table) {
         std::string name =
             prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+        bool known = false;
         if (const auto* sub = node.as_table()) {
+            // A table is known when some key lives under it; an unknown one is reported even
+            // when empty.
+            for (const auto& key : keys) {
+                if (key.name == name) fail(name, "expected a value, not a table");
+                known |= key.name.rfind(name + ".", 0) == 0;
+            }
+            if (!known) unknown_key(name, keys);
             check_no_unknown_keys(*sub, keys, name);
             continue;
         }
-        bool known = false;
         for (const auto& key : keys) known |= key.name == name;
-        if (!known) throw std::runtime_error("config: unknown key '" + name + "'");
+        if (!known) unknown_key(name, keys);
     }
 }
 
 }  // namespace
+
+std::vector<std::string> key_names() {
+    Config scratch;
+    std::vector<std::string> names;
+    for (const auto& key : keys_of(scratch)) names.push_back(key.name);
+    return names;
+}
 
 Config load(const std::string& path,
             const std::function<std::optional<std::string>(const std::string&)>& getenv) {
@@ -184,32 +304,45 @@ Config load(const std::string& path,
             if (const auto* node = table.at_path(key.name).node()) key.from_toml(*node);
     }
     for (const auto& key : keys) {
+        std::string var = env_name(key.name);
         std::optional<std::string> value;
         if (getenv) {
-            value = getenv(env_name(key.name));
-        } else if (const char* v = std::getenv(env_name(key.name).c_str())) {
+            value = getenv(var);
+        } else if (const char* v = std::getenv(var.c_str())) {
             value = v;
         }
-        if (value) key.from_string(*value);
+        if (!value) continue;
+        try {
+            key.from_string(*value);
+        } catch (const std::runtime_error& e) {
+            throw std::runtime_error(std::string(e.what()) + " (from " + var + ")");
+        }
+    }
+    // A misspelt override would otherwise be ignored without a word. Only the real environment
+    // can be listed; an injected getenv (tests) answers for known names only.
+    if (!getenv) {
+        for (char** e = environ; e && *e; ++e) {
+            std::string_view entry(*e);
+            if (entry.rfind("PUSHSVC__", 0) != 0) continue;
+            std::string var(entry.substr(0, entry.find('=')));
+            bool known = false;
+            for (const auto& key : keys) known |= env_name(key.name) == var;
+            if (!known) unknown_key(key_of_env(var), keys, " from " + var);
+        }
     }
     validate(config);
     return config;
 }
 
 void validate(const Config& c) {
+    // The per-key ranges, for a Config built in code (load() checked them while reading).
+    Config copy = c;  // keys_of binds to a mutable Config; only read here
+    for (const auto& key : keys_of(copy)) key.check();
     if (c.server.listen.empty() && c.server.tls_listen.empty())
         throw std::runtime_error("config: set server.listen and/or server.tls_listen");
     if (!c.server.tls_listen.empty() && (c.server.tls_cert.empty() || c.server.tls_key.empty()))
         throw std::runtime_error(
             "config: server.tls_listen needs server.tls_cert and server.tls_key");
-    if (c.limits.max_body_bytes < 4096)
-        throw std::runtime_error("config: limits.max_body_bytes must be >= 4096 (RFC 8030 §7.2)");
-    if (c.push.max_ttl == 0) throw std::runtime_error("config: push.max_ttl must be > 0");
-    if (c.limits.max_concurrent_streams == 0)
-        throw std::runtime_error("config: limits.max_concurrent_streams must be > 0");
-    if (c.delivery.max_inflight == 0)
-        throw std::runtime_error("config: delivery.max_inflight must be > 0");
-    if (c.server.threads < 0) throw std::runtime_error("config: server.threads must be >= 0");
     if (c.store.path.empty()) throw std::runtime_error("config: store.path must be set");
     if (!c.server.public_url.empty() && c.server.public_url.find("://") == std::string::npos)
         throw std::runtime_error(

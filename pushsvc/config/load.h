@@ -6,18 +6,25 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "pushsvc/config/config.h"
 
 namespace pushsvc::config {
 
 // Reads `path` (empty = defaults only) and applies overrides from `getenv` (defaults to the
-// process environment). Unknown keys are an error, so a typo never silently falls back to a
-// default.
+// process environment). Unknown keys and tables are an error naming the key (and, in the
+// process environment, unknown PUSHSVC__* variables), so a typo never silently falls back to
+// a default. Every integer key has a range (intervals and timeouts start at 1; nothing may
+// exceed its field): a value outside it is an error naming the key, never narrowed.
 Config load(const std::string& path,
             const std::function<std::optional<std::string>(const std::string&)>& getenv = {});
 
-// Throws when values are out of range or inconsistent (e.g. tls_listen without a cert).
+// Every key load() accepts, dotted ("store.sync"), in declaration order.
+std::vector<std::string> key_names();
+
+// Throws when values are out of their key's range or inconsistent (e.g. tls_listen without a
+// cert); load() calls it, code that builds a Config itself should too.
 void validate(const Config& config);
 
 }  // namespace pushsvc::config

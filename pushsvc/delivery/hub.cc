@@ -4,9 +4,33 @@
 #include <functional>
 
 namespace pushsvc::delivery {
+// A uaid counts once per channel however many monitoring requests it has open.
+std::array<bool, 2> Hub::channels_of(const Entries& list) {
+    std::array<bool, 2> on{};
+    for (const auto& e : list) on[static_cast<std::size_t>(e.channel)] = true;
+    return on;
+}
 
 Hub::Shard& Hub::shard_of(const std::string& uaid) {
     return shards_[std::hash<std::string>{}(uaid) % kShards];
+}
+
+template <class Change>
+void Hub::update(Shard& s, const std::string& uaid, bool create, Change change) {
+    auto it = s.sessions.find(uaid);
+    if (it == s.sessions.end()) {
+        if (!create) return;
+        it = s.sessions.emplace(uaid, Entries{}).first;
+    }
+    auto& list = it->second;
+    const auto before = channels_of(list);
+    change(list);
+    const auto after = channels_of(list);
+    for (std::size_t c = 0; c < connected_.size(); ++c) {
+        if (after[c] && !before[c]) connected_[c].fetch_add(1, std::memory_order_relaxed);
+        if (before[c] && !after[c]) connected_[c].fetch_sub(1, std::memory_order_relaxed);
+    }
+    if (list.empty()) s.sessions.erase(it);
 }
 
 void Hub::attach(const std::string& uaid, const std::shared_ptr<Target>& target, bool exclusive) {
@@ -14,13 +38,15 @@ void Hub::attach(const std::string& uaid, const std::shared_ptr<Target>& target,
     {
         auto& s = shard_of(uaid);
         std::lock_guard lock(s.mu);
-        auto& list = s.sessions[uaid];
-        if (exclusive) {
-            for (auto& w : list)
-                if (auto t = w.lock(); t && t != target) replaced.push_back(std::move(t));
-            list.clear();
-        }
-        list.push_back(target);
+        update(s, uaid, true, [&](Entries& list) {
+            if (exclusive) {
+                for (auto& e : list)
+                    if (auto t = e.target.lock(); t && t != target)
+                        replaced.push_back(std::move(t));
+                list.clear();
+            }
+            list.push_back({target, exclusive ? Channel::websocket : Channel::http2});
+        });
     }
     for (auto& t : replaced) t->replaced();  // outside the lock
 }
@@ -28,39 +54,35 @@ void Hub::attach(const std::string& uaid, const std::shared_ptr<Target>& target,
 void Hub::detach(const std::string& uaid, const Target* target) {
     auto& s = shard_of(uaid);
     std::lock_guard lock(s.mu);
-    auto it = s.sessions.find(uaid);
-    if (it == s.sessions.end()) return;
-    auto& list = it->second;
-    std::erase_if(list, [target](const std::weak_ptr<Target>& w) {
-        auto t = w.lock();
-        return !t || t.get() == target;
+    update(s, uaid, false, [target](Entries& list) {
+        std::erase_if(list, [target](const Entry& e) {
+            auto t = e.target.lock();
+            return !t || t.get() == target;
+        });
     });
-    if (list.empty()) s.sessions.erase(it);
 }
 
 std::vector<std::shared_ptr<Target>> Hub::live(const std::string& uaid) {
     std::vector<std::shared_ptr<Target>> out;
     auto& s = shard_of(uaid);
     std::lock_guard lock(s.mu);
-    auto it = s.sessions.find(uaid);
-    if (it == s.sessions.end()) return out;
-    auto& list = it->second;
-    std::erase_if(list, [&out](const std::weak_ptr<Target>& w) {
-        auto t = w.lock();
-        if (!t) return true;
-        out.push_back(std::move(t));
-        return false;
+    update(s, uaid, false, [&out](Entries& list) {
+        std::erase_if(list, [&out](const Entry& e) {
+            auto t = e.target.lock();
+            if (!t) return true;
+            out.push_back(std::move(t));
+            return false;
+        });
     });
-    if (list.empty()) s.sessions.erase(it);
     return out;
 }
 
-bool Hub::notify(const store::MessageRecord& message, bool stored) {
+std::size_t Hub::wake(const store::MessageRecord& message, bool stored) {
     auto targets = live(message.uaid);
-    if (targets.empty()) return false;
+    if (targets.empty()) return 0;
     auto direct = stored ? nullptr : std::make_shared<const store::MessageRecord>(message);
     for (auto& t : targets) t->wake(direct);
-    return true;
+    return targets.size();
 }
 
 void Hub::acknowledged(const std::string& uaid, const std::string& message_id) {

@@ -13,6 +13,8 @@
 // weak_ptrs and forgets an entry on detach() or when it finds it expired.
 
 #include <array>
+#include <atomic>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,6 +41,10 @@ class Target {
     virtual void replaced() = 0;
 };
 
+// How a user agent is connected. An exclusive attach is the WebSocket push channel (one
+// connection per uaid); a shared attach is an RFC 8030 monitoring request over HTTP/2.
+enum class Channel { websocket, http2 };
+
 class Hub final : public webpush::Notifier {
   public:
     // `exclusive`: replace (and close) every session attached to this uaid so far.
@@ -48,7 +54,9 @@ class Hub final : public webpush::Notifier {
     void detach(const std::string& uaid, const Target* target);
 
     // webpush::Notifier: wakes the UA's sessions if it is online.
-    bool notify(const store::MessageRecord& message, bool stored) override;
+    void notify(const store::MessageRecord& message, bool stored) override { wake(message, stored); }
+    // What notify does: wakes the message's user agent's sessions; returns how many.
+    std::size_t wake(const store::MessageRecord& message, bool stored);
     void acknowledged(const std::string& uaid, const std::string& message_id) override;
     void removed(const std::string& uaid, const std::string& subscription_id) override;
 
@@ -56,17 +64,34 @@ class Hub final : public webpush::Notifier {
     std::size_t online() const;
     // Their uaids (a snapshot): connected user agents are seen, however long ago their hello.
     std::vector<std::string> online_user_agents() const;
+    // User agents with at least one session on `channel` (a user agent monitoring while its
+    // WebSocket is open counts once on each). Lock-free: for GET /metrics.
+    std::size_t connected(Channel channel) const noexcept {
+        return connected_[static_cast<std::size_t>(channel)].load(std::memory_order_relaxed);
+    }
 
   private:
     static constexpr std::size_t kShards = 16;
+    struct Entry {
+        std::weak_ptr<Target> target;
+        Channel channel;
+    };
+    using Entries = std::vector<Entry>;
+    // Which channels a uaid's entries use.
+    static std::array<bool, 2> channels_of(const Entries& list);
     struct Shard {
         mutable std::mutex mu;
-        std::unordered_map<std::string, std::vector<std::weak_ptr<Target>>> sessions;
+        std::unordered_map<std::string, Entries> sessions;
     };
     Shard& shard_of(const std::string& uaid);
     // Live sessions of a uaid (expired ones are pruned on the way).
     std::vector<std::shared_ptr<Target>> live(const std::string& uaid);
+    // Runs `change` on a uaid's entries (under its shard lock) and moves the per-channel
+    // counts by the channels the uaid gained or lost; drops the uaid when none are left.
+    template <class Change>
+    void update(Shard& shard, const std::string& uaid, bool create, Change change);
     std::array<Shard, kShards> shards_;
+    std::array<std::atomic<std::size_t>, 2> connected_{};
 };
 
 }  // namespace pushsvc::delivery

@@ -1,11 +1,13 @@
 #include "pushsvc/http/api.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
 #include <chrono>
 
+#include "pushsvc/base/guard.h"
 #include "pushsvc/http/error_map.h"
-#include "pushsvc/obs/metrics.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/webpush/push_headers.h"
 
 namespace pushsvc::http {
@@ -59,19 +61,23 @@ Response Api::error(errc e) const { return error_response(e, service_.options().
 void Api::handle(Request req, Responder respond) {
     std::string_view path = path_of(req.target);
     std::function<Response()> work;  // writes the store
+    std::string_view route;          // for the log; never the path (it holds capabilities)
     if (path == "/subscribe") {
         if (req.method != "POST") return respond(method_not_allowed("POST"));
         work = [this, req = std::move(req)] { return subscribe(req); };
+        route = "subscribe";
     } else if (auto token = segment_after(path, kPushPrefix); !token.empty()) {
         if (req.method != "POST") return respond(method_not_allowed("POST"));
         work = [this, req = std::move(req), token = std::string(token)]() mutable {
             return push(req, token);
         };
+        route = "push";
     } else if (const Resource* res = resource_of(path)) {
         if (req.method == "GET" && res->monitor) return monitor(req, path, respond);
         if (req.method != "DELETE")
             return respond(method_not_allowed(res->monitor ? "GET, DELETE" : "DELETE"));
         work = [this, target = std::string(path)] { return delete_resource(target); };
+        route = "delete";
     } else if (path == "/") {
         // A valid WebSocket upgrade never gets here (the HTTP/1.1 session hands it over).
         auto version = req.headers.get("sec-websocket-version");
@@ -94,10 +100,24 @@ void Api::handle(Request req, Responder respond) {
     } else {
         return respond(error(errc::not_found));
     }
+    // The boundary of store work, inline or on the store pool: an exception escaping it (a
+    // store error, a bug) answers this request 500 and leaves the thread, the connection and
+    // every other request alone.
+    auto run = [this, work = std::move(work), respond = std::move(respond), route] {
+        Response r;
+        try {
+            r = work();
+        } catch (...) {
+            spdlog::error("{} request failed, answered 500: {}", route,
+                          base::current_exception_text());
+            r = error(errc::internal);
+        }
+        respond(std::move(r));
+    };
     if (offload_) {
-        offload_([work = std::move(work), respond = std::move(respond)] { respond(work()); });
+        offload_(std::move(run));
     } else {
-        respond(work());
+        run();
     }
 }
 
@@ -109,7 +129,7 @@ Response Api::subscribe(const Request& req) {
     sreq.link = req.headers.get("link");
     auto sub = service_.subscribe(sreq);
     if (!sub) return error(to_errc(sub.error()));
-    obs::counter("pushsvc_subscriptions_total").inc();
+    obs::catalog().subscriptions.inc();
     Response r;
     r.status = 201;
     r.headers.add("location", sub->resource_url);
@@ -138,11 +158,10 @@ Response Api::push(Request& req, std::string_view token) {
     preq.body = std::move(req.body);
     auto out = service_.push(std::move(preq));
     if (!out) return error(to_errc(out.error()));
-    obs::counter("pushsvc_push_accepted_total").inc();
-    obs::histogram("pushsvc_push_seconds")
-        .observe_us(std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - started)
-                        .count());
+    obs::catalog().push_accepted.inc();
+    obs::catalog().push_seconds.observe_us(std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::steady_clock::now() - started)
+                                               .count());
     Response r;
     // RFC 8030 §5: accepted, not necessarily delivered; 202 when a receipt will follow (§5.1).
     r.status = out->receipt_url.empty() ? 201 : 202;

@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "pushsvc/obs/metrics.h"
+#include "pushsvc/obs/catalog.h"
 
 namespace pushsvc::http {
 
@@ -114,9 +114,7 @@ std::string_view reason_phrase(int status) {
 
 Response error_response(errc e, config::Profile profile, std::string_view detail) {
     ErrorInfo info = error_info(e, profile);
-    obs::counter("pushsvc_errors_total",
-                 std::string("reason=\"") + std::string(errc_name(e)) + "\"")
-        .inc();
+    obs::catalog().error(e).inc();
     boost::json::object body;
     body["code"] = info.status;
     if (info.errno_value)

@@ -5,7 +5,7 @@
 
 #include <ctime>
 
-#include "pushsvc/obs/metrics.h"
+#include "pushsvc/obs/catalog.h"
 
 namespace pushsvc::http {
 namespace {
@@ -43,7 +43,7 @@ class MonitorSession final : public delivery::Target,
         // The stream owns the session (the hub only holds it weakly): the callback keeps it
         // alive until the stream ends, then detaches and lets it go.
         pusher_->on_gone([self, hub = &hub_, uaid = uaid_] { hub->detach(uaid, self.get()); });
-        obs::counter("pushsvc_monitors_total").inc();
+        obs::catalog().monitors.inc();
     }
 
     void wake(std::shared_ptr<const store::MessageRecord> direct) override {

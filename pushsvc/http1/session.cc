@@ -14,10 +14,11 @@
 #include <memory>
 #include <optional>
 
+#include "pushsvc/base/guard.h"
 #include "pushsvc/http/error_map.h"
 #include "pushsvc/http1/convert.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/obs/log.h"
-#include "pushsvc/obs/metrics.h"
 
 namespace pushsvc::http1 {
 
@@ -64,19 +65,19 @@ class Session : public net::Connection {
 
     void run() {
         ctx_.registry->add(this, derived().weak_from_this());
-        asio::dispatch(ex_, [self = derived().shared_from_this()] { self->do_read(); });
+        asio::dispatch(ex_, guarded([self = derived().shared_from_this()] { self->do_read(); }));
     }
 
     void drain() override {
-        asio::post(ex_, [weak = derived().weak_from_this()] {
-            if (auto s = weak.lock()) s->on_drain();
-        });
+        asio::post(ex_, guarded([weak = derived().weak_from_this()] {
+                       if (auto s = weak.lock()) s->on_drain();
+                   }));
     }
 
     void close() override {
-        asio::post(ex_, [weak = derived().weak_from_this()] {
-            if (auto s = weak.lock()) s->finish();
-        });
+        asio::post(ex_, guarded([weak = derived().weak_from_this()] {
+                       if (auto s = weak.lock()) s->finish();
+                   }));
     }
 
   protected:
@@ -84,6 +85,19 @@ class Session : public net::Connection {
 
     Derived& derived() { return static_cast<Derived&>(*this); }
     auto& lowest() { return beast::get_lowest_layer(derived().stream()); }
+
+    // The boundary of every handler of this session: an exception escaping one (a bug, a
+    // response that cannot be serialised) is logged with the connection id and closes this
+    // connection; the network thread and the other connections go on. (The application
+    // handler's own exceptions are answered 500 in on_request.)
+    template <class F>
+    auto guarded(F f) {
+        return base::guard(std::move(f), [weak = derived().weak_from_this(),
+                                          id = ctx_.id](const std::string& what) {
+            SPDLOG_ERROR("c{} http1 handler failed, closing the connection: {}", id, what);
+            if (auto self = weak.lock()) asio::post(self->ex_, [self] { self->finish(); });
+        });
+    }
 
     void do_read() {
         if (state_ == State::closing || state_ == State::closed) return;
@@ -105,9 +119,11 @@ class Session : public net::Connection {
         } else {
             lowest().expires_after(milliseconds(ctx_.limits.idle_timeout_ms));
         }
-        bhttp::async_read_some(derived().stream(), buffer_, *parser_,
-                               [self = derived().shared_from_this()](
-                                   beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+        bhttp::async_read_some(
+            derived().stream(), buffer_, *parser_,
+            guarded([self = derived().shared_from_this()](beast::error_code ec, std::size_t n) {
+                self->on_read(ec, n);
+            }));
     }
 
     void on_read(beast::error_code ec, std::size_t n) {
@@ -132,12 +148,12 @@ class Session : public net::Connection {
         if (ec == beast::error::timeout) {
             // The stream closed itself. An idle keep-alive connection ending is normal; a
             // request that did not finish in time is counted.
-            if (started_) obs::counter("pushsvc_http1_read_timeouts_total").inc();
+            if (started_) obs::catalog().http1_read_timeouts.inc();
             return finish();
         }
         if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) {
             // Truncated requests never reach the handler (R8188-4.2-a).
-            if (started_) obs::counter("pushsvc_http1_truncated_requests_total").inc();
+            if (started_) obs::catalog().http1_truncated_requests.inc();
             return finish();
         }
         if (is_parse_error(ec)) {
@@ -149,12 +165,13 @@ class Session : public net::Connection {
 
     void write_continue() {
         lowest().expires_at(deadline_);
-        asio::async_write(derived().stream(), asio::buffer(kContinue),
-                          [self = derived().shared_from_this()](beast::error_code ec, std::size_t) {
-                              if (self->state_ != State::reading) return;
-                              if (ec) return self->finish();
-                              self->read_some();
-                          });
+        asio::async_write(
+            derived().stream(), asio::buffer(kContinue),
+            guarded([self = derived().shared_from_this()](beast::error_code ec, std::size_t) {
+                if (self->state_ != State::reading) return;
+                if (ec) return self->finish();
+                self->read_some();
+            }));
     }
 
     void on_request() {
@@ -171,13 +188,13 @@ class Session : public net::Connection {
         keep_alive_ = req.keep_alive();
         state_ = State::handling;
         const std::uint64_t seq = ++seq_;
-        obs::counter("pushsvc_http1_requests_total").inc();
+        obs::catalog().http1_requests.inc();
         // No I/O is pending while the handler works, so the responder keeps the session
         // alive; if the application drops it unanswered, the session ends and closes.
         http::Responder responder = [self = derived().shared_from_this(), seq](http::Response res) {
-            asio::post(self->ex_, [self, seq, res = std::move(res)]() mutable {
+            asio::post(self->ex_, self->guarded([self, seq, res = std::move(res)]() mutable {
                 self->on_response(seq, std::move(res));
-            });
+            }));
         };
         try {
             app_->handler(to_request(std::move(req)), std::move(responder));
@@ -207,8 +224,8 @@ class Session : public net::Connection {
         state_ = State::writing;
         lowest().expires_after(milliseconds(ctx_.limits.read_timeout_ms));
         bhttp::async_write(derived().stream(), *res_,
-                           [self = derived().shared_from_this()](
-                               beast::error_code ec, std::size_t) { self->on_write(ec); });
+                           guarded([self = derived().shared_from_this()](
+                                       beast::error_code ec, std::size_t) { self->on_write(ec); }));
     }
 
     void on_write(beast::error_code ec) {
@@ -244,13 +261,13 @@ class Session : public net::Connection {
         buffer_.clear();
         lowest().async_read_some(
             buffer_.prepare(kLingerChunk),
-            [self = derived().shared_from_this()](beast::error_code ec, std::size_t n) {
+            guarded([self = derived().shared_from_this()](beast::error_code ec, std::size_t n) {
                 self->lingered_ += n;
                 if (ec || self->lingered_ > kLingerMaxBytes) {
                     return self->finish();
                 }
                 self->linger_read();
-            });
+            }));
     }
 
     // Leaves the registry at once: a responder the application still holds may keep this
@@ -318,10 +335,10 @@ class TlsSession : public Session<TlsSession>, public std::enable_shared_from_th
     // can destroy the response before the client reads it.
     void shutdown_then_close() {
         lowest().expires_after(kLingerTimeout);
-        stream_.async_shutdown([self = shared_from_this()](beast::error_code ec) {
+        stream_.async_shutdown(guarded([self = shared_from_this()](beast::error_code ec) {
             if (ec) return self->finish();
             self->linger();
-        });
+        }));
     }
 
   private:

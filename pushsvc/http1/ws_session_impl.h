@@ -10,6 +10,9 @@
 // - writing: frames queue in order and go out in one gathered write.
 // - one timer per session: the hello deadline, then idle pings / the idle timeout, then the
 //   closing handshake's deadline.
+// - failures: every handler of a session (socket, timer, channel work on the store pool) runs
+//   through guarded(): an exception escaping one is logged with the connection id and ends
+//   that connection only.
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
@@ -23,9 +26,10 @@
 #include <list>
 #include <vector>
 
+#include "pushsvc/base/guard.h"
 #include "pushsvc/http1/ws_frame.h"
 #include "pushsvc/http1/ws_session.h"
-#include "pushsvc/obs/metrics.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/webpush/ua_channel.h"
 
 namespace pushsvc::http1::detail {
@@ -76,7 +80,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     ~WsSession() override {
         ctx_.registry->remove(this);
         if (!uaid_.empty()) options_->hub->detach(uaid_, this);
-        obs::counter("pushsvc_ws_sessions_closed_total").inc();
+        obs::catalog().ws_sessions_closed.inc();
     }
 
     // `response` is the 101 (ws::accept_response); `early` holds bytes the client sent after
@@ -88,7 +92,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
         if constexpr (!kPlain) {
             beast::get_lowest_layer(stream_).expires_never();  // the timer below rules now
         }
-        obs::counter("pushsvc_ws_sessions_total").inc();
+        obs::catalog().ws_sessions.inc();
         spdlog::debug("c{}: websocket connected from {}", ctx_.id, ctx_.peer);
         last_rx_ = Clock::now();
         arm_timer(milliseconds(options_->delivery.hello_timeout_ms));
@@ -99,12 +103,13 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
 
     // net::Connection. Draining tells Firefox "going away"; it reconnects elsewhere or later.
     void drain() override {
-        asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
-            self->close_with(ws::kGoingAway, "server shutting down");
-        });
+        asio::post(stream_.get_executor(), guarded([self = this->shared_from_this()] {
+                       self->close_with(ws::kGoingAway, "server shutting down");
+                   }));
     }
     void close() override {
-        asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->end(); });
+        asio::post(stream_.get_executor(),
+                   guarded([self = this->shared_from_this()] { self->end(); }));
     }
 
     // delivery::Target
@@ -120,15 +125,29 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     // A WebSocket UA removes its own subscriptions (unregister); nothing to do here.
     void removed(std::string) override {}
     void replaced() override {
-        asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
-            self->uaid_.clear();  // the hub entry belongs to the newer session now
-            self->close_with(ws::kNormal, "replaced by a newer connection");
-        });
+        asio::post(stream_.get_executor(), guarded([self = this->shared_from_this()] {
+                       self->uaid_.clear();  // the hub entry belongs to the newer session now
+                       self->close_with(ws::kNormal, "replaced by a newer connection");
+                   }));
     }
 
   private:
     using Clock = std::chrono::steady_clock;
     using Actions = std::vector<webpush::channel::Action>;
+
+    // The boundary of every handler this session posts or waits with: an exception escaping
+    // `f` (a store error thrown in the channel, a bug in a handler) is logged with the
+    // connection id and ends this connection; the thread and every other connection go on.
+    // The end is posted to the socket's executor since `f` may have run on the store pool.
+    template <class F>
+    auto guarded(F f) {
+        return base::guard(std::move(f), [weak = this->weak_from_this(),
+                                          id = ctx_.id](const std::string& what) {
+            spdlog::error("c{}: websocket handler failed, closing the connection: {}", id, what);
+            if (auto self = weak.lock())
+                asio::post(self->stream_.get_executor(), [self] { self->end(); });
+        });
+    }
 
     // --- reading ---
 
@@ -138,11 +157,11 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     void do_read() {
         if (reading_ || ended_ || peer_closed_) return;
         reading_ = true;
-        auto on_ready = [self = this->shared_from_this()](beast::error_code ec) {
+        auto on_ready = guarded([self = this->shared_from_this()](beast::error_code ec) {
             self->reading_ = false;
             if (ec) return self->read_failed(ec);
             self->read_ready();
-        };
+        });
         if constexpr (kPlain) {
             stream_.async_wait(Socket::wait_read, std::move(on_ready));
         } else {
@@ -238,17 +257,18 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     // executor (and goes on with the input, for messages from the UA).
     template <class Event>
     void run_channel(Event event, bool from_input = false) {
-        asio::post(channel_ex_, [self = this->shared_from_this(), event = std::move(event),
-                                 from_input]() mutable {
-            Actions actions = event(self->channel_);
-            asio::post(self->stream_.get_executor(),
-                       [self, actions = std::move(actions), from_input]() mutable {
-                           self->perform(actions);
-                           if (!from_input) return;
-                           self->busy_ = false;
-                           self->process_inbox();
-                       });
-        });
+        asio::post(channel_ex_, guarded([self = this->shared_from_this(), event = std::move(event),
+                                         from_input]() mutable {
+                       Actions actions = event(self->channel_);
+                       asio::post(self->stream_.get_executor(),
+                                  self->guarded(
+                                      [self, actions = std::move(actions), from_input]() mutable {
+                                          self->perform(actions);
+                                          if (!from_input) return;
+                                          self->busy_ = false;
+                                          self->process_inbox();
+                                      }));
+                   }));
     }
 
     void perform(Actions& actions) {
@@ -292,9 +312,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
         for (const auto& frame : queue_) buffers.emplace_back(asio::buffer(frame));
         writing_ = queue_.size();
         asio::async_write(stream_, buffers,
-                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                              self->on_write(ec);
-                          });
+                          guarded([self = this->shared_from_this()](
+                                      beast::error_code ec, std::size_t) { self->on_write(ec); }));
     }
 
     void on_write(beast::error_code ec) {
@@ -354,10 +373,10 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
 
     void arm_timer(milliseconds after) {
         timer_.expires_after(after);
-        timer_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
+        timer_.async_wait(guarded([weak = this->weak_from_this()](beast::error_code ec) {
             auto self = weak.lock();
             if (!ec && self) self->on_timer();
-        });
+        }));
     }
 
     void on_timer() {

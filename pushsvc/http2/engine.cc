@@ -10,8 +10,8 @@
 #include "pushsvc/base/text.h"
 #include "pushsvc/http/error_map.h"
 #include "pushsvc/http2/callbacks.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/obs/log.h"
-#include "pushsvc/obs/metrics.h"
 
 namespace pushsvc::http2 {
 
@@ -70,7 +70,7 @@ bool Engine::recv(const std::uint8_t* data, std::size_t len) {
     const ssize_t rv = nghttp2_session_mem_recv(session_, data, len);
     if (rv < 0) {
         SPDLOG_DEBUG("c{} h2 session error: {}", ctx_.id, nghttp2_strerror(static_cast<int>(rv)));
-        obs::counter("pushsvc_http2_session_errors_total").inc();
+        obs::catalog().http2_session_errors.inc();
         if (rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC) terminate(NGHTTP2_PROTOCOL_ERROR);
         return false;
     }
@@ -109,7 +109,7 @@ bool Engine::submit_push(std::int32_t stream_id, const std::string& path, http::
     const std::int32_t promised = nghttp2_submit_push_promise(
         session_, NGHTTP2_FLAG_NONE, stream_id, nva, std::size(nva), nullptr);
     if (promised < 0) {
-        obs::counter("pushsvc_http2_push_refused_total").inc();
+        obs::catalog().http2_push_refused.inc();
         return false;
     }
     auto p = std::make_unique<Stream>();
@@ -118,7 +118,7 @@ bool Engine::submit_push(std::int32_t stream_id, const std::string& path, http::
     p->started = Clock::now();
     Stream& ps = *p;
     streams_[promised] = std::move(p);
-    obs::counter("pushsvc_http2_pushes_total").inc();
+    obs::catalog().http2_pushes.inc();
     return submit(ps, std::move(res));
 }
 
@@ -156,7 +156,7 @@ std::size_t Engine::reset_stalled(Clock::time_point cutoff) {
         nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
         ++n;
     }
-    if (n) obs::counter("pushsvc_http2_read_timeouts_total").inc(n);
+    if (n) obs::catalog().http2_read_timeouts.inc(n);
     return n;
 }
 
@@ -214,7 +214,7 @@ bool Engine::submit(Stream& s, http::Response&& res) noexcept {
 bool Engine::flood(Clock::time_point now) noexcept {
     if (flooded_ || control_frames_.allow(now)) return false;
     flooded_ = true;
-    obs::counter("pushsvc_http2_floods_total").inc();
+    obs::catalog().http2_floods.inc();
     SPDLOG_DEBUG("c{} h2 control frame flood, GOAWAY", ctx_.id);
     nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
     return true;
@@ -273,7 +273,7 @@ int Engine::on_frame_recv(const nghttp2_frame* frame) noexcept {
             Stream* s = find(frame->hd.stream_id);
             if (!s) return 0;
             if (!s->rejected && s->header_bytes > ctx_.limits.max_header_bytes) {
-                obs::counter("pushsvc_http2_header_too_large_total").inc();
+                obs::catalog().http2_header_too_large.inc();
                 reject(*s, errc::header_too_large);
             }
             if (!s->rejected && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
@@ -326,7 +326,7 @@ int Engine::on_data_chunk(std::int32_t stream_id, const std::uint8_t* data,
 }
 
 int Engine::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) noexcept {
-    if (error_code != NGHTTP2_NO_ERROR) obs::counter("pushsvc_http2_stream_resets_total").inc();
+    if (error_code != NGHTTP2_NO_ERROR) obs::catalog().http2_stream_resets.inc();
     auto it = streams_.find(stream_id);
     if (it == streams_.end()) return 0;
     if (it->second->monitored) closed_monitored_.push_back(stream_id);

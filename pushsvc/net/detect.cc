@@ -8,10 +8,11 @@
 
 #include <chrono>
 
+#include "pushsvc/base/guard.h"
 #include "pushsvc/net/preface.h"
 #include "pushsvc/net/tls_context.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/obs/log.h"
-#include "pushsvc/obs/metrics.h"
 
 namespace pushsvc::net {
 
@@ -25,6 +26,19 @@ constexpr std::size_t kDetectChunk = 4096;
 
 std::string_view as_view(const beast::flat_buffer& b) {
     return {static_cast<const char*>(b.data().data()), b.size()};
+}
+
+// The boundary of a detector's handlers: an exception (setting up the protocol session, a
+// bug) is logged with the connection id and closes this connection only; the network thread
+// and every other connection go on. A stream already handed over was moved into the session
+// being set up and closed as that unwound.
+template <class Self, class F>
+auto guarded(const std::shared_ptr<Self>& self, std::uint64_t id, F f) {
+    return base::guard(std::move(f),
+                       [weak = std::weak_ptr<Self>(self), id](const std::string& what) {
+                           SPDLOG_ERROR("c{} connection setup failed, closing it: {}", id, what);
+                           if (auto s = weak.lock()) s->close();
+                       });
 }
 
 // Hands the stream over; without a handler for the protocol the stream is dropped, which
@@ -55,7 +69,8 @@ class CleartextDetector : public Connection,
 
     void run() {
         registry_->add(this, weak_from_this());
-        asio::dispatch(ex_, [self = shared_from_this()] { self->do_read(); });
+        asio::dispatch(ex_, guarded(shared_from_this(), ctx_.id,
+                                    [self = shared_from_this()] { self->do_read(); }));
     }
 
     void drain() override { close(); }
@@ -69,10 +84,12 @@ class CleartextDetector : public Connection,
   private:
     void do_read() {
         stream_.expires_after(milliseconds(ctx_.limits.idle_timeout_ms));
-        stream_.async_read_some(buffer_.prepare(kDetectChunk),
-                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                                    self->on_read(ec, n);
-                                });
+        stream_.async_read_some(
+            buffer_.prepare(kDetectChunk),
+            guarded(shared_from_this(), ctx_.id,
+                    [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                        self->on_read(ec, n);
+                    }));
     }
 
     void on_read(beast::error_code ec, std::size_t n) {
@@ -83,12 +100,12 @@ class CleartextDetector : public Connection,
                 return do_read();
             case PrefaceMatch::http2:
                 handed_over_ = true;
-                obs::counter("pushsvc_connections_total", "protocol=\"h2c\"").inc();
+                obs::catalog().connections_h2c.inc();
                 return hand_over(handlers_->http2.plain, std::move(stream_), std::move(buffer_),
                                  std::move(ctx_));
             case PrefaceMatch::http1:
                 handed_over_ = true;
-                obs::counter("pushsvc_connections_total", "protocol=\"http1\"").inc();
+                obs::catalog().connections_http1.inc();
                 return hand_over(handlers_->http1.plain, std::move(stream_), std::move(buffer_),
                                  std::move(ctx_));
         }
@@ -118,7 +135,8 @@ class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsH
 
     void run() {
         registry_->add(this, weak_from_this());
-        asio::dispatch(ex_, [self = shared_from_this()] { self->do_handshake(); });
+        asio::dispatch(ex_, guarded(shared_from_this(), ctx_.id,
+                                    [self = shared_from_this()] { self->do_handshake(); }));
     }
 
     void drain() override { close(); }
@@ -136,13 +154,14 @@ class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsH
         beast::get_lowest_layer(stream_).expires_after(milliseconds(ctx_.limits.read_timeout_ms));
         stream_.async_handshake(
             asio::ssl::stream_base::server,
-            [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+            guarded(shared_from_this(), ctx_.id,
+                    [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); }));
     }
 
     void on_handshake(beast::error_code ec) {
         if (ec) {
             // Old protocol versions, no shared cipher, plain HTTP on the TLS port, timeouts.
-            obs::counter("pushsvc_tls_handshake_failures_total").inc();
+            obs::catalog().tls_handshake_failures.inc();
             SPDLOG_DEBUG("c{} TLS handshake failed: {}", ctx_.id, ec.message());
             return;
         }
@@ -150,10 +169,10 @@ class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsH
         handed_over_ = true;
         ctx_.secure = true;
         if (negotiated_protocol(stream_.native_handle()) == AppProtocol::http2) {
-            obs::counter("pushsvc_connections_total", "protocol=\"h2\"").inc();
+            obs::catalog().connections_h2.inc();
             return hand_over(handlers_->http2.tls, std::move(stream_), {}, std::move(ctx_));
         }
-        obs::counter("pushsvc_connections_total", "protocol=\"https1\"").inc();
+        obs::catalog().connections_https1.inc();
         hand_over(handlers_->http1.tls, std::move(stream_), {}, std::move(ctx_));
     }
 

@@ -5,8 +5,9 @@
 #include <charconv>
 #include <chrono>
 
+#include "pushsvc/base/guard.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/obs/log.h"
-#include "pushsvc/obs/metrics.h"
 
 namespace pushsvc::net {
 
@@ -50,13 +51,28 @@ void Listener::stop() {
     retry_.cancel();
 }
 
+// The boundary of the accept loop's handlers: an exception while setting up one connection
+// (its socket closes as it unwinds) is logged and accepting goes on, since nothing else would
+// restart the loop.
+template <class F>
+auto Listener::guarded(F f) {
+    return base::guard(std::move(f), [weak = weak_from_this()](const std::string& what) {
+        auto self = weak.lock();
+        if (!self) return;
+        SPDLOG_ERROR("accept on {}:{}: handler failed, accepting on: {}",
+                     self->endpoint_.address().to_string(), self->endpoint_.port(), what);
+        std::lock_guard lock(self->mutex_);
+        self->do_accept();
+    });
+}
+
 void Listener::do_accept() {
     if (stopped_) return;
     acceptor_.async_accept(
         asio::make_strand(ioc_),
-        [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+        guarded([self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
             self->on_accept(ec, std::move(socket));
-        });
+        }));
 }
 
 void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
@@ -65,7 +81,7 @@ void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     std::lock_guard lock(mutex_);
     if (stopped_) return;  // the socket closes here
     if (!ec) {
-        obs::counter("pushsvc_accepted_total").inc();
+        obs::catalog().accepted.inc();
         // Responses and HTTP/2 frames are written whole; Nagle would hold a small write
         // (a 201, a WINDOW_UPDATE) until the peer's delayed ACK, ~40 ms on Linux, which
         // made pipelined HTTP/2 pushes latency-bound.
@@ -78,11 +94,11 @@ void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     SPDLOG_WARN("accept on {}:{} failed: {}", endpoint_.address().to_string(), endpoint_.port(),
                 ec.message());
     retry_.expires_after(kAcceptRetry);
-    retry_.async_wait([self = shared_from_this()](boost::system::error_code wec) {
+    retry_.async_wait(guarded([self = shared_from_this()](boost::system::error_code wec) {
         if (wec) return;
         std::lock_guard lock(self->mutex_);
         self->do_accept();
-    });
+    }));
 }
 
 result<tcp::endpoint> parse_listen_address(const std::string& text) {

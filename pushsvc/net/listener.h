@@ -35,6 +35,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   private:
     void do_accept();  // with mutex_ held
     void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+    template <class F>
+    auto guarded(F f);  // the failure boundary of the accept loop's handlers
 
     boost::asio::io_context& ioc_;
     OnAccept on_accept_;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "pushsvc/base/guard.h"
 #include "pushsvc/net/connection.h"
 #include "pushsvc/net/detect.h"
 #include "pushsvc/net/listener.h"
@@ -167,12 +168,19 @@ void Server::drain(std::function<void()> done) {
     const auto grace = std::chrono::milliseconds(cfg_.limits.shutdown_grace_ms);
     asio::dispatch(state->strand, [state, registry, grace] {
         state->timer.expires_after(grace);
-        state->timer.async_wait([state, registry](boost::system::error_code ec) {
-            if (ec || state->fired) return;
-            SPDLOG_WARN("shutdown grace over, closing {} connections", registry->size());
-            registry->close_all();
-            state->fire();
-        });
+        // Guarded: shutdown must complete (`done` stops the io_context) even if closing the
+        // remaining connections fails.
+        state->timer.async_wait(base::guard(
+            [state, registry](boost::system::error_code ec) {
+                if (ec || state->fired) return;
+                SPDLOG_WARN("shutdown grace over, closing {} connections", registry->size());
+                registry->close_all();
+                state->fire();
+            },
+            [state](const std::string& what) {
+                SPDLOG_ERROR("shutdown: closing connections failed: {}", what);
+                state->fire();
+            }));
         registry->notify_when_empty(state->strand, [state] { state->fire(); });
     });
 }

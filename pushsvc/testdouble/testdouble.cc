@@ -183,6 +183,17 @@ http::Response TestDouble::control(const http::Request& req, std::string_view pa
                   int(int_member(o, "count", 1)));
         return json_response(200, json::object{{"queued", int_member(o, "count", 1)}});
     }
+    if (path == "/throw" && m == "POST") {
+        // Fault injection for the last failure boundary (app/io_threads.h): an exception that
+        // no handler catches. Answered before it is thrown, as far as the race with the
+        // stopping io_context allows; the client should not rely on the answer.
+        if (!deps_.post_to_network) return json_error(503, "no network executor");
+        deps_.post_to_network(
+            [] { throw std::runtime_error("test double: injected fault on a network thread"); });
+        http::Response r;
+        r.status = 202;
+        return r;
+    }
     if (path == "/reset" && m == "POST") {
         agents_.remove_all();
         {

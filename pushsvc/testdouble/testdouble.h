@@ -8,11 +8,14 @@
 //   POST /push/<token>      failure injection: the next push(es) to an endpoint answer a chosen
 //                           status (429 + Retry-After, 413, 500, ...) before the real handler;
 //   break rules             [testdouble] break = "..." violates a rule on purpose so the
-//                           conformance suite's own tests can check that it notices.
+//                           conformance suite's own tests can check that it notices;
+//   POST /_testdouble/throw an exception escapes a network thread: pushsvc must stop cleanly
+//                           (threads joined, store closed, exit 70), never abort.
 // Everything else goes to the wrapped handler unchanged. The clock (base::AdjustableClock) is
 // the one the push service reads, so moving it expires TTLs (RFC 8030 §5.2) and VAPID tokens.
 // Thread-safe: handle() may be called from any network thread.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,6 +54,9 @@ struct Dependencies {
     base::AdjustableClock& clock;
     std::vector<std::string> token_keys;  // to find the subscription of an endpoint
     http::Handler inner;                  // the application's handler
+    // Runs a job on a network thread (posts to the io_context). Used only by
+    // POST /_testdouble/throw, which proves the process-level failure boundary; unset: 503.
+    std::function<void(std::function<void()>)> post_to_network;
 };
 
 class TestDouble {

@@ -8,7 +8,7 @@
 #include "pushsvc/crypto/hash.h"
 #include "pushsvc/crypto/p256.h"
 #include "pushsvc/crypto/random.h"
-#include "pushsvc/obs/metrics.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/vapid/credentials.h"
 #include "pushsvc/webpush/push_headers.h"
 
@@ -417,10 +417,7 @@ result<std::size_t> PushService::collect_idle(std::size_t limit) {
         }
         if (removed == limit) break;
     }
-    if (removed > 0) {
-        static obs::Counter& collected = obs::counter("pushsvc_idle_user_agents_removed_total");
-        collected.inc(removed);
-    }
+    obs::catalog().idle_user_agents_removed.inc(removed);
     return removed;
 }
 
@@ -444,8 +441,7 @@ void PushService::send_receipt(const store::MessageRecord& message, std::uint16_
         spdlog::debug("receipt: not queued ({})", r.error().message());
         return;
     }
-    obs::counter("pushsvc_receipts_total", status == 204 ? "status=\"204\"" : "status=\"410\"")
-        .inc();
+    (status == 204 ? obs::catalog().receipts_204 : obs::catalog().receipts_410).inc();
     if (notifier_) notifier_->notify(receipt, true);
 }
 
@@ -461,8 +457,7 @@ result<std::size_t> PushService::sweep(base::UnixMs now, std::size_t limit) {
     std::vector<store::MessageRecord> with_receipt;
     auto swept = store_.sweep_expired(now, limit, &with_receipt);
     if (!swept) return swept.error();
-    static obs::Counter& expired = obs::counter("pushsvc_messages_expired_total");
-    expired.inc(*swept);
+    obs::catalog().messages_expired.inc(*swept);
     for (const auto& m : with_receipt) {
         send_receipt(m, 410);  // expired without an ack (R8030-6.3-d, choice A-4)
     }

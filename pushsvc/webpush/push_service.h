@@ -28,9 +28,8 @@ namespace pushsvc::webpush {
 class Notifier {
   public:
     virtual ~Notifier() = default;
-    // `stored` is false for TTL 0 messages, which exist only if delivered now. Returns true if
-    // the user agent is online and took the message for delivery.
-    virtual bool notify(const store::MessageRecord& message, bool stored) = 0;
+    // `stored` is false for TTL 0 messages, which exist only if delivered now.
+    virtual void notify(const store::MessageRecord& message, bool stored) = 0;
     // A message was deleted through its resource (the UA's ack or the sender's cancel), so
     // sessions that sent it stop counting it as in flight.
     virtual void acknowledged(const std::string& uaid, const std::string& message_id) = 0;

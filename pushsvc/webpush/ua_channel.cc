@@ -5,7 +5,7 @@
 
 #include "pushsvc/base/base64url.h"
 #include "pushsvc/base/text.h"
-#include "pushsvc/obs/metrics.h"
+#include "pushsvc/obs/catalog.h"
 
 namespace pushsvc::webpush {
 namespace {
@@ -62,8 +62,17 @@ std::string reply(std::string_view type, std::string_view channel_id, int status
     return json::serialize(o);
 }
 
-void count(std::string_view what) {
-    obs::counter("pushsvc_ws_frames_total", "type=\"" + std::string(what) + "\"").inc();
+void count(obs::WsFrame what) { obs::catalog().ws_frame(what).inc(); }
+
+obs::WsFrame frame_type(std::string_view type) {
+    using F = obs::WsFrame;
+    if (type == "hello") return F::hello;
+    if (type == "register") return F::register_;
+    if (type == "unregister") return F::unregister;
+    if (type == "ack") return F::ack;
+    if (type == "nack") return F::nack;
+    if (type == "broadcast_subscribe") return F::broadcast_subscribe;
+    return F::unknown;
 }
 
 }  // namespace
@@ -92,7 +101,7 @@ std::vector<channel::Action> UaChannel::on_text(std::string_view frame) {
     boost::system::error_code ec;
     json::value value = json::parse(frame, ec);
     if (ec || !value.is_object()) {
-        count("invalid");
+        count(obs::WsFrame::invalid);
         fail(out, kInvalidPayload, "frames must be JSON objects");
         return out;
     }
@@ -100,23 +109,22 @@ std::vector<channel::Action> UaChannel::on_text(std::string_view frame) {
     std::string type = base::to_lower(str_member(msg, "messageType"));
     // `{}`, a frame without messageType, or "ping" is a ping; answered with `{}`.
     if (type.empty() || type == "ping") {
-        count("ping");
+        count(obs::WsFrame::ping);
         out.push_back(Send{"{}"});
         return out;
     }
     if (state_ == State::awaiting_hello) {
         if (type != "hello") {
-            count("before_hello");
+            count(obs::WsFrame::before_hello);
             fail(out, kPolicyViolation, "hello first");
         } else {
+            // Counted here too: the handshake hello is the one every session sends.
+            count(obs::WsFrame::hello);
             hello(msg, out);
         }
         return out;
     }
-    count(type == "hello" || type == "register" || type == "unregister" || type == "ack" ||
-                  type == "nack" || type == "broadcast_subscribe"
-              ? type
-              : "unknown");
+    count(frame_type(type));
     if (type == "register") {
         register_channel(msg, out);
     } else if (type == "unregister") {
@@ -228,13 +236,13 @@ void UaChannel::ack(const json::object& msg, Actions& out) {
         auto id = base::base64url_decode(str_member(u.as_object(), "version"));
         auto stored = id ? window_.release(*id) : std::nullopt;
         if (!stored) {
-            obs::counter("pushsvc_ws_unknown_acks_total").inc();
+            obs::catalog().ws_unknown_acks.inc();
             continue;
         }
         // Any ack code (100 delivered, 101 decrypt error, 102 not delivered) ends the
         // message: redelivering would fail the same way.
         if (*stored && !backend_.ack(*id)) return fail(out, kInternalError, "store unavailable");
-        obs::counter("pushsvc_delivered_total").inc();
+        obs::catalog().delivered.inc();
     }
     fill(out);
 }

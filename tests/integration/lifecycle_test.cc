@@ -2,6 +2,7 @@
 // profile, and zero-configuration start (generated token keys keep endpoints valid).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <vector>
 
 #include "tests/integration/pushsvc_process.h"
@@ -76,6 +77,39 @@ TEST(Lifecycle, SigtermDrainsAndExitsCleanly) {
     wc::Http1Client client;
     EXPECT_EQ(call(client, server, "GET", server.origin() + "/health").status, 200);
     EXPECT_EQ(server.stop(), 0) << server.log();
+}
+
+// The last failure boundary, process level: an exception that escapes a network thread (here
+// thrown on purpose through the test double) ends pushsvc with a one-line log and exit 70
+// after joining its threads and closing the store, instead of std::terminate (SIGABRT). What
+// was accepted before is still there after a restart.
+TEST(Lifecycle, ExceptionEscapingANetworkThreadStopsCleanlyWithExit70) {
+    PushsvcProcess server(ProcessOptions{
+        .env = {{"PUSHSVC__TESTDOUBLE__ENABLED", "true"}, {"PUSHSVC__SERVER__THREADS", "4"}}});
+    server.start();
+    std::string location;
+    {
+        wc::Http1Client client;
+        auto sub = call(client, server, "POST", server.origin() + "/subscribe");
+        ASSERT_EQ(sub.status, 201);
+        auto pushed = call(client, server, "POST", endpoint_of(sub), {{"TTL", "3600"}});
+        ASSERT_EQ(pushed.status, 201);
+        location = *pushed.headers.get("location");
+        wc::HttpRequest req;
+        req.method = "POST";
+        req.url = "http://" + server.cleartext() + "/_testdouble/throw";
+        (void)client.request(req);  // the answer races the shutdown; the exit status decides
+    }
+    EXPECT_EQ(server.wait_exit(std::chrono::seconds(15)), 70) << server.log();
+    std::string log = server.log();
+    EXPECT_NE(log.find("[critical] pushsvc stopped: exception escaped a network thread: test "
+                       "double: injected fault on a network thread"),
+              std::string::npos)
+        << log;
+    EXPECT_EQ(log.find("terminate"), std::string::npos) << log;
+    server.start();  // the store was closed: it opens again, with the message
+    wc::Http1Client client;
+    EXPECT_EQ(call(client, server, "DELETE", location).status, 204);
 }
 
 TEST(Lifecycle, PortZeroBindsAndReportsTheAddress) {

@@ -15,6 +15,19 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- pushsvc log"; tail -n 30 "$work/pushsvc.log" || true;
          echo "--- ua output"; cat "$work/ua.out" || true; exit 1; }
 
+# Waits (10 s at most) for FILE to be non-empty while process PID lives. Polling the file is
+# the only event a shell has here (no inotifywait in the image); pushsvc --ready-file and
+# pushctl --subscription-out write by rename, so a non-empty file is complete.
+wait_for_file() {
+    local i
+    for i in $(seq 100); do
+        [ -s "$1" ] && return 0
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    [ -s "$1" ]
+}
+
 "$src/tools/dev-cert.sh" "$work/tls" >/dev/null
 cat > "$work/pushsvc.toml" <<TOML
 [server]
@@ -27,8 +40,7 @@ path = "$work/data"
 TOML
 "$bin/pushsvc" --config "$work/pushsvc.toml" --ready-file "$work/ready.json" >"$work/pushsvc.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
-[ -s "$work/ready.json" ] || fail "pushsvc not ready"
+wait_for_file "$work/ready.json" "$!" || fail "pushsvc not ready"
 clear=$(sed -E 's/.*"cleartext":"([^"]+)".*/\1/' "$work/ready.json")
 
 "$bin/pushctl" vapid-keygen --pem "$work/vapid.pem" >/dev/null
@@ -36,8 +48,7 @@ clear=$(sed -E 's/.*"cleartext":"([^"]+)".*/\1/' "$work/ready.json")
     --subscription-out "$work/sub.json" >"$work/ua.out" 2>&1 &
 ua=$!
 pids+=($ua)
-for _ in $(seq 100); do [ -s "$work/sub.json" ] && break; sleep 0.1; done
-[ -s "$work/sub.json" ] || fail "pushctl ua did not subscribe"
+wait_for_file "$work/sub.json" "$ua" || fail "pushctl ua did not subscribe"
 
 "$bin/pushctl" send -s "$work/sub.json" -p "hello over http/1.1" --ttl 60 \
     --vapid-key "$work/vapid.pem" --subject mailto:ops@example.com \

@@ -1,18 +1,22 @@
 #include "tests/integration/pushsvc_process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <random>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 #include <vector>
 
 namespace pushsvc::testing {
@@ -25,6 +29,36 @@ std::string read_file(const fs::path& p) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+// A descriptor that becomes readable when the child exits (Linux 5.3+), or -1.
+int open_pidfd(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return int(::syscall(SYS_pidfd_open, pid, 0));
+#else
+    return -1;
+#endif
+}
+
+struct Fd {
+    int fd = -1;
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+// Waits (poll) until one of `fds` is readable or `deadline` passes; without a descriptor
+// (fd < 0) it wakes every 100 ms so the caller can look for itself.
+void wait_for_event(std::initializer_list<int> fds,
+                    std::chrono::steady_clock::time_point deadline) {
+    std::vector<pollfd> p;
+    for (int fd : fds)
+        if (fd >= 0) p.push_back({fd, POLLIN, 0});
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (p.size() < fds.size()) left = std::min<long long>(left, 100);
+    if (left > 0) ::poll(p.data(), p.size(), int(left));
 }
 
 int port_of(const std::string& hostport) {
@@ -63,6 +97,13 @@ PushsvcProcess::~PushsvcProcess() {
 void PushsvcProcess::start() {
     fs::path ready = dir_ / "ready.json";
     fs::remove(ready);
+    // The ready file appears by rename (app.cc writes ready.json.tmp first): watch the folder
+    // for it before the child exists, so the event cannot be missed.
+    Fd watch{::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)};
+    if (watch.fd >= 0 && ::inotify_add_watch(watch.fd, dir_.c_str(), IN_MOVED_TO | IN_CREATE) < 0) {
+        ::close(watch.fd);
+        watch.fd = -1;
+    }
     pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
@@ -78,6 +119,9 @@ void PushsvcProcess::start() {
         ::_exit(127);
     }
     pid_ = pid;
+    Fd exited{open_pidfd(pid_)};
+    // Event-driven: wakes when something is renamed into the folder or the child exits
+    // (without inotify or pidfd, every 100 ms instead). Bounded by 20 s.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (!fs::exists(ready)) {
         int status = 0;
@@ -87,7 +131,12 @@ void PushsvcProcess::start() {
         }
         if (std::chrono::steady_clock::now() > deadline)
             throw std::runtime_error("pushsvc not ready within 20 s:\n" + log());
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        wait_for_event({watch.fd, exited.fd}, deadline);
+        if (watch.fd >= 0) {  // consume the events; the loop looks at the folder itself
+            alignas(inotify_event) char events[4096];
+            while (::read(watch.fd, events, sizeof events) > 0) {
+            }
+        }
     }
     auto info = boost::json::parse(read_file(ready)).as_object();
     origin_ = std::string(info.at("origin").as_string());
@@ -98,14 +147,18 @@ void PushsvcProcess::start() {
 int PushsvcProcess::stop() {
     if (pid_ <= 0) return -1;
     ::kill(pid_, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    return reap(std::chrono::steady_clock::now() + std::chrono::seconds(15));
+}
+
+int PushsvcProcess::reap(std::chrono::steady_clock::time_point deadline) {
+    Fd exited{open_pidfd(pid_)};  // readable once the child has exited
     int status = 0;
     while (::waitpid(pid_, &status, WNOHANG) != pid_) {
         if (std::chrono::steady_clock::now() > deadline) {
             kill9();
             return -1;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        wait_for_event({exited.fd}, deadline);
     }
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -117,6 +170,11 @@ void PushsvcProcess::kill9() {
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
+}
+
+int PushsvcProcess::wait_exit(std::chrono::milliseconds timeout) {
+    if (pid_ <= 0) return -1;
+    return reap(std::chrono::steady_clock::now() + timeout);
 }
 
 int PushsvcProcess::cleartext_port() const { return port_of(cleartext_); }

@@ -33,6 +33,10 @@ class PushsvcProcess {
     int stop();
     // SIGKILL and reap: the crash case.
     void kill9();
+    // Waits (bounded) for the child to exit on its own; returns its exit status, or -1 when it
+    // was killed by a signal (e.g. SIGABRT from std::terminate) or is still running (it is
+    // then SIGKILLed).
+    int wait_exit(std::chrono::milliseconds timeout);
 
     const std::string& origin() const { return origin_; }
     const std::string& cleartext() const { return cleartext_; }  // "127.0.0.1:port"
@@ -45,6 +49,10 @@ class PushsvcProcess {
     std::string log() const;  // the child's stdout+stderr so far
 
   private:
+    // Waits for the child's exit until `deadline` (woken by a pidfd); its exit code, or -1
+    // after SIGKILL when it did not exit in time.
+    int reap(std::chrono::steady_clock::time_point deadline);
+
     ProcessOptions options_;
     std::filesystem::path dir_;
     pid_t pid_ = -1;

@@ -4,6 +4,7 @@
 // unregister, and kill -9 with queued messages.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <thread>
 
 #include "tests/integration/pushsvc_process.h"
@@ -21,8 +22,10 @@ using std::chrono::milliseconds;
 
 class WsDelivery : public ::testing::Test {
   protected:
+    virtual ProcessOptions process_options() const { return ProcessOptions{.tls = true}; }
+
     void SetUp() override {
-        server_ = std::make_unique<PushsvcProcess>(ProcessOptions{.tls = true});
+        server_ = std::make_unique<PushsvcProcess>(process_options());
         server_->start();
         opts_.tls.ca_file = server_->ca_file().string();
         opts_.timeout = std::chrono::seconds(10);
@@ -148,7 +151,29 @@ TEST_F(WsDelivery, TopicReplacementWhileOfflineDeliversOnlyTheNewest_R8030_5_4_a
     EXPECT_TRUE(nothing_arrives(ua));
 }
 
-TEST_F(WsDelivery, ExpiredMessagesNeverArrive_R8030_5_2_h) {
+// The same service in test-double mode, whose clock the test moves (POST /_testdouble/clock)
+// instead of waiting for real time to pass.
+class WsDeliveryClock : public WsDelivery {
+  protected:
+    ProcessOptions process_options() const override {
+        auto o = WsDelivery::process_options();
+        o.env["PUSHSVC__TESTDOUBLE__ENABLED"] = "true";
+        return o;
+    }
+    void advance_clock(std::int64_t ms) {
+        wc::HttpRequest req;
+        req.method = "POST";
+        req.url = "http://" + server_->cleartext() + "/_testdouble/clock";
+        req.headers.add("Content-Type", "application/json");
+        req.body = R"({"advance_ms": )" + std::to_string(ms) + "}";
+        wc::Http1Client client(opts_);
+        auto r = client.request(req);
+        ASSERT_TRUE(r) << r.error().message;
+        EXPECT_EQ(r->status, 200) << r->body;
+    }
+};
+
+TEST_F(WsDeliveryClock, ExpiredMessagesNeverArrive_R8030_5_2_h) {
     wc::UaState state;
     {
         wc::UserAgent ua({}, opts_);
@@ -157,10 +182,12 @@ TEST_F(WsDelivery, ExpiredMessagesNeverArrive_R8030_5_2_h) {
         state = ua.state();
     }
     wc::PushOptions short_lived;
-    short_lived.ttl = 1;
+    short_lived.ttl = 60;
     EXPECT_EQ(send(state.channels[0], "stale", short_lived), 201);
-    EXPECT_EQ(send(state.channels[0], "fresh"), 201);
-    std::this_thread::sleep_for(milliseconds(1100));  // the only way to let a real TTL pass
+    wc::PushOptions long_lived;
+    long_lived.ttl = 3600;
+    EXPECT_EQ(send(state.channels[0], "fresh", long_lived), 201);
+    advance_clock(60'000);  // the first message's TTL is over on the service's clock
     wc::UserAgent ua(state, opts_);
     ASSERT_TRUE(ua.connect(ws_url()));
     EXPECT_EQ(receive_text(ua), "fresh");

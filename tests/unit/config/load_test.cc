@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <set>
+#include <sstream>
 
 namespace pushsvc::config {
 namespace {
@@ -87,8 +91,132 @@ TEST(ConfigLoad, RejectsUnknownKeysWrongTypesAndBadValues) {
     EXPECT_THROW(load("/nonexistent/pushsvc.toml", env({})), std::runtime_error);
 }
 
+// The one-line message load() throws, or "" when it loads.
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const std::runtime_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+std::string file_error(const std::string& toml) {
+    TempToml f(toml);
+    return error_of([&] { load(f.path.string(), env({})); });
+}
+
+std::string env_error(const std::string& var, const std::string& value) {
+    return error_of([&] { load("", env({{var, value}})); });
+}
+
+TEST(ConfigLoad, UnknownKeysAndTablesAreNamed) {
+    EXPECT_EQ(file_error("[store]\nsynk = true\n"),
+              "config: unknown key 'store.synk' (did you mean 'store.sync'?)");
+    EXPECT_EQ(file_error("[stor]\npath = \"x\"\n"),
+              "config: unknown key 'stor' (did you mean 'store'?)");
+    // An unknown table is reported even when it is empty.
+    EXPECT_EQ(file_error("[metrix]\n"), "config: unknown key 'metrix'");
+    EXPECT_EQ(file_error("prfile = \"strict\"\n"),
+              "config: unknown key 'prfile' (did you mean 'profile'?)");
+    // A table where a value belongs, and a value where a table belongs.
+    EXPECT_EQ(file_error("[store.sync]\nx = 1\n"),
+              "config key 'store.sync': expected a value, not a table");
+    EXPECT_NE(file_error("store = 1\n").find("unknown key 'store'"), std::string::npos);
+}
+
+TEST(ConfigLoad, ZeroIntervalsAndTimeoutsAreRefusedByName) {
+    for (const char* key :
+         {"store.sweep_batch", "push.ua_idle_days", "limits.read_timeout_ms", "limits.idle_timeout_ms",
+          "delivery.hello_timeout_ms", "delivery.ws_idle_timeout_ms", "delivery.max_inflight",
+          "limits.max_concurrent_streams", "push.max_ttl", "push.max_queued_per_ua"}) {
+        std::string k(key);
+        auto dot = k.find('.');
+        std::string msg = file_error("[" + k.substr(0, dot) + "]\n" + k.substr(dot + 1) + " = 0\n");
+        EXPECT_EQ(msg.rfind("config key '" + k + "': must be between ", 0), 0u) << key << msg;
+        EXPECT_NE(msg.find(", got 0"), std::string::npos) << msg;
+    }
+    EXPECT_EQ(file_error("[store]\nsweep_batch = -5\n"),
+              "config key 'store.sweep_batch': must be between 1 and 1000000, got -5");
+    // Zero stays allowed where it means "none".
+    EXPECT_EQ(file_error("[limits]\nshutdown_grace_ms = 0\n[push]\nvapid_cache_size = 0\n"), "");
+}
+
+TEST(ConfigLoad, ValuesThatDoNotFitTheirFieldAreRefusedNotNarrowed) {
+    // 2^32 would narrow to 0 in a uint32 field; 2^32 - 1 fits.
+    EXPECT_EQ(file_error("[limits]\nread_timeout_ms = 4294967296\n"),
+              "config key 'limits.read_timeout_ms': must be between 1 and 4294967295, got "
+              "4294967296");
+    EXPECT_EQ(file_error("[limits]\nread_timeout_ms = 4294967295\n"), "");
+    EXPECT_EQ(file_error("[push]\nmax_queued_per_ua = -1\n"),
+              "config key 'push.max_queued_per_ua': must be between 1 and 4294967295, got -1");
+    // An int field: 2^31 does not fit.
+    EXPECT_NE(file_error("[server]\nthreads = 2147483648\n").find("'server.threads'"),
+              std::string::npos);
+    // Not integers at all.
+    EXPECT_EQ(file_error("[push]\nmax_ttl = 1.5\n"),
+              "config key 'push.max_ttl': expected an integer");
+    EXPECT_EQ(file_error("[push]\nmax_ttl = \"60\"\n"),
+              "config key 'push.max_ttl': expected an integer");
+}
+
+TEST(ConfigLoad, EnvironmentOverridesAreValidatedTheSameWay) {
+    EXPECT_EQ(env_error("PUSHSVC__STORE__SWEEP_BATCH", "0"),
+              "config key 'store.sweep_batch': must be between 1 and 1000000, got 0 "
+              "(from PUSHSVC__STORE__SWEEP_BATCH)");
+    EXPECT_EQ(env_error("PUSHSVC__LIMITS__IDLE_TIMEOUT_MS", "-1"),
+              "config key 'limits.idle_timeout_ms': must be between 1 and 4294967295, got -1 "
+              "(from PUSHSVC__LIMITS__IDLE_TIMEOUT_MS)");
+    EXPECT_EQ(env_error("PUSHSVC__DELIVERY__MAX_INFLIGHT", "4294967296"),
+              "config key 'delivery.max_inflight': must be between 1 and 4294967295, got "
+              "4294967296 (from PUSHSVC__DELIVERY__MAX_INFLIGHT)");
+    EXPECT_EQ(env_error("PUSHSVC__PUSH__MAX_TTL", "99999999999999999999"),
+              "config key 'push.max_ttl': '99999999999999999999' is out of range "
+              "(from PUSHSVC__PUSH__MAX_TTL)");
+    EXPECT_EQ(env_error("PUSHSVC__PUSH__MAX_TTL", "60s"),
+              "config key 'push.max_ttl': expected an integer, got '60s' "
+              "(from PUSHSVC__PUSH__MAX_TTL)");
+    EXPECT_EQ(env_error("PUSHSVC__LOG__LEVEL", "verbose"),
+              "config key 'log.level': expected one of trace, debug, info, warn, error, "
+              "critical, off, got 'verbose' (from PUSHSVC__LOG__LEVEL)");
+    EXPECT_EQ(env_error("PUSHSVC__STORE__SWEEP_BATCH", "10"), "");
+}
+
+// The real environment can be listed, so a misspelt override is reported like a misspelt key.
+TEST(ConfigLoad, UnknownOverrideInTheProcessEnvironmentIsNamed) {
+    ASSERT_EQ(::setenv("PUSHSVC__STORE__SYNK", "true", 1), 0);
+    std::string msg = error_of([] { load(""); });
+    ::unsetenv("PUSHSVC__STORE__SYNK");
+    EXPECT_EQ(msg,
+              "config: unknown key 'store.synk' from PUSHSVC__STORE__SYNK (did you mean "
+              "'store.sync'?)");
+    EXPECT_EQ(error_of([] { load(""); }), "");
+}
+
+TEST(ConfigValidate, ChecksTheRangesOfAConfigBuiltInCode) {
+    Config c;
+    EXPECT_NO_THROW(validate(c));
+    c.store.sweep_batch = 0;
+    EXPECT_EQ(error_of([&] { validate(c); }),
+              "config key 'store.sweep_batch': must be between 1 and 1000000, got 0");
+}
+
 TEST(ConfigLoad, ExampleConfigDocumentsEveryKeyAndLoads) {
-    Config c = load(std::string(PUSHSVC_SOURCE_DIR) + "/config/pushsvc.example.toml", env({}));
+    std::string path = std::string(PUSHSVC_SOURCE_DIR) + "/config/pushsvc.example.toml";
+    Config c = load(path, env({}));  // no unknown keys, every value in range
+    // ...and it lists every key (config.h points readers to it for the documentation).
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string table;
+    std::set<std::string> present;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("[", 0) == 0)
+            table = line.substr(1, line.find(']') - 1) + ".";
+        else if (auto eq = line.find(" = "); eq != std::string::npos && line[0] != '#')
+            present.insert(table + line.substr(0, eq));
+    }
+    for (const auto& key : key_names()) EXPECT_TRUE(present.count(key)) << key << " undocumented";
     EXPECT_EQ(c.server.listen, Config{}.server.listen);
     EXPECT_EQ(c.limits.max_body_bytes, Config{}.limits.max_body_bytes);
     EXPECT_EQ(c.push.max_ttl, Config{}.push.max_ttl);

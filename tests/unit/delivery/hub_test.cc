@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <latch>
 #include <thread>
+#include <vector>
 
 namespace pushsvc::delivery {
 namespace {
@@ -32,15 +35,15 @@ store::MessageRecord message_for(std::string uaid) {
 TEST(Hub, WakesTheOnlineSessionAndReportsOfflineOnes) {
     Hub hub;
     auto t = std::make_shared<FakeTarget>();
-    EXPECT_FALSE(hub.notify(message_for("ua"), true));
+    EXPECT_FALSE(hub.wake(message_for("ua"), true));
     hub.attach("ua", t);
-    EXPECT_TRUE(hub.notify(message_for("ua"), true));
+    EXPECT_TRUE(hub.wake(message_for("ua"), true));
     EXPECT_EQ(t->wakes, 1);
     EXPECT_EQ(t->last_direct, nullptr);
-    EXPECT_TRUE(hub.notify(message_for("ua"), false));  // TTL 0: handed over directly
+    EXPECT_TRUE(hub.wake(message_for("ua"), false));  // TTL 0: handed over directly
     ASSERT_TRUE(t->last_direct);
     EXPECT_EQ(t->last_direct->id, "m1");
-    EXPECT_FALSE(hub.notify(message_for("other"), true));
+    EXPECT_FALSE(hub.wake(message_for("other"), true));
 }
 
 TEST(Hub, SecondSessionForTheSameUaidReplacesTheFirst) {
@@ -52,7 +55,7 @@ TEST(Hub, SecondSessionForTheSameUaidReplacesTheFirst) {
     EXPECT_EQ(first->replacements, 1);
     EXPECT_EQ(second->replacements, 0);
     hub.detach("ua", first.get());  // the old session's late detach must not remove the new one
-    EXPECT_TRUE(hub.notify(message_for("ua"), true));
+    EXPECT_TRUE(hub.wake(message_for("ua"), true));
     EXPECT_EQ(second->wakes, 1);
     EXPECT_EQ(first->wakes, 0);
     hub.detach("ua", second.get());
@@ -66,7 +69,7 @@ TEST(Hub, MonitorsAttachAlongsideEachOtherAndAllHearAcksAndRemovals) {
     hub.attach("set", a, false);
     hub.attach("set", b, false);
     EXPECT_EQ(a->replacements + b->replacements, 0);
-    EXPECT_TRUE(hub.notify(message_for("set"), true));
+    EXPECT_TRUE(hub.wake(message_for("set"), true));
     EXPECT_EQ(a->wakes, 1);
     EXPECT_EQ(b->wakes, 1);
     hub.acknowledged("set", "m7");
@@ -85,25 +88,146 @@ TEST(Hub, ExpiredSessionsAreForgotten) {
         auto t = std::make_shared<FakeTarget>();
         hub.attach("ua", t);
     }
-    EXPECT_FALSE(hub.notify(message_for("ua"), true));
+    EXPECT_FALSE(hub.wake(message_for("ua"), true));
     EXPECT_EQ(hub.online(), 0u);
 }
 
-TEST(Hub, ConcurrentAttachNotifyDetachIsSafe) {
-    Hub hub;
+// Targets used from several threads at once: counters only (the hub calls a target from
+// whichever thread notifies).
+struct CountingTarget : Target {
+    std::atomic<int> wakes{0};
+    std::atomic<int> replacements{0};
+    void wake(std::shared_ptr<const store::MessageRecord>) override { ++wakes; }
+    void replaced() override { ++replacements; }
+    void acked(std::string) override {}
+    void removed(std::string) override {}
+};
+
+constexpr int kThreads = 8;
+
+// Runs body(t) on kThreads threads that all start together (the latch), so the calls
+// really overlap; joins them all.
+template <class Body>
+void run_together(Body body) {
+    std::latch start(kThreads);
     std::vector<std::thread> threads;
-    for (int t = 0; t < 4; ++t)
-        threads.emplace_back([&hub, t] {
-            for (int i = 0; i < 2000; ++i) {
-                auto target = std::make_shared<FakeTarget>();
-                std::string uaid = "ua" + std::to_string((i + t) % 50);
-                hub.attach(uaid, target);
-                hub.notify(message_for(uaid), i % 2 == 0);
-                hub.detach(uaid, target.get());
-            }
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            start.arrive_and_wait();
+            body(t);
         });
     for (auto& th : threads) th.join();
+}
+
+// Exclusive attaches racing for one uaid: whatever the order the hub's lock gives them, every
+// session but the last is told once that it was replaced, and only the last one is woken.
+TEST(Hub, ConcurrentExclusiveAttachesLeaveExactlyOneSession) {
+    for (int round = 0; round < 400; ++round) {
+        Hub hub;
+        std::vector<std::shared_ptr<CountingTarget>> targets;
+        for (int t = 0; t < kThreads; ++t) targets.push_back(std::make_shared<CountingTarget>());
+        run_together([&](int t) { hub.attach("ua", targets[t]); });
+        EXPECT_EQ(hub.online(), 1u);
+        EXPECT_TRUE(hub.wake(message_for("ua"), true));
+        int survivors = 0, replaced = 0, woken = 0;
+        for (auto& t : targets) {
+            ASSERT_LE(t->replacements.load(), 1);
+            replaced += t->replacements;
+            woken += t->wakes;
+            if (t->replacements == 0) {
+                ++survivors;
+                EXPECT_EQ(t->wakes, 1);
+            } else {
+                EXPECT_EQ(t->wakes, 0);
+            }
+        }
+        ASSERT_EQ(survivors, 1) << "round " << round;
+        EXPECT_EQ(replaced, kThreads - 1);
+        EXPECT_EQ(woken, 1);
+    }
+}
+
+// Monitors attaching concurrently to one set all stay attached; notifications from many
+// threads reach each of them exactly once per call; concurrent detaches empty the hub.
+TEST(Hub, ConcurrentMonitorsAndNotificationsAreAllCounted) {
+    constexpr int kNotifies = 500;
+    Hub hub;
+    std::vector<std::shared_ptr<CountingTarget>> monitors;
+    for (int t = 0; t < kThreads; ++t) monitors.push_back(std::make_shared<CountingTarget>());
+    run_together([&](int t) { hub.attach("set", monitors[t], false); });
+    EXPECT_EQ(hub.online(), 1u);
+    std::atomic<int> delivered{0};
+    run_together([&](int) {
+        for (int i = 0; i < kNotifies; ++i)
+            if (hub.wake(message_for("set"), i % 2 == 0)) ++delivered;
+    });
+    EXPECT_EQ(delivered, kThreads * kNotifies);
+    for (auto& m : monitors) {
+        EXPECT_EQ(m->wakes, kThreads * kNotifies);
+        EXPECT_EQ(m->replacements, 0);
+    }
+    run_together([&](int t) { hub.detach("set", monitors[t].get()); });
     EXPECT_EQ(hub.online(), 0u);
+    EXPECT_FALSE(hub.wake(message_for("set"), true));
+}
+
+// Sessions of many user agents (sharing the hub's shards) come and go on every thread at once;
+// each thread owns its own uaids, so it knows exactly what each call must return.
+TEST(Hub, ConcurrentAttachNotifyDetachOfDistinctUserAgents) {
+    constexpr int kRounds = 2000;
+    Hub hub;
+    std::atomic<int> wrong{0};
+    run_together([&](int t) {
+        for (int i = 0; i < kRounds; ++i) {
+            auto target = std::make_shared<CountingTarget>();
+            const std::string uaid = "ua" + std::to_string(t) + "-" + std::to_string(i % 50);
+            hub.attach(uaid, target);
+            if (!hub.wake(message_for(uaid), i % 2 == 0)) ++wrong;
+            hub.detach(uaid, target.get());
+            if (hub.wake(message_for(uaid), true)) ++wrong;
+            if (target->wakes != 1 || target->replacements != 0) ++wrong;
+        }
+    });
+    EXPECT_EQ(wrong, 0);
+    EXPECT_EQ(hub.online(), 0u);
+    EXPECT_EQ(hub.connected(Channel::websocket), 0u);
+}
+
+// pushsvc_connected_user_agents{channel}: user agents, not sessions, per channel.
+TEST(Hub, CountsConnectedUserAgentsPerChannel) {
+    Hub hub;
+    auto ws1 = std::make_shared<FakeTarget>();
+    auto ws1_again = std::make_shared<FakeTarget>();
+    auto ws2 = std::make_shared<FakeTarget>();
+    auto mon_a = std::make_shared<FakeTarget>();
+    auto mon_b = std::make_shared<FakeTarget>();
+    hub.attach("ua1", ws1);
+    hub.attach("ua2", ws2);
+    hub.attach("set", mon_a, false);
+    hub.attach("set", mon_b, false);  // a second monitoring request of the same user agent
+    EXPECT_EQ(hub.connected(Channel::websocket), 2u);
+    EXPECT_EQ(hub.connected(Channel::http2), 1u);
+
+    hub.attach("ua1", ws1_again);  // reconnect: replaces, still one user agent
+    EXPECT_EQ(hub.connected(Channel::websocket), 2u);
+    hub.detach("ua1", ws1.get());  // the replaced session's late detach changes nothing
+    EXPECT_EQ(hub.connected(Channel::websocket), 2u);
+
+    hub.detach("set", mon_a.get());
+    EXPECT_EQ(hub.connected(Channel::http2), 1u);             // mon_b still monitors
+    hub.attach("set", std::make_shared<FakeTarget>(), true);  // WebSocket takes "set" over
+    EXPECT_EQ(hub.connected(Channel::http2), 0u);
+    EXPECT_EQ(hub.connected(Channel::websocket), 3u);
+
+    hub.detach("ua2", ws2.get());
+    ws2.reset();
+    EXPECT_EQ(hub.connected(Channel::websocket), 2u);
+    // "set"'s WebSocket target above died without detaching: the next lookup prunes it.
+    EXPECT_FALSE(hub.wake(message_for("set"), true));
+    EXPECT_EQ(hub.connected(Channel::websocket), 1u);
+    hub.detach("ua1", ws1_again.get());
+    EXPECT_EQ(hub.connected(Channel::websocket), 0u);
+    EXPECT_EQ(hub.connected(Channel::http2), 0u);
 }
 
 }  // namespace

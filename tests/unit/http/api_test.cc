@@ -130,5 +130,89 @@ TEST_F(ApiTest, OffloadRunsWritesElsewhereAndStillRespondsOnce) {
     EXPECT_EQ(responses, 1);
 }
 
+// A store that throws from put_subscription while `fail` is set, as a store error or a bug in a
+// store call would: the fault injection point for the API's store-work boundary.
+class ThrowingStore final : public store::Store {
+  public:
+    explicit ThrowingStore(store::Store& inner) : inner_(inner) {}
+    bool fail = false;
+
+    result<void> put_user_agent(const store::UserAgentRecord& ua) override {
+        return inner_.put_user_agent(ua);
+    }
+    result<std::optional<store::UserAgentRecord>> get_user_agent(std::string_view id) override {
+        return inner_.get_user_agent(id);
+    }
+    result<void> delete_user_agent(std::string_view id) override {
+        return inner_.delete_user_agent(id);
+    }
+    result<void> put_subscription(const store::SubscriptionRecord& sub) override {
+        if (fail) throw std::runtime_error("injected store failure");
+        return inner_.put_subscription(sub);
+    }
+    result<std::optional<store::SubscriptionRecord>> get_subscription(
+        std::string_view id) override {
+        return inner_.get_subscription(id);
+    }
+    result<std::vector<store::SubscriptionRecord>> subscriptions_of(
+        std::string_view uaid) override {
+        return inner_.subscriptions_of(uaid);
+    }
+    result<bool> delete_subscription(std::string_view id) override {
+        return inner_.delete_subscription(id);
+    }
+    result<std::optional<std::string>> enqueue(store::MessageRecord& msg,
+                                               std::size_t max_queued) override {
+        return inner_.enqueue(msg, max_queued);
+    }
+    result<std::vector<store::MessageRecord>> pending(std::string_view uaid, base::UnixMs now,
+                                                      std::uint64_t after_seq,
+                                                      std::size_t limit) override {
+        return inner_.pending(uaid, now, after_seq, limit);
+    }
+    result<std::size_t> queued(std::string_view uaid, std::size_t limit) override {
+        return inner_.queued(uaid, limit);
+    }
+    result<std::optional<store::MessageRecord>> get_message(std::string_view id) override {
+        return inner_.get_message(id);
+    }
+    result<void> mark_delivered(std::string_view id) override { return inner_.mark_delivered(id); }
+    result<std::optional<store::MessageRecord>> delete_message(std::string_view id) override {
+        return inner_.delete_message(id);
+    }
+    result<std::size_t> sweep_expired(base::UnixMs now,
+                                      std::vector<store::MessageRecord>* receipts) override {
+        return inner_.sweep_expired(now, receipts);
+    }
+
+  private:
+    store::Store& inner_;
+};
+
+// Store work that throws, inline or offloaded, is answered 500 (the responder still runs
+// exactly once, so the connection is not left waiting) and the next request is served.
+// Without the boundary the exception leaves handle() (inline) or the offloaded job.
+TEST_F(ApiTest, StoreWorkThatThrowsIsAnswered500AndTheNextRequestIsServed) {
+    ThrowingStore throwing(store_);
+    webpush::PushService service(options(), throwing,
+                                 webpush::EndpointCodec({std::string(32, 'k')}), clock_);
+    std::vector<std::function<void()>> queued;
+    Api inline_api(service);
+    Api offloaded(service, [&](std::function<void()> f) { queued.push_back(std::move(f)); });
+    for (Api* api : {&inline_api, &offloaded}) {
+        for (bool fail : {true, false}) {
+            throwing.fail = fail;
+            Request req;
+            req.method = "POST";
+            req.target = "/subscribe";
+            std::vector<int> statuses;
+            api->handle(std::move(req), [&](Response r) { statuses.push_back(r.status); });
+            for (auto& job : queued) EXPECT_NO_THROW(job());
+            queued.clear();
+            EXPECT_EQ(statuses, std::vector<int>{fail ? 500 : 201});
+        }
+    }
+}
+
 }  // namespace
 }  // namespace pushsvc::http

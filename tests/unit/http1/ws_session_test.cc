@@ -2,13 +2,19 @@
 // production): handshake with the push-notification subprotocol, the channel protocol through
 // real frames from Beast's client, delivery woken by the hub, hello deadline, replacement of
 // an older connection, frame limits, fragmented input, pings both ways, the closing handshake
-// and the idle timeout.
+// and the idle timeout; an exception thrown in a session's channel work ends that connection
+// only.
 #include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <chrono>
 #include <thread>
 
 #include "pushsvc/http1/ws_session_impl.h"
@@ -115,6 +121,12 @@ class WsSessionTest : public ::testing::Test {
         return 0;
     }
 
+    // Channel work throwing (inline on the connection's strand, or on the store pool as with
+    // store.sync) closes that connection; the io_context keeps running and a connection opened
+    // before the failure is still served. Without the boundary the exception leaves
+    // io_context::run() / the pool thread and std::terminate ends the test binary.
+    void expect_failure_closes_only_that_connection(Client& healthy, Client& doomed);
+
     base::SystemClock clock_;
     store::MemoryStore store_;
     webpush::PushService service_;
@@ -122,6 +134,7 @@ class WsSessionTest : public ::testing::Test {
     delivery::Hub hub_;
     WsOptions ws_;
     net::SessionContext ctx_;
+    std::optional<asio::thread_pool> pool_;  // outlives the sessions (their strands are on it)
     asio::io_context ioc_;
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     tcp::acceptor acceptor_;
@@ -237,18 +250,99 @@ TEST_F(WsSessionTest, SilentConnectionIsPingedThenDropped) {
     auto c = connect();
     send(*c, R"({"messageType":"hello","use_webpush":true})");
     receive(*c);
-    // The client stays silent (reading without answering pings is not possible with Beast,
-    // so it does not read at all), then looks at what arrived.
-    std::this_thread::sleep_for(std::chrono::milliseconds(700));
-    bool ping = false;
-    c->control_callback([&](websocket::frame_type kind, beast::string_view) {
-        if (kind == websocket::frame_type::ping) ping = true;
-    });
-    beast::flat_buffer b;
-    beast::error_code ec;
-    c->read(b, ec);
-    EXPECT_TRUE(ping);
-    EXPECT_TRUE(ec) << "the idle connection should have been ended";
+    // The client stays silent: it reads the raw socket below Beast (whose reads answer pings),
+    // waiting for each event (bytes or the end of the connection) with poll(), 5 s at most in
+    // all. The session's idle timer runs on real time (steady_clock), so 300 ms pass here.
+    const int fd = c->next_layer().native_handle();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    std::string raw;
+    bool ended = false;
+    while (!ended && raw.size() < 64) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        pollfd p{fd, POLLIN, 0};
+        if (left.count() <= 0 || ::poll(&p, 1, int(left.count())) != 1) break;
+        char buf[64];
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) {
+            ended = true;  // EOF, or a reset
+        } else {
+            raw.append(buf, std::size_t(n));
+        }
+    }
+    // First an empty ping (unmasked, FIN), then the server ends the connection.
+    EXPECT_EQ(raw.substr(0, 2), std::string("\x89\x00", 2));
+    EXPECT_TRUE(ended) << "the idle connection should have been ended; got " << raw.size()
+                       << " octets";
+}
+
+// A backend whose subscribe throws for one channel id, as a store error or a bug would: the
+// fault injection point for the session's failure boundary.
+class ThrowingBackend final : public webpush::ChannelBackend {
+  public:
+    static constexpr std::string_view kPoison = "00000000-0000-4000-8000-00000000dead";
+    explicit ThrowingBackend(webpush::ChannelBackend& inner) : inner_(inner) {}
+    result<bool> touch_user_agent(std::string_view uaid) override {
+        return inner_.touch_user_agent(uaid);
+    }
+    result<std::string> create_user_agent() override { return inner_.create_user_agent(); }
+    result<std::vector<store::SubscriptionRecord>> subscriptions(std::string_view uaid) override {
+        return inner_.subscriptions(uaid);
+    }
+    result<webpush::Subscription> subscribe(std::string_view uaid, std::string_view channel_id,
+                                            const std::optional<std::string>& key) override {
+        if (channel_id == kPoison) throw std::runtime_error("injected store failure");
+        return inner_.subscribe(uaid, channel_id, key);
+    }
+    result<bool> unsubscribe(std::string_view id) override { return inner_.unsubscribe(id); }
+    result<std::vector<store::MessageRecord>> pending(std::string_view uaid,
+                                                      std::uint64_t after_seq,
+                                                      std::size_t limit) override {
+        return inner_.pending(uaid, after_seq, limit);
+    }
+    result<bool> ack(std::string_view id) override { return inner_.ack(id); }
+    std::string endpoint_url(const store::SubscriptionRecord& sub) override {
+        return inner_.endpoint_url(sub);
+    }
+    void delivered(const store::MessageRecord& m) override { inner_.delivered(m); }
+
+  private:
+    webpush::ChannelBackend& inner_;
+};
+
+void WsSessionTest::expect_failure_closes_only_that_connection(Client& healthy, Client& doomed) {
+    send(healthy, R"({"messageType":"hello","use_webpush":true})");
+    EXPECT_EQ(receive(healthy).at("status").as_int64(), 200);
+    send(doomed, R"({"messageType":"hello","use_webpush":true})");
+    EXPECT_EQ(receive(doomed).at("status").as_int64(), 200);
+    send(doomed, R"({"channelID":")" + std::string(ThrowingBackend::kPoison) +
+                     R"(","messageType":"register"})");
+    // Ended without a close frame or a register reply: after a failure the session's state
+    // is unknown, so it sends nothing more.
+    EXPECT_EQ(close_code(doomed), -1);
+    send(healthy, R"({"channelID":")" + std::string(kChannel) + R"(","messageType":"register"})");
+    EXPECT_EQ(receive(healthy).at("status").as_int64(), 200);
+}
+
+TEST_F(WsSessionTest, ExceptionInChannelWorkClosesOnlyThatConnection) {
+    ThrowingBackend throwing(backend_);
+    ws_.backend = &throwing;
+    auto healthy = connect();
+    auto doomed = connect();
+    expect_failure_closes_only_that_connection(*healthy, *doomed);
+    auto later = connect();  // new connections are still accepted and served
+    send(*later, R"({"messageType":"hello","use_webpush":true})");
+    EXPECT_EQ(receive(*later).at("status").as_int64(), 200);
+    EXPECT_FALSE(ioc_.stopped());
+}
+
+TEST_F(WsSessionTest, ExceptionInChannelWorkOnTheStorePoolClosesOnlyThatConnection) {
+    ThrowingBackend throwing(backend_);
+    ws_.backend = &throwing;
+    ws_.channel_executor = pool_.emplace(2).get_executor();
+    auto healthy = connect();
+    auto doomed = connect();
+    expect_failure_closes_only_that_connection(*healthy, *doomed);
 }
 
 }  // namespace

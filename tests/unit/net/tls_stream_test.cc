@@ -7,7 +7,11 @@
 
 #include "pushsvc/net/tls_stream.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -134,28 +138,50 @@ TEST_F(TlsPair, CarriesDataBothWaysInEverySizeClass) {
 }
 
 // Several records arriving in one socket read must all be handed out without waiting for
-// more socket input (the reader would otherwise stall with data already received).
+// more socket input: the reader reads one chunk per readiness wake-up, as the WebSocket
+// session does, so after the first wake-up the socket is empty and every later wake-up must
+// come from the records already received (TlsStream's readable()). A stream that waited on
+// the socket instead would stall here with data already received (run_until's 10 s bound).
 TEST_F(TlsPair, ReadinessReadsDrainRecordsThatArrivedTogether) {
-    beast::error_code ec;
-    server_->next_layer().socket().non_blocking(true, ec);
+    constexpr std::size_t kParts = 5, kPart = 300, kChunk = 100;
+    // TLS 1.3 record (RFC 8446 §5.2): 5-octet header, the text, its content type octet and a
+    // 16-octet AEAD tag; OpenSSL adds no padding unless asked to.
+    ASSERT_EQ(SSL_version(client_->native_handle()), TLS1_3_VERSION);
+    constexpr std::size_t kRecord = 5 + kPart + 1 + 16;
     std::string expected;
-    for (int i = 0; i < 5; ++i) {
-        const std::string part = random_text(300, unsigned(i));
+    for (std::size_t i = 0; i < kParts; ++i) {
+        const std::string part = random_text(kPart, unsigned(i));
         asio::write(*client_, asio::buffer(part));  // one record each
         expected += part;
     }
-    std::this_thread::sleep_for(50ms);  // all five records are in the socket now
+    // Wait until all five records are in the server's socket: a blocking peek for all their
+    // octets (MSG_WAITALL), bounded by SO_RCVTIMEO. asio keeps the descriptor non-blocking
+    // for its own operations, so blocking mode is switched on for the peek only.
+    const int fd = server_->next_layer().socket().native_handle();
+    const int flags = ::fcntl(fd, F_GETFL);
+    ASSERT_GE(flags, 0);
+    ASSERT_EQ(::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK), 0);
+    timeval limit{5, 0};
+    ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit), 0);
+    std::string peeked(kParts * kRecord, '\0');
+    const ssize_t in_socket = ::recv(fd, peeked.data(), peeked.size(), MSG_PEEK | MSG_WAITALL);
+    ASSERT_EQ(::fcntl(fd, F_SETFL, flags), 0);
+    ASSERT_EQ(in_socket, ssize_t(peeked.size())) << "the five records did not arrive within 5 s";
+
+    beast::error_code ec;
+    server_->next_layer().socket().non_blocking(true, ec);
     std::string got;
-    int waits = 0;
+    int wakeups = 0, empty_wakeups = 0;
     std::function<void()> wait = [&] {
         server_->async_wait_readable([&](beast::error_code wait_ec) {
             ASSERT_FALSE(wait_ec);
-            ++waits;
-            std::array<char, 100> buf;
-            for (;;) {
-                beast::error_code read_ec;
-                const std::size_t n = server_->read_some(asio::buffer(buf), read_ec);
-                if (read_ec == asio::error::would_block) break;
+            ++wakeups;
+            std::array<char, kChunk> buf;
+            beast::error_code read_ec;
+            const std::size_t n = server_->read_some(asio::buffer(buf), read_ec);
+            if (read_ec == asio::error::would_block) {
+                ++empty_wakeups;
+            } else {
                 ASSERT_FALSE(read_ec) << read_ec.message();
                 got.append(buf.data(), n);
             }
@@ -165,7 +191,9 @@ TEST_F(TlsPair, ReadinessReadsDrainRecordsThatArrivedTogether) {
     wait();
     run_until([&] { return got.size() >= expected.size(); });
     EXPECT_EQ(got, expected);
-    EXPECT_LE(waits, 5);
+    // Exactly one chunk per wake-up: no wake-up without data, none missing.
+    EXPECT_EQ(wakeups, int(kParts * kPart / kChunk));
+    EXPECT_EQ(empty_wakeups, 0);
 }
 
 TEST_F(TlsPair, PeerCloseNotifyEndsReadsWithEofAndOursCompletesTheClosingHandshake) {

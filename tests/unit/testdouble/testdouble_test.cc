@@ -185,6 +185,28 @@ TEST_F(TestDoubleTest, MovingTheClockExpiresStoredMessages_R8030_5_2_h) {
     auto now = clock_.now_ms();
     call("POST", "/_testdouble/clock", R"({"set_ms":)" + std::to_string(now + 60000) + "}");
     EXPECT_GE(clock_.now_ms(), now + 60000);
+    call("POST", "/_testdouble/clock", R"({"reset":true})");
+
+    // What the name says: stored messages of an ordinary subscription (no in-service agent
+    // drains them) expire when the clock moves past their TTL. DELETE on a message resource
+    // answers 204 while it is stored and 404 once it is gone (RFC 8030 §6.2).
+    auto sub = call("POST", "/subscribe");
+    ASSERT_EQ(sub.status, 201);
+    const std::string link = *sub.headers.get("link");
+    const auto start = link.find('<') + 1;
+    const std::string endpoint = link.substr(start, link.find('>') - start);
+    const std::string push_path = endpoint.substr(endpoint.find("/push/"));
+    auto message_path = [&] {
+        auto r = call("POST", push_path, {}, {{"ttl", "60"}});
+        EXPECT_EQ(r.status, 201) << r.body;
+        const std::string location = r.headers.get("location").value_or("");
+        return location.substr(location.find("/m/"));
+    };
+    const std::string early = message_path(), late = message_path();
+    call("POST", "/_testdouble/clock", R"({"advance_ms":59000})");
+    EXPECT_EQ(call("DELETE", early).status, 204);  // one second of its TTL left
+    call("POST", "/_testdouble/clock", R"({"advance_ms":1000})");
+    EXPECT_EQ(call("DELETE", late).status, 404);  // its 60 s are over on the service's clock
 }
 
 TEST_F(TestDoubleTest, ServesTheWebPushTestingRoutes) {

@@ -161,7 +161,8 @@ TEST_F(TokenCacheTest, IsSafeUnderConcurrentUse) {
     }
     for (auto& th : threads) th.join();
     EXPECT_EQ(failures.load(), 0);
-    EXPECT_LE(cache.size(), 4u);
+    // Six distinct tokens went through a cache of four: it is full, never over capacity.
+    EXPECT_EQ(cache.size(), 4u);
 }
 
 }  // namespace

@@ -1,0 +1,98 @@
+#include "pushsvc/obs/catalog.h"
+
+#include <iterator>
+
+namespace pushsvc::obs {
+namespace {
+
+constexpr const char* kConnectionsHelp =
+    "Connections by the protocol they turned out to speak: h2c and http1 on the cleartext "
+    "listener, h2 and https1 after a TLS handshake (ALPN).";
+constexpr const char* kReceiptsHelp =
+    "Push receipts queued for application servers (RFC 8030 section 5.1): status 204 "
+    "delivered, 410 expired undelivered.";
+
+Counter& connections(const char* protocol) {
+    return counter("pushsvc_connections_total", kConnectionsHelp, {{"protocol", protocol}});
+}
+
+// The label values of pushsvc_ws_frames_total, in WsFrame order.
+constexpr const char* kWsFrameNames[] = {
+    "invalid", "ping", "before_hello",        "hello",  "register", "unregister",
+    "ack",     "nack", "broadcast_subscribe", "unknown"};
+static_assert(std::size(kWsFrameNames) == static_cast<std::size_t>(WsFrame::count_));
+
+// Built before main, so every family is registered (and the process start time taken) at
+// startup even if nothing scrapes or counts for a while.
+[[maybe_unused]] const Catalog& g_built_at_startup = catalog();
+
+}  // namespace
+
+Catalog::Catalog()
+    : accepted(counter("pushsvc_accepted_total", "TCP connections accepted by the listeners.")),
+      connections_h2c(connections("h2c")),
+      connections_http1(connections("http1")),
+      connections_h2(connections("h2")),
+      connections_https1(connections("https1")),
+      tls_handshake_failures(counter("pushsvc_tls_handshake_failures_total",
+                                     "TLS handshakes that failed (old protocol versions, no "
+                                     "shared cipher, plain HTTP on the TLS port, timeouts).")),
+      http1_requests(counter("pushsvc_http1_requests_total",
+                             "HTTP/1.1 requests read completely and handed to the service.")),
+      http1_read_timeouts(counter("pushsvc_http1_read_timeouts_total",
+                                  "HTTP/1.1 requests that did not arrive completely in time.")),
+      http1_truncated_requests(counter("pushsvc_http1_truncated_requests_total",
+                                       "HTTP/1.1 requests cut off by the client closing the "
+                                       "connection; never handled.")),
+      ws_sessions(counter("pushsvc_ws_sessions_total",
+                          "WebSocket push-channel sessions started (user agents connecting).")),
+      ws_sessions_closed(
+          counter("pushsvc_ws_sessions_closed_total", "WebSocket push-channel sessions ended.")),
+      ws_unknown_acks(counter("pushsvc_ws_unknown_acks_total",
+                              "WebSocket acks for messages not in flight on that session.")),
+      http2_session_errors(counter("pushsvc_http2_session_errors_total",
+                                   "HTTP/2 connections ended by a protocol error of the peer.")),
+      http2_pushes(counter("pushsvc_http2_pushes_total",
+                           "HTTP/2 server pushes (PUSH_PROMISE) of messages and receipts to "
+                           "monitoring requests.")),
+      http2_push_refused(counter("pushsvc_http2_push_refused_total",
+                                 "HTTP/2 server pushes that could not be promised.")),
+      http2_read_timeouts(counter("pushsvc_http2_read_timeouts_total",
+                                  "HTTP/2 streams reset because the request did not arrive "
+                                  "completely in time.")),
+      http2_floods(counter("pushsvc_http2_floods_total",
+                           "HTTP/2 connections ended for flooding control frames.")),
+      http2_header_too_large(counter("pushsvc_http2_header_too_large_total",
+                                     "HTTP/2 requests refused for too large header blocks.")),
+      http2_stream_resets(counter("pushsvc_http2_stream_resets_total",
+                                  "HTTP/2 streams closed with an error code (either side).")),
+      subscriptions(counter("pushsvc_subscriptions_total",
+                            "Subscriptions created over HTTP (POST /subscribe).")),
+      push_accepted(counter("pushsvc_push_accepted_total",
+                            "Push messages accepted from application servers (201/202).")),
+      push_seconds(histogram("pushsvc_push_seconds",
+                             "Time to accept a push message, from request to response.")),
+      delivered(counter("pushsvc_delivered_total",
+                        "Messages acknowledged by user agents over WebSocket.")),
+      monitors(counter("pushsvc_monitors_total",
+                       "RFC 8030 monitoring requests (HTTP/2 GET of a subscription set or "
+                       "subscription) started.")),
+      receipts_204(counter("pushsvc_receipts_total", kReceiptsHelp, {{"status", "204"}})),
+      receipts_410(counter("pushsvc_receipts_total", kReceiptsHelp, {{"status", "410"}})),
+      messages_expired(counter("pushsvc_messages_expired_total",
+                               "Messages removed at the end of their TTL, undelivered.")),
+      idle_user_agents_removed(counter(
+          "pushsvc_idle_user_agents_removed_total",
+          "User agents unseen for push.ua_idle_days and receipt subscriptions unused for "
+          "push.max_ttl, removed with their subscriptions and queues.")) {
+    for (std::size_t i = 1; i < errors_.size(); ++i)
+        errors_[i] = &counter("pushsvc_errors_total",
+                              "Error responses by reason (the JSON body's \"reason\").",
+                              {{"reason", std::string(errc_name(static_cast<errc>(i)))}});
+    for (std::size_t i = 0; i < ws_frames_.size(); ++i)
+        ws_frames_[i] = &counter("pushsvc_ws_frames_total",
+                                 "WebSocket push-channel frames received, by messageType.",
+                                 {{"type", kWsFrameNames[i]}});
+}
+
+}  // namespace pushsvc::obs

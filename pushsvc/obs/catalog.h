@@ -1,0 +1,91 @@
+#pragma once
+// Every counter and histogram pushsvc exports, resolved once: the first catalog() call
+// registers them all (so /metrics lists each family at 0 from the first scrape on, and a
+// rate() never starts from a missing series), and call sites then only do an atomic add:
+//
+//     obs::catalog().push_accepted.inc();
+//
+// The names, labels and help texts here are the operator-facing contract (README, dashboards,
+// tests/integration/metrics_exposition.sh). Gauges computed at scrape time are registered
+// where their data lives (obs::gauge, e.g. in app/app.cc), not here.
+
+#include <array>
+#include <cstddef>
+
+#include "pushsvc/base/errc.h"
+#include "pushsvc/obs/metrics.h"
+
+namespace pushsvc::obs {
+
+// Types of WebSocket push-channel frames, the label of pushsvc_ws_frames_total.
+enum class WsFrame {
+    invalid,       // not a JSON object
+    ping,          // `{}`, no messageType, or "ping"
+    before_hello,  // anything but hello as the first frame
+    hello,
+    register_,
+    unregister,
+    ack,
+    nack,
+    broadcast_subscribe,
+    unknown,  // any other messageType
+    count_
+};
+
+struct Catalog {
+    Catalog();
+
+    // net
+    Counter& accepted;
+    Counter& connections_h2c;
+    Counter& connections_http1;
+    Counter& connections_h2;
+    Counter& connections_https1;
+    Counter& tls_handshake_failures;
+    // HTTP/1.1 and WebSocket
+    Counter& http1_requests;
+    Counter& http1_read_timeouts;
+    Counter& http1_truncated_requests;
+    Counter& ws_sessions;
+    Counter& ws_sessions_closed;
+    Counter& ws_unknown_acks;
+    // HTTP/2
+    Counter& http2_session_errors;
+    Counter& http2_pushes;
+    Counter& http2_push_refused;
+    Counter& http2_read_timeouts;
+    Counter& http2_floods;
+    Counter& http2_header_too_large;
+    Counter& http2_stream_resets;
+    // Web Push
+    Counter& subscriptions;
+    Counter& push_accepted;
+    Histogram& push_seconds;
+    Counter& delivered;
+    Counter& monitors;
+    Counter& receipts_204;
+    Counter& receipts_410;
+    // housekeeping
+    Counter& messages_expired;
+    Counter& idle_user_agents_removed;
+
+    // pushsvc_errors_total{reason=errc_name(e)}; errc::ok and values out of range count as
+    // internal (error_response is never called for them on purpose).
+    Counter& error(errc e) const noexcept {
+        auto i = static_cast<std::size_t>(e);
+        return *errors_[i > 0 && i < errors_.size() ? i : static_cast<std::size_t>(errc::internal)];
+    }
+    Counter& ws_frame(WsFrame f) const noexcept { return *ws_frames_[static_cast<std::size_t>(f)]; }
+
+  private:
+    std::array<Counter*, static_cast<std::size_t>(errc::internal) + 1> errors_{};
+    std::array<Counter*, static_cast<std::size_t>(WsFrame::count_)> ws_frames_{};
+};
+
+// Built on first use (thread-safe); a reference valid for the life of the process.
+inline const Catalog& catalog() {
+    static const Catalog c;
+    return c;
+}
+
+}  // namespace pushsvc::obs
