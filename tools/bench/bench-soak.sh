@@ -13,7 +13,10 @@
 #
 # Each sample (one JSON line): pushsvc RSS (/proc/PID/status VmRSS), open fds (/proc/PID/fd),
 # store size on disk (du -sb of the data folder), and the /metrics gauges
-# pushsvc_queued_messages, pushsvc_user_agents, pushsvc_receipt_subscriptions (null = missing).
+# pushsvc_queued_messages, pushsvc_user_agents, pushsvc_receipt_subscriptions (null = missing;
+# pushsvc refreshes them every 30 s); also, not judged: the idle-removal and expiry counters,
+# the oldest queued message's age (bounded by max_ttl when expiry works) and the connected
+# WebSocket user agents, plus the driver's counters so far.
 #
 # Plateau rule (tools/bench/soak/analyze.mjs): samples in the first third of the run are
 # warm-up and ignored. Over the rest, a least-squares line is fitted to each series; the series
@@ -109,11 +112,14 @@ for i in $(seq 0 "$MAX_SAMPLES"); do
     curl -s --max-time 5 "$PS_CLEAR/metrics" >"$WORK/metrics.txt" || : >"$WORK/metrics.txt"
     clock=$(curl -s --max-time 5 "$PS_CLEAR/_testdouble/clock" | sed -n 's/.*"now_ms":\([0-9-]*\).*/\1/p')
     driver=$(cat "$STATS" 2>/dev/null || true)
-    printf '{"bench":"soak_sample","i":%d,"t_s":%s,"service_ms":%s,"rss_bytes":%d,"fds":%d,"store_bytes":%d,"queued_messages":%s,"user_agents":%s,"receipt_subscriptions":%s,"idle_removed_total":%s,"expired_total":%s,"driver":%s}\n' \
+    printf '{"bench":"soak_sample","i":%d,"t_s":%s,"service_ms":%s,"rss_bytes":%d,"fds":%d,"store_bytes":%d,"queued_messages":%s,"user_agents":%s,"receipt_subscriptions":%s,"idle_removed_total":%s,"expired_total":%s,"oldest_queued_age_s":%s,"connected_ws":%s,"driver":%s}\n' \
         "$i" "$t" "${clock:-null}" $((rss_kb * 1024)) "$fds" "${store:-0}" \
         "$(gauge pushsvc_queued_messages)" "$(gauge pushsvc_user_agents)" \
         "$(gauge pushsvc_receipt_subscriptions)" "$(gauge pushsvc_idle_user_agents_removed_total)" \
-        "$(gauge pushsvc_messages_expired_total)" "${driver:-null}" | tee -a "$SAMPLES"
+        "$(gauge pushsvc_messages_expired_total)" \
+        "$(gauge pushsvc_oldest_queued_message_age_seconds)" \
+        "$(awk '/^pushsvc_connected_user_agents\{channel="websocket"\}/ {print $NF; f = 1}
+            END {if (!f) print "null"}' "$WORK/metrics.txt")" "${driver:-null}" | tee -a "$SAMPLES"
     curl -s --max-time 5 -o /dev/null -X POST -H 'content-type: application/json' \
         -d "{\"advance_s\":$STEP_S}" "$PS_CLEAR/_testdouble/clock"
 done
