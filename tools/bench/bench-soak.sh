@@ -26,15 +26,17 @@
 # most 10 % of the mean. The envelope is there for sawtooths: RocksDB's 64 MiB memtable fills
 # for ~2.5 min at this rate and is then flushed (RSS and store size drop by ~50 MB), and a line
 # fitted through a few teeth tilts with the phase at which the run ends; a leak raises the
-# peaks too. The halves must be longer than a tooth: keep BENCH_MINUTES >= 10. The slope is
-# printed per hour of wall time. Full run: exit 1 if RSS, fds, store size or any key count
+# peaks too. The halves must be longer than a tooth: keep BENCH_MINUTES >= 10, and >= 20 to
+# see RocksDB's first L0 compactions (4 flushes) fold the flushed files back together; before
+# them the store's floor rises by a few MB per flush. The slope is printed per hour of wall
+# time. Full run: exit 1 if RSS, fds, store size or any key count
 # does not plateau, if a gauge is missing, or if a browser that stayed connected was collected.
 # Smoke (BENCH_SMOKE=1, ~45 s, a sample every 3 s): only checks the machinery (samples taken,
 # subscribes, unsubscribes, pushes, receipts, acks, vanished browsers, reconnects with the same
 # uaid, collections all > 0, no connected browser lost) and reports the slopes without judging.
 # Env: BENCH_MINUTES (30), BENCH_SAMPLE_S (30), BENCH_CLOCK_STEP_S (43200), BENCH_RATE (1:
-# scales the churn, ~150 requests/s), BENCH_IDLE_DAYS (2), BENCH_QUEUE_CAP (100),
-# BENCH_MAX_TTL_S (345600), PUSHSVC_BIN_DIR. Exit 77 when node or the ws package (npm ci --prefix tests/e2e) is missing.
+# scales the churn, ~150 requests/s), BENCH_IDLE_DAYS (2), BENCH_QUEUE_CAP (30),
+# BENCH_MAX_TTL_S (172800), PUSHSVC_BIN_DIR. Exit 77 when node or the ws package (npm ci --prefix tests/e2e) is missing.
 source "$(dirname "$0")/lib.sh"
 need_bin pushsvc node curl
 raise_nofile
@@ -59,12 +61,13 @@ if [ "$SMOKE" = 1 ]; then
 fi
 
 export PUSHSVC__TESTDOUBLE__ENABLED=true
-# A small cap so abandoned browsers reach it within minutes (then pushes to them get 429).
-export PUSHSVC__PUSH__MAX_QUEUED_PER_UA=${BENCH_QUEUE_CAP:-100}
+# A small cap so abandoned browsers reach it within a minute or two, well before they are
+# collected (then pushes to them get 429 until they get 410).
+export PUSHSVC__PUSH__MAX_QUEUED_PER_UA=${BENCH_QUEUE_CAP:-30}
 # Receipt subscriptions nobody monitors or names expire after max_ttl (30 days by default, 60
-# clock steps): 4 days lets them come and go several times in a 10-minute run. Message TTLs
-# sent stay below it.
-export PUSHSVC__PUSH__MAX_TTL=${BENCH_MAX_TTL_S:-345600}
+# clock steps): 2 days (= the idle age) brings them, like everything else, to a steady state
+# within the warm-up (4 steps + the 30 s gauge refresh). Longer TTLs sent are clamped to it.
+export PUSHSVC__PUSH__MAX_TTL=${BENCH_MAX_TTL_S:-172800}
 # Keys differ between builds and unknown keys are an error: set each only where the
 # configuration knows it, and say so otherwise.
 has_key() { grep -q "^$1 *=" "$ROOT/config/pushsvc.example.toml"; }
