@@ -26,17 +26,21 @@
 # most 10 % of the mean. The envelope is there for sawtooths: RocksDB's 64 MiB memtable fills
 # for ~2.5 min at this rate and is then flushed (RSS and store size drop by ~50 MB), and a line
 # fitted through a few teeth tilts with the phase at which the run ends; a leak raises the
-# peaks too. The halves must be longer than a tooth: keep BENCH_MINUTES >= 10, and >= 20 to
-# see RocksDB's first L0 compactions (4 flushes) fold the flushed files back together; before
-# them the store's floor rises by a few MB per flush. The slope is printed per hour of wall
-# time. Full run: exit 1 if RSS, fds, store size or any key count
-# does not plateau, if a gauge is missing, or if a browser that stayed connected was collected.
+# peaks too. The halves must be longer than a tooth, and the store has two: the memtable
+# (~2.5 min) and RocksDB's L0 compaction every 4 flushes (~10 min at BENCH_RATE=1), between
+# which the floor rises by 5-10 MB per flush and then falls back. Measured: 10 min judges RSS
+# and the store before the first compaction (both "grow"); 20 min settles RSS, the store
+# verdict still depends on where the run ends in the L0 cycle; use the default 30 min or more
+# for a store verdict. The slope is printed per hour of wall time.
+# Full run: exit 1 if RSS, fds, store size or any key count does not plateau, if a gauge is
+# missing, or if a browser that stayed connected was collected.
 # Smoke (BENCH_SMOKE=1, ~45 s, a sample every 3 s): only checks the machinery (samples taken,
 # subscribes, unsubscribes, pushes, receipts, acks, vanished browsers, reconnects with the same
 # uaid, collections all > 0, no connected browser lost) and reports the slopes without judging.
 # Env: BENCH_MINUTES (30), BENCH_SAMPLE_S (30), BENCH_CLOCK_STEP_S (43200), BENCH_RATE (1:
 # scales the churn, ~150 requests/s), BENCH_IDLE_DAYS (2), BENCH_QUEUE_CAP (30),
-# BENCH_MAX_TTL_S (172800), PUSHSVC_BIN_DIR. Exit 77 when node or the ws package (npm ci --prefix tests/e2e) is missing.
+# BENCH_MAX_TTL_S (172800), PUSHSVC_BIN_DIR. Exit 77 when node or the ws package
+# (npm ci --prefix tests/e2e) is missing.
 source "$(dirname "$0")/lib.sh"
 need_bin pushsvc node curl
 raise_nofile
