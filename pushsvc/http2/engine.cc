@@ -340,8 +340,8 @@ void Engine::push_outcome(Stream& s, bool sent) noexcept {
 
 int Engine::on_frame_send(const nghttp2_frame* frame) noexcept {
     if (frame->hd.type == NGHTTP2_DATA) {
-        window_update_credit_ = std::min(window_update_credit_ + kWindowUpdatesPerDataFrame,
-                                         kMaxWindowUpdateCredit);
+        window_update_credit_ =
+            std::min(window_update_credit_ + kWindowUpdatesPerDataFrame, kMaxWindowUpdateCredit);
     }
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
     if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
