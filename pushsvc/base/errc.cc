@@ -54,6 +54,10 @@ std::string_view errc_name(errc e) noexcept {
             return "unknown_receipt";
         case errc::websocket_required:
             return "websocket_required";
+        case errc::framing_invalid:
+            return "framing_invalid";
+        case errc::chunk_metadata:
+            return "chunk_metadata";
         case errc::websocket_version:
             return "websocket_version";
         case errc::vapid_missing:

@@ -48,6 +48,12 @@ ErrorInfo error_info(errc e, config::Profile profile) noexcept {
             return {400, 0,
                     "/ is the WebSocket push channel: send an RFC 6455 upgrade over HTTP/1.1 "
                     "(Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key)"};
+        case errc::framing_invalid:
+            return {400, 0,
+                    "Invalid message framing: Transfer-Encoding must be exactly \"chunked\" and "
+                    "not combined with Content-Length; Content-Length must appear once"};
+        case errc::chunk_metadata:
+            return {400, 0, "Chunk extensions over 1 KiB and trailer fields are not accepted"};
         case errc::vapid_missing:
             return {401, 109, "VAPID authorization required for this subscription"};
         case errc::vapid_invalid:

@@ -10,7 +10,10 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 
@@ -39,6 +42,45 @@ constexpr std::size_t kLingerChunk = 4096;
 
 const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
+// Chunked request bodies (RFC 9112 §7.1). Beast buffers a chunk-size line, with its
+// extensions, and the trailer section whole before parsing them, and neither the header nor
+// the body limit covers those bytes; so they get limits of their own, keeping what a peer can
+// make a session hold per request within max_header_bytes + max_body_bytes + a few KiB.
+// Extensions carry nothing this service uses (RFC 9112 §7.1.1 lets a server ignore them):
+// at most kMaxChunkExtensionBytes of them per request.
+constexpr std::size_t kMaxChunkExtensionBytes = 1024;
+// Unparsed input held while a chunk-size line or the trailer section is incomplete: one line
+// of extensions plus the chunk size and CRLFs. Beyond it the request is refused.
+constexpr std::size_t kMaxChunkLineBytes = kMaxChunkExtensionBytes + 64;
+// Framing bytes (chunk-size lines, extensions, CRLFs) allowed on the wire on top of
+// max_body_bytes, so tiny chunks cannot make the body cost many times its size to parse.
+// Chunks of 64 bytes and more stay well inside it at the default body limit.
+constexpr std::size_t kMaxChunkFramingBytes = 2048;
+
+bool is_framing_error(const beast::error_code& ec) {
+    return ec == bhttp::error::bad_transfer_encoding || ec == bhttp::error::bad_content_length ||
+           ec == bhttp::error::multiple_content_length;
+}
+
+// RFC 9112 §6.1/§6.3 beyond what Beast checks: Beast takes a Transfer-Encoding whose last
+// coding is not chunked as "no body" and accepts repeated identical Content-Length values.
+// A request body here is either Content-Length (once) or exactly `chunked`: anything else is
+// refused, with the connection closed, because a front-end may frame the same bytes
+// differently (request smuggling).
+bool framing_ok(const BeastRequest::header_type& h) {
+    const auto te = h.count(bhttp::field::transfer_encoding);
+    const auto cl = h.count(bhttp::field::content_length);
+    if (te > 1 || cl > 1 || (te && cl)) return false;
+    if (te) {
+        std::string_view v = h[bhttp::field::transfer_encoding];
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+        return beast::iequals(v, "chunked");
+    }
+    if (cl) return h[bhttp::field::content_length].find(',') == beast::string_view::npos;
+    return true;
+}
+
 bool is_parse_error(const beast::error_code& ec) {
     return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
 }
@@ -59,7 +101,14 @@ class Session : public net::Connection {
         : ex_(std::move(ex)),
           ctx_(std::move(ctx)),
           app_(std::move(app)),
-          buffer_(std::move(initial)) {}
+          buffer_(std::move(initial)),
+          on_chunk_header_([this](std::uint64_t, beast::string_view ext, beast::error_code& ec) {
+              chunk_extension_bytes_ += ext.size();
+              if (chunk_extension_bytes_ > kMaxChunkExtensionBytes) {
+                  chunk_metadata_refused_ = true;
+                  ec = bhttp::error::bad_chunk_extension;
+              }
+          }) {}
 
     ~Session() override { ctx_.registry->remove(this); }
 
@@ -106,6 +155,16 @@ class Session : public net::Connection {
         parser_.emplace();
         parser_->header_limit(ctx_.limits.max_header_bytes);
         parser_->body_limit(std::uint64_t{ctx_.limits.max_body_bytes});
+        parser_->on_chunk_header(on_chunk_header_);
+        chunk_extension_bytes_ = 0;
+        chunk_metadata_refused_ = false;
+        header_checked_ = false;
+        header_fields_ = 0;
+        body_wire_bytes_ = 0;
+        // Reads stop once the header limit (plus a line of slack, so the parser's own
+        // header_limit error comes first) is buffered unparsed; pipelined input that is
+        // already here stays.
+        set_buffer_cap(std::size_t{ctx_.limits.max_header_bytes} + kMaxChunkLineBytes);
         continue_sent_ = false;
         started_ = buffer_.size() > 0;
         if (started_) deadline_ = Clock::now() + milliseconds(ctx_.limits.read_timeout_ms);
@@ -126,12 +185,40 @@ class Session : public net::Connection {
             }));
     }
 
+    // A cap on unparsed input: Beast's read stops with buffer_overflow once it is reached.
+    // Never below what is already buffered (a flat_buffer cannot hold more than its cap).
+    void set_buffer_cap(std::size_t cap) { buffer_.max_size(std::max(cap, buffer_.size())); }
+
     void on_read(beast::error_code ec, std::size_t n) {
         if (state_ != State::reading) return;
         if (ec) return on_read_error(ec);
         if (!started_ && (n > 0 || parser_->got_some())) {
             started_ = true;
             deadline_ = Clock::now() + milliseconds(ctx_.limits.read_timeout_ms);
+        }
+        if (parser_->is_header_done()) {
+            if (!header_checked_) {
+                // This read ended with the header (Beast's put stops there), so `n` was
+                // header bytes only.
+                header_checked_ = true;
+                if (!framing_ok(parser_->get().base())) return reply_error(errc::framing_invalid);
+                header_fields_ = field_count();
+            } else {
+                body_wire_bytes_ += n;
+            }
+            if (parser_->chunked()) {
+                if (body_wire_bytes_ >
+                    std::size_t{ctx_.limits.max_body_bytes} + kMaxChunkFramingBytes) {
+                    return reply_error(errc::payload_too_large);
+                }
+                // What stays unparsed now is at most one unfinished chunk line or trailer.
+                set_buffer_cap(kMaxChunkLineBytes);
+            }
+            // Beast adds trailer fields to the header; refused rather than let a trailer
+            // stand in for a header field the handler reads (RFC 9110 §6.5.1).
+            if (parser_->is_done() && field_count() != header_fields_) {
+                return reply_error(errc::chunk_metadata);
+            }
         }
         if (parser_->is_header_done() && !parser_->is_done() && !continue_sent_ &&
             beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
@@ -142,8 +229,21 @@ class Session : public net::Connection {
         on_request();
     }
 
+    std::size_t field_count() {
+        const auto& h = parser_->get().base();
+        return static_cast<std::size_t>(std::distance(h.begin(), h.end()));
+    }
+
     void on_read_error(beast::error_code ec) {
         if (ec == bhttp::error::header_limit) return reply_error(errc::header_too_large);
+        if (ec == bhttp::error::buffer_overflow) {
+            // The unparsed input reached its cap: an endless header, or after the header an
+            // endless chunk-size line (extensions) or trailer section.
+            return reply_error(parser_->is_header_done() ? errc::chunk_metadata
+                                                         : errc::header_too_large);
+        }
+        if (chunk_metadata_refused_) return reply_error(errc::chunk_metadata);
+        if (is_framing_error(ec)) return reply_error(errc::framing_invalid);
         if (ec == bhttp::error::body_limit) return reply_error(errc::payload_too_large);
         if (ec == beast::error::timeout) {
             // The stream closed itself. An idle keep-alive connection ending is normal; a
@@ -253,6 +353,9 @@ class Session : public net::Connection {
     void linger() {
         beast::error_code ignored;
         lowest().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        // The read cap of a refused chunked request would make every linger read fail.
+        buffer_.clear();
+        buffer_.max_size(kLingerChunk);
         lowest().expires_after(kLingerTimeout);
         linger_read();
     }
@@ -283,7 +386,14 @@ class Session : public net::Connection {
     net::SessionContext ctx_;
     std::shared_ptr<const Application> app_;
     beast::flat_buffer buffer_;
+    // Beast keeps a reference to it: it must live as long as any parser (declared before it).
+    std::function<void(std::uint64_t, beast::string_view, beast::error_code&)> on_chunk_header_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    std::size_t chunk_extension_bytes_ = 0;
+    bool chunk_metadata_refused_ = false;
+    bool header_checked_ = false;
+    std::size_t header_fields_ = 0;
+    std::size_t body_wire_bytes_ = 0;  // chunked: bytes parsed after the header
     std::unique_ptr<BeastResponse> res_;
     State state_ = State::reading;
     bool started_ = false;

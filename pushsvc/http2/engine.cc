@@ -315,6 +315,17 @@ int Engine::on_frame_recv(const nghttp2_frame* frame) noexcept {
         case NGHTTP2_PRIORITY:
             flood(now);
             return 0;
+        case NGHTTP2_WINDOW_UPDATE:
+            // A client returns flow-control credit for the DATA we sent it (one connection-
+            // and one stream-level update per frame at most), so those updates are earned and
+            // never counted; any beyond that cost us work for nothing and count as control
+            // frames (a flood of them is answered like a PING flood).
+            if (window_update_credit_ > 0) {
+                --window_update_credit_;
+            } else {
+                flood(now);
+            }
+            return 0;
         default:
             return 0;
     }
@@ -328,6 +339,10 @@ void Engine::push_outcome(Stream& s, bool sent) noexcept {
 }
 
 int Engine::on_frame_send(const nghttp2_frame* frame) noexcept {
+    if (frame->hd.type == NGHTTP2_DATA) {
+        window_update_credit_ =
+            std::min(window_update_credit_ + kWindowUpdatesPerDataFrame, kMaxWindowUpdateCredit);
+    }
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
     if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
     Stream* s = find(frame->hd.stream_id);

@@ -61,9 +61,14 @@ struct Stream {
     std::size_t out_offset = 0;
 };
 
-// Flood limits (per connection). Control frames: PING, SETTINGS, PRIORITY and empty
-// DATA frames without END_STREAM.
+// Flood limits (per connection). Control frames: PING, SETTINGS, PRIORITY, empty DATA frames
+// without END_STREAM, and WINDOW_UPDATE beyond those earned by DATA we sent.
 inline constexpr std::uint32_t kMaxControlFramesPerSecond = 500;
+// WINDOW_UPDATE frames a client may send per DATA frame it received without them counting
+// as control frames: one for the connection and one for the stream.
+inline constexpr std::uint32_t kWindowUpdatesPerDataFrame = 2;
+// Cap on that earned credit, so a long-lived connection cannot save it up for a flood.
+inline constexpr std::uint32_t kMaxWindowUpdateCredit = 2 * kMaxControlFramesPerSecond;
 // RST_STREAM from the peer (rapid reset, CVE-2023-44487): token bucket in nghttp2.
 inline constexpr std::uint64_t kStreamResetBurst = 1000;
 inline constexpr std::uint64_t kStreamResetRate = 33;
@@ -170,6 +175,7 @@ class Engine {
     std::vector<PushResult> push_results_;
     FloodGuard control_frames_{kMaxControlFramesPerSecond, std::chrono::seconds(1)};
     bool flooded_ = false;
+    std::uint32_t window_update_credit_ = 0;  // earned by DATA frames sent; see on_frame_recv
 };
 
 }  // namespace pushsvc::http2

@@ -1,8 +1,9 @@
 #pragma once
 // FloodGuard: counts one kind of peer event in fixed time windows and says when a peer sends
 // more than `limit` per window. Used for HTTP/2 control-frame floods (PING, SETTINGS,
-// PRIORITY, empty DATA; RFC 9113 §10.5, CVE-2019-9512/9515/9518), modelled on Envoy's
-// protocol_constraints.h. Not thread-safe: owned by one connection, used on its strand.
+// PRIORITY, empty DATA, unearned WINDOW_UPDATE; RFC 9113 §10.5, CVE-2019-9512/9515/9518),
+// modelled on Envoy's protocol_constraints.h. Not thread-safe: owned by one connection, used
+// on its strand.
 
 #include <chrono>
 #include <cstdint>

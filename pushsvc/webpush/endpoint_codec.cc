@@ -8,7 +8,14 @@
 
 namespace pushsvc::webpush {
 namespace {
-constexpr char kVersion = 1;
+// v1 (before issue 14): version || idlen || id || key_hash, the hash present only for
+// restricted subscriptions, so the token length told restricted from unrestricted ones.
+// v2: version || idlen || id || restricted flag || 32-byte field (the hash, or zeros), so
+// every token of one id length has one length. v1 tokens still decode: endpoints handed out
+// before the change keep working.
+constexpr char kVersion1 = 1;
+constexpr char kVersion2 = 2;
+constexpr std::size_t kHashLen = 32;
 constexpr std::string_view kAad = "pushsvc endpoint v1";
 constexpr std::size_t kIvLen = 12;
 constexpr std::size_t kTagLen = 16;
@@ -22,12 +29,16 @@ EndpointCodec::EndpointCodec(std::vector<std::string> keys) : keys_(std::move(ke
 }
 
 std::string EndpointCodec::encode(const EndpointToken& token) const {
-    // plaintext: version || idlen || id || key_hash (0 or 32 bytes)
+    // plaintext (v2): version || idlen || id || restricted (0/1) || key_hash or 32 zeros
+    const bool restricted = !token.key_hash.empty();
+    if (restricted && token.key_hash.size() != kHashLen)
+        throw std::invalid_argument("endpoint key hash must be 32 bytes");
     std::string plain;
-    plain.push_back(kVersion);
+    plain.push_back(kVersion2);
     plain.push_back(static_cast<char>(token.subscription_id.size()));
     plain += token.subscription_id;
-    plain += token.key_hash;
+    plain.push_back(restricted ? 1 : 0);
+    plain += restricted ? token.key_hash : std::string(kHashLen, '\0');
     // Synthetic IV: deterministic per plaintext, distinct for distinct plaintexts.
     std::string iv = crypto::hmac_sha256(keys_.front(), plain).substr(0, kIvLen);
     return base::base64url_encode(iv + crypto::aes_gcm_seal(keys_.front(), iv, plain, kAad));
@@ -42,12 +53,24 @@ result<EndpointToken> EndpointCodec::decode(std::string_view text) const {
     for (const auto& key : keys_) {
         auto plain = crypto::aes_gcm_open(key, iv, sealed, kAad);
         if (!plain) continue;
-        if (plain->size() < 2 || (*plain)[0] != kVersion) return errc::token_invalid;
+        if (plain->size() < 2) return errc::token_invalid;
+        const char version = (*plain)[0];
         std::size_t idlen = std::uint8_t((*plain)[1]);
         std::size_t rest = plain->size() - 2;
-        if (idlen == 0 || idlen > rest || (rest - idlen != 0 && rest - idlen != 32))
-            return errc::token_invalid;
-        return EndpointToken{plain->substr(2, idlen), plain->substr(2 + idlen)};
+        if (idlen == 0 || idlen > rest) return errc::token_invalid;
+        std::string_view tail = std::string_view(*plain).substr(2 + idlen);
+        if (version == kVersion1) {
+            if (!tail.empty() && tail.size() != kHashLen) return errc::token_invalid;
+            return EndpointToken{plain->substr(2, idlen), std::string(tail)};
+        }
+        if (version != kVersion2 || tail.size() != 1 + kHashLen) return errc::token_invalid;
+        if (tail[0] == 0) {
+            // Unrestricted: the field is padding and must be zeros (one token per id).
+            if (tail.substr(1) != std::string(kHashLen, '\0')) return errc::token_invalid;
+            return EndpointToken{plain->substr(2, idlen), ""};
+        }
+        if (tail[0] != 1) return errc::token_invalid;
+        return EndpointToken{plain->substr(2, idlen), std::string(tail.substr(1))};
     }
     return errc::token_invalid;
 }

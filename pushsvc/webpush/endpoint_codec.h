@@ -1,13 +1,15 @@
 #pragma once
 // Endpoint tokens: the last path segment of a push resource (endpoint URL). A token is
-// AES-256-GCM(version, subscription id, [SHA-256 of the application server key]) under the
-// first configured key, base64url-encoded. The IV is synthetic (HMAC of the plaintext under
-// the key, as in SIV modes), so one subscription always has the same endpoint: the push
-// resource named in a pushed message's Link equals the one handed out (RFC 8030 §6), while
-// tokens of different subscriptions stay unlinkable (§8.2) and carry >= 120 bits of
-// secret-dependent content (§8.3). Any configured key may decrypt, so keys can rotate: add a
-// new key first in the list, keep the old ones until their endpoints are gone. Immutable after
-// construction; thread-safe.
+// AES-256-GCM(version, subscription id, restricted flag, SHA-256 of the application server key
+// or 32 zero bytes) under the first configured key, base64url-encoded. The IV is synthetic
+// (HMAC of the plaintext under the key, as in SIV modes), so one subscription always has the
+// same endpoint: the push resource named in a pushed message's Link equals the one handed out
+// (RFC 8030 §6), while tokens of different subscriptions stay unlinkable (§8.2) and carry
+// >= 120 bits of secret-dependent content (§8.3). Any configured key may decrypt, so keys can
+// rotate: add a new key first in the list, keep the old ones until their endpoints are gone.
+// Immutable after construction; thread-safe. Restricted and unrestricted tokens have the same
+// length, so a token does not reveal whether its subscription is restricted; tokens of the
+// older format (hash only when restricted) still decode.
 
 #include <optional>
 #include <string>

@@ -4,6 +4,13 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <memory>
 
 #include "tests/integration/pushsvc_process.h"
@@ -297,6 +304,51 @@ TEST_P(PushApi, RootWithoutAWebSocketUpgradeIsAJson400) {
     EXPECT_EQ(old.status, 426);
     EXPECT_EQ(old.headers.get("sec-websocket-version").value_or(""), "13");
     EXPECT_EQ(boost::json::parse(old.body).at("reason").as_string(), "websocket_version");
+}
+
+// A sender streaming its push with chunked transfer coding (a short chunk extension
+// included) is served as before the chunked-body limits of issue 14; written on a raw
+// cleartext socket because the client library always sends Content-Length.
+TEST_P(PushApi, AChunkedPushOverHttp11IsAccepted) {
+    if (GetParam() != Transport::http1) GTEST_SKIP() << "HTTP/1.1 framing only";
+    auto sub = subscribe();
+    auto req = push_request(sub, std::string(1000, 'p'));
+    const std::string url = here(req.url);
+    std::string wire = "POST " + url.substr(url.find('/', url.find("://") + 3)) +
+                       " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+    for (const auto& [name, value] : req.headers) {
+        if (name != "Content-Length" && name != "content-length")
+            wire += name + ": " + value + "\r\n";
+    }
+    wire += "Transfer-Encoding: chunked\r\n\r\n";
+    for (std::size_t off = 0; off < req.body.size(); off += 256) {
+        const std::string part = req.body.substr(off, 256);
+        char size[16];
+        std::snprintf(size, sizeof size, "%zx", part.size());
+        wire += std::string(size) + (off == 0 ? ";note=first" : "") + "\r\n" + part + "\r\n";
+    }
+    wire += "0\r\n\r\n";
+
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(g_server->cleartext_port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::send(fd, wire.data(), wire.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(wire.size()));
+    std::string response;  // up to the server's close (Connection: close), at most 10 s
+    for (int i = 0; i < 200; ++i) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        char buf[4096];
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        response.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    EXPECT_EQ(response.rfind("HTTP/1.1 201 ", 0), 0u) << response;
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTransports, PushApi,

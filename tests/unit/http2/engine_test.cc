@@ -312,6 +312,47 @@ TEST(Http2Engine, EndsThePingFloodWithEnhanceYourCalm) {
     EXPECT_EQ(c.goaway_code, static_cast<std::uint32_t>(NGHTTP2_ENHANCE_YOUR_CALM));
 }
 
+// A raw WINDOW_UPDATE frame (RFC 9113 §6.9) for `stream`, increment 1.
+std::string window_update(std::uint32_t stream) {
+    std::string f("\x00\x00\x04\x08\x00", 5);
+    for (int shift : {24, 16, 8, 0}) f.push_back(static_cast<char>((stream >> shift) & 0x7f));
+    f.append("\x00\x00\x00\x01", 4);
+    return f;
+}
+
+TEST(Http2Engine, EndsAWindowUpdateFloodWithEnhanceYourCalm) {
+    Engine e(context());
+    ASSERT_TRUE(e.start());
+    Client c;
+    ASSERT_TRUE(pump(c, e));  // prefaces
+    std::string flood;
+    for (std::uint32_t i = 0; i < kMaxControlFramesPerSecond + 10; ++i) flood += window_update(0);
+    EXPECT_FALSE(pump(c, e, &flood));
+    EXPECT_TRUE(c.goaway);
+    EXPECT_EQ(c.goaway_code, static_cast<std::uint32_t>(NGHTTP2_ENHANCE_YOUR_CALM));
+}
+
+TEST(Http2Engine, WindowUpdatesReturningCreditForOurDataNeverCountAsAFlood) {
+    Engine e(context());
+    ASSERT_TRUE(e.start());
+    Client c;
+    ASSERT_TRUE(pump(c, e));
+    // A client that returns credit for every DATA frame it gets, on the connection and on the
+    // stream, for more responses than the control-frame budget of one second.
+    for (std::uint32_t i = 0; i < kMaxControlFramesPerSecond; ++i) {
+        const auto id = c.request("GET", "/r");
+        ASSERT_TRUE(pump(c, e)) << i;
+        auto ready = e.take_ready();
+        ASSERT_EQ(ready.size(), 1u) << i;
+        ASSERT_TRUE(e.submit_response(ready[0].stream_id, ok("x")));
+        ASSERT_TRUE(pump(c, e)) << i;
+        ASSERT_EQ(c.streams[id].body, "x") << i;
+        std::string updates = window_update(0) + window_update(static_cast<std::uint32_t>(id));
+        ASSERT_TRUE(pump(c, e, &updates)) << i;
+    }
+    EXPECT_FALSE(c.goaway);
+}
+
 TEST(Http2Engine, AnswersAMalformedFrameWithGoaway) {
     Engine e(context());
     ASSERT_TRUE(e.start());

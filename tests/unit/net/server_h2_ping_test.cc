@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <future>
 #include <string>
+#include <vector>
 
 #include "pushsvc/net/listener.h"
 #include "tests/unit/net/test_support.h"
@@ -44,6 +46,9 @@ class H2Client {
             ::close(fd_);
             fd_ = -1;
         }
+        // Small frames go out at once (no Nagle wait for the delayed ACK).
+        const int one = 1;
+        if (fd_ >= 0) ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         nghttp2_session_callbacks* cbs = nullptr;
         nghttp2_session_callbacks_new(&cbs);
         nghttp2_session_callbacks_set_on_frame_recv_callback(
@@ -51,6 +56,9 @@ class H2Client {
                 auto& self = *static_cast<H2Client*>(u);
                 if (f->hd.type == NGHTTP2_PING && !(f->hd.flags & NGHTTP2_FLAG_ACK)) ++self.pings;
                 if (f->hd.type == NGHTTP2_PUSH_PROMISE) ++self.promises;
+                if (f->hd.type == NGHTTP2_GOAWAY) self.goaway_code = f->goaway.error_code;
+                if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_RESPONSE)
+                    ++self.responses;
                 if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_PUSH_RESPONSE)
                     ++self.pushed_responses;
                 if (f->hd.type == NGHTTP2_HEADERS && f->hd.stream_id == self.stream_id &&
@@ -116,6 +124,13 @@ class H2Client {
         return false;
     }
 
+    // Bytes written as they are, after what the session has queued.
+    void send_raw(const std::string& bytes) {
+        flush();
+        ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+                  static_cast<ssize_t>(bytes.size()));
+    }
+
     // SETTINGS_ENABLE_PUSH from now on (sent with the next flush()).
     void set_push(bool enabled) {
         nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, enabled ? 1u : 0u}};
@@ -130,6 +145,8 @@ class H2Client {
     int pings = 0;
     int promises = 0;
     int pushed_responses = 0;
+    int responses = 0;
+    std::int64_t goaway_code = -1;  // -1: no GOAWAY seen
     bool got_response = false;
     std::int32_t stream_id = 0;
     std::string silent_bytes;  // what arrived while playing dead
@@ -228,6 +245,55 @@ TEST(H2Ping, AConnectionWithoutMonitoringGetsIsNotPinged) {
     ASSERT_TRUE(c.converse(std::chrono::milliseconds(500)));
     EXPECT_EQ(c.pings, 0);
     d->second(http::Response{});
+}
+
+// A raw WINDOW_UPDATE frame (RFC 9113 §6.9) for `stream`, increment 1.
+std::string window_update(std::uint32_t stream) {
+    std::string f("\x00\x00\x04\x08\x00", 5);
+    for (int shift : {24, 16, 8, 0}) f.push_back(static_cast<char>((stream >> shift) & 0x7f));
+    f.append("\x00\x00\x00\x01", 4);
+    return f;
+}
+
+TEST(H2Flood, AWindowUpdateFloodEndsInGoawayEnhanceYourCalm) {
+    TestServer ts(TestServer::default_config());
+    H2Client c(ts.port());
+    ASSERT_TRUE(c.converse(std::chrono::milliseconds(50)));  // prefaces exchanged
+    // Well past the per-second budget in one write; the attack run sent millions.
+    std::string flood;
+    for (int i = 0; i < 5000; ++i) flood += window_update(0);
+    c.send_raw(flood);
+    EXPECT_FALSE(c.converse(std::chrono::milliseconds(3000))) << "still open after the flood";
+    EXPECT_EQ(c.goaway_code, NGHTTP2_ENHANCE_YOUR_CALM);
+}
+
+TEST(H2Flood, AClientReturningCreditForEveryDataFrameIsNeverCutOff) {
+    TestServer ts(TestServer::default_config());
+    H2Client c(ts.port());
+    // Rounds of 50 concurrent requests, each response's DATA answered with a connection- and
+    // a stream-level WINDOW_UPDATE: 1,600 updates, several times the per-second budget of
+    // control frames in the time this takes.
+    const auto started = Clock::now();
+    for (int round = 0; round < 16; ++round) {
+        std::vector<std::int32_t> ids;
+        for (int i = 0; i < 50; ++i) {
+            c.get("/r");
+            ids.push_back(c.stream_id);
+        }
+        const int want = c.responses + 50;
+        const auto end = Clock::now() + std::chrono::seconds(5);
+        while (c.responses < want && Clock::now() < end)
+            ASSERT_TRUE(c.converse(std::chrono::milliseconds(1))) << "closed in round " << round;
+        ASSERT_EQ(c.responses, want) << round;
+        std::string updates;
+        for (auto id : ids)
+            updates += window_update(0) + window_update(static_cast<std::uint32_t>(id));
+        c.send_raw(updates);
+    }
+    ASSERT_TRUE(c.converse(std::chrono::milliseconds(100))) << "closed after the last round";
+    EXPECT_EQ(c.goaway_code, -1);
+    // Otherwise the updates spread over many budget windows and the test proves nothing.
+    EXPECT_LT(Clock::now() - started, std::chrono::seconds(3));
 }
 
 // Pushes a receipt-like 204 on the monitoring stream; the future gets its outcome.

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+
 #include "tests/unit/net/test_support.h"
 
 namespace pushsvc::test {
@@ -113,6 +115,22 @@ TEST(TlsServer, ServesHttp11WithoutAlpn) {
     auto rs = parse_responses(c.exchange("GET /t HTTP/1.1\r\nHost: localhost\r\n\r\n"));
     ASSERT_EQ(rs.size(), 1u);
     EXPECT_NE(rs[0].body.find("protocol=http1\n"), std::string::npos);
+}
+
+TEST(TlsServer, RefusesANeverEndingChunkExtensionWithoutWaitingForTheReadTimeout) {
+    // The attack run held 3 GB with four such connections over TLS (issue 14).
+    TestServer ts(TestServer::default_config(), true);  // read timeout 5 s
+    TlsClient c(ts.tls_port(), TLS1_3_VERSION, kAlpnHttp11);
+    ASSERT_TRUE(c.handshake_ok());
+    const auto started = std::chrono::steady_clock::now();
+    const std::string head =
+        "POST /p HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n";
+    auto rs = parse_responses(c.exchange(head + "1;e=" + std::string(64 * 1024, 'e')));
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].status, 400);
+    EXPECT_NE(rs[0].body.find("\"reason\":\"chunk_metadata\""), std::string::npos);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
+    EXPECT_EQ(ts.handler().calls(), 0);
 }
 
 TEST(TlsServer, ServesCurlOverH2) {

@@ -5,6 +5,8 @@
 #include <set>
 
 #include "pushsvc/base/base64url.h"
+#include "pushsvc/crypto/aes_gcm.h"
+#include "pushsvc/crypto/hash.h"
 
 namespace pushsvc::webpush {
 namespace {
@@ -22,6 +24,44 @@ TEST(EndpointCodec, RoundTripsUnrestrictedAndRestrictedTokens) {
         EXPECT_EQ(back->subscription_id, t.subscription_id);
         EXPECT_EQ(back->key_hash, t.key_hash);
     }
+}
+
+// A token minted by the v1 codec (before issue 14): version 1, the key hash present only when
+// restricted. Written out here rather than through the codec so the test keeps checking the
+// format that is out in the world.
+std::string mint_v1(const std::string& key, const std::string& id, const std::string& hash) {
+    std::string plain;
+    plain.push_back(1);
+    plain.push_back(static_cast<char>(id.size()));
+    plain += id;
+    plain += hash;
+    std::string iv = crypto::hmac_sha256(key, plain).substr(0, 12);
+    return base::base64url_encode(iv + crypto::aes_gcm_seal(key, iv, plain, "pushsvc endpoint v1"));
+}
+
+TEST(EndpointCodec, RestrictedAndUnrestrictedTokensHaveTheSameLength) {
+    EndpointCodec codec({kKeyA});
+    const std::string id(16, '\x04');
+    EXPECT_EQ(codec.encode({id, ""}).size(), codec.encode({id, std::string(32, '\x05')}).size());
+}
+
+TEST(EndpointCodec, TokensMintedBeforeTheFormatChangeStillDecode) {
+    EndpointCodec codec({kKeyA});
+    const std::string id(16, '\x06');
+    const std::string hash(32, '\x07');
+    const std::string old_plain = mint_v1(kKeyA, id, "");
+    const std::string old_restricted = mint_v1(kKeyA, id, hash);
+    ASSERT_NE(old_plain.size(), old_restricted.size());  // the leak the new format closes
+    auto a = codec.decode(old_plain);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->subscription_id, id);
+    EXPECT_EQ(a->key_hash, "");
+    auto b = codec.decode(old_restricted);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->subscription_id, id);
+    EXPECT_EQ(b->key_hash, hash);
+    // A key hash of the wrong size was never valid in v1 either.
+    EXPECT_FALSE(codec.decode(mint_v1(kKeyA, id, std::string(31, 'h'))));
 }
 
 TEST(EndpointCodec, OneSubscriptionHasOneEndpoint_R8030_6_c) {
@@ -42,12 +82,15 @@ TEST(EndpointCodec, TokensOfDifferentSubscriptionsShareNothing_R8030_8_2_a) {
 
 TEST(EndpointCodec, RejectsEveryTamperedByte) {
     EndpointCodec codec({kKeyA});
-    auto raw = *base::base64url_decode(codec.encode({std::string(16, '\x07'), ""}));
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-        std::string bad = raw;
-        bad[i] ^= 0x01;
-        EXPECT_EQ(to_errc(codec.decode(base::base64url_encode(bad)).error()), errc::token_invalid)
-            << i;
+    for (const std::string& hash : {std::string(), std::string(32, '\x08')}) {
+        auto raw = *base::base64url_decode(codec.encode({std::string(16, '\x07'), hash}));
+        for (std::size_t i = 0; i < raw.size(); ++i) {
+            std::string bad = raw;
+            bad[i] ^= 0x01;
+            EXPECT_EQ(to_errc(codec.decode(base::base64url_encode(bad)).error()),
+                      errc::token_invalid)
+                << i;
+        }
     }
 }
 
