@@ -196,13 +196,10 @@ std::optional<Clock::time_point> Engine::oldest_write_progress() const {
 
 std::size_t Engine::reset_write_stalled(Clock::time_point cutoff, bool& none_moving) {
     std::size_t n = 0;
-    none_moving = true;
+    // At the cutoff counts as stalled: the timer fires exactly at progress + timeout.
+    none_moving = body_progress_ <= cutoff;
     for (auto& [id, s] : streams_) {
-        if (!body_pending(*s)) continue;
-        if (s->progress >= cutoff) {
-            none_moving = false;
-            continue;
-        }
+        if (!body_pending(*s) || s->progress > cutoff) continue;
         s->rejected = true;
         nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
         ++n;
@@ -426,7 +423,7 @@ ssize_t Engine::read_body(std::int32_t stream_id, std::uint8_t* buf, std::size_t
     const std::size_t n = std::min(len, s->out_body.size() - s->out_offset);
     if (n) std::memcpy(buf, s->out_body.data() + s->out_offset, n);
     s->out_offset += n;
-    if (n) s->progress = Clock::now();
+    if (n) s->progress = body_progress_ = Clock::now();
     // The whole body is known when the response is submitted (pushes are separate responses
     // on promised streams, not a body that stays open), so the end of it ends the stream.
     if (s->out_offset == s->out_body.size()) *data_flags |= NGHTTP2_DATA_FLAG_EOF;

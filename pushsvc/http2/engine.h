@@ -149,8 +149,8 @@ class Engine {
     std::optional<Clock::time_point> oldest_write_progress() const;
     // RST_STREAM(CANCEL) for responses without progress since before `cutoff`
     // (write_stall_timeout_ms); their buffered bodies are freed when the streams close.
-    // `none_moving` is set when every response with body left was stalled: the peer is
-    // holding the whole connection, not one stream.
+    // `none_moving` is set when no response body bytes at all went out on the connection
+    // since `cutoff`: the peer is holding the whole connection, not one stream.
     std::size_t reset_write_stalled(Clock::time_point cutoff, bool& none_moving);
     // Whether the peer has opened any stream yet (the first-request deadline).
     bool stream_seen() const;
@@ -185,6 +185,8 @@ class Engine {
     std::vector<PushResult> push_results_;
     FloodGuard control_frames_{kMaxControlFramesPerSecond, std::chrono::seconds(1)};
     bool flooded_ = false;
+    // Last time nghttp2 took response body bytes on any stream (reset_write_stalled).
+    Clock::time_point body_progress_ = Clock::now();
 };
 
 }  // namespace pushsvc::http2

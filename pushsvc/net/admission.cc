@@ -84,8 +84,7 @@ std::uint64_t open_files_limit() {
     return rl.rlim_cur;
 }
 
-std::uint64_t RateLimitedLog::record() {
-    const auto now = std::chrono::steady_clock::now();
+std::uint64_t RateLimitedLog::record(std::chrono::steady_clock::time_point now) {
     std::lock_guard lock(mutex_);
     ++pending_;
     if (logged_once_ && now - last_ < interval_) return 0;
