@@ -32,8 +32,12 @@ std::string_view as_view(const beast::flat_buffer& b) {
 // An HTTP/1.1 connection is handed over once its first request head is complete (or too
 // large: the session answers 431), so limits.first_request_timeout_ms bounds the head however
 // slowly it drips in; the HTTP/1.1 session then bounds the body with read_timeout_ms.
+// A bare-LF blank line also ends the wait: the session then answers whatever it makes of it
+// instead of the peer waiting out the deadline.
 bool http1_head_done(const beast::flat_buffer& b, std::uint32_t max_header_bytes) {
-    return b.size() > max_header_bytes || as_view(b).find("\r\n\r\n") != std::string_view::npos;
+    const auto v = as_view(b);
+    return b.size() > max_header_bytes || v.find("\r\n\r\n") != std::string_view::npos ||
+           v.find("\n\n") != std::string_view::npos;
 }
 
 void count_phase_timeout(const beast::error_code& ec, [[maybe_unused]] std::uint64_t id,

@@ -217,7 +217,8 @@ TEST(ConnectionLimits, RefusalsAreCountedButLoggedAtMostOncePerInterval) {
         int closed = 0;
         for (int i = 0; i < kAttempts; ++i) {
             Fd c(connect_from("127.0.0.6", ts.port()));
-            if (c.fd >= 0 && closed_within(c.fd, milliseconds(1000))) ++closed;
+            if (c.fd < 0 || !closed_within(c.fd, milliseconds(1000))) break;  // not refused
+            ++closed;
         }
         EXPECT_EQ(closed, kAttempts);
         EXPECT_EQ(obs::catalog().connections_refused_per_ip.value() - before,
@@ -562,6 +563,24 @@ TEST(WriteStall, ResponseHeldByAClosedWindowIsResetAndTheConnectionClosed) {
     EXPECT_EQ(stalling.goaway_error, static_cast<std::uint32_t>(NGHTTP2_ENHANCE_YOUR_CALM));
     EXPECT_EQ(obs::catalog().http2_write_stalls.value() - before, 1u);
     EXPECT_TRUE(served(other.fd));  // still fine afterwards
+}
+
+// The slot moves with the context into whichever session the connection becomes: an h2c
+// connection (an http2::Connection by now) still counts against its address.
+TEST(ConnectionLimits, AnHttp2ConnectionKeepsItsPlaceUntilItCloses) {
+    auto cfg = limits_config();
+    cfg.limits.max_connections_per_ip = 1;
+    TestServer ts(cfg);
+    auto h2 = std::make_unique<StallingClient>("127.0.0.12", ts.port());
+    ASSERT_GE(h2->fd(), 0);
+    h2->get("/x");
+    for (int i = 0; i < 30 && h2->headers == 0; ++i) h2->read_for(milliseconds(100));
+    ASSERT_EQ(h2->headers, 1);  // served by the HTTP/2 session
+    Fd second(connect_from("127.0.0.12", ts.port()));
+    ASSERT_GE(second.fd, 0);
+    EXPECT_TRUE(closed_within(second.fd, milliseconds(1000)));
+    h2.reset();  // closing it frees the place
+    EXPECT_TRUE(eventually_served_from("127.0.0.12", ts.port()));
 }
 
 // While other responses on the connection make progress, only the stalled stream is reset
