@@ -469,8 +469,8 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
             // WINDOW_UPDATE) would keep their streams and bodies forever: reset them, and
             // when nothing on the connection moves at all, close it.
             bool none_moving = false;
-            if (engine_.reset_write_stalled(
-                    now - milliseconds(ctx_.limits.write_stall_timeout_ms), none_moving) > 0) {
+            if (engine_.reset_write_stalled(now - milliseconds(ctx_.limits.write_stall_timeout_ms),
+                                            none_moving) > 0) {
                 if (none_moving) {
                     SPDLOG_DEBUG("c{} every response stalled on flow control, closing", ctx_.id);
                     engine_.terminate(NGHTTP2_ENHANCE_YOUR_CALM);

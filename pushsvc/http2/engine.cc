@@ -212,9 +212,7 @@ std::size_t Engine::reset_write_stalled(Clock::time_point cutoff, bool& none_mov
     return n;
 }
 
-bool Engine::stream_seen() const {
-    return nghttp2_session_get_last_proc_stream_id(session_) > 0;
-}
+bool Engine::stream_seen() const { return nghttp2_session_get_last_proc_stream_id(session_) > 0; }
 
 Stream* Engine::find(std::int32_t stream_id) noexcept {
     auto it = streams_.find(stream_id);

@@ -90,7 +90,8 @@ class RateLimitedLog {
     explicit RateLimitedLog(std::chrono::steady_clock::duration interval) : interval_(interval) {}
     // Records one event. Returns the number of events to report (this one included) when a
     // line is due now, else 0.
-    std::uint64_t record(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+    std::uint64_t record(
+        std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
   private:
     std::chrono::steady_clock::duration interval_;

@@ -128,8 +128,9 @@ void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     if (const auto n = error_log_.record()) {
         SPDLOG_WARN("accept on {}:{} failed {} time(s) since the last report, latest: {}{}",
                     endpoint_.address().to_string(), endpoint_.port(), n, ec.message(),
-                    per_connection ? "" : "; pausing accepts (limits.max_connections too high "
-                                          "for the open files limit?)");
+                    per_connection ? ""
+                                   : "; pausing accepts (limits.max_connections too high "
+                                     "for the open files limit?)");
     }
     if (per_connection) return do_accept();
     pause_ = pause_ == decltype(pause_){} ? kAcceptPauseMin : std::min(pause_ * 2, kAcceptPauseMax);

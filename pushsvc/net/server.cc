@@ -67,7 +67,8 @@ struct Server::Shared {
 
     void refuse(tcp::socket& socket, const tcp::endpoint& ep, Admission::Refusal why) const {
         const bool total = why == Admission::Refusal::total;
-        (total ? obs::catalog().connections_refused_total : obs::catalog().connections_refused_per_ip)
+        (total ? obs::catalog().connections_refused_total
+               : obs::catalog().connections_refused_per_ip)
             .inc();
         // Reset rather than FIN: a refused flood leaves no TIME_WAIT entries on our side.
         boost::system::error_code ignored;
@@ -75,13 +76,15 @@ struct Server::Shared {
         socket.close(ignored);
         if (const auto n = (total ? refused_total_log : refused_per_ip_log).record()) {
             if (total) {
-                SPDLOG_WARN("refused {} connection(s) since the last report: {} open connections "
-                            "is the limit (limits.max_connections); latest from {}",
-                            n, admission_limit_total, ep.address().to_string());
+                SPDLOG_WARN(
+                    "refused {} connection(s) since the last report: {} open connections "
+                    "is the limit (limits.max_connections); latest from {}",
+                    n, admission_limit_total, ep.address().to_string());
             } else {
-                SPDLOG_WARN("refused {} connection(s) since the last report: per-address limit "
-                            "of {} (limits.max_connections_per_ip) reached; latest from {}",
-                            n, base.limits.max_connections_per_ip, ep.address().to_string());
+                SPDLOG_WARN(
+                    "refused {} connection(s) since the last report: per-address limit "
+                    "of {} (limits.max_connections_per_ip) reached; latest from {}",
+                    n, base.limits.max_connections_per_ip, ep.address().to_string());
             }
         }
     }
@@ -139,16 +142,16 @@ result<void> Server::start() {
     std::shared_ptr<const Shared> shared = shared_;
 
     const auto nofile = open_files_limit();
-    shared_->admission_limit_total =
-        effective_max_connections(cfg_.limits.max_connections, nofile);
+    shared_->admission_limit_total = effective_max_connections(cfg_.limits.max_connections, nofile);
     shared_->admission = std::make_shared<Admission>(shared_->admission_limit_total,
                                                      cfg_.limits.max_connections_per_ip);
-    SPDLOG_INFO("connection limits: {} in total (limits.max_connections {}, open files limit "
-                "{}), {} per client address",
-                shared_->admission_limit_total, cfg_.limits.max_connections,
-                nofile == std::numeric_limits<std::uint64_t>::max() ? std::string("unlimited")
-                                                                    : std::to_string(nofile),
-                cfg_.limits.max_connections_per_ip);
+    SPDLOG_INFO(
+        "connection limits: {} in total (limits.max_connections {}, open files limit "
+        "{}), {} per client address",
+        shared_->admission_limit_total, cfg_.limits.max_connections,
+        nofile == std::numeric_limits<std::uint64_t>::max() ? std::string("unlimited")
+                                                            : std::to_string(nofile),
+        cfg_.limits.max_connections_per_ip);
 
     if (!cfg_.server.listen.empty()) {
         auto ep = parse_listen_address(cfg_.server.listen);

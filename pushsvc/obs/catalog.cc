@@ -41,10 +41,10 @@ Catalog::Catalog()
       tls_handshake_failures(counter("pushsvc_tls_handshake_failures_total",
                                      "TLS handshakes that failed (old protocol versions, no "
                                      "shared cipher, plain HTTP on the TLS port, timeouts).")),
-      connections_refused_total(counter("pushsvc_connections_refused_total", kRefusedHelp,
-                                        {{"reason", "total"}})),
-      connections_refused_per_ip(counter("pushsvc_connections_refused_total", kRefusedHelp,
-                                         {{"reason", "per_ip"}})),
+      connections_refused_total(
+          counter("pushsvc_connections_refused_total", kRefusedHelp, {{"reason", "total"}})),
+      connections_refused_per_ip(
+          counter("pushsvc_connections_refused_total", kRefusedHelp, {{"reason", "per_ip"}})),
       accept_errors(counter("pushsvc_accept_errors_total",
                             "accept() failures (EMFILE, ENFILE, ...); the listener pauses "
                             "accepting briefly after each.")),
@@ -109,10 +109,10 @@ Catalog::Catalog()
       receipts_410(counter("pushsvc_receipts_total", kReceiptsHelp, {{"status", "410"}})),
       messages_expired(counter("pushsvc_messages_expired_total",
                                "Messages removed at the end of their TTL, undelivered.")),
-      idle_user_agents_removed(counter(
-          "pushsvc_idle_user_agents_removed_total",
-          "User agents unseen for push.ua_idle_days and receipt subscriptions unused for "
-          "push.max_ttl, removed with their subscriptions and queues.")) {
+      idle_user_agents_removed(
+          counter("pushsvc_idle_user_agents_removed_total",
+                  "User agents unseen for push.ua_idle_days and receipt subscriptions unused for "
+                  "push.max_ttl, removed with their subscriptions and queues.")) {
     for (std::size_t i = 1; i < errors_.size(); ++i)
         errors_[i] = &counter("pushsvc_errors_total",
                               "Error responses by reason (the JSON body's \"reason\").",

@@ -87,8 +87,9 @@ TEST(ConfigLoad, ReadsTheConnectionLimitKeys) {
     EXPECT_EQ(d.limits.handshake_timeout_ms, 10'000u);
     EXPECT_EQ(d.limits.first_request_timeout_ms, 10'000u);
     EXPECT_EQ(d.limits.write_stall_timeout_ms, 30'000u);
-    TempToml f("[limits]\nmax_connections = 50\nmax_connections_per_ip = 3\n"
-               "handshake_timeout_ms = 200\nfirst_request_timeout_ms = 300\n");
+    TempToml f(
+        "[limits]\nmax_connections = 50\nmax_connections_per_ip = 3\n"
+        "handshake_timeout_ms = 200\nfirst_request_timeout_ms = 300\n");
     Config c = load(f.path.string(), env({{"PUSHSVC__LIMITS__WRITE_STALL_TIMEOUT_MS", "400"}}));
     EXPECT_EQ(c.limits.max_connections, 50u);
     EXPECT_EQ(c.limits.max_connections_per_ip, 3u);

@@ -5,6 +5,7 @@
 // Clients use several loopback source addresses (127.0.0.x) to stand for different hosts.
 // Timeouts are short here; every wait is bounded.
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <nghttp2/nghttp2.h>
@@ -12,9 +13,8 @@
 #include <poll.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <dirent.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -171,8 +171,8 @@ TEST(ConnectionLimits, PerAddressLimitRefusesTheNextConnectionFromThatAddressOnl
 
     Fd other(connect_from("127.0.0.3", ts.port()));
     ASSERT_GE(other.fd, 0);
-    EXPECT_TRUE(served(other.fd));     // another address is not affected
-    EXPECT_TRUE(served(held[2].fd));   // nor the connections that were admitted
+    EXPECT_TRUE(served(other.fd));    // another address is not affected
+    EXPECT_TRUE(served(held[2].fd));  // nor the connections that were admitted
 
     // Closing one frees its place for that address again.
     ::close(std::exchange(held[1].fd, -1));
@@ -389,7 +389,10 @@ TEST(Deadlines, H2cPeerSendingOnlySettingsAndPingsIsClosedAtTheFirstRequestDeadl
     ASSERT_EQ(::send(c.fd, hello.data(), hello.size(), MSG_NOSIGNAL),
               static_cast<ssize_t>(hello.size()));
     // A PING every 100 ms keeps the connection busy but opens no stream.
-    std::string ping("\0\0\x08\x06\0\0\0\0\0" "12345678", 17);
+    std::string ping(
+        "\0\0\x08\x06\0\0\0\0\0"
+        "12345678",
+        17);
     const auto start = Clock::now();
     bool closed = false;
     for (int i = 0; i < 30 && !closed; ++i) {
@@ -554,8 +557,7 @@ TEST(WriteStall, ResponseHeldByAClosedWindowIsResetAndTheConnectionClosed) {
     EXPECT_TRUE(served(other.fd));
 
     ASSERT_TRUE(stalling.read_until_closed(milliseconds(3000)));
-    const auto lasted =
-        std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
+    const auto lasted = std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
     EXPECT_GE(lasted, 350);
     EXPECT_LT(lasted, 2000);
     // Nothing moved on the whole connection: GOAWAY and close (the stream goes with it).
