@@ -34,6 +34,21 @@ struct LimitsConfig {
     // A peer that sends nothing (no PING ACK, no frame) this long after our PING is gone:
     // the connection is closed and its monitoring streams released.
     std::uint32_t h2_ping_timeout_ms = 30'000;
+    // Open client connections in total (every protocol, from accept to close). The server
+    // uses min(this, RLIMIT_NOFILE - 1024) so the store and logs keep descriptors.
+    std::uint32_t max_connections = 100'000;
+    // Open connections from one IPv4 address or one IPv6 /64; generous because whole
+    // NATed offices and carrier-grade NATs share one address.
+    std::uint32_t max_connections_per_ip = 256;
+    // A TLS handshake must complete within this time from accept.
+    std::uint32_t handshake_timeout_ms = 10'000;
+    // From accept (cleartext) or the end of the TLS handshake: the protocol must be known and
+    // the first request's head (HTTP/1.1) or first stream (HTTP/2) must arrive within this
+    // time, however slowly the bytes drip in.
+    std::uint32_t first_request_timeout_ms = 10'000;
+    // An HTTP/2 response that cannot make progress because the peer keeps its flow-control
+    // window at 0 is reset after this long; a connection where nothing moved is closed.
+    std::uint32_t write_stall_timeout_ms = 30'000;
 };
 
 struct PushConfig {

@@ -182,6 +182,12 @@ std::vector<Key> keys_of(Config& c) {
         // 0 disables the PING check of HTTP/2 connections that hold monitoring requests.
         int_key("limits.h2_ping_interval_ms", c.limits.h2_ping_interval_ms, 0),
         int_key("limits.h2_ping_timeout_ms", c.limits.h2_ping_timeout_ms, 0),
+        // Connection limits: at least 1, or nothing could ever connect.
+        int_key("limits.max_connections", c.limits.max_connections, 1),
+        int_key("limits.max_connections_per_ip", c.limits.max_connections_per_ip, 1),
+        int_key("limits.handshake_timeout_ms", c.limits.handshake_timeout_ms, 1),
+        int_key("limits.first_request_timeout_ms", c.limits.first_request_timeout_ms, 1),
+        int_key("limits.write_stall_timeout_ms", c.limits.write_stall_timeout_ms, 1),
         int_key("push.max_ttl", c.push.max_ttl, 1),
         int_key("push.vapid_exp_skew_s", c.push.vapid_exp_skew_s, 0, kDaySeconds),
         int_key("push.vapid_cache_size", c.push.vapid_cache_size, 0),  // 0: no cache

@@ -393,6 +393,11 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         if (engine_.open_streams() == 0) {
             d = std::min(d, last_activity_ + milliseconds(ctx_.limits.idle_timeout_ms));
         }
+        // Until the peer opens its first stream (a silent or dripping h2/h2c client).
+        if (!engine_.stream_seen()) d = std::min(d, ctx_.first_request_deadline);
+        if (auto p = engine_.oldest_write_progress()) {
+            d = std::min(d, *p + milliseconds(ctx_.limits.write_stall_timeout_ms));
+        }
         if (pinging()) {
             d = std::min(d, ping_outstanding_
                                 ? ping_sent_at_ + milliseconds(ctx_.limits.h2_ping_timeout_ms)
@@ -454,7 +459,25 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
                     flush();
                 }
             }
+            if (!engine_.stream_seen() && now >= ctx_.first_request_deadline) {
+                SPDLOG_DEBUG("c{} no request within first_request_timeout_ms, closing", ctx_.id);
+                obs::catalog().first_request_timeouts.inc();
+                return finish();
+            }
             if (engine_.reset_stalled(now - rt) > 0) flush();
+            // Responses the peer's flow-control window holds back (it never sends
+            // WINDOW_UPDATE) would keep their streams and bodies forever: reset them, and
+            // when nothing on the connection moves at all, close it.
+            bool none_moving = false;
+            if (engine_.reset_write_stalled(now - milliseconds(ctx_.limits.write_stall_timeout_ms),
+                                            none_moving) > 0) {
+                if (none_moving) {
+                    SPDLOG_DEBUG("c{} every response stalled on flow control, closing", ctx_.id);
+                    engine_.terminate(NGHTTP2_ENHANCE_YOUR_CALM);
+                    return fail();
+                }
+                flush();
+            }
             if (engine_.open_streams() == 0 && !writing_ &&
                 now >= last_activity_ + milliseconds(ctx_.limits.idle_timeout_ms)) {
                 engine_.shutdown();

@@ -179,6 +179,41 @@ std::size_t Engine::reset_stalled(Clock::time_point cutoff) {
     return n;
 }
 
+namespace {
+bool body_pending(const Stream& s) {
+    return s.responded && !s.rejected && s.out_offset < s.out_body.size();
+}
+}  // namespace
+
+std::optional<Clock::time_point> Engine::oldest_write_progress() const {
+    std::optional<Clock::time_point> out;
+    for (const auto& [id, s] : streams_) {
+        if (!body_pending(*s)) continue;
+        if (!out || s->progress < *out) out = s->progress;
+    }
+    return out;
+}
+
+std::size_t Engine::reset_write_stalled(Clock::time_point cutoff, bool& none_moving) {
+    std::size_t n = 0;
+    // At the cutoff counts as stalled: the timer fires exactly at progress + timeout.
+    none_moving = body_progress_ <= cutoff;
+    for (auto& [id, s] : streams_) {
+        if (!body_pending(*s) || s->progress > cutoff) continue;
+        s->rejected = true;
+        nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+        ++n;
+    }
+    if (n) {
+        obs::catalog().http2_write_stalls.inc(n);
+        SPDLOG_DEBUG("c{} {} response(s) stalled on flow control, reset", ctx_.id, n);
+    }
+    if (n == 0) none_moving = false;
+    return n;
+}
+
+bool Engine::stream_seen() const { return nghttp2_session_get_last_proc_stream_id(session_) > 0; }
+
 Stream* Engine::find(std::int32_t stream_id) noexcept {
     auto it = streams_.find(stream_id);
     return it == streams_.end() ? nullptr : it->second.get();
@@ -227,6 +262,7 @@ bool Engine::submit(Stream& s, http::Response&& res) noexcept {
         return false;
     }
     s.responded = true;
+    s.progress = Clock::now();
     return true;
 }
 
@@ -400,6 +436,7 @@ ssize_t Engine::read_body(std::int32_t stream_id, std::uint8_t* buf, std::size_t
     const std::size_t n = std::min(len, s->out_body.size() - s->out_offset);
     if (n) std::memcpy(buf, s->out_body.data() + s->out_offset, n);
     s->out_offset += n;
+    if (n) s->progress = body_progress_ = Clock::now();
     // The whole body is known when the response is submitted (pushes are separate responses
     // on promised streams, not a body that stays open), so the end of it ends the stream.
     if (s->out_offset == s->out_body.size()) *data_flags |= NGHTTP2_DATA_FLAG_EOF;

@@ -56,6 +56,10 @@ struct Stream {
     bool push_pending = false;      // a promised stream whose final frame is not sent yet
     std::string authority;          // for promised requests
     Clock::time_point started{};
+    // When the response was submitted or last had body bytes taken by nghttp2: a response
+    // whose body waits longer than write_stall_timeout_ms is stalled on the peer's
+    // flow-control window (see Engine::reset_write_stalled).
+    Clock::time_point progress{};
     // Response body source for the data provider.
     std::string out_body;
     std::size_t out_offset = 0;
@@ -145,6 +149,17 @@ class Engine {
     // RST_STREAM(CANCEL) for requests incomplete since before `cutoff` (read_timeout_ms).
     std::size_t reset_stalled(Clock::time_point cutoff);
 
+    // Oldest progress of a response whose body is not all sent (a peer window at 0 keeps it
+    // there: nghttp2 takes no body bytes until WINDOW_UPDATE).
+    std::optional<Clock::time_point> oldest_write_progress() const;
+    // RST_STREAM(CANCEL) for responses without progress since before `cutoff`
+    // (write_stall_timeout_ms); their buffered bodies are freed when the streams close.
+    // `none_moving` is set when no response body bytes at all went out on the connection
+    // since `cutoff`: the peer is holding the whole connection, not one stream.
+    std::size_t reset_write_stalled(Clock::time_point cutoff, bool& none_moving);
+    // Whether the peer has opened any stream yet (the first-request deadline).
+    bool stream_seen() const;
+
     std::uint64_t id() const noexcept { return ctx_.id; }
 
     // -- Called only from the nghttp2 callbacks (http2/callbacks.cc); all noexcept. --
@@ -176,6 +191,8 @@ class Engine {
     FloodGuard control_frames_{kMaxControlFramesPerSecond, std::chrono::seconds(1)};
     bool flooded_ = false;
     std::uint32_t window_update_credit_ = 0;  // earned by DATA frames sent; see on_frame_recv
+    // Last time nghttp2 took response body bytes on any stream (reset_write_stalled).
+    Clock::time_point body_progress_ = Clock::now();
 };
 
 }  // namespace pushsvc::http2

@@ -3,6 +3,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
@@ -26,6 +27,24 @@ constexpr std::size_t kDetectChunk = 4096;
 
 std::string_view as_view(const beast::flat_buffer& b) {
     return {static_cast<const char*>(b.data().data()), b.size()};
+}
+
+// An HTTP/1.1 connection is handed over once its first request head is complete (or too
+// large: the session answers 431), so limits.first_request_timeout_ms bounds the head however
+// slowly it drips in; the HTTP/1.1 session then bounds the body with read_timeout_ms.
+// A bare-LF blank line also ends the wait: the session then answers whatever it makes of it
+// instead of the peer waiting out the deadline.
+bool http1_head_done(const beast::flat_buffer& b, std::uint32_t max_header_bytes) {
+    const auto v = as_view(b);
+    return b.size() > max_header_bytes || v.find("\r\n\r\n") != std::string_view::npos ||
+           v.find("\n\n") != std::string_view::npos;
+}
+
+void count_phase_timeout(const beast::error_code& ec, [[maybe_unused]] std::uint64_t id,
+                         [[maybe_unused]] const char* phase) {
+    if (ec != beast::error::timeout) return;
+    obs::catalog().first_request_timeouts.inc();
+    SPDLOG_DEBUG("c{} {} not done in time, closing", id, phase);
 }
 
 // The boundary of a detector's handlers: an exception (setting up the protocol session, a
@@ -69,6 +88,10 @@ class CleartextDetector : public Connection,
 
     void run() {
         registry_->add(this, weak_from_this());
+        // One deadline for the whole phase, set once: re-arming it per read let a peer
+        // dripping one byte per idle_timeout_ms hold the connection for ~46 minutes.
+        ctx_.first_request_deadline =
+            std::chrono::steady_clock::now() + milliseconds(ctx_.limits.first_request_timeout_ms);
         asio::dispatch(ex_, guarded(shared_from_this(), ctx_.id,
                                     [self = shared_from_this()] { self->do_read(); }));
     }
@@ -83,7 +106,7 @@ class CleartextDetector : public Connection,
 
   private:
     void do_read() {
-        stream_.expires_after(milliseconds(ctx_.limits.idle_timeout_ms));
+        stream_.expires_at(ctx_.first_request_deadline);
         stream_.async_read_some(
             buffer_.prepare(kDetectChunk),
             guarded(shared_from_this(), ctx_.id,
@@ -93,18 +116,26 @@ class CleartextDetector : public Connection,
     }
 
     void on_read(beast::error_code ec, std::size_t n) {
-        if (ec) return;  // closed, timed out or reset before a request: nothing to answer
+        if (ec) {
+            // Closed, timed out or reset before a request: nothing to answer.
+            return count_phase_timeout(ec, ctx_.id, "protocol preface / first request");
+        }
         buffer_.commit(n);
         switch (classify_preface(as_view(buffer_))) {
             case PrefaceMatch::need_more:
                 return do_read();
             case PrefaceMatch::http2:
+                // The HTTP/2 session closes the connection if no stream opens by
+                // ctx_.first_request_deadline.
                 handed_over_ = true;
+                stream_.expires_never();
                 obs::catalog().connections_h2c.inc();
                 return hand_over(handlers_->http2.plain, std::move(stream_), std::move(buffer_),
                                  std::move(ctx_));
             case PrefaceMatch::http1:
+                if (!http1_head_done(buffer_, ctx_.limits.max_header_bytes)) return do_read();
                 handed_over_ = true;
+                stream_.expires_never();
                 obs::catalog().connections_http1.inc();
                 return hand_over(handlers_->http1.plain, std::move(stream_), std::move(buffer_),
                                  std::move(ctx_));
@@ -151,7 +182,11 @@ class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsH
 
   private:
     void do_handshake() {
-        beast::get_lowest_layer(stream_).expires_after(milliseconds(ctx_.limits.read_timeout_ms));
+        // Set once for the whole handshake (TlsStream reads and writes go through the
+        // tcp_stream, whose expiry covers every operation until changed): a peer that
+        // stops half way or drips records is closed after handshake_timeout_ms.
+        beast::get_lowest_layer(stream_).expires_after(
+            milliseconds(ctx_.limits.handshake_timeout_ms));
         stream_.async_handshake(
             asio::ssl::stream_base::server,
             guarded(shared_from_this(), ctx_.id,
@@ -162,18 +197,43 @@ class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsH
         if (ec) {
             // Old protocol versions, no shared cipher, plain HTTP on the TLS port, timeouts.
             obs::catalog().tls_handshake_failures.inc();
+            count_phase_timeout(ec, ctx_.id, "TLS handshake");
             SPDLOG_DEBUG("c{} TLS handshake failed: {}", ctx_.id, ec.message());
             return;
         }
-        beast::get_lowest_layer(stream_).expires_never();
-        handed_over_ = true;
         ctx_.secure = true;
+        ctx_.first_request_deadline =
+            std::chrono::steady_clock::now() + milliseconds(ctx_.limits.first_request_timeout_ms);
         if (negotiated_protocol(stream_.native_handle()) == AppProtocol::http2) {
+            // The HTTP/2 session enforces ctx_.first_request_deadline on the preface and the
+            // first stream itself.
+            beast::get_lowest_layer(stream_).expires_never();
+            handed_over_ = true;
             obs::catalog().connections_h2.inc();
             return hand_over(handlers_->http2.tls, std::move(stream_), {}, std::move(ctx_));
         }
+        do_read_head();
+    }
+
+    // HTTP/1.1 over TLS: the first request head must arrive by the deadline, as on cleartext.
+    void do_read_head() {
+        beast::get_lowest_layer(stream_).expires_at(ctx_.first_request_deadline);
+        stream_.async_read_some(
+            buffer_.prepare(kDetectChunk),
+            guarded(shared_from_this(), ctx_.id,
+                    [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                        self->on_read_head(ec, n);
+                    }));
+    }
+
+    void on_read_head(beast::error_code ec, std::size_t n) {
+        if (ec) return count_phase_timeout(ec, ctx_.id, "first request");
+        buffer_.commit(n);
+        if (!http1_head_done(buffer_, ctx_.limits.max_header_bytes)) return do_read_head();
+        beast::get_lowest_layer(stream_).expires_never();
+        handed_over_ = true;
         obs::catalog().connections_https1.inc();
-        hand_over(handlers_->http1.tls, std::move(stream_), {}, std::move(ctx_));
+        hand_over(handlers_->http1.tls, std::move(stream_), std::move(buffer_), std::move(ctx_));
     }
 
     asio::any_io_executor ex_;
@@ -182,6 +242,7 @@ class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsH
     SessionContext ctx_;
     std::shared_ptr<const ConnectionHandlers> handlers_;
     TlsStream stream_;
+    beast::flat_buffer buffer_;
     bool handed_over_ = false;
 };
 

@@ -5,8 +5,13 @@
 //   http2 or the http1 ProtocolHandler (net/handoff.h);
 // - TLS: handshake, then the protocol ALPN selected (RFC 7301; RFC 9113 §3.2) decides which
 //   handler gets the TLS stream.
-// Both phases are bounded: idle_timeout_ms for the first bytes, read_timeout_ms for the
-// handshake. Both register in the connection registry; drain() or close() simply closes them.
+// Deadlines are absolute, set once, so bytes dripped in slowly never extend them: the TLS
+// handshake has handshake_timeout_ms from accept; from accept (cleartext) or the end of the
+// handshake, first_request_timeout_ms covers the preface and an HTTP/1.1 connection's first
+// request head (read here before the hand-over); the deadline travels in
+// SessionContext::first_request_deadline, so the HTTP/2 session closes a connection that
+// opens no stream by then. Both phases register in the connection registry; drain() or
+// close() simply closes them.
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>

@@ -18,7 +18,8 @@ namespace pushsvc::net {
 
 // Takes over one connection whose protocol is known. Called on the connection's strand (the
 // stream's executor). `initial` holds bytes already read during detection (the start of the
-// client's input; empty after a TLS handshake). From then on the callee owns the stream; it
+// client's input: the preface or an HTTP/1.1 request head, possibly more; empty for h2
+// after a TLS handshake). From then on the callee owns the stream; it
 // joins ctx.registry itself if it wants to be drained. An empty function closes the
 // connection.
 struct ProtocolHandler {

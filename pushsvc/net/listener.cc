@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 
@@ -18,8 +19,19 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
-// Back-off after an accept error such as EMFILE, so the loop does not spin.
-constexpr auto kAcceptRetry = std::chrono::milliseconds(50);
+// Pause after an accept error. Out of descriptors (EMFILE/ENFILE) or memory, retrying at
+// once would fail again at once: the loop would spin and, logging each failure, wrote ~1.7M
+// lines a day. The pause starts at kAcceptPauseMin and doubles while failures go on, up to
+// kAcceptPauseMax; a successful accept resets it. Meanwhile new connections wait in the
+// kernel's backlog.
+constexpr auto kAcceptPauseMin = std::chrono::milliseconds(100);
+constexpr auto kAcceptPauseMax = std::chrono::milliseconds(1600);
+
+// Errors about one connection that the peer ended before we took it: accept the next at once.
+bool peer_error(const boost::system::error_code& ec) {
+    return ec == asio::error::connection_aborted || ec == asio::error::connection_reset ||
+           ec == asio::error::try_again;
+}
 }  // namespace
 
 void enable_keepalive(tcp::socket& socket) {
@@ -99,6 +111,7 @@ void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     std::lock_guard lock(mutex_);
     if (stopped_) return;  // the socket closes here
     if (!ec) {
+        pause_ = {};
         obs::catalog().accepted.inc();
         // Responses and HTTP/2 frames are written whole; Nagle would hold a small write
         // (a 201, a WINDOW_UPDATE) until the peer's delayed ACK, ~40 ms on Linux, which
@@ -110,9 +123,18 @@ void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
         return do_accept();
     }
     if (ec == asio::error::operation_aborted) return;
-    SPDLOG_WARN("accept on {}:{} failed: {}", endpoint_.address().to_string(), endpoint_.port(),
-                ec.message());
-    retry_.expires_after(kAcceptRetry);
+    obs::catalog().accept_errors.inc();
+    const bool per_connection = peer_error(ec);
+    if (const auto n = error_log_.record()) {
+        SPDLOG_WARN("accept on {}:{} failed {} time(s) since the last report, latest: {}{}",
+                    endpoint_.address().to_string(), endpoint_.port(), n, ec.message(),
+                    per_connection ? ""
+                                   : "; pausing accepts (limits.max_connections too high "
+                                     "for the open files limit?)");
+    }
+    if (per_connection) return do_accept();
+    pause_ = pause_ == decltype(pause_){} ? kAcceptPauseMin : std::min(pause_ * 2, kAcceptPauseMax);
+    retry_.expires_after(pause_);
     retry_.async_wait(guarded([self = shared_from_this()](boost::system::error_code wec) {
         if (wec) return;
         std::lock_guard lock(self->mutex_);

@@ -8,11 +8,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
 
 #include "pushsvc/base/result.h"
+#include "pushsvc/net/admission.h"
 
 namespace pushsvc::net {
 
@@ -45,6 +47,10 @@ class Listener : public std::enable_shared_from_this<Listener> {
     boost::asio::steady_timer retry_;
     boost::asio::ip::tcp::endpoint endpoint_;
     bool stopped_ = false;
+    // Current pause after accept errors (0: none); see listener.cc. Under mutex_.
+    std::chrono::milliseconds pause_{};
+    // One line per 10 s for accept errors, with how many there were.
+    RateLimitedLog error_log_{std::chrono::seconds(10)};
 };
 
 // TCP keepalive on an accepted socket: a peer that vanished without FIN or RST (host gone,

@@ -6,13 +6,17 @@
 #include <boost/asio/strand.hpp>
 
 #include <chrono>
+#include <limits>
+#include <optional>
 
 #include "pushsvc/base/guard.h"
+#include "pushsvc/net/admission.h"
 #include "pushsvc/net/connection.h"
 #include "pushsvc/net/detect.h"
 #include "pushsvc/net/listener.h"
 #include "pushsvc/net/session_context.h"
 #include "pushsvc/net/tls_context.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/obs/log.h"
 
 namespace pushsvc::net {
@@ -35,14 +39,56 @@ struct Server::Shared {
         return handlers;
     }
 
-    SessionContext for_socket(const tcp::socket& socket) const {
-        SessionContext ctx = base;
-        ctx.id = obs::next_connection_id();
+    // Connection limits (net/admission.h), set by start().
+    std::shared_ptr<Admission> admission;
+    // One line per reason per 10 s however many connections are refused: a client hammering
+    // the port must not turn into a log flood (the counters have the exact numbers).
+    mutable RateLimitedLog refused_total_log{std::chrono::seconds(10)};
+    mutable RateLimitedLog refused_per_ip_log{std::chrono::seconds(10)};
+
+    // The context of a connection admitted under the limits, or nullopt when a limit is
+    // reached: the caller then drops the socket before any TLS or protocol work.
+    std::optional<SessionContext> admit(tcp::socket& socket) const {
         boost::system::error_code ec;
         const auto ep = socket.remote_endpoint(ec);
-        if (!ec) ctx.peer = ep.address().to_string() + ":" + std::to_string(ep.port());
+        if (ec) return std::nullopt;  // already reset by the peer: nothing to serve
+        Admission::Refusal why{};
+        auto slot = admission->admit(ep.address(), why);
+        if (!slot) {
+            refuse(socket, ep, why);
+            return std::nullopt;
+        }
+        SessionContext ctx = base;
+        ctx.id = obs::next_connection_id();
+        ctx.peer = ep.address().to_string() + ":" + std::to_string(ep.port());
+        ctx.admission_slot = std::move(slot);
         return ctx;
     }
+
+    void refuse(tcp::socket& socket, const tcp::endpoint& ep, Admission::Refusal why) const {
+        const bool total = why == Admission::Refusal::total;
+        (total ? obs::catalog().connections_refused_total
+               : obs::catalog().connections_refused_per_ip)
+            .inc();
+        // Reset rather than FIN: a refused flood leaves no TIME_WAIT entries on our side.
+        boost::system::error_code ignored;
+        socket.set_option(asio::socket_base::linger(true, 0), ignored);
+        socket.close(ignored);
+        if (const auto n = (total ? refused_total_log : refused_per_ip_log).record()) {
+            if (total) {
+                SPDLOG_WARN(
+                    "refused {} connection(s) since the last report: {} open connections "
+                    "is the limit (limits.max_connections); latest from {}",
+                    n, admission_limit_total, ep.address().to_string());
+            } else {
+                SPDLOG_WARN(
+                    "refused {} connection(s) since the last report: per-address limit "
+                    "of {} (limits.max_connections_per_ip) reached; latest from {}",
+                    n, base.limits.max_connections_per_ip, ep.address().to_string());
+            }
+        }
+    }
+    std::size_t admission_limit_total = 0;
 };
 
 namespace {
@@ -95,14 +141,27 @@ result<void> Server::start() {
     std::shared_ptr<Listener> tls;
     std::shared_ptr<const Shared> shared = shared_;
 
+    const auto nofile = open_files_limit();
+    shared_->admission_limit_total = effective_max_connections(cfg_.limits.max_connections, nofile);
+    shared_->admission = std::make_shared<Admission>(shared_->admission_limit_total,
+                                                     cfg_.limits.max_connections_per_ip);
+    SPDLOG_INFO(
+        "connection limits: {} in total (limits.max_connections {}, open files limit "
+        "{}), {} per client address",
+        shared_->admission_limit_total, cfg_.limits.max_connections,
+        nofile == std::numeric_limits<std::uint64_t>::max() ? std::string("unlimited")
+                                                            : std::to_string(nofile),
+        cfg_.limits.max_connections_per_ip);
+
     if (!cfg_.server.listen.empty()) {
         auto ep = parse_listen_address(cfg_.server.listen);
         if (!ep) return ep.error();
         auto l = Listener::open(ioc_, *ep, [shared](tcp::socket socket) {
             auto handlers = shared->current_handlers();
             if (!handlers) return;  // see set_handlers(): the socket closes here
-            SessionContext ctx = shared->for_socket(socket);
-            start_cleartext_detection(std::move(socket), std::move(ctx), std::move(handlers));
+            auto ctx = shared->admit(socket);
+            if (!ctx) return;
+            start_cleartext_detection(std::move(socket), std::move(*ctx), std::move(handlers));
         });
         if (!l) return l.error();
         cleartext = *l;
@@ -120,8 +179,9 @@ result<void> Server::start() {
         auto l = Listener::open(ioc_, *ep, [shared](tcp::socket socket) {
             auto handlers = shared->current_handlers();
             if (!handlers) return;  // see set_handlers(): the socket closes here
-            SessionContext ctx = shared->for_socket(socket);
-            start_tls_handshake(std::move(socket), shared->tls, std::move(ctx),
+            auto ctx = shared->admit(socket);
+            if (!ctx) return;
+            start_tls_handshake(std::move(socket), shared->tls, std::move(*ctx),
                                 std::move(handlers));
         });
         if (!l) return l.error();

@@ -5,6 +5,7 @@
 // peer. Copied into each session; immutable. The application handler is not here: the
 // protocol modules get it from app/ when their ProtocolHandler is made (net/handoff.h).
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,6 +22,15 @@ struct SessionContext {
     bool secure = false;   // arrived over TLS (HTTP/2 pushes use it for :scheme)
     std::string peer;      // "ip:port", for logs only
     std::uint64_t id = 0;  // connection number, log prefix "c<id>"
+    // The connection's place under limits.max_connections(_per_ip) (net/admission.h): every
+    // copy of the context holds it, and the place is freed when the last copy dies with the
+    // connection object, whichever protocol session it became.
+    std::shared_ptr<const void> admission_slot;
+    // The end of the first-request phase (limits.first_request_timeout_ms from accept or from
+    // the end of the TLS handshake): a protocol session that has seen no request by then
+    // closes the connection. Unset (max) when no such bound applies.
+    std::chrono::steady_clock::time_point first_request_deadline =
+        std::chrono::steady_clock::time_point::max();
 };
 
 // Value of the `server` response field added by every session.

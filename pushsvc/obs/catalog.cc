@@ -12,6 +12,10 @@ constexpr const char* kReceiptsHelp =
     "Push receipts queued for application servers (RFC 8030 section 5.1): status 204 "
     "delivered, 410 expired undelivered.";
 
+constexpr const char* kRefusedHelp =
+    "Connections closed right after accept because a connection limit was reached: "
+    "reason total (limits.max_connections) or per_ip (limits.max_connections_per_ip).";
+
 Counter& connections(const char* protocol) {
     return counter("pushsvc_connections_total", kConnectionsHelp, {{"protocol", protocol}});
 }
@@ -37,6 +41,18 @@ Catalog::Catalog()
       tls_handshake_failures(counter("pushsvc_tls_handshake_failures_total",
                                      "TLS handshakes that failed (old protocol versions, no "
                                      "shared cipher, plain HTTP on the TLS port, timeouts).")),
+      connections_refused_total(
+          counter("pushsvc_connections_refused_total", kRefusedHelp, {{"reason", "total"}})),
+      connections_refused_per_ip(
+          counter("pushsvc_connections_refused_total", kRefusedHelp, {{"reason", "per_ip"}})),
+      accept_errors(counter("pushsvc_accept_errors_total",
+                            "accept() failures (EMFILE, ENFILE, ...); the listener pauses "
+                            "accepting briefly after each.")),
+      first_request_timeouts(counter("pushsvc_first_request_timeouts_total",
+                                     "Connections closed because the TLS handshake, the "
+                                     "protocol preface or the first request did not arrive in "
+                                     "time (limits.handshake_timeout_ms, "
+                                     "limits.first_request_timeout_ms).")),
       http1_requests(counter("pushsvc_http1_requests_total",
                              "HTTP/1.1 requests read completely and handed to the service.")),
       http1_read_timeouts(counter("pushsvc_http1_read_timeouts_total",
@@ -72,6 +88,10 @@ Catalog::Catalog()
       http2_ping_timeouts(counter("pushsvc_http2_ping_timeouts_total",
                                   "HTTP/2 monitoring connections closed because the peer did "
                                   "not answer a PING in time.")),
+      http2_write_stalls(counter("pushsvc_http2_write_stalls_total",
+                                 "HTTP/2 streams reset because their response could not be sent "
+                                 "for limits.write_stall_timeout_ms (the peer kept its "
+                                 "flow-control window closed).")),
       subscriptions(counter("pushsvc_subscriptions_total",
                             "Subscriptions created over HTTP (POST /subscribe).")),
       push_accepted(counter("pushsvc_push_accepted_total",

@@ -42,6 +42,11 @@ struct Catalog {
     Counter& connections_h2;
     Counter& connections_https1;
     Counter& tls_handshake_failures;
+    // Connection limits and phase deadlines (net/admission.h, net/detect.cc)
+    Counter& connections_refused_total;
+    Counter& connections_refused_per_ip;
+    Counter& accept_errors;
+    Counter& first_request_timeouts;
     // HTTP/1.1 and WebSocket
     Counter& http1_requests;
     Counter& http1_read_timeouts;
@@ -59,6 +64,7 @@ struct Catalog {
     Counter& http2_stream_resets;
     Counter& http2_push_failed;
     Counter& http2_ping_timeouts;
+    Counter& http2_write_stalls;
     // Web Push
     Counter& subscriptions;
     Counter& push_accepted;

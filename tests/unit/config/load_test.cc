@@ -77,6 +77,32 @@ TEST(ConfigLoad, ReadsTheHttp2PingKeysWithDefaultsWellUnderNatTimeouts) {
     EXPECT_EQ(c.limits.h2_ping_timeout_ms, 900u);
 }
 
+// Connection limits and phase deadlines (issue 14): defaults as documented, read from the
+// file and the environment, and zero refused (it would refuse every connection or time out
+// every handshake at once).
+TEST(ConfigLoad, ReadsTheConnectionLimitKeys) {
+    Config d = load("", env({}));
+    EXPECT_EQ(d.limits.max_connections, 100'000u);
+    EXPECT_EQ(d.limits.max_connections_per_ip, 256u);
+    EXPECT_EQ(d.limits.handshake_timeout_ms, 10'000u);
+    EXPECT_EQ(d.limits.first_request_timeout_ms, 10'000u);
+    EXPECT_EQ(d.limits.write_stall_timeout_ms, 30'000u);
+    TempToml f(
+        "[limits]\nmax_connections = 50\nmax_connections_per_ip = 3\n"
+        "handshake_timeout_ms = 200\nfirst_request_timeout_ms = 300\n");
+    Config c = load(f.path.string(), env({{"PUSHSVC__LIMITS__WRITE_STALL_TIMEOUT_MS", "400"}}));
+    EXPECT_EQ(c.limits.max_connections, 50u);
+    EXPECT_EQ(c.limits.max_connections_per_ip, 3u);
+    EXPECT_EQ(c.limits.handshake_timeout_ms, 200u);
+    EXPECT_EQ(c.limits.first_request_timeout_ms, 300u);
+    EXPECT_EQ(c.limits.write_stall_timeout_ms, 400u);
+    for (const char* key : {"max_connections", "max_connections_per_ip", "handshake_timeout_ms",
+                            "first_request_timeout_ms", "write_stall_timeout_ms"}) {
+        TempToml zero(std::string("[limits]\n") + key + " = 0\n");
+        EXPECT_THROW(load(zero.path.string(), env({})), std::runtime_error) << key;
+    }
+}
+
 TEST(ConfigLoad, EnvironmentOverridesFileValues) {
     TempToml f("[server]\nlisten = \"127.0.0.1:1\"\n");
     Config c = load(f.path.string(), env({{"PUSHSVC__SERVER__LISTEN", "127.0.0.1:2"},
