@@ -69,7 +69,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         buffer.erase(0, used);
         if (ec == bhttp::error::need_more || (!ec && !parser->is_done())) {
             if (fed == input.size()) {
-                parser->put_eof(ec);  // the peer closed; a request cut short is an error
+                // The peer closed. put_eof() requires a started message (a Beast
+                // precondition); the session likewise just closes an idle connection.
+                if (!parser->got_some()) break;
+                parser->put_eof(ec);  // a request cut short is an error
                 if (!ec && parser->is_done()) handle(parser->release());
                 break;
             }
