@@ -48,8 +48,8 @@ for t in "${targets[@]}"; do
     # New inputs go to the first directory ($new); the committed corpus is only read.
     "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$artifacts/$t-" "$new" "$corpus" >"$log" 2>&1 || status=$?
-    execs=$(awk -F: '/stat::number_of_executed_units/{gsub(/ /,"",$2); print $2}' "$log")
-    rate=$(awk -F: '/stat::average_exec_per_sec/{gsub(/ /,"",$2); print $2}' "$log")
+    execs=$(awk '/stat::number_of_executed_units/{print $2}' "$log")
+    rate=$(awk '/stat::average_exec_per_sec/{print $2}' "$log")
     cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}')
     size=$(( $(ls "$corpus" | wc -l) + $(ls "$new" | wc -l) ))
     crashes=0
