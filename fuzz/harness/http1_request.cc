@@ -16,6 +16,26 @@
 #include "pushsvc/http1/convert.h"
 #include "pushsvc/http1/ws_frame.h"
 
+// Boost assertions (BOOST_ENABLE_ASSERT_HANDLER is set for this harness, fuzz/CMakeLists.txt)
+// abort as usual, except one: Boost 1.81's basic_parser::parse_chunk_header asserts n >= 5 on
+// re-entry, which a chunked body split as "0\r\n" + "\r" + ... reaches; the code after it is
+// right (it asks for more), and Beast corrected the assertion (boostorg/beast#2861, Boost 1.86).
+// Release builds (NDEBUG) do not evaluate it.
+namespace boost {
+void assertion_failed(const char* expr, const char* function, const char* file, long line) {
+    if (std::string_view(expr) == "n >= 5" && std::string_view(file).ends_with("basic_parser.ipp"))
+        return;
+    std::fprintf(stderr, "%s:%ld: %s: Boost assertion failed: %s\n", file, line, function, expr);
+    std::abort();
+}
+void assertion_failed_msg(const char* expr, const char* msg, const char* function,
+                          const char* file, long line) {
+    std::fprintf(stderr, "%s:%ld: %s: Boost assertion failed: %s (%s)\n", file, line, function,
+                 expr, msg);
+    std::abort();
+}
+}  // namespace boost
+
 namespace {
 
 using namespace pushsvc;
