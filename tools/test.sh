@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything and runs every test:
 #   1. the whole tree (build/) and all CTest tests: unit, integration, cross-implementation;
-#   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/).
+#   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/);
+#   3. a short run of every libFuzzer harness (build-fuzz/, clang; label fuzz-smoke).
 # Exit status is non-zero if anything fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,4 +38,14 @@ unit_targets=$(cd build-asan && ctest -N -L unit | awk '/Test +#/{print $3}')
 ninja -C build-asan -j"$jobs" $unit_targets
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs" --timeout 600
+
+echo "== fuzz smoke: each libFuzzer harness briefly under ASan + UBSan (build-fuzz/) =="
+# A clang tree with only the libraries the harnesses need (fuzz/README.md); each harness runs
+# a few seconds over its committed corpus. Long runs: tools/fuzz.sh.
+if [ ! -f build-fuzz/build.ninja ]; then
+    CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+        -DPUSHSVC_FUZZ=ON -DPUSHSVC_BUILD_BENCH=OFF >/dev/null
+fi
+ninja -C build-fuzz -j"$jobs" fuzz_all
+ctest --test-dir build-fuzz -L fuzz-smoke --output-on-failure -j"$jobs" --timeout 120
 echo "== all tests passed =="

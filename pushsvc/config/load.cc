@@ -297,20 +297,18 @@ std::vector<std::string> key_names() {
     return names;
 }
 
-Config load(const std::string& path,
-            const std::function<std::optional<std::string>(const std::string&)>& getenv) {
+namespace {
+
+// The part of load() after parsing: `table` (nullptr = no file), then the environment, then
+// validation. Shared by load() and load_toml() so a fuzzed TOML string meets the same checks.
+Config load_table(const toml::table* table,
+                  const std::function<std::optional<std::string>(const std::string&)>& getenv) {
     Config config;
     auto keys = keys_of(config);
-    if (!path.empty()) {
-        toml::table table;
-        try {
-            table = toml::parse_file(path);
-        } catch (const toml::parse_error& e) {
-            throw std::runtime_error("config file '" + path + "': " + std::string(e.description()));
-        }
-        check_no_unknown_keys(table, keys, "");
+    if (table) {
+        check_no_unknown_keys(*table, keys, "");
         for (const auto& key : keys)
-            if (const auto* node = table.at_path(key.name).node()) key.from_toml(*node);
+            if (const auto* node = table->at_path(key.name).node()) key.from_toml(*node);
     }
     for (const auto& key : keys) {
         std::string var = env_name(key.name);
@@ -341,6 +339,31 @@ Config load(const std::string& path,
     }
     validate(config);
     return config;
+}
+
+}  // namespace
+
+Config load(const std::string& path,
+            const std::function<std::optional<std::string>(const std::string&)>& getenv) {
+    if (path.empty()) return load_table(nullptr, getenv);
+    toml::table table;
+    try {
+        table = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        throw std::runtime_error("config file '" + path + "': " + std::string(e.description()));
+    }
+    return load_table(&table, getenv);
+}
+
+Config load_toml(std::string_view text,
+                 const std::function<std::optional<std::string>(const std::string&)>& getenv) {
+    toml::table table;
+    try {
+        table = toml::parse(text);
+    } catch (const toml::parse_error& e) {
+        throw std::runtime_error("config text: " + std::string(e.description()));
+    }
+    return load_table(&table, getenv);
 }
 
 void validate(const Config& c) {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pushsvc/config/config.h"
@@ -19,6 +20,10 @@ namespace pushsvc::config {
 // exceed its field): a value outside it is an error naming the key, never narrowed.
 Config load(const std::string& path,
             const std::function<std::optional<std::string>(const std::string&)>& getenv = {});
+
+// load() from TOML text instead of a file (the config fuzzer, tests); errors as load().
+Config load_toml(std::string_view text,
+                 const std::function<std::optional<std::string>(const std::string&)>& getenv = {});
 
 // Every key load() accepts, dotted ("store.sync"), in declaration order.
 std::vector<std::string> key_names();

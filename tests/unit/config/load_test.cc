@@ -66,6 +66,18 @@ token_keys = ["a", "b"]
 
 // Dead HTTP/2 monitoring clients are found within ping interval + timeout: both default
 // well under the ~5 minutes after which NATs forget idle TCP flows.
+// load_toml (used by the config fuzzer) applies the same keys, environment and checks as load().
+TEST(ConfigLoad, LoadTomlReadsTextLikeAFile) {
+    Config c = load_toml("profile = \"strict\"\n[limits]\nmax_body_bytes = 4096\n",
+                         env({{"PUSHSVC__SERVER__LISTEN", "0.0.0.0:80"}}));
+    EXPECT_EQ(c.profile, Profile::strict);
+    EXPECT_EQ(c.limits.max_body_bytes, 4096u);
+    EXPECT_EQ(c.server.listen, "0.0.0.0:80");
+    EXPECT_THROW(load_toml("[limits]\nmax_body_byts = 1\n", env({})), std::runtime_error);
+    EXPECT_THROW(load_toml("[limits\n", env({})), std::runtime_error);
+    EXPECT_THROW(load_toml("[limits]\nread_timeout_ms = 0\n", env({})), std::runtime_error);
+}
+
 TEST(ConfigLoad, ReadsTheHttp2PingKeysWithDefaultsWellUnderNatTimeouts) {
     Config d = load("", env({}));
     EXPECT_EQ(d.limits.h2_ping_interval_ms, 60'000u);
