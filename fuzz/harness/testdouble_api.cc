@@ -41,13 +41,17 @@ struct World {
     webpush::PushService service{options(), store, webpush::EndpointCodec({std::string(32, 'k')}),
                                  clock};
     delivery::Hub hub;
-    testdouble::TestDouble dbl{testdouble::Dependencies{
-        config, service, store, hub, clock, {std::string(32, 'k')},
-        [](http::Request, http::Responder respond) {
-            http::Response r;
-            r.status = 404;
-            respond(std::move(r));
-        }}};
+    testdouble::TestDouble dbl{testdouble::Dependencies{config,
+                                                        service,
+                                                        store,
+                                                        hub,
+                                                        clock,
+                                                        {std::string(32, 'k')},
+                                                        [](http::Request, http::Responder respond) {
+                                                            http::Response r;
+                                                            r.status = 404;
+                                                            respond(std::move(r));
+                                                        }}};
 
     World() { service.set_notifier(&hub); }
 };

@@ -20,7 +20,8 @@ constexpr std::int64_t kNowS = 1'700'000'000;
 const std::string kOrigin = "https://push.example:8443";
 
 const crypto::P256PrivateKey& signer() {
-    static const auto key = crypto::P256PrivateKey::from_private_raw(std::string(31, '\0') + "\x2a").value();
+    static const auto key =
+        crypto::P256PrivateKey::from_private_raw(std::string(31, '\0') + "\x2a").value();
     return key;
 }
 
@@ -34,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (data[0] & 1) {
         const auto lines = fuzz::split_lines(rest, 2);
         if (lines.size() < 2) return 0;
-        std::string input = base::base64url_encode(lines[0]) + "." + base::base64url_encode(lines[1]);
+        std::string input =
+            base::base64url_encode(lines[0]) + "." + base::base64url_encode(lines[1]);
         const std::string sig = signer().sign_es256(input);
         creds.token = input + "." + base::base64url_encode(sig);
     } else {

@@ -239,7 +239,8 @@ int run(const config::Config& cfg, const RunOptions& options) {
          {"pushsvc_receipt_subscriptions",
           "Receipt subscriptions stored (RFC 8030 §5.1); refreshed every 30 s.",
           {}},
-         {"pushsvc_store_disk_bytes", "Bytes on disk under the store's folder; refreshed every 30 s.",
+         {"pushsvc_store_disk_bytes",
+          "Bytes on disk under the store's folder; refreshed every 30 s.",
           {}},
          {"pushsvc_oldest_queued_message_age_seconds",
           "Age of the oldest queued message (0 when none): a growing value means messages wait "
@@ -251,8 +252,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
                              ? std::max(0.0, double(clock.now_ms() - *s.oldest_received_ms) / 1000)
                              : 0.0;
             return std::vector<double>{double(s.queued_messages), double(s.user_agents),
-                                       double(s.receipt_subscriptions), double(s.disk_bytes),
-                                       age};
+                                       double(s.receipt_subscriptions), double(s.disk_bytes), age};
         }));
     // ---- end of gauges ---------------------------------------------------------------------
 

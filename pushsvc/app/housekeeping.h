@@ -4,9 +4,9 @@
 //  - expiry: when the store's earliest message expires (Store::next_expiry), expired messages
 //    are swept in batches of `sweep_batch`, their 410 receipts sent (R8030-6.3-d). Between
 //    batches the strand pauses as long as the batch took, so a mass expiry uses at most
-//    half a core and store work queued on the executor runs in between. A message stored with an earlier expiry than the one
-//    planned re-plans at once (expiring_at), as does a move of the service clock (the test
-//    double), so expiry is prompt without polling;
+//    half a core and store work queued on the executor runs in between. A message stored with an
+//    earlier expiry than the one planned re-plans at once (expiring_at), as does a move of the
+//    service clock (the test double), so expiry is prompt without polling;
 //  - connected user agents are marked seen (PushService::refresh_connected), then user
 //    agents and receipt subscriptions past their idle age are collected, every
 //    `collect_period` of service time;

@@ -77,7 +77,7 @@ struct DeliveryConfig {
 
 struct StoreConfig {
     std::string path = "./data";
-    bool sync = false;                         // fsync each write (group commit)
+    bool sync = false;  // fsync each write (group commit)
     // Expired messages removed per step; the next step is queued behind other store work, so
     // a mass expiry does not hold up pushes. Expiry runs when the earliest message expires.
     std::uint32_t sweep_batch = 1000;

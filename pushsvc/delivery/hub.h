@@ -54,7 +54,9 @@ class Hub final : public webpush::Notifier {
     void detach(const std::string& uaid, const Target* target);
 
     // webpush::Notifier: wakes the UA's sessions if it is online.
-    void notify(const store::MessageRecord& message, bool stored) override { wake(message, stored); }
+    void notify(const store::MessageRecord& message, bool stored) override {
+        wake(message, stored);
+    }
     // What notify does: wakes the message's user agent's sessions; returns how many.
     std::size_t wake(const store::MessageRecord& message, bool stored);
     void acknowledged(const std::string& uaid, const std::string& message_id) override;

@@ -40,9 +40,8 @@ class MonitorSession final : public delivery::Target,
     void start() {
         auto self = shared_from_this();
         // Start first, then attach: events the hub posts meanwhile run after the start.
-        asio::post(strand_, [self] {
-            self->guarded([&] { self->perform(self->monitor_.start()); });
-        });
+        asio::post(strand_,
+                   [self] { self->guarded([&] { self->perform(self->monitor_.start()); }); });
         hub_.attach(uaid_, self, false);
         // The stream owns the session (the hub only holds it weakly): the callback keeps it
         // alive until the stream ends, then detaches and lets it go.
@@ -63,9 +62,8 @@ class MonitorSession final : public delivery::Target,
     }
     // A WebSocket session took the user agent over: end this request, nothing more comes.
     void replaced() override {
-        asio::post(strand_, [self = shared_from_this()] {
-            self->guarded([&] { self->end(200); });
-        });
+        asio::post(strand_,
+                   [self = shared_from_this()] { self->guarded([&] { self->end(200); }); });
     }
 
   private:

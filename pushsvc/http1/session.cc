@@ -458,8 +458,8 @@ class TlsSession : public Session<TlsSession>, public std::enable_shared_from_th
 }  // namespace
 
 net::ProtocolHandler protocol_handler(http::Handler handler, UpgradeHandler upgrade) {
-    auto app = std::make_shared<const Application>(
-        Application{std::move(handler), std::move(upgrade)});
+    auto app =
+        std::make_shared<const Application>(Application{std::move(handler), std::move(upgrade)});
     net::ProtocolHandler out;
     out.plain = [app](beast::tcp_stream&& stream, beast::flat_buffer&& initial,
                       net::SessionContext ctx) {

@@ -15,8 +15,8 @@
 
 #include "pushsvc/http/error_map.h"
 #include "pushsvc/http2/engine.h"
-#include "pushsvc/obs/log.h"
 #include "pushsvc/obs/catalog.h"
+#include "pushsvc/obs/log.h"
 
 namespace pushsvc::http2 {
 
@@ -499,8 +499,8 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
     std::string wbuf_;
     std::map<std::int32_t, std::shared_ptr<StreamPusher>> pushers_;
     std::map<std::int32_t, http::PushDone> push_done_;  // promised stream -> completion
-    std::vector<http::PushDone> serialized_;  // last frame serialized, not yet in a write
-    std::vector<http::PushDone> in_write_;    // last frame in the write in flight
+    std::vector<http::PushDone> serialized_;            // last frame serialized, not yet in a write
+    std::vector<http::PushDone> in_write_;              // last frame in the write in flight
     bool ping_outstanding_ = false;
     Clock::time_point ping_sent_at_{};
     bool reading_ = false;

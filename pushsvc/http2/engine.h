@@ -119,8 +119,7 @@ class Engine {
     // stream (RFC 9113 §8.4). Returns the promised stream id, whose outcome comes later from
     // take_push_results(); 0 when refused at once (the stream is gone or answered, the peer
     // disabled push, no stream ids left): the push is dropped (the message stays stored).
-    std::int32_t submit_push(std::int32_t stream_id, const std::string& path,
-                             http::Response&& res);
+    std::int32_t submit_push(std::int32_t stream_id, const std::string& path, http::Response&& res);
     // Monitored streams that ended since the last call.
     std::vector<std::int32_t> take_closed() { return std::exchange(closed_monitored_, {}); }
     // Outcomes of accepted pushes since the last call, in the order they were decided.

@@ -26,8 +26,7 @@ struct ProtocolHandler {
     std::function<void(boost::beast::tcp_stream&& stream, boost::beast::flat_buffer&& initial,
                        SessionContext ctx)>
         plain;
-    std::function<void(TlsStream&& stream, boost::beast::flat_buffer&& initial,
-                       SessionContext ctx)>
+    std::function<void(TlsStream&& stream, boost::beast::flat_buffer&& initial, SessionContext ctx)>
         tls;
 };
 

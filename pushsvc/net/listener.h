@@ -57,7 +57,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 // NAT mapping dropped) is found by the kernel within kKeepaliveIdle + kKeepaliveCount *
 // kKeepaliveInterval seconds (~2 minutes) even when no protocol-level check runs (HTTP/1.1,
 // WebSocket between pings, a write stalled on a full window). Best effort: errors ignored.
-inline constexpr int kKeepaliveIdle = 60;     // s of silence before the first probe
+inline constexpr int kKeepaliveIdle = 60;      // s of silence before the first probe
 inline constexpr int kKeepaliveInterval = 10;  // s between unanswered probes
 inline constexpr int kKeepaliveCount = 6;      // unanswered probes before the reset
 void enable_keepalive(boost::asio::ip::tcp::socket& socket);

@@ -109,10 +109,10 @@ Catalog::Catalog()
       receipts_410(counter("pushsvc_receipts_total", kReceiptsHelp, {{"status", "410"}})),
       messages_expired(counter("pushsvc_messages_expired_total",
                                "Messages removed at the end of their TTL, undelivered.")),
-      idle_user_agents_removed(counter(
-          "pushsvc_idle_user_agents_removed_total",
-          "User agents unseen for push.ua_idle_days and receipt subscriptions unused for "
-          "push.max_ttl, removed with their subscriptions and queues.")) {
+      idle_user_agents_removed(
+          counter("pushsvc_idle_user_agents_removed_total",
+                  "User agents unseen for push.ua_idle_days and receipt subscriptions unused for "
+                  "push.max_ttl, removed with their subscriptions and queues.")) {
     for (std::size_t i = 1; i < errors_.size(); ++i)
         errors_[i] = &counter("pushsvc_errors_total",
                               "Error responses by reason (the JSON body's \"reason\").",

@@ -69,8 +69,7 @@ bool split_expiry_value(std::string_view value, ExpiryEntry& out) {
     if (!codec::read_be64(rest, r)) return false;
     out.received = static_cast<base::UnixMs>(r);
     return codec::read_lp(rest, out.id) && codec::read_lp(rest, out.subscription_id) &&
-           codec::read_lp(rest, out.topic) && codec::read_lp(rest, out.receipt_id) &&
-           rest.empty();
+           codec::read_lp(rest, out.topic) && codec::read_lp(rest, out.receipt_id) && rest.empty();
 }
 
 std::string seen_prefix(std::uint8_t kind) {

@@ -21,7 +21,7 @@ inline constexpr char kQueueTag = 'q';         // 'q' lp(uaid) be64(seq)       -
 inline constexpr char kMessageIdTag = 'm';     // 'm' msg_id                   -> queue key
 inline constexpr char kTopicTag = 't';         // 't' lp(sub_id) topic         -> msg_id
 inline constexpr char kExpiryTag = 'x';        // 'x' be64(expires^bias) be64(seq) -> expiry value
-inline constexpr char kSeenTag = 'a';  // 'a' kind be64(last_seen^bias) uaid -> ""
+inline constexpr char kSeenTag = 'a';          // 'a' kind be64(last_seen^bias) uaid -> ""
 
 std::string tagged(char tag, std::string_view tail);
 std::string lp_key(char tag, std::string_view id);

@@ -292,8 +292,9 @@ struct RocksStore::Impl {
             }
             if (ua.uaid.size() == 17 && ua.uaid.front() == 'R') ua.kind = AgentKind::receipts;
             batch.Put(slice(key), slice(codec::encode(ua))).PermitUncheckedError();
-            batch.Put(slice(seen_key(std::uint8_t(ua.kind), ua.last_seen_ms, ua.uaid)),
-                      rocksdb::Slice())
+            batch
+                .Put(slice(seen_key(std::uint8_t(ua.kind), ua.last_seen_ms, ua.uaid)),
+                     rocksdb::Slice())
                 .PermitUncheckedError();
             return true;
         });
@@ -390,8 +391,8 @@ result<void> RocksStore::put_user_agent(const UserAgentRecord& ua) {
             batch.Delete(slice(seen_key(std::uint8_t((*old)->kind), (*old)->last_seen_ms, ua.uaid)))
                 .PermitUncheckedError();
         batch.Put(slice(key), slice(codec::encode(ua))).PermitUncheckedError();
-        batch.Put(slice(seen_key(std::uint8_t(ua.kind), ua.last_seen_ms, ua.uaid)),
-                  rocksdb::Slice())
+        batch
+            .Put(slice(seen_key(std::uint8_t(ua.kind), ua.last_seen_ms, ua.uaid)), rocksdb::Slice())
             .PermitUncheckedError();
         const bool written = impl_->write(batch);
         impl_->user_agents.forget(ua.uaid);
@@ -576,9 +577,10 @@ result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg, std::
         const std::string qkey = queue_key(msg.uaid, msg.seq);
         batch.Put(slice(qkey), slice(codec::encode(msg))).PermitUncheckedError();
         batch.Put(slice(tagged(kMessageIdTag, msg.id)), slice(qkey)).PermitUncheckedError();
-        batch.Put(slice(expiry_key(msg.expires_ms, msg.seq)),
-                  slice(expiry_value(qkey, msg.received_ms, msg.id, msg.subscription_id, msg.topic,
-                                     msg.receipt_status == 0 ? msg.receipt_id : "")))
+        batch
+            .Put(slice(expiry_key(msg.expires_ms, msg.seq)),
+                 slice(expiry_value(qkey, msg.received_ms, msg.id, msg.subscription_id, msg.topic,
+                                    msg.receipt_status == 0 ? msg.receipt_id : "")))
             .PermitUncheckedError();
         if (!tkey.empty()) batch.Put(slice(tkey), slice(msg.id)).PermitUncheckedError();
         if (!impl_->write(batch)) {
@@ -667,14 +669,14 @@ result<std::optional<base::UnixMs>> RocksStore::next_expiry() {
     std::optional<base::UnixMs> next;
     const std::string prefix(1, kExpiryTag);
     bool bad = false;
-    const bool ok = impl_->scan(prefix, impl_->expiry_scan_start(), [&](std::string_view key,
-                                                                        std::string_view) {
-        key.remove_prefix(1);
-        std::uint64_t expires = 0;
-        bad = !codec::read_be64(key, expires);
-        if (!bad) next = static_cast<base::UnixMs>(expires ^ (std::uint64_t{1} << 63));
-        return false;
-    });
+    const bool ok = impl_->scan(
+        prefix, impl_->expiry_scan_start(), [&](std::string_view key, std::string_view) {
+            key.remove_prefix(1);
+            std::uint64_t expires = 0;
+            bad = !codec::read_be64(key, expires);
+            if (!bad) next = static_cast<base::UnixMs>(expires ^ (std::uint64_t{1} << 63));
+            return false;
+        });
     if (!ok || bad) return failure();
     return next;
 }
@@ -693,24 +695,24 @@ result<std::size_t> RocksStore::sweep_expired(base::UnixMs now, std::size_t limi
     const std::uint64_t floor_at_start = impl_->expiry_floor.load();
     std::uint64_t last_expires = floor_at_start;
     bool bad = false;
-    const bool ok = impl_->scan(prefix, impl_->expiry_scan_start(), [&](std::string_view key,
-                                                                        std::string_view value) {
-        if (found >= limit) return false;
-        std::string_view rest = key.substr(1);
-        std::uint64_t expires = 0;
-        ExpiryEntry entry;
-        std::string_view uaid;
-        if (!codec::read_be64(rest, expires) || !split_expiry_value(value, entry) ||
-            !uaid_of_queue_key(entry.qkey, uaid)) {
-            bad = true;
-            return false;
-        }
-        if (expires > bias(now)) return false;
-        last_expires = expires;
-        by_stripe[Impl::stripe_of(uaid)].emplace_back(key, value);
-        ++found;
-        return true;
-    });
+    const bool ok = impl_->scan(
+        prefix, impl_->expiry_scan_start(), [&](std::string_view key, std::string_view value) {
+            if (found >= limit) return false;
+            std::string_view rest = key.substr(1);
+            std::uint64_t expires = 0;
+            ExpiryEntry entry;
+            std::string_view uaid;
+            if (!codec::read_be64(rest, expires) || !split_expiry_value(value, entry) ||
+                !uaid_of_queue_key(entry.qkey, uaid)) {
+                bad = true;
+                return false;
+            }
+            if (expires > bias(now)) return false;
+            last_expires = expires;
+            by_stripe[Impl::stripe_of(uaid)].emplace_back(key, value);
+            ++found;
+            return true;
+        });
     if (!ok || bad) return failure();
 
     // Deleting expired messages needs no fsync: one lost in a crash is swept again.
@@ -776,8 +778,8 @@ result<std::size_t> RocksStore::sweep_expired(base::UnixMs now, std::size_t limi
     // enqueued meanwhile, so scans may start there; unless an enqueue lowered the floor
     // meanwhile (the exchange then fails and keeps the lower one).
     std::uint64_t expected = floor_at_start;
-    impl_->expiry_floor.compare_exchange_strong(
-        expected, std::min(last_expires, impl_->enqueued_min.load()));
+    impl_->expiry_floor.compare_exchange_strong(expected,
+                                                std::min(last_expires, impl_->enqueued_min.load()));
     return swept;
 }
 

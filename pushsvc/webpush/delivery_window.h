@@ -61,8 +61,8 @@ class DeliveryWindow {
   private:
     ChannelBackend& backend_;
     std::size_t max_inflight_;
-    std::uint64_t cursor_ = 0;              // highest seq looked at on this connection
-    bool drained_ = false;                  // the last read reached the end of the queue
+    std::uint64_t cursor_ = 0;  // highest seq looked at on this connection
+    bool drained_ = false;      // the last read reached the end of the queue
     struct Flight {
         bool stored;
         std::uint64_t seq;

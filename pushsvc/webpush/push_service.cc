@@ -394,7 +394,8 @@ result<bool> PushService::refresh_connected(std::string_view uaid) {
     auto ua = store_.get_user_agent(uaid);
     if (!ua) return {boost::system::in_place_error, ua.error()};
     if (!*ua) return false;
-    if (auto r = record_seen(**ua, clock_.now_ms()); !r) return {boost::system::in_place_error, r.error()};
+    if (auto r = record_seen(**ua, clock_.now_ms()); !r)
+        return {boost::system::in_place_error, r.error()};
     return true;
 }
 

@@ -63,8 +63,9 @@ class HousekeepingTest : public ::testing::Test {
         return o;
     }
     void start(HousekeepingOptions o = {}) {
-        hk_ = std::make_unique<Housekeeping>(pool_.get_executor(), service_, store_, clock_,
-                                             [] { return std::vector<std::string>{}; }, o);
+        hk_ = std::make_unique<Housekeeping>(
+            pool_.get_executor(), service_, store_, clock_,
+            [] { return std::vector<std::string>{}; }, o);
         hk_->start();
     }
     // Pushes with a receipt request; returns the stored message's expiry.
@@ -89,8 +90,8 @@ class HousekeepingTest : public ::testing::Test {
     base::FakeClock clock_;
     store::MemoryStore store_{&clock_};
     ReceiptLog log_;
-    webpush::PushService service_{options(), store_,
-                                  webpush::EndpointCodec({std::string(32, 'k')}), clock_};
+    webpush::PushService service_{options(), store_, webpush::EndpointCodec({std::string(32, 'k')}),
+                                  clock_};
     boost::asio::thread_pool pool_{1};
     std::unique_ptr<Housekeeping> hk_;
 };

@@ -178,9 +178,10 @@ TEST(ConfigLoad, UnknownKeysAndTablesAreNamed) {
 
 TEST(ConfigLoad, ZeroIntervalsAndTimeoutsAreRefusedByName) {
     for (const char* key :
-         {"store.sweep_batch", "push.ua_idle_days", "limits.read_timeout_ms", "limits.idle_timeout_ms",
-          "delivery.hello_timeout_ms", "delivery.ws_idle_timeout_ms", "delivery.max_inflight",
-          "limits.max_concurrent_streams", "push.max_ttl", "push.max_queued_per_ua"}) {
+         {"store.sweep_batch", "push.ua_idle_days", "limits.read_timeout_ms",
+          "limits.idle_timeout_ms", "delivery.hello_timeout_ms", "delivery.ws_idle_timeout_ms",
+          "delivery.max_inflight", "limits.max_concurrent_streams", "push.max_ttl",
+          "push.max_queued_per_ua"}) {
         std::string k(key);
         auto dot = k.find('.');
         std::string msg = file_error("[" + k.substr(0, dot) + "]\n" + k.substr(dot + 1) + " = 0\n");

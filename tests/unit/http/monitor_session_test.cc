@@ -250,9 +250,9 @@ TEST_F(MonitorSessionTest, ARefusedReceiptPushLeavesItStored_R8030_6_3_b) {
 
 TEST_F(MonitorSessionTest, FortyRefusedPushesDoNotSilenceTheMonitor) {
     auto sub = *service_.subscribe(webpush::SubscribeRequest{});
-    monitor(*service_.monitor_scope(webpush::MonitorKind::subscription,
-                                    last_segment(sub.resource_url)),
-            false, 32);
+    monitor(
+        *service_.monitor_scope(webpush::MonitorKind::subscription, last_segment(sub.resource_url)),
+        false, 32);
     pusher_->refuse_next = 40;
     // TTL-0 messages go straight to the monitor; every push of them is refused.
     for (int i = 0; i < 40; ++i) push(sub, "0");

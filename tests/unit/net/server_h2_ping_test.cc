@@ -341,8 +341,7 @@ TEST(H2Push, APushAfterTheConnectionClosedIsReportedFailed_R8030_6_3_b) {
     c->get("/defer/receipts");
     auto m = park(ts);
     c->close();
-    ASSERT_EQ(m.gone->get_future().wait_for(std::chrono::seconds(2)),
-              std::future_status::ready);
+    ASSERT_EQ(m.gone->get_future().wait_for(std::chrono::seconds(2)), std::future_status::ready);
     auto sent = push_receipt(m);
     ASSERT_EQ(sent.wait_for(std::chrono::seconds(2)), std::future_status::ready);
     EXPECT_FALSE(sent.get());
@@ -350,8 +349,7 @@ TEST(H2Push, APushAfterTheConnectionClosedIsReportedFailed_R8030_6_3_b) {
 
 TEST(TcpKeepalive, AcceptedSocketsProbeADeadPeerWithinMinutes) {
     boost::asio::io_context ioc;
-    boost::asio::ip::tcp::acceptor acceptor(
-        ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    boost::asio::ip::tcp::acceptor acceptor(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
     boost::asio::ip::tcp::socket client(ioc), server(ioc);
     client.connect(acceptor.local_endpoint());
     acceptor.accept(server);

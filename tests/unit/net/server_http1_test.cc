@@ -236,11 +236,10 @@ TEST(Http1Server, HandsTheStreamToTheUpgradeHookWhenItAccepts) {
         ++upgrades;
         boost::beast::tcp_stream taken(std::move(stream));  // the hook owns it now
         boost::system::error_code ec;
-        boost::asio::write(
-            taken,
-            boost::asio::buffer(
-                std::string_view("HTTP/1.1 101 Switching Protocols\r\n\r\ntaken-over")),
-            ec);
+        boost::asio::write(taken,
+                           boost::asio::buffer(std::string_view(
+                               "HTTP/1.1 101 Switching Protocols\r\n\r\ntaken-over")),
+                           ec);
         return true;  // `taken` closes when it goes out of scope
     };
     TestServer ts(TestServer::default_config(), false, std::move(hook));

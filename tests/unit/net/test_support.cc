@@ -16,8 +16,7 @@
 
 namespace pushsvc::test {
 
-void EchoHandler::handle(std::string_view protocol, http::Request req,
-                         http::Responder respond) {
+void EchoHandler::handle(std::string_view protocol, http::Request req, http::Responder respond) {
     ++calls_;
     if (req.target.rfind("/defer", 0) == 0) {
         std::lock_guard lock(mutex_);

@@ -13,14 +13,14 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <array>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
-#include <array>
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <future>
@@ -326,7 +326,7 @@ TEST_F(TlsPair, ReadinessReadsFailWhenOpenSslOutputPilesUpUnread) {
             if (SSL_key_update(client_->native_handle(), SSL_KEY_UPDATE_REQUESTED) != 1) break;
             beast::error_code wec;
             asio::write(*client_, asio::buffer("x", 1), wec);  // carries the KeyUpdate
-            if (wec) break;  // the server gave up and closed
+            if (wec) break;                                    // the server gave up and closed
         }
         return sent;
     });

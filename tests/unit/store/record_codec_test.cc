@@ -70,18 +70,14 @@ TEST(RecordCodec, Version1MessagesWrittenBeforeTheDeliveredFlagStillDecode) {
 }
 
 TEST(RecordCodec, SubscriptionAndUserAgentRoundTrip) {
-    SubscriptionRecord s{.id = "s",
-                         .uaid = "u",
-                         .channel_id = "c",
-                         .app_server_key = "k",
-                         .created_ms = 42};
+    SubscriptionRecord s{
+        .id = "s", .uaid = "u", .channel_id = "c", .app_server_key = "k", .created_ms = 42};
     SubscriptionRecord s2;
     ASSERT_TRUE(decode(encode(s), s2));
     EXPECT_EQ(s2.id, "s");
     EXPECT_EQ(s2.app_server_key, "k");
     EXPECT_EQ(s2.created_ms, 42);
-    UserAgentRecord u{
-        .uaid = "u", .created_ms = 1, .last_seen_ms = 2, .kind = AgentKind::receipts};
+    UserAgentRecord u{.uaid = "u", .created_ms = 1, .last_seen_ms = 2, .kind = AgentKind::receipts};
     UserAgentRecord u2;
     ASSERT_TRUE(decode(encode(u), u2));
     EXPECT_EQ(u2.uaid, "u");

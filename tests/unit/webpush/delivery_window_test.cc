@@ -36,7 +36,8 @@ class DeliveryWindowTest : public ::testing::Test {
     }
 
     std::vector<store::MessageRecord> next(DeliveryWindow& w, std::size_t limit) {
-        auto r = w.next(uaid_, [](const store::MessageRecord&) { return true; }, limit);
+        auto r = w.next(
+            uaid_, [](const store::MessageRecord&) { return true; }, limit);
         EXPECT_TRUE(r);
         return r ? *r : std::vector<store::MessageRecord>{};
     }

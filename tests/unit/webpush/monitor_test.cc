@@ -158,8 +158,8 @@ TEST_F(MonitorTest, AReceiptIsDeletedOnlyOnceItsPushWasSent_R8030_6_3_b) {
     Monitor ua(backend_, scope_of(sub), Urgency::very_low, true, 8);
     ASSERT_EQ(pushes(ua.start()).size(), 1u);
     ASSERT_TRUE(service_.delete_message(sent.location.substr(sent.location.rfind('/') + 1)));
-    auto scope = *service_.monitor_scope(
-        MonitorKind::receipts, sent.receipt_url.substr(sent.receipt_url.rfind('/') + 1));
+    auto scope = *service_.monitor_scope(MonitorKind::receipts,
+                                         sent.receipt_url.substr(sent.receipt_url.rfind('/') + 1));
 
     Monitor as(backend_, scope, Urgency::very_low, false, 8);
     auto first = pushes(as.start());
@@ -187,8 +187,8 @@ TEST_F(MonitorTest, AReceiptPushedByAWaitZeroRequestIsDeletedAfterTheRequestEnde
     Monitor ua(backend_, scope_of(sub), Urgency::very_low, true, 8);
     ASSERT_EQ(pushes(ua.start()).size(), 1u);
     ASSERT_TRUE(service_.delete_message(sent.location.substr(sent.location.rfind('/') + 1)));
-    auto scope = *service_.monitor_scope(
-        MonitorKind::receipts, sent.receipt_url.substr(sent.receipt_url.rfind('/') + 1));
+    auto scope = *service_.monitor_scope(MonitorKind::receipts,
+                                         sent.receipt_url.substr(sent.receipt_url.rfind('/') + 1));
     Monitor as(backend_, scope, Urgency::very_low, true, 8);
     auto actions = as.start();
     ASSERT_EQ(pushes(actions).size(), 1u);
@@ -244,8 +244,8 @@ TEST_F(MonitorTest, DeliveredIsRecordedBeforeThePushSoAnImmediateAckEarnsTheRece
     ASSERT_EQ(p.size(), 1u);
     // The user agent acknowledges before the push's outcome reached the monitor.
     ASSERT_TRUE(service_.delete_message(sent.location.substr(sent.location.rfind('/') + 1)));
-    auto scope = *service_.monitor_scope(
-        MonitorKind::receipts, sent.receipt_url.substr(sent.receipt_url.rfind('/') + 1));
+    auto scope = *service_.monitor_scope(MonitorKind::receipts,
+                                         sent.receipt_url.substr(sent.receipt_url.rfind('/') + 1));
     Monitor as(backend_, scope, Urgency::very_low, true, 8);
     auto r = pushes(as.start());
     ASSERT_EQ(r.size(), 1u);

@@ -448,8 +448,8 @@ TEST(PushServiceQueueCapReceipts, A429LeavesNoReceiptSubscriptionAndReceiptQueue
     for (int i = 0; i < 2; ++i) ASSERT_TRUE(service.push(req));
     clock.advance_ms(61'000);  // everything expires undelivered: 410 receipts are due
     EXPECT_EQ(*service.sweep(clock.now_ms(), 100), 4u);
-    auto rq = "R" + *base::base64url_decode(
-                        first->receipt_url.substr(first->receipt_url.rfind('/') + 1));
+    auto rq =
+        "R" + *base::base64url_decode(first->receipt_url.substr(first->receipt_url.rfind('/') + 1));
     EXPECT_EQ(*store.queued(rq, 100), 2u);  // three were due, the cap kept two
 }
 
