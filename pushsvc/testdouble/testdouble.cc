@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
+#include <limits>
+#include <optional>
 #include <stdexcept>
 
 #include "pushsvc/base/base64url.h"
@@ -25,20 +27,30 @@ json::object body_object(const http::Request& req) {
     return v.as_object();
 }
 
-std::int64_t int_member(const json::object& o, std::string_view name, std::int64_t fallback) {
+// An integer member within [lo, hi] (by default what an int holds), else `fallback`: a number
+// out of range is no answer, and converting it would be undefined (a double) or wrap.
+std::int64_t int_member(const json::object& o, std::string_view name, std::int64_t fallback,
+                        std::int64_t lo = std::numeric_limits<int>::min(),
+                        std::int64_t hi = std::numeric_limits<int>::max()) {
     auto* v = o.if_contains(name);
     if (!v) return fallback;
-    if (v->is_int64()) return v->as_int64();
-    if (v->is_uint64()) return std::int64_t(v->as_uint64());
-    if (v->is_double()) return std::int64_t(v->as_double());
+    std::optional<std::int64_t> n;
+    if (v->is_int64()) n = v->as_int64();
+    if (v->is_uint64() && v->as_uint64() <= std::uint64_t(hi)) n = std::int64_t(v->as_uint64());
+    if (v->is_double() && v->as_double() >= double(lo) && v->as_double() <= double(hi))
+        n = std::int64_t(v->as_double());
     if (v->is_string()) {
         try {
-            return std::stoll(std::string(v->as_string()));
+            n = std::stoll(std::string(v->as_string()));
         } catch (...) {
         }
     }
-    return fallback;
+    return n && *n >= lo && *n <= hi ? *n : fallback;
 }
+
+// How far the test double may move the service clock from real time, either way (~31,700
+// years): every sum of times the service makes stays far inside 64 bits.
+constexpr std::int64_t kClockLimitMs = 1'000'000'000'000'000;
 
 std::string string_member(const json::object& o, std::string_view name) {
     auto* v = o.if_contains(name);
@@ -293,13 +305,19 @@ http::Response TestDouble::give_up(std::string_view message_id) {
 http::Response TestDouble::clock(const http::Request& req) {
     if (req.method == "POST") {
         auto o = body_object(req);
-        if (o.contains("set_ms"))
-            deps_.clock.set_ms(int_member(o, "set_ms", 0));
-        else if (o.contains("reset"))
+        const std::int64_t l = kClockLimitMs;
+        if (o.contains("set_ms")) {
+            deps_.clock.set_ms(int_member(o, "set_ms", 0, 0, l));
+        } else if (o.contains("reset")) {
             deps_.clock.set_offset_ms(0);
-        else
-            deps_.clock.advance_ms(int_member(o, "advance_ms", 0) +
-                                   1000 * int_member(o, "advance_s", 0));
+        } else {
+            const std::int64_t by = int_member(o, "advance_ms", 0, -l, l) +
+                                    1000 * int_member(o, "advance_s", 0, -l / 1000, l / 1000);
+            const std::int64_t offset = deps_.clock.offset_ms() + by;
+            if (offset < -l || offset > l)
+                return json_error(400, "the clock may move at most 10^15 ms from real time");
+            deps_.clock.advance_ms(by);
+        }
     } else if (req.method != "GET") {
         return json_error(405, "GET or POST");
     }

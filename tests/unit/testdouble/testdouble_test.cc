@@ -209,6 +209,20 @@ TEST_F(TestDoubleTest, MovingTheClockExpiresStoredMessages_R8030_5_2_h) {
     EXPECT_EQ(call("DELETE", late).status, 404);  // its 60 s are over on the service's clock
 }
 
+// Found by the testdouble_api fuzzer: numbers out of range were converted (undefined for a
+// double) and added (signed overflow). They are refused now, and the clock stays put.
+TEST_F(TestDoubleTest, OutOfRangeClockMovesAreRefused) {
+    EXPECT_EQ(call("POST", "/_testdouble/clock", R"({"advance_ms":2e28})").status, 200);
+    EXPECT_EQ(clock_.offset_ms(), 0);  // not a number of milliseconds it takes: ignored
+    EXPECT_EQ(call("POST", "/_testdouble/clock", R"({"advance_s":9000000000000000})").status, 200);
+    EXPECT_EQ(clock_.offset_ms(), 0);
+    call("POST", "/_testdouble/clock", R"({"advance_s":999999999999})");
+    EXPECT_EQ(clock_.offset_ms(), 999'999'999'999'000);
+    // The next step would leave the allowed range: refused, nothing moved.
+    EXPECT_EQ(call("POST", "/_testdouble/clock", R"({"advance_s":999999999999})").status, 400);
+    EXPECT_EQ(clock_.offset_ms(), 999'999'999'999'000);
+}
+
 TEST_F(TestDoubleTest, ServesTheWebPushTestingRoutes) {
     EXPECT_EQ(call("POST", "/web-push-testing/status").status, 200);
     auto r = call("POST", "/web-push-testing/subscribe", R"({"userVisibleOnly":"true"})");
