@@ -110,6 +110,10 @@ void Housekeeping::step() {
     base::UnixMs wake = std::min(next_collect_ms_, now + options_.max_sleep.count());
     if (next && *next) wake = std::min(wake, **next);
     arm(wake);
+    // A push stored between the read above and arm() compared its expiry with no plan (it
+    // was at its lowest) and did not wake us. Its write came before that comparison, which
+    // came before arm() published the plan: a read now sees it.
+    if (auto again = store_.next_expiry(); again && *again && **again < wake) arm(**again);
 }
 
 void Housekeeping::resume_after(std::chrono::steady_clock::duration pause) {

@@ -281,6 +281,7 @@ struct RocksStore::Impl {
     // format-1 shape (the queue key alone) until their message goes, which split_expiry_value
     // reads. Idempotent: a crash before the format key is written repeats it on next open.
     result<void> migrate_from_1(const std::string& format_key, const std::string& format_2) {
+        const base::UnixMs now = clock->now_ms();
         rocksdb::WriteBatch batch;
         bool bad = false;
         const std::string prefix(1, kUserAgentTag);
@@ -291,6 +292,10 @@ struct RocksStore::Impl {
                 return false;
             }
             if (ua.uaid.size() == 17 && ua.uaid.front() == 'R') ua.kind = AgentKind::receipts;
+            // Format 1 wrote last_seen on WebSocket hellos only: subscription sets and receipt
+            // subscriptions kept their creation time. Counting idleness from the upgrade keeps
+            // it from collecting live ones at once.
+            ua.last_seen_ms = std::max(ua.last_seen_ms, now);
             batch.Put(slice(key), slice(codec::encode(ua))).PermitUncheckedError();
             batch
                 .Put(slice(seen_key(std::uint8_t(ua.kind), ua.last_seen_ms, ua.uaid)),
@@ -778,8 +783,11 @@ result<std::size_t> RocksStore::sweep_expired(base::UnixMs now, std::size_t limi
     // enqueued meanwhile, so scans may start there; unless an enqueue lowered the floor
     // meanwhile (the exchange then fails and keeps the lower one).
     std::uint64_t expected = floor_at_start;
-    impl_->expiry_floor.compare_exchange_strong(expected,
-                                                std::min(last_expires, impl_->enqueued_min.load()));
+    if (impl_->expiry_floor.compare_exchange_strong(
+            expected, std::min(last_expires, impl_->enqueued_min.load())))
+        // An enqueue that lowered enqueued_min after our load (and left the floor alone, being
+        // above floor_at_start) must not end up below the raised floor.
+        Impl::lower(impl_->expiry_floor, impl_->enqueued_min.load());
     return swept;
 }
 

@@ -363,9 +363,18 @@ result<std::string> PushService::named_receipt_subscription(const PushRequest& r
     return *rid;
 }
 
+base::UnixMs PushService::seen_resolution_ms(store::AgentKind kind) const {
+    const base::UnixMs age = kind == store::AgentKind::receipts
+                                 ? std::int64_t(options_.max_ttl) * 1000
+                                 : options_.ua_idle_ms;
+    return std::min(kSeenResolutionMs, age / 2);
+}
+
 base::UnixMs PushService::idle_limit_ms(store::AgentKind kind) const {
-    return kind == store::AgentKind::receipts ? std::int64_t(options_.max_ttl) * 1000
-                                              : options_.ua_idle_ms;
+    if (kind != store::AgentKind::receipts) return options_.ua_idle_ms;
+    // A message naming it, and a receipt queued in it, live up to max_ttl past a use whose
+    // last_seen may lag by the resolution: it must outlive both.
+    return std::int64_t(options_.max_ttl) * 1000 + seen_resolution_ms(kind);
 }
 
 result<bool> PushService::live_user_agent(std::string_view uaid) {
@@ -400,7 +409,7 @@ result<bool> PushService::refresh_connected(std::string_view uaid) {
 }
 
 result<void> PushService::record_seen(store::UserAgentRecord& ua, base::UnixMs now) {
-    if (now - ua.last_seen_ms < std::min(kSeenResolutionMs, idle_limit_ms(ua.kind) / 2)) return {};
+    if (now - ua.last_seen_ms < seen_resolution_ms(ua.kind)) return {};
     ua.last_seen_ms = now;
     return store_.put_user_agent(ua);
 }

@@ -174,6 +174,8 @@ class PushService {
     result<std::string> named_receipt_subscription(const PushRequest& req);
     // How long a record of this kind may go unseen.
     base::UnixMs idle_limit_ms(store::AgentKind kind) const;
+    // How stale last_seen may be: it is written at most this often.
+    base::UnixMs seen_resolution_ms(store::AgentKind kind) const;
     // The user agent exists and is not past its idle age.
     result<bool> live_user_agent(std::string_view uaid);
     // Records last_seen = now when the stored value is a day old or more.
