@@ -33,6 +33,14 @@ result<std::vector<std::string>> MemoryStore::idle_user_agents(AgentKind kind,
     return out;
 }
 
+result<bool> MemoryStore::touch_user_agent(std::string_view uaid, base::UnixMs last_seen_ms) {
+    std::lock_guard lk(mu_);
+    auto it = uas_.find(uaid);
+    if (it == uas_.end()) return false;
+    it->second.last_seen_ms = last_seen_ms;
+    return true;
+}
+
 result<void> MemoryStore::delete_user_agent(std::string_view uaid) {
     std::lock_guard lk(mu_);
     if (auto it = uas_.find(uaid); it != uas_.end()) uas_.erase(it);

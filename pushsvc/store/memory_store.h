@@ -24,6 +24,7 @@ class MemoryStore final : public Store {
     result<void> put_user_agent(const UserAgentRecord& ua) override;
     result<std::optional<UserAgentRecord>> get_user_agent(std::string_view uaid) override;
     result<void> delete_user_agent(std::string_view uaid) override;
+    result<bool> touch_user_agent(std::string_view uaid, base::UnixMs last_seen_ms) override;
     result<std::vector<std::string>> idle_user_agents(AgentKind kind, base::UnixMs seen_before,
                                                       std::size_t limit) override;
 

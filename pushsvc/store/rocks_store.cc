@@ -384,13 +384,22 @@ result<std::unique_ptr<RocksStore>> RocksStore::open(const std::string& path,
 
 // --- user agents and subscriptions ---
 
-result<void> RocksStore::put_user_agent(const UserAgentRecord& ua) {
+// Writes `ua` (created, or replacing what `update` makes of the stored record; nothing when
+// `update` is given and there is no record). Under the stripe: the old record's index entry
+// is the one replaced, and a record deleted meanwhile is not brought back by an update.
+result<bool> RocksStore::write_user_agent(const UserAgentRecord& fresh,
+                                          const std::function<void(UserAgentRecord&)>* update) {
     {
-        // Under the stripe: the old record's index entry is the one replaced.
-        std::lock_guard lk(impl_->stripe(ua.uaid));
-        const std::string key = tagged(kUserAgentTag, ua.uaid);
+        std::lock_guard lk(impl_->stripe(fresh.uaid));
+        const std::string key = tagged(kUserAgentTag, fresh.uaid);
         auto old = impl_->get_record<UserAgentRecord>(key);
         if (!old) return failure();
+        if (update && !*old) return false;
+        UserAgentRecord ua = fresh;
+        if (update) {
+            ua = **old;
+            (*update)(ua);
+        }
         rocksdb::WriteBatch batch;
         if (*old)
             batch.Delete(slice(seen_key(std::uint8_t((*old)->kind), (*old)->last_seen_ms, ua.uaid)))
@@ -403,7 +412,21 @@ result<void> RocksStore::put_user_agent(const UserAgentRecord& ua) {
         impl_->user_agents.forget(ua.uaid);
         if (!written) return failure();
     }
-    return impl_->make_durable();
+    if (auto r = impl_->make_durable(); !r) return failure();
+    return true;
+}
+
+result<void> RocksStore::put_user_agent(const UserAgentRecord& ua) {
+    auto r = write_user_agent(ua, nullptr);
+    if (!r) return r.error();
+    return {};
+}
+
+result<bool> RocksStore::touch_user_agent(std::string_view uaid, base::UnixMs last_seen_ms) {
+    const std::function<void(UserAgentRecord&)> set = [&](UserAgentRecord& ua) {
+        ua.last_seen_ms = last_seen_ms;
+    };
+    return write_user_agent(UserAgentRecord{.uaid = std::string(uaid)}, &set);
 }
 
 result<std::optional<UserAgentRecord>> RocksStore::get_user_agent(std::string_view uaid) {

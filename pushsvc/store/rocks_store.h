@@ -13,6 +13,7 @@
 // `sync = true` it is also fsynced before the call returns (survives power loss).
 // Errors: errc::store_failure for any RocksDB error or undecodable record.
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -38,6 +39,7 @@ class RocksStore final : public Store {
     result<void> put_user_agent(const UserAgentRecord& ua) override;
     result<std::optional<UserAgentRecord>> get_user_agent(std::string_view uaid) override;
     result<void> delete_user_agent(std::string_view uaid) override;
+    result<bool> touch_user_agent(std::string_view uaid, base::UnixMs last_seen_ms) override;
     result<std::vector<std::string>> idle_user_agents(AgentKind kind, base::UnixMs seen_before,
                                                       std::size_t limit) override;
 
@@ -60,6 +62,8 @@ class RocksStore final : public Store {
     result<StoreStats> stats() override;
 
   private:
+    result<bool> write_user_agent(const UserAgentRecord& fresh,
+                                  const std::function<void(UserAgentRecord&)>* update);
     struct Impl;
     explicit RocksStore(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;

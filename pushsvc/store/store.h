@@ -40,6 +40,9 @@ class Store {
     virtual result<std::optional<UserAgentRecord>> get_user_agent(std::string_view uaid) = 0;
     // Removes the user agent, all its subscriptions and all its queued messages.
     virtual result<void> delete_user_agent(std::string_view uaid) = 0;
+    // Records that the user agent was seen; false (and nothing written) if it does not exist,
+    // so a record deleted since it was read is not brought back.
+    virtual result<bool> touch_user_agent(std::string_view uaid, base::UnixMs last_seen_ms) = 0;
     // User agents of `kind` whose last_seen_ms < seen_before, least recently seen first, at
     // most `limit`: the candidates for collection (push.ua_idle_days, receipt expiry).
     virtual result<std::vector<std::string>> idle_user_agents(AgentKind kind,

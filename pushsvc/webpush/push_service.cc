@@ -395,23 +395,19 @@ result<bool> PushService::seen(std::string_view uaid) {
             return {boost::system::in_place_error, r.error()};
         return false;
     }
-    if (auto r = record_seen(**ua, now); !r) return {boost::system::in_place_error, r.error()};
-    return true;
+    return record_seen(**ua, now);
 }
 
 result<bool> PushService::refresh_connected(std::string_view uaid) {
     auto ua = store_.get_user_agent(uaid);
     if (!ua) return {boost::system::in_place_error, ua.error()};
     if (!*ua) return false;
-    if (auto r = record_seen(**ua, clock_.now_ms()); !r)
-        return {boost::system::in_place_error, r.error()};
-    return true;
+    return record_seen(**ua, clock_.now_ms());
 }
 
-result<void> PushService::record_seen(store::UserAgentRecord& ua, base::UnixMs now) {
-    if (now - ua.last_seen_ms < seen_resolution_ms(ua.kind)) return {};
-    ua.last_seen_ms = now;
-    return store_.put_user_agent(ua);
+result<bool> PushService::record_seen(const store::UserAgentRecord& ua, base::UnixMs now) {
+    if (now - ua.last_seen_ms < seen_resolution_ms(ua.kind)) return true;
+    return store_.touch_user_agent(ua.uaid, now);  // false: deleted since it was read
 }
 
 result<std::size_t> PushService::collect_idle(std::size_t limit) {

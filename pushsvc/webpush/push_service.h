@@ -178,8 +178,9 @@ class PushService {
     base::UnixMs seen_resolution_ms(store::AgentKind kind) const;
     // The user agent exists and is not past its idle age.
     result<bool> live_user_agent(std::string_view uaid);
-    // Records last_seen = now when the stored value is a day old or more.
-    result<void> record_seen(store::UserAgentRecord& ua, base::UnixMs now);
+    // Records last_seen = now when the stored value is as old as the resolution; false if the
+    // user agent was deleted since `ua` was read.
+    result<bool> record_seen(const store::UserAgentRecord& ua, base::UnixMs now);
     result<store::MessageRecord> remove_message(std::string_view id_segment);
     result<void> remove_user_agent(const std::string& uaid);
     void send_receipt(const store::MessageRecord& message, std::uint16_t status);

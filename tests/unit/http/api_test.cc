@@ -186,6 +186,9 @@ class ThrowingStore final : public store::Store {
         return inner_.idle_user_agents(kind, seen_before, limit);
     }
     result<std::optional<base::UnixMs>> next_expiry() override { return inner_.next_expiry(); }
+    result<bool> touch_user_agent(std::string_view uaid, base::UnixMs seen) override {
+        return inner_.touch_user_agent(uaid, seen);
+    }
     result<std::size_t> sweep_expired(base::UnixMs now, std::size_t limit,
                                       std::vector<store::MessageRecord>* receipts) override {
         return inner_.sweep_expired(now, limit, receipts);

@@ -498,6 +498,16 @@ TYPED_TEST(StoreContract, IdleUserAgentsByKindAndLastSeen) {
               (V{"old", "fresh", "older"}));
     must(s.delete_user_agent("old"));
     EXPECT_EQ(must(s.idle_user_agents(AgentKind::user_agent, kT0, 10)), V{});
+    // A touch moves a user agent in the index, and never brings back a deleted one.
+    EXPECT_TRUE(must(s.touch_user_agent("R1", kT0 + 50)));
+    EXPECT_EQ(must(s.get_user_agent("R1"))->last_seen_ms, kT0 + 50);
+    EXPECT_EQ(must(s.get_user_agent("R1"))->kind, AgentKind::receipts);
+    EXPECT_EQ(must(s.idle_user_agents(AgentKind::receipts, kT0 + 50, 10)), V{});
+    EXPECT_EQ(must(s.idle_user_agents(AgentKind::receipts, kT0 + 51, 10)), V{"R1"});
+    EXPECT_FALSE(must(s.touch_user_agent("old", kT0 + 60)));
+    EXPECT_FALSE(must(s.get_user_agent("old")).has_value());
+    EXPECT_EQ(must(s.idle_user_agents(AgentKind::user_agent, kT0 + 100, 10)),
+              (V{"fresh", "older"}));
 }
 
 TYPED_TEST(StoreContract, StatsCountWhatIsStored) {
