@@ -239,7 +239,11 @@ for (const c of decryptCases) {
   }
   const file = path.join(tmp, 'body.bin');
   fs.writeFileSync(file, body);
-  const args = ['decrypt', '--body', `@${file}`, '--private-key', b64u(ua.ecdh.getPrivateKey()),
+  // node's ECDH.getPrivateKey() drops leading zero octets (1 key in 256): a P-256 private key
+  // is 32 octets (SEC 1 §2.3.7), so pad it as any sender library would store it.
+  const priv = ua.ecdh.getPrivateKey();
+  const priv32 = Buffer.concat([Buffer.alloc(32 - priv.length), priv]);
+  const args = ['decrypt', '--body', `@${file}`, '--private-key', b64u(priv32),
     '--auth', b64u(ua.auth), '--encoding', c.encoding];
   if (encryption) args.push('--encryption', encryption);
   if (cryptoKey) args.push('--crypto-key', cryptoKey);
