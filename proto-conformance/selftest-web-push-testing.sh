@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The conformance suite against a deliberately non-conforming target: npm web-push-testing
 # 1.2.2 (tests/e2e/node_modules, `npm ci --prefix tests/e2e`), a plain-HTTP test double that
-# skips many rules (../shared/reference/senders.md §1.5). Subscriptions come from its own API
+# skips many rules (it checks neither VAPID nor encryption headers strictly). Subscriptions come from its own API
 # (--subscribe-via web-push-testing); rows that need RFC 8030 subscribe or monitoring are
 # skipped with that reason. Asserts that the rows guarding the rules it is known to break fail,
 # that rows it does follow pass, and that the suite exits non-zero.

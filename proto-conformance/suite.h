@@ -1,6 +1,6 @@
 #pragma once
 // webpush-conformance: the scenario model. One Scenario per requirement row of
-// ../shared/reference/webpush-checklist.md that a black box can check, against any push
+// the Web Push requirement checklist (IDs such as R8030-5.2-b) that a black box can check, against any push
 // service (RFC 8030, RFC 8292, RFC 8291, RFC 8188, draft-ietf-webpush-encryption-04 and
 // draft-ietf-webpush-vapid-01). A scenario runs requests through a Context (context.h) and
 // returns an Outcome: pass, fail (with what was sent and what came back), not applicable, or

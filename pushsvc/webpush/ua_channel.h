@@ -1,6 +1,7 @@
 #pragma once
 // The user-agent channel: the WebSocket push protocol stock Firefox speaks
-// (../shared/reference/firefox-push-protocol.md §2) as a state machine. Events go in (a text
+// (Firefox's dom/push/PushServiceWebSocket.sys.mjs: hello, register, unregister,
+// notification, ack, nack, ping) as a state machine. Events go in (a text
 // frame from the UA, a wake-up for stored messages, a TTL-0 message to hand over now), actions
 // come out (frames to send, a close, "identified as uaid"). It does no I/O itself; the session
 // around it (http1/) performs the actions, and the ChannelBackend performs store operations.

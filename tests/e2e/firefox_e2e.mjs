@@ -12,8 +12,8 @@
 //   2. a small HTTP server on 127.0.0.1:0 serves the page (/), the service worker (/sw.js),
 //      /ready (the page's settings, e.g. the VAPID public key; 503 until the test has made
 //      them), /report (JSON from page/SW) and /command (what the page should do next).
-//   3. Firefox, headless, fresh profile with user.js (push prefs per
-//      ../shared/reference/firefox-push-protocol.md). The race in that recipe (a push request
+//   3. Firefox, headless, fresh profile with user.js (push prefs: dom.push.serverURL and the
+//      testing/connection prefs below). The race in that recipe (a push request
 //      made before Firefox's parent-process PushService exists is lost for good) cannot be
 //      seen from here, since the push service is pushsvc, not a mock that sees the hello. The
 //      page therefore probes with getSubscription() (same message path, no side effect), 2 s
@@ -504,7 +504,7 @@ async function sendPush(subscription, payload, contentEncoding, ctx) {
 function writeProfile(profile, serverURL) {
   fs.mkdirSync(profile, { recursive: true });
   const prefs = {
-    // Push (../shared/reference/firefox-push-protocol.md, section 1)
+    // Push: where Firefox's PushService connects, and what it allows in a test profile
     'dom.push.serverURL': serverURL,
     'dom.push.testing.allowInsecureServerURL': true,
     'dom.push.testing.ignorePermission': true,

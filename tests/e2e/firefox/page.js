@@ -52,7 +52,7 @@ async function fetchSettings() {
   }
 }
 
-// The race (see ../shared/reference/firefox-push-protocol.md, "The race you must avoid"): a
+// The race: a
 // push request sent from the page before the parent-process PushService exists is lost and
 // its promise never settles. getSubscription() travels the same way (Push:Registration, same
 // listener as Push:Register) but has no side effect, so it is the probe: it is retried with a
