@@ -15,13 +15,13 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- last scrape"; cat "$work/metrics.txt" 2>/dev/null || true;
          echo "--- pushsvc log"; tail -n 30 "$work/pushsvc.log" || true; exit 1; }
+source "$(dirname "$0")/lib.sh"  # wait_for_file
 command -v promtool >/dev/null || fail "promtool missing (Debian package prometheus, tools/install-deps.sh)"
 
 printf '[server]\nlisten = "127.0.0.1:0"\n[store]\npath = "%s/data"\n' "$work" > "$work/pushsvc.toml"
 "$bin/pushsvc" --config "$work/pushsvc.toml" --ready-file "$work/ready.json" >"$work/pushsvc.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
-[ -s "$work/ready.json" ] || fail "pushsvc not ready"
+wait_for_file "$work/ready.json" "${pids[-1]}" || fail "pushsvc not ready"
 clear=$(sed -E 's/.*"cleartext":"([^"]+)".*/\1/' "$work/ready.json")
 
 # Scrapes into metrics.txt and has promtool check it: any parse error or lint warning fails.

@@ -11,18 +11,7 @@ cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- nghttp"; cat "$work/nghttp.out" 2>/dev/null | tail -40; exit 1; }
 
-# Waits (10 s at most) for FILE to be non-empty while process PID lives. Polling the file is
-# the only event a shell has here (no inotifywait in the image); pushsvc --ready-file and
-# pushctl --subscription-out write by rename, so a non-empty file is complete.
-wait_for_file() {
-    local i
-    for i in $(seq 100); do
-        [ -s "$1" ] && return 0
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    [ -s "$1" ]
-}
+source "$(dirname "$0")/lib.sh"  # wait_for_file
 
 printf '[server]\nlisten = "127.0.0.1:0"\n[store]\npath = "%s/data"\n' "$work" > "$work/pushsvc.toml"
 "$bin/pushsvc" --config "$work/pushsvc.toml" --ready-file "$work/ready.json" >"$work/log" 2>&1 &

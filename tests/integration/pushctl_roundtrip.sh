@@ -15,18 +15,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- pushsvc log"; tail -n 30 "$work/pushsvc.log" || true;
          echo "--- ua output"; cat "$work/ua.out" || true; exit 1; }
 
-# Waits (10 s at most) for FILE to be non-empty while process PID lives. Polling the file is
-# the only event a shell has here (no inotifywait in the image); pushsvc --ready-file and
-# pushctl --subscription-out write by rename, so a non-empty file is complete.
-wait_for_file() {
-    local i
-    for i in $(seq 100); do
-        [ -s "$1" ] && return 0
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    [ -s "$1" ]
-}
+source "$(dirname "$0")/lib.sh"  # wait_for_file
 
 "$src/tools/dev-cert.sh" "$work/tls" >/dev/null
 cat > "$work/pushsvc.toml" <<TOML
