@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "pushsvc/net/listener.h"
+#include "tests/unit/net/h2_raw.h"
 #include "tests/unit/net/test_support.h"
 
 namespace pushsvc::test {
@@ -79,23 +80,12 @@ class H2Client {
     H2Client& operator=(const H2Client&) = delete;
 
     void get(const std::string& path) {
-        std::string f[] = {":method", "GET", ":scheme", "http", ":authority", "t", ":path", path};
-        nghttp2_nv nva[4];
-        for (int i = 0; i < 4; ++i)
-            nva[i] = {reinterpret_cast<std::uint8_t*>(f[2 * i].data()),
-                      reinterpret_cast<std::uint8_t*>(f[2 * i + 1].data()), f[2 * i].size(),
-                      f[2 * i + 1].size(), NGHTTP2_NV_FLAG_NONE};
-        stream_id = nghttp2_submit_request(session_, nullptr, nva, 4, nullptr, nullptr);
+        stream_id = testing::submit_h2_get(session_, path);
         flush();
     }
 
     // Sends whatever the session has queued (PING ACKs included).
-    void flush() {
-        const std::uint8_t* data = nullptr;
-        ssize_t n;
-        while ((n = nghttp2_session_mem_send(session_, &data)) > 0)
-            ASSERT_EQ(::send(fd_, data, static_cast<std::size_t>(n), MSG_NOSIGNAL), n);
-    }
+    void flush() { ASSERT_TRUE(testing::send_h2_queued(session_, fd_)); }
 
     // Live client: reads and answers for `duration`. False if the server closed meanwhile.
     bool converse(std::chrono::milliseconds duration) {

@@ -26,6 +26,7 @@
 #include "pushsvc/net/admission.h"
 #include "pushsvc/net/preface.h"
 #include "pushsvc/obs/catalog.h"
+#include "tests/unit/net/h2_raw.h"
 #include "tests/unit/net/test_support.h"
 
 namespace pushsvc::test {
@@ -483,21 +484,11 @@ class StallingClient {
     ~StallingClient() { nghttp2_session_del(session_); }
 
     void get(const std::string& path) {
-        std::string f[] = {":method", "GET", ":scheme", "http", ":authority", "t", ":path", path};
-        nghttp2_nv nva[4];
-        for (int i = 0; i < 4; ++i)
-            nva[i] = {reinterpret_cast<std::uint8_t*>(f[2 * i].data()),
-                      reinterpret_cast<std::uint8_t*>(f[2 * i + 1].data()), f[2 * i].size(),
-                      f[2 * i + 1].size(), NGHTTP2_NV_FLAG_NONE};
-        last_stream_ = nghttp2_submit_request(session_, nullptr, nva, 4, nullptr, nullptr);
+        last_stream_ = testing::submit_h2_get(session_, path);
         flush();
     }
-    void flush() {
-        const std::uint8_t* data = nullptr;
-        ssize_t n;
-        while ((n = nghttp2_session_mem_send(session_, &data)) > 0)
-            ::send(fd_.fd, data, static_cast<std::size_t>(n), MSG_NOSIGNAL);
-    }
+    // A short send is not checked: the stalling peer's socket may already be reset.
+    void flush() { testing::send_h2_queued(session_, fd_.fd); }
     // Reads (answering SETTINGS/PING as nghttp2 does, never opening a window) until the
     // server closes or `timeout`; true when closed.
     bool read_until_closed(milliseconds timeout) {
