@@ -99,7 +99,7 @@ for name, data in ws.items():
     write("ws_frame", name, WHOLE + data)
     write("ws_frame", name + "_sliced", b"\x02" + data)
 
-# --- Firefox push protocol (firefox-push-protocol.md §2), one frame per line ------------------
+# --- Firefox push protocol (PushServiceWebSocket.sys.mjs), one frame per line -----------------
 CH_A = "d501fd61-5d2f-44d6-8fcb-9c183a0b83ae"
 CH_B = "347e5a77-0f34-4ec9-a876-02b6bfdae660"
 HELLO = '{"messageType":"hello","broadcasts":{},"use_webpush":true}'

@@ -52,7 +52,7 @@ inline std::string or_else(const Result<std::string>& r, std::string fallback) {
 }
 
 // Statuses allowed for a push to a removed/expired subscription: 404 (RFC 8030 §7.3) in
-// strict, 404 or 410 in compat (senders.md §2 "Gone").
+// strict, 404 or 410 in compat (deployed services answer 410).
 std::initializer_list<int> gone_statuses(const Context& ctx);
 
 std::int64_t now_s();

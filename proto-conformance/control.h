@@ -1,6 +1,6 @@
 #pragma once
 // Client of the optional control interface a target may offer for what only the service can
-// do (checklist "ADMIN": expire a subscription, move the clock, create a subscription whose
+// do (expire a subscription, move the clock, create a subscription whose
 // user agent lives inside the service). The protocol is small JSON over HTTP under a base URL
 // given with --control (pushsvc serves it under /_testdouble/ in test-double mode; see
 // proto-conformance/README.md for the contract another service can implement):

@@ -25,7 +25,7 @@ done
     echo "(built on tools/client only) against a fresh pushsvc in test-double mode over TLS and"
     echo "otherwise its default configuration, with"
     echo "the WebSocket user agent for generic delivery checks and HTTP/2 monitoring (RFC 8030 §6)"
-    echo "for the monitoring rows. IDs are those of the Web Push checklist. \"unclaimed\" marks a"
+    echo "for the monitoring rows. IDs are those of [docs/checklist.md](docs/checklist.md). \"unclaimed\" marks a"
     echo "feature pushsvc does not claim yet: reported, but it does not fail the build."
     for profile in compat strict; do
         echo

@@ -26,7 +26,7 @@ node "$server" "$port" >"$tmp/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do grep -q "running" "$tmp/server.log" && break; sleep 0.1; done
 
-# What web-push-testing skips (senders.md §1.5) -> the rows that must notice it.
+# What web-push-testing skips -> the rows that must notice it.
 #   no RFC 8030 subscribe (200 + JSON, no Location/Link)  R8030-4-a
 #   201 without Location                                  R8030-5-b
 #   no TTL response header for a TTL above any maximum    R8030-5.2-f

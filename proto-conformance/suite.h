@@ -1,6 +1,6 @@
 #pragma once
 // webpush-conformance: the scenario model. One Scenario per requirement row of
-// the Web Push requirement checklist (IDs such as R8030-5.2-b) that a black box can check, against any push
+// docs/checklist.md (IDs such as R8030-5.2-b) that a black box can check, against any push
 // service (RFC 8030, RFC 8292, RFC 8291, RFC 8188, draft-ietf-webpush-encryption-04 and
 // draft-ietf-webpush-vapid-01). A scenario runs requests through a Context (context.h) and
 // returns an Outcome: pass, fail (with what was sent and what came back), not applicable, or
@@ -20,7 +20,7 @@ namespace conformance {
 
 class Context;
 
-// RFC 2119 keyword of the row (checklist column "Lvl").
+// RFC 2119 keyword of the row (column "Level" of docs/checklist.md).
 enum class Level { must, must_not, should, may, impl, info };
 std::string_view to_string(Level level);
 // MUST and MUST NOT rows decide the exit status.

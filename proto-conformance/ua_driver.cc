@@ -32,7 +32,7 @@ std::string render_delivered(const std::vector<Delivered>& list) {
     return out;
 }
 
-// ---- WebSocket push protocol (firefox-push-protocol.md) ----------------------------------
+// ---- WebSocket push protocol (Firefox's PushServiceWebSocket.sys.mjs) --------------------
 
 class WebSocketDriver final : public UaDriver {
   public:

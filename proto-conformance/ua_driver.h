@@ -1,6 +1,6 @@
 #pragma once
 // The simulated user agent the scenarios observe delivery with. Two kinds, chosen by --ua:
-//   websocket  the WebSocket push protocol browsers speak (firefox-push-protocol.md): register
+//   websocket  the WebSocket push protocol browsers speak (as Firefox does): register
 //              gives the endpoint; stored messages arrive after hello.
 //   rfc8030    RFC 8030 §4 subscribe + §6 monitoring: HTTP/2 GET on the subscription resource,
 //              messages as server pushes; drain() sends `Prefer: wait=0`.

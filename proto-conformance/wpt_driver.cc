@@ -1,4 +1,4 @@
-// The user agent of npm web-push-testing 1.2.2 (senders.md §1.5), for --subscribe-via
+// The user agent of npm web-push-testing 1.2.2, for --subscribe-via
 // web-push-testing: that test double has no RFC 8030 §4 subscribe and no delivery to a user
 // agent. A subscription comes from its `POST /subscribe` ({"userVisibleOnly": "true",
 // "applicationServerKey"}: it generates the UA keys itself and answers the browser-format

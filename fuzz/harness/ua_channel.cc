@@ -49,7 +49,7 @@ struct Checker {
                 json::value v = json::parse(s->text, ec);
                 FUZZ_CHECK(!ec && v.is_object());
                 const auto& o = v.as_object();
-                // The answer to a ping is "{}" (firefox-push-protocol.md §2); all else is typed.
+                // The answer to a ping is "{}" (as Firefox sends it); all else is typed.
                 FUZZ_CHECK(o.empty() || o.contains("messageType"));
                 if (const auto* ep = o.if_contains("pushEndpoint"); ep && ep->is_string())
                     last_endpoint = std::string(ep->as_string());

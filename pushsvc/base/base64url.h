@@ -14,7 +14,7 @@ std::string base64url_encode(std::string_view bytes);
 std::optional<std::string> base64url_decode(std::string_view text);
 
 // Tolerant decoder for keys that real senders put on the wire: accepts trailing '=' padding
-// and the standard alphabet ('+', '/') too (autopush does the same, see senders.md).
+// and the standard alphabet ('+', '/') too (autopush does the same).
 std::optional<std::string> base64_decode_lenient(std::string_view text);
 
 // True when every character is in the URL-safe alphabet (A-Z a-z 0-9 - _).

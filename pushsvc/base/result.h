@@ -1,6 +1,6 @@
 #pragma once
 // result<T>: a value or an error_code (boost::system::result). Request-path code returns these
-// instead of throwing; see DESIGN.md "Conventions".
+// instead of throwing.
 
 #include <boost/system/result.hpp>
 

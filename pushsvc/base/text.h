@@ -25,7 +25,7 @@ struct Param {
 
 // Parses a parameter list where both ';' and ',' separate items, as real senders emit in
 // Crypto-Key / Encryption (`dh=A;p256ecdsa=B`, `dh=A, p256ecdsa=B`, quoted values; see
-// senders.md and R8030 RVAPID01-4-b). Empty items are skipped. Returns nullopt when an item
+// RVAPID01-4-b in docs/checklist.md). Empty items are skipped. Returns nullopt when an item
 // has no '=' or an empty name.
 std::optional<std::vector<Param>> parse_params(std::string_view value);
 

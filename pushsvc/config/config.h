@@ -67,7 +67,7 @@ struct PushConfig {
     std::vector<std::string> token_keys;
 };
 
-// The WebSocket user-agent channel (firefox-push-protocol.md) and delivery to online UAs.
+// The WebSocket user-agent channel (Firefox's push protocol) and delivery to online UAs.
 struct DeliveryConfig {
     std::uint32_t max_inflight = 32;  // un-acked notifications per connection
     std::uint32_t max_subscriptions_per_ua = 500;

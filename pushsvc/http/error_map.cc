@@ -7,7 +7,7 @@
 namespace pushsvc::http {
 
 ErrorInfo error_info(errc e, config::Profile profile) noexcept {
-    // errno values follow autopush where it has one (autopush-notes.md §3.3): 102 bad token,
+    // errno values follow autopush where it has one: 102 bad token,
     // 104 too much data, 106 gone, 109 VAPID, 110 encryption headers, 111 TTL, 113 topic.
     switch (e) {
         case errc::ok:

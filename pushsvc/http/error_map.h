@@ -1,6 +1,6 @@
 #pragma once
 // The single map from errc to HTTP status, autopush-compatible errno and JSON error body
-// `{"code":..,"errno":..,"error":..,"message":..}` (autopush-notes.md §3.3). Every error
+// `{"code":..,"errno":..,"error":..,"message":..}` (autopush's error body). Every error
 // response of the service, transports included, is built here, and each one increments the
 // `pushsvc_errors_total{reason=...}` counter.
 

@@ -1,7 +1,7 @@
 #pragma once
 // The WebSocket user-agent session: the push channel stock Firefox opens to
 // dom.push.serverURL (RFC 6455, subprotocol `push-notification`,
-// firefox-push-protocol.md §2). It owns the WebSocket stream and a webpush::UaChannel; frames
+// PushServiceWebSocket.sys.mjs). It owns the WebSocket stream and a webpush::UaChannel; frames
 // from the UA and wake-ups from the delivery hub become channel events, whose actions it
 // performs (send a frame, close, register with the hub).
 //

@@ -1,5 +1,5 @@
 // Routes of npm web-push-testing 1.2.2 (marc1706/web-push-testing src/server.js), served under
-// /web-push-testing/ so RFC 8030's own POST /subscribe keeps its meaning (senders.md §1.5):
+// /web-push-testing/ so RFC 8030's own POST /subscribe keeps its meaning:
 //
 //   POST /web-push-testing/status                         200
 //   POST /web-push-testing/subscribe                      200 {"data":{endpoint,keys,clientHash}}

@@ -33,7 +33,7 @@ DecryptResult decrypt(const crypto::P256PrivateKey& ua_key, std::string_view aut
                       std::string_view body, const EncodingFields& fields);
 
 // The value of parameter `name` in a Crypto-Key / Encryption header: parameters separated by
-// ';' or ',', optional whitespace and quotes (senders.md §2). nullopt when absent.
+// ';' or ',', optional whitespace and quotes (all seen from real senders). nullopt when absent.
 std::optional<std::string> header_param(std::string_view header, std::string_view name);
 
 }  // namespace pushsvc::testdouble

@@ -54,7 +54,7 @@ inline constexpr std::size_t kMaxHeaderSize = 16 * 1024;
 //    WebPush/Bearer without exactly one `p256ecdsa` value in Crypto-Key (RVAPID01-4-a); a key
 //    that does not decode to 65 octets starting with 0x04 (R8292-2-a, R8292-3.2-a);
 //    unparseable parameter syntax; oversized values.
-// Tolerated, as real senders emit them (senders.md):
+// Tolerated, as real senders emit them (tests/data/senders):
 //  - the scheme in any case (RFC 7235 §2.1, R8292-2-e, RVAPID01-2-a);
 //  - `t=..,k=..` with or without whitespace, quoted values (RFC 7235 §2.1, R8292-3.1-a);
 //  - extra parameters and `realm`, ignored (R8292-3-c, RVAPID01-3-c), also after a token68

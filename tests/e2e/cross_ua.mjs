@@ -1,6 +1,6 @@
 // pushctl ua against mock push services written here with npm `ws` and node:http2, fed by
 // npm web-push (aes128gcm and aesgcm):
-//   WebSocket (firefox-push-protocol.md): hello / register frames exactly as Firefox sends
+//   WebSocket (Firefox's push protocol): hello / register frames exactly as Firefox sends
 //   them, notifications decrypted and acked (100; 101 for an undecryptable one), and a second
 //   run with --state resumes the same uaid and receives a message queued while offline.
 //   RFC 8030 over HTTP/2 (--http2): subscribe, monitoring GET, PUSH_PROMISE + pushed

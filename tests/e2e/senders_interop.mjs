@@ -1,4 +1,4 @@
-// Interop with real sender libraries (senders.md §1.1-§1.4): every message is accepted (201)
+// Interop with real sender libraries: every message is accepted (201)
 // over TLS with HTTP/1.1 and HTTP/2 and decrypts to the sent text at pushsvc's in-service user
 // agent (test-double mode, restricted subscriptions so VAPID is verified, RFC 8292 §4).
 //   web-push 3.6.7 (aes128gcm + vapid, aesgcm + WebPush), webpush-webcrypto 1.0.5 (aesgcm +

@@ -1,5 +1,5 @@
 // Replays the recorded request shapes of senders that cannot be installed here
-// (tests/data/senders/*.json, built from senders.md: pywebpush, webpush-go, web-push-php,
+// (tests/data/senders/*.json: pywebpush, webpush-go, web-push-php,
 // webpush-java, rust web-push) against pushsvc in test-double mode (compat profile, TLS):
 // exact header spellings and case over HTTP/1.1, lower case over HTTP/2, every auth form, aud
 // with and without the port, TTL 0, empty bodies, 4096-octet and padded bodies (2838, 2922,

@@ -1,6 +1,6 @@
 // The sender-facing push API of a running pushsvc, driven over every transport (HTTP/1.1 and
 // HTTP/2, cleartext and TLS) by the independent client library. Requirement IDs are those
-// of the Web Push checklist (RFC, section, letter: R8030-5.2-b).
+// of docs/checklist.md (RFC, section, letter: R8030-5.2-b).
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 

@@ -1,7 +1,7 @@
 #pragma once
 // Frames of the WebSocket push protocol that Firefox speaks to its push service (Mozilla's
-// "webpush" flavour of the SimplePush protocol; see shared/reference/firefox-push-protocol.md
-// §2). All frames are JSON text on a WebSocket with subprotocol "push-notification".
+// "webpush" flavour of the SimplePush protocol, dom/push/PushServiceWebSocket.sys.mjs).
+// All frames are JSON text on a WebSocket with subprotocol "push-notification".
 //
 // Client -> server: hello, register, unregister, ack, nack, ping ("{}"), broadcast_subscribe;
 // built exactly as Firefox 153 writes them (member order, padded register key).

@@ -1,6 +1,6 @@
 #pragma once
 // A simulated browser on the WebSocket push protocol, as Firefox behaves
-// (firefox-push-protocol.md §2, §3): hello with the stored uaid when it has subscriptions,
+// (PushServiceWebSocket.sys.mjs): hello with the stored uaid when it has subscriptions,
 // drops its subscriptions when the server answers with a different uaid, makes a fresh
 // channelID + P-256 key pair + auth secret per subscription (RFC 8291 §3.1, §3.2), decrypts
 // notifications by headers.encoding and acks each one (100 delivered, 101 decryption error,

@@ -1,4 +1,4 @@
-// WebSocket push protocol frames (firefox-push-protocol.md §2): what we send is what Firefox
+// WebSocket push protocol frames (Firefox's push protocol): what we send is what Firefox
 // sends, and every server frame form Firefox accepts parses.
 #include "tools/client/ua_protocol.h"
 

@@ -216,7 +216,7 @@ TEST(RocksStoreChild, WritesThenIsKilled) {
     ::_exit(4);
 }
 
-// DESIGN.md "Durability": a returned enqueue is in the WAL and survives kill -9 even without
+// docs/architecture.md, Durability: a returned enqueue is in the WAL and survives kill -9 without
 // sync. The child is a fresh exec of this binary (no RocksDB threads inherited by fork).
 TEST_F(RocksStoreTest, ReturnedWritesSurviveKillMinus9WithoutSync) {
     const pid_t child = ::fork();

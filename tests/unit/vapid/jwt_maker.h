@@ -1,5 +1,5 @@
 #pragma once
-// Test helpers: build VAPID tokens and headers the way senders do (senders.md), with a fixed
+// Test helpers: build VAPID tokens and headers the way real senders do, with a fixed
 // clock. Header-only, used by the vapid unit tests only.
 
 #include <cstdint>

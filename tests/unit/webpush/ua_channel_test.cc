@@ -1,4 +1,4 @@
-// The WebSocket push protocol state machine (firefox-push-protocol.md §2), driven with the
+// The WebSocket push protocol state machine (Firefox's push protocol), driven with the
 // frames Firefox sends, over a MemoryStore.
 #include "pushsvc/webpush/ua_channel.h"
 
