@@ -8,11 +8,13 @@ packages=(
     libboost1.81-all-dev libnghttp2-dev libssl-dev librocksdb-dev
     libtomlplusplus-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
     openssl curl ca-certificates nghttp2-client nghttp2-server prometheus
-    firefox-esr libnss3-tools clang-14 libclang-rt-14-dev
+    firefox-esr libnss3-tools clang-14 libclang-rt-14-dev chromium
 )
 # clang-14 + libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for the fuzz harnesses
 # (fuzz/, tools/fuzz.sh, the fuzz-smoke step of tools/test.sh); the project itself builds with g++.
-# prometheus: only for promtool, which checks the /metrics exposition in the integration tests.
+# chromium: the status page's browser test (tests/e2e/status_page.mjs, headless).
+# prometheus: promtool checks the /metrics exposition, and a real Prometheus scrapes pushsvc
+# (tests/integration/prometheus_scrape.sh).
 # Node.js (npm packages for cross-implementation and browser tests). A machine that already
 # has a node >= 18 with npm (e.g. from nodesource) keeps it; otherwise Debian's is installed.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -19,6 +19,7 @@
 #include "pushsvc/app/io_threads.h"
 #include "pushsvc/base/base64url.h"
 #include "pushsvc/base/guard.h"
+#include "pushsvc/crypto/p256.h"
 #include "pushsvc/crypto/random.h"
 #include "pushsvc/delivery/hub.h"
 #include "pushsvc/http/api.h"
@@ -31,6 +32,7 @@
 #include "pushsvc/store/crc32c.h"
 #include "pushsvc/store/rocks_store.h"
 #include "pushsvc/testdouble/testdouble.h"
+#include "pushsvc/web/pages.h"
 
 namespace pushsvc::app {
 namespace {
@@ -87,6 +89,39 @@ class ServiceNotifier final : public webpush::Notifier {
 
 }  // namespace
 
+// Writes a secret next to the data, readable by its owner only; by rename, so a crash leaves
+// the old file or the new one, never half of one.
+void write_secret_file(const fs::path& file, const std::string& text) {
+    fs::path tmp = file;
+    tmp += ".tmp";
+    {
+        std::ofstream out{tmp, std::ios::trunc};
+        out << text;
+        if (!out.flush()) throw std::runtime_error("cannot write " + tmp.string());
+    }
+    ::chmod(tmp.c_str(), 0600);
+    fs::rename(tmp, file);
+}
+
+// The try-it page's VAPID key (web.demo), generated on first start and kept, so the demo
+// subscriptions browsers made stay valid across restarts and on every node sharing the folder.
+crypto::P256PrivateKey load_demo_key(const config::Config& cfg) {
+    fs::path file = fs::path(cfg.store.path) / "demo_vapid_key";
+    if (std::ifstream in{file}) {
+        std::string line;
+        std::getline(in, line);
+        auto raw = base::base64url_decode(line);
+        auto key = raw ? crypto::P256PrivateKey::from_private_raw(*raw)
+                       : result<crypto::P256PrivateKey>(errc::bad_request);
+        if (!key) throw std::runtime_error("corrupt demo key file " + file.string());
+        return std::move(*key);
+    }
+    auto key = crypto::P256PrivateKey::generate();
+    write_secret_file(file, base::base64url_encode(key.private_raw()) + "\n");
+    spdlog::info("generated the demo page's VAPID key in {}", file.string());
+    return key;
+}
+
 std::vector<std::string> load_token_keys(const config::Config& cfg) {
     std::vector<std::string> keys;
     for (const auto& text : cfg.push.token_keys) {
@@ -111,15 +146,7 @@ std::vector<std::string> load_token_keys(const config::Config& cfg) {
     }
     // First start: generate a key and keep it next to the data it protects.
     keys.push_back(crypto::random_bytes(32));
-    fs::path tmp = file;
-    tmp += ".tmp";
-    {
-        std::ofstream out{tmp, std::ios::trunc};
-        out << base::base64url_encode(keys.front()) << "\n";
-        if (!out.flush()) throw std::runtime_error("cannot write " + tmp.string());
-    }
-    ::chmod(tmp.c_str(), 0600);
-    fs::rename(tmp, file);
+    write_secret_file(file, base::base64url_encode(keys.front()) + "\n");
     spdlog::info("generated endpoint token key in {}", file.string());
     return keys;
 }
@@ -161,15 +188,21 @@ int run(const config::Config& cfg, const RunOptions& options) {
     std::unique_ptr<webpush::ServiceChannelBackend> channel_backend;
     delivery::Hub hub;
     std::unique_ptr<testdouble::TestDouble> test_double;  // [testdouble] enabled: wraps api
+    std::optional<crypto::P256PrivateKey> demo_key;        // web.demo
+    std::unique_ptr<web::StatusReport> status;
+    std::unique_ptr<web::Pages> pages;  // in front of everything: status and try-it pages
     // Declared after everything sessions point at: destroying the io_context destroys the
     // sessions still queued in it, and they detach from the hub on the way out.
     asio::io_context ioc(threads);
     // Connections are only accepted once the threads below run the io_context, after `api`
     // and the protocol handlers are in place (the origin needs the bound ports first).
     net::Server server(ioc, cfg);
-    http::Handler handler = [&api, &test_double](http::Request req, http::Responder respond) {
+    http::Handler application = [&api, &test_double](http::Request req, http::Responder respond) {
         if (test_double) return test_double->handle(std::move(req), std::move(respond));
         api->handle(std::move(req), std::move(respond));
+    };
+    http::Handler handler = [&pages](http::Request req, http::Responder respond) {
+        pages->handle(std::move(req), std::move(respond));
     };
     if (auto r = server.start(); !r)
         throw std::runtime_error("cannot bind listeners: " + r.error().message());
@@ -203,6 +236,28 @@ int run(const config::Config& cfg, const RunOptions& options) {
             cfg, *service, **store, hub, clock, keys,
             [&api](http::Request r, http::Responder a) { api->handle(std::move(r), std::move(a)); },
             [&ioc](std::function<void()> job) { asio::post(ioc, std::move(job)); }});
+    {
+        web::StatusSources sources{
+            .origin = sopts.origin,
+            .profile = cfg.profile == config::Profile::strict ? "strict" : "compat",
+            .listeners = {},
+            .websocket_connected = [&hub] { return hub.connected(delivery::Channel::websocket); },
+            .http2_connected = [&hub] { return hub.connected(delivery::Channel::http2); },
+            .store_stats = [hk = housekeeping.get()] { return hk->stats(); },
+            .store_backend = "rocksdb"};
+        if (auto ep = server.cleartext_endpoint())
+            sources.listeners.emplace_back("cleartext", endpoint_text(*ep));
+        if (auto ep = server.tls_endpoint()) sources.listeners.emplace_back("tls", endpoint_text(*ep));
+        status = std::make_unique<web::StatusReport>(std::move(sources));
+    }
+    if (cfg.web.demo) demo_key = load_demo_key(cfg);
+    pages = std::make_unique<web::Pages>(web::PagesDependencies{
+        .status = *status,
+        .authorize = [](const http::Request&) { return std::optional<http::Response>(); },
+        .origin = sopts.origin,
+        .demo_key = demo_key ? &*demo_key : nullptr,
+        .clock = clock,
+        .inner = application});
     // WebSocket user agents (Firefox) on GET / of both listeners.
     http1::WsOptions ws;
     ws.backend = channel_backend.get();

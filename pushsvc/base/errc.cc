@@ -54,6 +54,8 @@ std::string_view errc_name(errc e) noexcept {
             return "unknown_receipt";
         case errc::websocket_required:
             return "websocket_required";
+        case errc::foreign_endpoint:
+            return "foreign_endpoint";
         case errc::framing_invalid:
             return "framing_invalid";
         case errc::chunk_metadata:

@@ -26,6 +26,7 @@ enum class errc {
     unknown_receipt,     // R8030-5.1-h
     push_unavailable,    // monitoring GET without HTTP/2 server push (choice A-5)
     websocket_required,  // `/` is the push channel: a valid RFC 6455 upgrade or nothing
+    foreign_endpoint,    // the try-it page was given another push service's endpoint
     framing_invalid,     // HTTP/1.1 Transfer-Encoding / Content-Length (RFC 9112 §6.1, §6.3)
     chunk_metadata,      // HTTP/1.1 chunk extensions over the limit, or trailer fields
     // 401 / 403: VAPID (RFC 8292 §4.2, draft-01 §5.2)

@@ -94,6 +94,16 @@ struct TestDoubleConfig {
     std::string break_rules;
 };
 
+// The pages a person opens in a browser (pushsvc/web/): the status page at GET / and
+// /status.json (operators only, like /metrics) are always there; this switches the try-it page.
+struct WebConfig {
+    // /demo/: subscribes the visiting browser with the service's demo VAPID key (generated on
+    // first start, kept under store.path) and pushes to it on request. It gives nobody a power
+    // they lack (anyone may push to an endpoint they hold, and the demo key opens only the
+    // demo's own subscriptions); each demo push counts against the visitor's push limits.
+    bool demo = true;
+};
+
 struct LogConfig {
     std::string level = "info";
 };
@@ -106,6 +116,7 @@ struct Config {
     DeliveryConfig delivery;
     StoreConfig store;
     TestDoubleConfig testdouble;
+    WebConfig web;
     LogConfig log;
 };
 

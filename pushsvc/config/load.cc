@@ -204,6 +204,7 @@ std::vector<Key> keys_of(Config& c) {
         bool_key("store.sync", c.store.sync),
         // Expired messages removed per step: 0 would never finish a sweep.
         int_key("store.sweep_batch", c.store.sweep_batch, 1, 1'000'000),
+        bool_key("web.demo", c.web.demo),
         bool_key("testdouble.enabled", c.testdouble.enabled),
         string_key("testdouble.break", c.testdouble.break_rules),
         choice_key("log.level", c.log.level,

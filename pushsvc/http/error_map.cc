@@ -48,6 +48,10 @@ ErrorInfo error_info(errc e, config::Profile profile) noexcept {
             return {400, 0,
                     "/ is the WebSocket push channel: send an RFC 6455 upgrade over HTTP/1.1 "
                     "(Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key)"};
+        case errc::foreign_endpoint:
+            return {400, 0,
+                    "The subscription's endpoint belongs to another push service; the demo "
+                    "pushes only to this service's own endpoints"};
         case errc::framing_invalid:
             return {400, 0,
                     "Invalid message framing: Transfer-Encoding must be exactly \"chunked\" and "

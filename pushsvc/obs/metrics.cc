@@ -285,11 +285,20 @@ struct Process {
     }
 };
 
+Process& process() {
+    static Process p;
+    return p;
+}
+
 }  // namespace
 
-Registry& registry() {
-    static Process p;
-    return p.registry;
+Registry& registry() { return process().registry; }
+
+std::string_view build_version() noexcept { return PUSHSVC_VERSION; }
+
+double uptime_seconds() noexcept {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - process().start)
+        .count();
 }
 
 std::string render_prometheus() {

@@ -171,6 +171,11 @@ inline Histogram& histogram(std::string_view name, std::string_view help,
     return registry().gauges(std::move(specs), std::move(read));
 }
 
+// The build's version (PUSHSVC_VERSION, pushsvc_build_info) and seconds since the process
+// started (monotonic), as the status page shows them.
+std::string_view build_version() noexcept;
+double uptime_seconds() noexcept;
+
 // The exposition of registry(), with every catalog metric (obs/catalog.h) present even before
 // its first increment.
 std::string render_prometheus();

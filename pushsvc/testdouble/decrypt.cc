@@ -7,6 +7,7 @@
 #include "pushsvc/base/base64url.h"
 #include "pushsvc/crypto/aes_gcm.h"
 #include "pushsvc/crypto/hash.h"
+#include "pushsvc/crypto/webpush_keys.h"
 
 namespace pushsvc::testdouble {
 namespace {
@@ -48,12 +49,7 @@ DecryptResult aes128gcm(const crypto::P256PrivateKey& ua, std::string_view auth,
     if (idlen != crypto::kP256PublicSize) return fail("keyid is not a 65-octet P-256 key");
     std::string ecdh = ua.ecdh(as_pub);
     if (ecdh.empty()) return fail("keyid is not a point on P-256 (RFC 8291 §7)");
-    std::string key_info = std::string("WebPush: info") + '\0' + ua.public_raw() + as_pub;
-    std::string ikm = crypto::hkdf_sha256(auth, ecdh, key_info, 32);
-    std::string cek =
-        crypto::hkdf_sha256(salt, ikm, std::string("Content-Encoding: aes128gcm") + '\0', 16);
-    std::string nonce =
-        crypto::hkdf_sha256(salt, ikm, std::string("Content-Encoding: nonce") + '\0', 12);
+    auto [cek, nonce] = crypto::aes128gcm_keys(ecdh, auth, ua.public_raw(), as_pub, salt);
     std::string_view rest = body.substr(21 + idlen);
     if (rest.empty()) return fail("no record");
     std::string out;
