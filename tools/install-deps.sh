@@ -9,7 +9,10 @@ packages=(
     libtomlplusplus-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
     openssl curl ca-certificates nghttp2-client nghttp2-server prometheus
     firefox-esr libnss3-tools clang-14 libclang-rt-14-dev chromium
+    testssl.sh util-linux
 )
+# testssl.sh: the TLS audit of the TLS listener (tests/attack/tls_audit.sh, CTest label
+# tls-audit). util-linux: prlimit, the address-space limit of the attack tests (tests/attack/).
 # clang-14 + libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for the fuzz harnesses
 # (fuzz/, tools/fuzz.sh, the fuzz-smoke step of tools/test.sh); the project itself builds with g++.
 # chromium: the status page's browser test (tests/e2e/status_page.mjs, headless).

@@ -9,6 +9,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -26,6 +27,7 @@
 #include "pushsvc/http1/session.h"
 #include "pushsvc/http1/ws_session.h"
 #include "pushsvc/http2/connection.h"
+#include "pushsvc/net/buffer_budget.h"
 #include "pushsvc/net/server.h"
 #include "pushsvc/obs/log.h"
 #include "pushsvc/obs/metrics.h"
@@ -153,6 +155,7 @@ std::vector<std::string> load_token_keys(const config::Config& cfg) {
 
 int run(const config::Config& cfg, const RunOptions& options) {
     obs::set_log_level(cfg.log.level);
+    net::buffer_budget().set_limit(static_cast<std::size_t>(cfg.limits.max_buffer_bytes));
     fs::create_directories(cfg.store.path);
     auto keys = load_token_keys(cfg);
 
@@ -206,6 +209,17 @@ int run(const config::Config& cfg, const RunOptions& options) {
     };
     if (auto r = server.start(); !r)
         throw std::runtime_error("cannot bind listeners: " + r.error().message());
+    // admin.listen: a listener of its own for the operator routes, with the same transport
+    // (limits, deadlines, drain) as the public ones and a handler that knows only those routes.
+    std::unique_ptr<net::Server> admin_server;
+    if (!cfg.admin.listen.empty()) {
+        config::Config admin_cfg = cfg;
+        admin_cfg.server.listen = cfg.admin.listen;
+        admin_cfg.server.tls_listen.clear();
+        admin_server = std::make_unique<net::Server>(ioc, admin_cfg);
+        if (auto r = admin_server->start(); !r)
+            throw std::runtime_error("cannot bind admin.listen: " + r.error().message());
+    }
 
     webpush::ServiceOptions sopts;
     sopts.profile = cfg.profile;
@@ -231,6 +245,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
     // Monitoring's store work (delivered marks, receipt deletes) stays off network threads.
     monitoring.store_executor = store_pool->get_executor();
     api = std::make_unique<http::Api>(*service, offload, monitoring);
+    api->set_admin(cfg.admin);
     if (cfg.testdouble.enabled)
         test_double = std::make_unique<testdouble::TestDouble>(testdouble::Dependencies{
             cfg, *service, **store, hub, clock, keys,
@@ -268,6 +283,13 @@ int run(const config::Config& cfg, const RunOptions& options) {
     server.set_handlers(
         {.http1 = http1::protocol_handler(handler, http1::make_ws_upgrade_handler(ws)),
          .http2 = http2::protocol_handler(handler)});
+    if (admin_server) {
+        http::Handler admin_handler = [&api](http::Request req, http::Responder respond) {
+            api->handle_admin(std::move(req), std::move(respond));
+        };
+        admin_server->set_handlers({.http1 = http1::protocol_handler(admin_handler),
+                                    .http2 = http2::protocol_handler(admin_handler)});
+    }
 
     // ---- Gauges computed at scrape time (GET /metrics) -------------------------------------
     // Declared after the hub and the store they read, so they unregister (and no scrape can
@@ -309,6 +331,12 @@ int run(const config::Config& cfg, const RunOptions& options) {
             return std::vector<double>{double(s.queued_messages), double(s.user_agents),
                                        double(s.receipt_subscriptions), double(s.disk_bytes), age};
         }));
+    gauges.push_back(obs::gauge(
+        "pushsvc_buffer_bytes",
+        "Bytes connections make the service hold in buffers now (request heads and bodies being "
+        "read, HTTP/2 pending output, WebSocket messages being assembled); bounded by "
+        "limits.max_buffer_bytes.",
+        {}, [] { return double(net::buffer_budget().held()); }));
     // ---- end of gauges ---------------------------------------------------------------------
 
     boost::json::object ready{
@@ -316,6 +344,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
         {"profile", cfg.profile == config::Profile::strict ? "strict" : "compat"}};
     if (auto ep = server.cleartext_endpoint()) ready["cleartext"] = endpoint_text(*ep);
     if (auto ep = server.tls_endpoint()) ready["tls"] = endpoint_text(*ep);
+    if (admin_server) ready["admin"] = endpoint_text(*admin_server->cleartext_endpoint());
     spdlog::info("pushsvc ready: {} (subscribe: POST {}/subscribe)", boost::json::serialize(ready),
                  sopts.origin);
     if (!options.ready_file.empty()) {
@@ -331,7 +360,15 @@ int run(const config::Config& cfg, const RunOptions& options) {
         if (ec) return;
         spdlog::info("signal {}: draining", sig);
         housekeeping->stop();
-        server.drain([&ioc] { ioc.stop(); });
+        if (!admin_server) return server.drain([&ioc] { ioc.stop(); });
+        // Both listeners drain; the io_context stops when the second is done (both `done`s
+        // run on the io_context's threads, hence the atomic).
+        auto pending = std::make_shared<std::atomic<int>>(2);
+        auto done = [&ioc, pending] {
+            if (pending->fetch_sub(1) == 1) ioc.stop();
+        };
+        server.drain(done);
+        admin_server->drain(done);
     });
 
     auto failure = run_io_threads(ioc, threads);

@@ -68,6 +68,12 @@ std::string_view errc_name(errc e) noexcept {
             return "vapid_invalid";
         case errc::vapid_key_mismatch:
             return "vapid_key_mismatch";
+        case errc::admin_token_missing:
+            return "admin_token_missing";
+        case errc::admin_token_invalid:
+            return "admin_token_invalid";
+        case errc::admin_forbidden:
+            return "admin_forbidden";
         case errc::not_found:
             return "not_found";
         case errc::token_invalid:

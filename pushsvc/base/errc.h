@@ -33,6 +33,10 @@ enum class errc {
     vapid_missing,       // 401 + WWW-Authenticate: vapid
     vapid_invalid,       // 403
     vapid_key_mismatch,  // 403
+    // 401 / 403: operator routes (/metrics; http/admin_access.h)
+    admin_token_missing,  // 401 + WWW-Authenticate: Bearer
+    admin_token_invalid,  // 403: wrong admin.token
+    admin_forbidden,      // 403: no admin.token configured and the peer is not loopback
     // 404 / 410
     not_found,           // unknown route or resource
     token_invalid,       // endpoint token fails authentication: 404

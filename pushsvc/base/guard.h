@@ -11,6 +11,7 @@
 #include <boost/asio/associator.hpp>
 
 #include <exception>
+#include <new>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -25,6 +26,18 @@ inline std::string current_exception_text() {
         return e.what();
     } catch (...) {
         return "unknown exception";
+    }
+}
+
+// True when the exception in flight is std::bad_alloc (or derived); inside a catch block only,
+// e.g. in a guard's on_error, to count allocation failures apart from other exceptions.
+inline bool current_exception_is_bad_alloc() {
+    try {
+        throw;
+    } catch (const std::bad_alloc&) {
+        return true;
+    } catch (...) {
+        return false;
     }
 }
 

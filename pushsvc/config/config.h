@@ -49,6 +49,11 @@ struct LimitsConfig {
     // An HTTP/2 response that cannot make progress because the peer keeps its flow-control
     // window at 0 is reset after this long; a connection where nothing moved is closed.
     std::uint32_t write_stall_timeout_ms = 30'000;
+    // Bytes all connections together may make the service hold in buffers (request heads and
+    // bodies being read, HTTP/2 pending output, WebSocket messages being assembled;
+    // net/buffer_budget.h). Over it new connections are refused before TLS and the largest
+    // holders are closed, so many slow or never-reading peers cannot exhaust memory.
+    std::int64_t max_buffer_bytes = std::int64_t{512} * 1024 * 1024;
 };
 
 struct PushConfig {
@@ -104,6 +109,22 @@ struct WebConfig {
     bool demo = true;
 };
 
+// Operator routes (/metrics, the status page's /status.json; http/admin_access.h). Metrics tell an
+// outsider how busy the service is, which senders fail and how, so they are not public.
+struct AdminConfig {
+    // Secret: a request from a non-loopback peer needs `Authorization: Bearer <token>`. ""
+    // = no token: only loopback peers (and the admin listener) are served. Never logged.
+    std::string token;
+    // Loopback peers are trusted without the token: whoever runs code on the host can read the
+    // token from the config anyway. Set false when a reverse proxy on the same host forwards
+    // public traffic, since then every request comes from loopback.
+    bool loopback_without_token = true;
+    // A separate cleartext listener serving only GET /metrics and /health (e.g. a private
+    // interface for Prometheus). When set, the public listeners answer /metrics 404. ""
+    // disables it.
+    std::string listen;
+};
+
 struct LogConfig {
     std::string level = "info";
 };
@@ -117,6 +138,7 @@ struct Config {
     StoreConfig store;
     TestDoubleConfig testdouble;
     WebConfig web;
+    AdminConfig admin;
     LogConfig log;
 };
 

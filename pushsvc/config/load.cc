@@ -188,6 +188,9 @@ std::vector<Key> keys_of(Config& c) {
         int_key("limits.handshake_timeout_ms", c.limits.handshake_timeout_ms, 1),
         int_key("limits.first_request_timeout_ms", c.limits.first_request_timeout_ms, 1),
         int_key("limits.write_stall_timeout_ms", c.limits.write_stall_timeout_ms, 1),
+        // At least 1 MiB: below that a handful of ordinary connections would be shed.
+        int_key("limits.max_buffer_bytes", c.limits.max_buffer_bytes, 1 << 20,
+                std::int64_t{1} << 50),
         int_key("push.max_ttl", c.push.max_ttl, 1),
         int_key("push.vapid_exp_skew_s", c.push.vapid_exp_skew_s, 0, kDaySeconds),
         int_key("push.vapid_cache_size", c.push.vapid_cache_size, 0),  // 0: no cache
@@ -207,6 +210,10 @@ std::vector<Key> keys_of(Config& c) {
         bool_key("web.demo", c.web.demo),
         bool_key("testdouble.enabled", c.testdouble.enabled),
         string_key("testdouble.break", c.testdouble.break_rules),
+        // Secret: string_key's errors never quote the value.
+        string_key("admin.token", c.admin.token),
+        bool_key("admin.loopback_without_token", c.admin.loopback_without_token),
+        string_key("admin.listen", c.admin.listen),
         choice_key("log.level", c.log.level,
                    {"trace", "debug", "info", "warn", "error", "critical", "off"}),
     };
@@ -377,6 +384,10 @@ void validate(const Config& c) {
         throw std::runtime_error(
             "config: server.tls_listen needs server.tls_cert and server.tls_key");
     if (c.store.path.empty()) throw std::runtime_error("config: store.path must be set");
+    // A short token is guessable online; 16 characters (e.g. `openssl rand -hex 16` gives 32)
+    // is the least accepted. The message never quotes it.
+    if (!c.admin.token.empty() && c.admin.token.size() < 16)
+        throw std::runtime_error("config: admin.token must be at least 16 characters");
     if (!c.server.public_url.empty() && c.server.public_url.find("://") == std::string::npos)
         throw std::runtime_error(
             "config: server.public_url must be an origin like https://host:port");

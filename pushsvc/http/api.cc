@@ -88,15 +88,9 @@ void Api::handle(Request req, Responder respond) {
         }
         return respond(error(errc::websocket_required));
     } else if (path == "/health") {
-        Response r;
-        r.headers.add("content-type", "application/json");
-        r.body = R"({"status":"ok"})";
-        return respond(std::move(r));
-    } else if (path == "/metrics") {
-        Response r;
-        r.headers.add("content-type", "text/plain; version=0.0.4");
-        r.body = obs::render_prometheus();
-        return respond(std::move(r));
+        return respond(health());
+    } else if (path == "/metrics" && metrics_public_) {
+        return respond(metrics(req, public_admin_));
     } else {
         return respond(error(errc::not_found));
     }
@@ -119,6 +113,34 @@ void Api::handle(Request req, Responder respond) {
     } else {
         run();
     }
+}
+
+void Api::set_admin(const config::AdminConfig& admin) {
+    public_admin_ = AdminAccess::from(admin, false);
+    listener_admin_ = AdminAccess::from(admin, true);
+    metrics_public_ = admin.listen.empty();
+}
+
+void Api::handle_admin(Request req, Responder respond) {
+    std::string_view path = path_of(req.target);
+    if (path == "/health") return respond(health());
+    if (path == "/metrics") return respond(metrics(req, listener_admin_));
+    respond(error(errc::not_found));
+}
+
+Response Api::health() {
+    Response r;
+    r.headers.add("content-type", "application/json");
+    r.body = R"({"status":"ok"})";
+    return r;
+}
+
+Response Api::metrics(const Request& req, const AdminAccess& access) const {
+    if (auto denied = check_admin(req, access, service_.options().profile)) return *denied;
+    Response r;
+    r.headers.add("content-type", "text/plain; version=0.0.4");
+    r.body = obs::render_prometheus();
+    return r;
 }
 
 Response Api::subscribe(const Request& req) {

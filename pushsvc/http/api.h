@@ -10,7 +10,7 @@
 //   GET    /receipt/<id>    RFC 8030 §6.3      server pushes of receipts (204 / 410)
 //   DELETE /m/<id>          RFC 8030 §6.2      204: the UA's ack or the sender's cancel
 //   DELETE /sub/<id>, /set/<id>, /receipt/<id>  RFC 8030 §7.3, §7.3.1  204
-//   GET    /health, /metrics   operations
+//   GET    /health, /metrics   operations; /metrics only as http/admin_access.h allows
 // A resource that does not exist is a 404 (choice A-1 for repeated DELETEs).
 //
 // Thread-safety: handle() may be called from any network thread concurrently.
@@ -18,6 +18,7 @@
 #include <functional>
 #include <optional>
 
+#include "pushsvc/http/admin_access.h"
 #include "pushsvc/http/message.h"
 #include "pushsvc/http/monitor_session.h"
 #include "pushsvc/webpush/push_service.h"
@@ -37,16 +38,28 @@ class Api {
 
     void handle(Request req, Responder respond);
 
+    // Who may read /metrics (admin.*; default: loopback peers only, no token). With
+    // admin.listen set, the public listeners answer /metrics 404 and handle_admin() serves it.
+    void set_admin(const config::AdminConfig& admin);
+    // The admin listener's routes: /metrics (under the same rule, with admin_listener set) and
+    // /health; anything else is 404.
+    void handle_admin(Request req, Responder respond);
+
   private:
     Response subscribe(const Request& req);
     Response push(Request& req, std::string_view token);
     Response delete_resource(std::string_view path);
     void monitor(Request& req, std::string_view path, Responder& respond);
     Response error(errc e) const;
+    Response metrics(const Request& req, const AdminAccess& access) const;
+    static Response health();
 
     webpush::PushService& service_;
     Offload offload_;
     std::optional<MonitorContext> monitoring_;
+    AdminAccess public_admin_;
+    AdminAccess listener_admin_{.admin_listener = true};
+    bool metrics_public_ = true;
 };
 
 }  // namespace pushsvc::http

@@ -64,6 +64,14 @@ ErrorInfo error_info(errc e, config::Profile profile) noexcept {
             return {403, 109, "Invalid VAPID credentials"};
         case errc::vapid_key_mismatch:
             return {403, 109, "VAPID key differs from the subscription's key"};
+        case errc::admin_token_missing:
+            return {401, 0, "This route needs Authorization: Bearer <admin.token>"};
+        case errc::admin_token_invalid:
+            return {403, 0, "Wrong admin token"};
+        case errc::admin_forbidden:
+            return {403, 0,
+                    "This route is served to loopback peers only; set admin.token to allow "
+                    "others"};
         case errc::not_found:
             return {404, 0, "Not found"};
         case errc::token_invalid:
@@ -137,7 +145,12 @@ Response error_response(errc e, config::Profile profile, std::string_view detail
     Response r;
     r.status = info.status;
     r.headers.add("content-type", "application/json");
-    if (info.status == 401) r.headers.add("www-authenticate", "vapid");
+    // Each 401 names its own scheme: VAPID for pushes (R8292-3-b), a bearer token for the
+    // operator routes (RFC 6750 §3).
+    if (e == errc::admin_token_missing)
+        r.headers.add("www-authenticate", "Bearer realm=\"pushsvc-admin\"");
+    else if (info.status == 401)
+        r.headers.add("www-authenticate", "vapid");
     if (info.status == 410) r.headers.add("cache-control", "max-age=86400");
     if (info.status == 503) r.headers.add("retry-after", "120");
     if (info.status == 429) r.headers.add("retry-after", "60");  // R8030-8.4-b

@@ -25,7 +25,8 @@ std::string_view reason_phrase(int status);
 // in strict; RFC 8030 §7.3).
 ErrorInfo error_info(errc e, config::Profile profile) noexcept;
 
-// The full response: status, JSON body, and WWW-Authenticate: vapid on every 401 (R8292-3-b).
+// The full response: status, JSON body, and WWW-Authenticate: vapid on every 401 (R8292-3-b)
+// except the operator routes' (Bearer, http/admin_access.h).
 // `detail` replaces the default message when not empty. Never contains request data beyond
 // what the caller puts in `detail`.
 Response error_response(errc e, config::Profile profile = config::Profile::compat,

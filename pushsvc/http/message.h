@@ -67,6 +67,9 @@ struct Request {
     std::string body;
     bool can_push = false;           // HTTP/2 with SETTINGS_ENABLE_PUSH=1 (RFC 8030 §6)
     std::shared_ptr<Pusher> pusher;  // set for HTTP/2 GETs when can_push
+    // The client's IP address as text ("192.0.2.1", "::1"), no port; "" when unknown (a
+    // request built in a test). Set by the sessions from net::SessionContext.
+    std::string peer_address;
 };
 
 struct Response {

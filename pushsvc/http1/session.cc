@@ -20,6 +20,7 @@
 #include "pushsvc/base/guard.h"
 #include "pushsvc/http/error_map.h"
 #include "pushsvc/http1/convert.h"
+#include "pushsvc/net/buffer_budget.h"
 #include "pushsvc/obs/catalog.h"
 #include "pushsvc/obs/log.h"
 
@@ -143,6 +144,7 @@ class Session : public net::Connection {
     auto guarded(F f) {
         return base::guard(std::move(f), [weak = derived().weak_from_this(),
                                           id = ctx_.id](const std::string& what) {
+            net::count_connection_failure();
             SPDLOG_ERROR("c{} http1 handler failed, closing the connection: {}", id, what);
             if (auto self = weak.lock()) asio::post(self->ex_, [self] { self->finish(); });
         });
@@ -192,6 +194,14 @@ class Session : public net::Connection {
     void on_read(beast::error_code ec, std::size_t n) {
         if (state_ != State::reading) return;
         if (ec) return on_read_error(ec);
+        // What this request makes the session hold now (net/buffer_budget.h): its unparsed
+        // input and the body so far. Bounded per connection by the header and body limits,
+        // so it counts towards the process's total rather than being shed on its own.
+        charge_.set(buffer_.capacity() + parser_->get().body().size());
+        if (charge_.should_shed()) {
+            obs::catalog().connections_shed.inc();
+            return finish();
+        }
         if (!started_ && (n > 0 || parser_->got_some())) {
             started_ = true;
             deadline_ = Clock::now() + milliseconds(ctx_.limits.read_timeout_ms);
@@ -297,7 +307,9 @@ class Session : public net::Connection {
             }));
         };
         try {
-            app_->handler(to_request(std::move(req)), std::move(responder));
+            http::Request request = to_request(std::move(req));
+            request.peer_address = ctx_.peer_address;
+            app_->handler(std::move(request), std::move(responder));
         } catch (const std::exception& e) {
             SPDLOG_ERROR("c{} handler threw: {}", ctx_.id, e.what());
             on_response(seq, http::error_response(errc::internal, ctx_.profile));
@@ -386,6 +398,7 @@ class Session : public net::Connection {
     net::SessionContext ctx_;
     std::shared_ptr<const Application> app_;
     beast::flat_buffer buffer_;
+    net::BufferBudget::Charge charge_{net::buffer_budget()};
     // Beast keeps a reference to it: it must live as long as any parser (declared before it).
     std::function<void(std::uint64_t, beast::string_view, beast::error_code&)> on_chunk_header_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;

@@ -63,6 +63,9 @@ class FrameReader {
     // After an error event the connection is done; further calls are meaningless.
     Event next(std::string_view& in);
 
+    // Bytes of a fragmented message held so far (net/buffer_budget.h accounting).
+    std::size_t buffered() const noexcept { return message_.capacity(); }
+
   private:
     std::size_t max_message_;
     std::string message_;  // data of a fragmented message so far

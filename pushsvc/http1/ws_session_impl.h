@@ -29,6 +29,7 @@
 #include "pushsvc/base/guard.h"
 #include "pushsvc/http1/ws_frame.h"
 #include "pushsvc/http1/ws_session.h"
+#include "pushsvc/net/buffer_budget.h"
 #include "pushsvc/obs/catalog.h"
 #include "pushsvc/webpush/ua_channel.h"
 
@@ -143,6 +144,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     auto guarded(F f) {
         return base::guard(std::move(f), [weak = this->weak_from_this(),
                                           id = ctx_.id](const std::string& what) {
+            net::count_connection_failure();
             spdlog::error("c{}: websocket handler failed, closing the connection: {}", id, what);
             if (auto self = weak.lock())
                 asio::post(self->stream_.get_executor(), [self] { self->end(); });
@@ -191,6 +193,13 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
         if (broken_) return do_read();  // unparseable: drained until EOF or the deadline
         inbox_.append(bytes);
         process_inbox();
+        // What the peer makes this session hold (net/buffer_budget.h): unhandled input and a
+        // fragmented message in assembly, each bounded by the message limit.
+        charge_.set(inbox_.capacity() + reader_.buffered());
+        if (charge_.should_shed() && !ended_) {
+            obs::catalog().connections_shed.inc();
+            end();
+        }
     }
 
     // Handles the events in inbox_ one at a time: a text message goes to the channel, and the
@@ -405,6 +414,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     asio::steady_timer timer_;
     ws::FrameReader reader_;
     std::string inbox_;  // received bytes not yet handled; empty (no heap) when idle
+    net::BufferBudget::Charge charge_{net::buffer_budget()};
     std::size_t consumed_ = 0;
     // std::list, not std::deque: an empty libstdc++ deque still holds a 512-byte block.
     std::list<std::string> queue_;  // encoded frames; the first `writing_` are being written

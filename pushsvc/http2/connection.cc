@@ -13,8 +13,10 @@
 #include <memory>
 #include <mutex>
 
+#include "pushsvc/base/guard.h"
 #include "pushsvc/http/error_map.h"
 #include "pushsvc/http2/engine.h"
+#include "pushsvc/net/buffer_budget.h"
 #include "pushsvc/obs/catalog.h"
 #include "pushsvc/obs/log.h"
 
@@ -105,13 +107,13 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
 
     void run() {
         ctx_.registry->add(this, this->weak_from_this());
-        asio::dispatch(ex_, [self = this->shared_from_this()] { self->start(); });
+        asio::dispatch(ex_, guarded([self = this->shared_from_this()] { self->start(); }));
     }
 
     void drain() override {
-        asio::post(ex_, [weak = this->weak_from_this()] {
-            if (auto s = weak.lock()) s->on_drain();
-        });
+        asio::post(ex_, guarded([weak = this->weak_from_this()] {
+                       if (auto s = weak.lock()) s->on_drain();
+                   }));
     }
 
     void close() override {
@@ -122,6 +124,25 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
 
   private:
     auto& lowest() { return beast::get_lowest_layer(stream_); }
+
+    // The boundary of this connection's handlers: an exception escaping one (std::bad_alloc
+    // when memory runs out, a bug) is logged, counted and closes this connection only; the
+    // network thread, the process and every other connection go on.
+    template <class F>
+    auto guarded(F f) {
+        return base::guard(
+            std::move(f), [weak = this->weak_from_this(), id = ctx_.id](const std::string& what) {
+                net::count_connection_failure();
+                SPDLOG_ERROR("c{} http2 handler failed, closing the connection: {}", id, what);
+                if (auto self = weak.lock())
+                    asio::post(self->ex_, [self] {
+                        try {
+                            self->finish();
+                        } catch (...) {  // out of memory again: the socket closes with `self`
+                        }
+                    });
+            });
+    }
 
     void start() {
         // The stream's own timeouts stay off: this class keeps one deadline timer instead,
@@ -145,9 +166,11 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
     void do_read() {
         if (reading_ || closed_) return;
         reading_ = true;
-        stream_.async_read_some(asio::buffer(rbuf_),
-                                [self = this->shared_from_this()](
-                                    beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+        stream_.async_read_some(
+            asio::buffer(rbuf_),
+            guarded([self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                self->on_read(ec, n);
+            }));
     }
 
     void on_read(beast::error_code ec, std::size_t n) {
@@ -161,6 +184,7 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         dispatch_ready();
         collect_push_results();  // pushes reset by the peer
         flush();
+        if (over_buffer_budget()) return;
         report_closed();
         if (engine_.want_read()) do_read();
         arm_timer();
@@ -211,6 +235,7 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
                 pushers_[r.stream_id] = pusher;
                 r.request.pusher = std::move(pusher);
             }
+            r.request.peer_address = ctx_.peer_address;
             try {
                 (*handler_)(std::move(r.request), std::move(responder));
             } catch (const std::exception& e) {
@@ -228,6 +253,7 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         if (closed_) return;
         engine_.submit_response(stream_id, std::move(res));  // false: stream gone, dropped
         flush();
+        if (over_buffer_budget()) return;
         arm_timer();
     }
 
@@ -249,6 +275,7 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
             push_done_[promised] = std::move(done);
         }
         flush();
+        if (over_buffer_budget()) return;
         arm_timer();
     }
 
@@ -320,9 +347,8 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         writing_ = true;
         write_started_ = Clock::now();
         asio::async_write(stream_, asio::buffer(wbuf_),
-                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                              self->on_write(ec);
-                          });
+                          guarded([self = this->shared_from_this()](
+                                      beast::error_code ec, std::size_t) { self->on_write(ec); }));
     }
 
     void on_write(beast::error_code ec) {
@@ -332,11 +358,28 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         for (auto& done : in_write_) report_push(done, true);
         in_write_.clear();
         flush();
+        if (over_buffer_budget()) return;
         report_closed();
         arm_timer();
     }
 
     // The engine has queued a GOAWAY for a fatal error: write it, then close.
+    // Reports what this connection holds to the process's buffer budget; over the budget
+    // and holding more than its share, the connection is closed at once (no GOAWAY: the
+    // peer that holds output back is not reading anyway). True when it was.
+    bool over_buffer_budget() {
+        charge_.set(engine_.held_bytes() + wbuf_.size());
+        if (!charge_.should_shed()) return false;
+        obs::catalog().connections_shed.inc();
+        SPDLOG_WARN(
+            "c{} holds {} bytes of buffers while they are over limits.max_buffer_bytes: "
+            "closing it",
+            ctx_.id, charge_.bytes());
+        finish();
+        charge_.set(0);
+        return true;
+    }
+
     void fail() {
         failed_ = true;
         flush();
@@ -428,10 +471,10 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         timer_armed_ = true;
         timer_expiry_ = d;
         timer_.expires_at(d);
-        timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+        timer_.async_wait(guarded([self = this->shared_from_this()](beast::error_code ec) {
             if (ec == asio::error::operation_aborted) return;  // re-armed or finished
             self->on_timer();
-        });
+        }));
     }
 
     void on_timer() {
@@ -497,6 +540,7 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
     std::string initial_;
     std::array<std::uint8_t, kReadChunk> rbuf_{};
     std::string wbuf_;
+    net::BufferBudget::Charge charge_{net::buffer_budget()};  // this connection's part of it
     std::map<std::int32_t, std::shared_ptr<StreamPusher>> pushers_;
     std::map<std::int32_t, http::PushDone> push_done_;  // promised stream -> completion
     std::vector<http::PushDone> serialized_;            // last frame serialized, not yet in a write

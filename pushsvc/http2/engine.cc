@@ -443,4 +443,11 @@ ssize_t Engine::read_body(std::int32_t stream_id, std::uint8_t* buf, std::size_t
     return static_cast<ssize_t>(n);
 }
 
+std::size_t Engine::held_bytes() const noexcept {
+    std::size_t n = 0;
+    for (const auto& [id, s] : streams_)
+        n += s->header_bytes + s->request.body.size() + s->out_body.size();
+    return n;
+}
+
 }  // namespace pushsvc::http2

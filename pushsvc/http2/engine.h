@@ -158,6 +158,9 @@ class Engine {
     std::size_t reset_write_stalled(Clock::time_point cutoff, bool& none_moving);
     // Whether the peer has opened any stream yet (the first-request deadline).
     bool stream_seen() const;
+    // Bytes the peer makes this connection hold now: request header blocks and bodies, and
+    // response bodies not yet released (net/buffer_budget.h). O(open streams).
+    std::size_t held_bytes() const noexcept;
 
     std::uint64_t id() const noexcept { return ctx_.id; }
 

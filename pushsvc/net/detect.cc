@@ -55,6 +55,7 @@ template <class Self, class F>
 auto guarded(const std::shared_ptr<Self>& self, std::uint64_t id, F f) {
     return base::guard(std::move(f),
                        [weak = std::weak_ptr<Self>(self), id](const std::string& what) {
+                           count_connection_failure();
                            SPDLOG_ERROR("c{} connection setup failed, closing it: {}", id, what);
                            if (auto s = weak.lock()) s->close();
                        });

@@ -11,6 +11,7 @@
 
 #include "pushsvc/base/guard.h"
 #include "pushsvc/net/admission.h"
+#include "pushsvc/net/buffer_budget.h"
 #include "pushsvc/net/connection.h"
 #include "pushsvc/net/detect.h"
 #include "pushsvc/net/listener.h"
@@ -52,6 +53,10 @@ struct Server::Shared {
         boost::system::error_code ec;
         const auto ep = socket.remote_endpoint(ec);
         if (ec) return std::nullopt;  // already reset by the peer: nothing to serve
+        if (buffer_budget().over()) {
+            refuse_memory(socket, ep);
+            return std::nullopt;
+        }
         Admission::Refusal why{};
         auto slot = admission->admit(ep.address(), why);
         if (!slot) {
@@ -60,7 +65,8 @@ struct Server::Shared {
         }
         SessionContext ctx = base;
         ctx.id = obs::next_connection_id();
-        ctx.peer = ep.address().to_string() + ":" + std::to_string(ep.port());
+        ctx.peer_address = ep.address().to_string();
+        ctx.peer = ctx.peer_address + ":" + std::to_string(ep.port());
         ctx.admission_slot = std::move(slot);
         return ctx;
     }
@@ -89,6 +95,21 @@ struct Server::Shared {
         }
     }
     std::size_t admission_limit_total = 0;
+
+    // Connection buffers are over limits.max_buffer_bytes: nothing new until they shrink.
+    void refuse_memory(tcp::socket& socket, const tcp::endpoint& ep) const {
+        obs::catalog().connections_refused_memory.inc();
+        boost::system::error_code ignored;
+        socket.set_option(asio::socket_base::linger(true, 0), ignored);
+        socket.close(ignored);
+        if (const auto n = refused_memory_log.record()) {
+            SPDLOG_WARN(
+                "refused {} connection(s) since the last report: connection buffers hold {} "
+                "bytes, over limits.max_buffer_bytes {}; latest from {}",
+                n, buffer_budget().held(), buffer_budget().limit(), ep.address().to_string());
+        }
+    }
+    mutable RateLimitedLog refused_memory_log{std::chrono::seconds(10)};
 };
 
 namespace {

@@ -3,6 +3,9 @@
 #include <chrono>
 #include <ctime>
 
+#include "pushsvc/base/guard.h"
+#include "pushsvc/obs/catalog.h"
+
 namespace pushsvc::net {
 
 std::string http_date_now() {
@@ -12,6 +15,12 @@ std::string http_date_now() {
     char buf[64];
     const std::size_t n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     return std::string(buf, n);
+}
+
+void count_connection_failure() noexcept {
+    (base::current_exception_is_bad_alloc() ? obs::catalog().connections_failed_oom
+                                            : obs::catalog().connections_failed_exception)
+        .inc();
 }
 
 }  // namespace pushsvc::net

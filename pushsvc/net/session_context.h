@@ -22,6 +22,8 @@ struct SessionContext {
     bool secure = false;   // arrived over TLS (HTTP/2 pushes use it for :scheme)
     std::string peer;      // "ip:port", for logs only
     std::uint64_t id = 0;  // connection number, log prefix "c<id>"
+    // The peer's IP alone: requests carry it (who may read the operator routes).
+    std::string peer_address;
     // The connection's place under limits.max_connections(_per_ip) (net/admission.h): every
     // copy of the context holds it, and the place is freed when the last copy dies with the
     // connection object, whichever protocol session it became.
@@ -32,6 +34,11 @@ struct SessionContext {
     std::chrono::steady_clock::time_point first_request_deadline =
         std::chrono::steady_clock::time_point::max();
 };
+
+// Counts one connection closed at its handler boundary by an exception (base/guard.h): in
+// pushsvc_connections_failed_total{reason="out_of_memory"} for std::bad_alloc, else
+// reason="exception". Call only while the exception is being handled (a guard's on_error).
+void count_connection_failure() noexcept;
 
 // Value of the `server` response field added by every session.
 inline constexpr const char* kServerName = "pushsvc";

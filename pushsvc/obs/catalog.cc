@@ -14,7 +14,12 @@ constexpr const char* kReceiptsHelp =
 
 constexpr const char* kRefusedHelp =
     "Connections closed right after accept because a connection limit was reached: "
-    "reason total (limits.max_connections) or per_ip (limits.max_connections_per_ip).";
+    "reason total (limits.max_connections), per_ip (limits.max_connections_per_ip) or memory "
+    "(connection buffers over limits.max_buffer_bytes).";
+
+constexpr const char* kFailedHelp =
+    "Connections closed because handling them threw: reason out_of_memory (an allocation "
+    "failed; only that connection is lost) or exception (a bug). The process goes on.";
 
 Counter& connections(const char* protocol) {
     return counter("pushsvc_connections_total", kConnectionsHelp, {{"protocol", protocol}});
@@ -45,6 +50,11 @@ Catalog::Catalog()
           counter("pushsvc_connections_refused_total", kRefusedHelp, {{"reason", "total"}})),
       connections_refused_per_ip(
           counter("pushsvc_connections_refused_total", kRefusedHelp, {{"reason", "per_ip"}})),
+      connections_refused_memory(
+          counter("pushsvc_connections_refused_total", kRefusedHelp, {{"reason", "memory"}})),
+      connections_shed(counter("pushsvc_connections_shed_total",
+                               "Connections closed because connection buffers were over "
+                               "limits.max_buffer_bytes and they held more than their share.")),
       accept_errors(counter("pushsvc_accept_errors_total",
                             "accept() failures (EMFILE, ENFILE, ...); the listener pauses "
                             "accepting briefly after each.")),
@@ -53,6 +63,10 @@ Catalog::Catalog()
                                      "protocol preface or the first request did not arrive in "
                                      "time (limits.handshake_timeout_ms, "
                                      "limits.first_request_timeout_ms).")),
+      connections_failed_oom(
+          counter("pushsvc_connections_failed_total", kFailedHelp, {{"reason", "out_of_memory"}})),
+      connections_failed_exception(
+          counter("pushsvc_connections_failed_total", kFailedHelp, {{"reason", "exception"}})),
       http1_requests(counter("pushsvc_http1_requests_total",
                              "HTTP/1.1 requests read completely and handed to the service.")),
       http1_read_timeouts(counter("pushsvc_http1_read_timeouts_total",

@@ -45,8 +45,13 @@ struct Catalog {
     // Connection limits and phase deadlines (net/admission.h, net/detect.cc)
     Counter& connections_refused_total;
     Counter& connections_refused_per_ip;
+    Counter& connections_refused_memory;  // over limits.max_buffer_bytes (net/buffer_budget.h)
+    Counter& connections_shed;            // closed holding more than their share of it
     Counter& accept_errors;
     Counter& first_request_timeouts;
+    // Connections closed at their handler boundary by an exception (net::count_connection_failure)
+    Counter& connections_failed_oom;
+    Counter& connections_failed_exception;
     // HTTP/1.1 and WebSocket
     Counter& http1_requests;
     Counter& http1_read_timeouts;

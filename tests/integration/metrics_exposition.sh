@@ -3,6 +3,9 @@
 # linter) accepts every scrape without a single complaint, and the counters and gauges say
 # what happened: one user agent on the WebSocket channel and one monitoring over HTTP/2
 # (pushctl ua), error pushes by reason, accepted pushes, deliveries, then both disconnected.
+# Scrapes carry the admin token, as a remote Prometheus would: loopback is not exempted here
+# (admin.loopback_without_token = false), and /metrics without it or with a wrong one is a
+# counted JSON 401/403.
 # Usage: metrics_exposition.sh BIN_DIR
 set -euo pipefail
 bin=$1
@@ -18,7 +21,9 @@ fail() { echo "FAIL: $*"; echo "--- last scrape"; cat "$work/metrics.txt" 2>/dev
 source "$(dirname "$0")/lib.sh"  # wait_for_file
 command -v promtool >/dev/null || fail "promtool missing (Debian package prometheus, tools/install-deps.sh)"
 
-printf '[server]\nlisten = "127.0.0.1:0"\n[store]\npath = "%s/data"\n' "$work" > "$work/pushsvc.toml"
+token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '[server]\nlisten = "127.0.0.1:0"\n[store]\npath = "%s/data"\n[admin]\ntoken = "%s"\nloopback_without_token = false\n' \
+    "$work" "$token" > "$work/pushsvc.toml"
 "$bin/pushsvc" --config "$work/pushsvc.toml" --ready-file "$work/ready.json" >"$work/pushsvc.log" 2>&1 &
 pids+=($!)
 wait_for_file "$work/ready.json" "${pids[-1]}" || fail "pushsvc not ready"
@@ -26,7 +31,8 @@ clear=$(sed -E 's/.*"cleartext":"([^"]+)".*/\1/' "$work/ready.json")
 
 # Scrapes into metrics.txt and has promtool check it: any parse error or lint warning fails.
 scrape() {
-    curl -sSf "http://$clear/metrics" -o "$work/metrics.txt" || fail "GET /metrics"
+    curl -sSf -H "Authorization: Bearer $token" "http://$clear/metrics" -o "$work/metrics.txt" ||
+        fail "GET /metrics"
     if ! promtool check metrics <"$work/metrics.txt" >"$work/promtool.out" 2>&1 ||
         [ -s "$work/promtool.out" ]; then
         fail "promtool check metrics: $(cat "$work/promtool.out")"
@@ -121,4 +127,15 @@ accepted=$(value pushsvc_accepted_total)
 classified=$(awk '/^pushsvc_connections_total\{/ { n += $2 } END { print n }' "$work/metrics.txt")
 [ "$accepted" = "$classified" ] || fail "accepted $accepted connections, classified $classified"
 awk -v u="$(value pushsvc_uptime_seconds)" 'BEGIN { exit !(u > 0 && u < 600) }' || fail "uptime"
-echo "PASS: /metrics passes promtool and counts what happened"
+grep -q "$token" "$work/pushsvc.log" && fail "the admin token appears in the log"
+
+# Without the token (or with a wrong one) /metrics is a JSON error, counted by reason.
+denied=$(curl -sS -D "$work/denied.head" "http://$clear/metrics")
+grep -q '^HTTP/1.1 401' "$work/denied.head" || fail "/metrics without a token: $(head -1 "$work/denied.head")"
+grep -qi '^www-authenticate: Bearer' "$work/denied.head" || fail "401 without a Bearer challenge"
+[[ $denied == *'"reason":"admin_token_missing"'* ]] || fail "401 body: $denied"
+[ "$(curl -sS -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer wrong-token-xxxxxxxx' \
+    "http://$clear/metrics")" = 403 ] || fail "/metrics with a wrong token was not 403"
+await "denials counted" 'pushsvc_errors_total{reason="admin_token_missing"}' 1 \
+    'pushsvc_errors_total{reason="admin_token_invalid"}' 1
+echo "PASS: /metrics passes promtool and counts what happened; it needs the admin token"

@@ -35,7 +35,8 @@ while IFS= read -r line; do HDRS+=(-H "$line"); done <"$W/headers.txt"
 h2load_run expiry_fill -t 1 -c 8 -m 32 -n "$MSGS" -d "$W/body.bin" "${HDRS[@]}" -i "$W/uris.txt"
 
 expired_count() {
-    curl -s "$PS_CLEAR/metrics" | awk '/^pushsvc_messages_expired_total /{print $2; f=1} END{if(!f) print 0}'
+    # Loopback needs no admin token; PUSHSVC_ADMIN_TOKEN when the loopback exemption is off.
+    curl -s ${PUSHSVC_ADMIN_TOKEN:+-H "Authorization: Bearer $PUSHSVC_ADMIN_TOKEN"} "$PS_CLEAR/metrics" | awk '/^pushsvc_messages_expired_total /{print $2; f=1} END{if(!f) print 0}'
 }
 # Round 1 at RATE without expiry; then the clock jumps past the fill's TTL and round 2 runs
 # at the same rate while the sweep works through the M messages.

@@ -116,7 +116,10 @@ for i in $(seq 0 "$MAX_SAMPLES"); do
     rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$PS_PID/status")
     fds=$(find "/proc/$PS_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
     store=$(du -sb "$PS_DIR/data" 2>/dev/null | cut -f1)
-    curl -s --max-time 5 "$PS_CLEAR/metrics" >"$WORK/metrics.txt" || : >"$WORK/metrics.txt"
+    # /metrics answers loopback without a token; PUSHSVC_ADMIN_TOKEN for one started with admin.token
+    # and admin.loopback_without_token = false.
+    curl -s --max-time 5 ${PUSHSVC_ADMIN_TOKEN:+-H "Authorization: Bearer $PUSHSVC_ADMIN_TOKEN"} \
+        "$PS_CLEAR/metrics" >"$WORK/metrics.txt" || : >"$WORK/metrics.txt"
     clock=$(curl -s --max-time 5 "$PS_CLEAR/_testdouble/clock" | sed -n 's/.*"now_ms":\([0-9-]*\).*/\1/p')
     driver=$(cat "$STATS" 2>/dev/null || true)
     printf '{"bench":"soak_sample","i":%d,"t_s":%s,"service_ms":%s,"rss_bytes":%d,"fds":%d,"store_bytes":%d,"queued_messages":%s,"user_agents":%s,"receipt_subscriptions":%s,"idle_removed_total":%s,"expired_total":%s,"oldest_queued_age_s":%s,"connected_ws":%s,"driver":%s}\n' \
@@ -137,7 +140,8 @@ stop_pid "$DRIVER_PID"
 cat "$WORK/driver.err" >&2
 FINAL=$(tail -1 "$WORK/driver.out")
 echo "$FINAL"
-curl -s --max-time 5 "$PS_CLEAR/metrics" >"$WORK/metrics.txt" || true
+curl -s --max-time 5 ${PUSHSVC_ADMIN_TOKEN:+-H "Authorization: Bearer $PUSHSVC_ADMIN_TOKEN"} \
+    "$PS_CLEAR/metrics" >"$WORK/metrics.txt" || true
 IDLE_REMOVED=$(gauge pushsvc_idle_user_agents_removed_total)
 log "server: idle user agents removed $IDLE_REMOVED, messages expired $(gauge pushsvc_messages_expired_total)"
 stop_pid "$PS_PID"

@@ -276,3 +276,21 @@ TEST(ConfigLoad, ExampleConfigDocumentsEveryKeyAndLoads) {
 
 }  // namespace
 }  // namespace pushsvc::config
+
+namespace pushsvc::config {
+namespace {
+
+TEST(ConfigLoad, AdminTokenIsASecretOfAtLeast16Characters) {
+    Config c =
+        load_toml("[admin]\ntoken = \"0123456789abcdef\"\nlisten = \"127.0.0.1:0\"\n", env({}));
+    EXPECT_EQ(c.admin.token, "0123456789abcdef");
+    EXPECT_EQ(c.admin.listen, "127.0.0.1:0");
+    EXPECT_TRUE(c.admin.loopback_without_token);
+    std::string msg = error_of([] { load_toml("[admin]\ntoken = \"short-secret\"\n", env({})); });
+    EXPECT_EQ(msg, "config: admin.token must be at least 16 characters");
+    EXPECT_EQ(msg.find("short-secret"), std::string::npos);  // never quoted
+    EXPECT_EQ(Config{}.admin.token, "");                     // none by default: loopback only
+}
+
+}  // namespace
+}  // namespace pushsvc::config
