@@ -194,6 +194,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
     std::optional<crypto::P256PrivateKey> demo_key;        // web.demo
     std::unique_ptr<web::StatusReport> status;
     std::unique_ptr<web::Pages> pages;  // in front of everything: status and try-it pages
+    std::unique_ptr<web::Pages> admin_pages;  // the status page on admin.listen
     // Declared after everything sessions point at: destroying the io_context destroys the
     // sessions still queued in it, and they detach from the hub on the way out.
     asio::io_context ioc(threads);
@@ -263,12 +264,23 @@ int run(const config::Config& cfg, const RunOptions& options) {
         if (auto ep = server.cleartext_endpoint())
             sources.listeners.emplace_back("cleartext", endpoint_text(*ep));
         if (auto ep = server.tls_endpoint()) sources.listeners.emplace_back("tls", endpoint_text(*ep));
+        if (admin_server)
+            sources.listeners.emplace_back("admin",
+                                           endpoint_text(*admin_server->cleartext_endpoint()));
         status = std::make_unique<web::StatusReport>(std::move(sources));
     }
     if (cfg.web.demo) demo_key = load_demo_key(cfg);
+    // The status page follows /metrics: on the public listeners unless admin.listen is set.
+    auto operator_check = [&cfg](bool admin_listener) {
+        return [access = http::AdminAccess::from(cfg.admin, admin_listener),
+                profile = cfg.profile](const http::Request& req) {
+            return http::check_admin(req, access, profile);
+        };
+    };
     pages = std::make_unique<web::Pages>(web::PagesDependencies{
         .status = *status,
-        .authorize = [](const http::Request&) { return std::optional<http::Response>(); },
+        .serve_status = cfg.admin.listen.empty(),
+        .authorize = operator_check(false),
         .origin = sopts.origin,
         .demo_key = demo_key ? &*demo_key : nullptr,
         .clock = clock,
@@ -284,8 +296,18 @@ int run(const config::Config& cfg, const RunOptions& options) {
         {.http1 = http1::protocol_handler(handler, http1::make_ws_upgrade_handler(ws)),
          .http2 = http2::protocol_handler(handler)});
     if (admin_server) {
-        http::Handler admin_handler = [&api](http::Request req, http::Responder respond) {
-            api->handle_admin(std::move(req), std::move(respond));
+        admin_pages = std::make_unique<web::Pages>(web::PagesDependencies{
+            .status = *status,
+            .serve_status = true,
+            .authorize = operator_check(true),
+            .origin = sopts.origin,
+            .demo_key = nullptr,
+            .clock = clock,
+            .inner = [&api](http::Request req, http::Responder respond) {
+                api->handle_admin(std::move(req), std::move(respond));
+            }});
+        http::Handler admin_handler = [&admin_pages](http::Request req, http::Responder respond) {
+            admin_pages->handle(std::move(req), std::move(respond));
         };
         admin_server->set_handlers({.http1 = http1::protocol_handler(admin_handler),
                                     .http2 = http2::protocol_handler(admin_handler)});

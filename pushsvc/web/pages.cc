@@ -63,9 +63,9 @@ Pages::Pages(PagesDependencies deps) : deps_(std::move(deps)) {
 void Pages::handle(http::Request req, http::Responder respond) {
     std::string_view path = path_of(req.target);
     const bool get = req.method == "GET" || req.method == "HEAD";
-    if (path == "/" && get && wants_page(req))
+    if (deps_.serve_status && path == "/" && get && wants_page(req))
         return respond(document("text/html; charset=utf-8", status_page_html()));
-    if (path == "/status.json" && get) {
+    if (deps_.serve_status && path == "/status.json" && get) {
         if (auto denied = deps_.authorize(req)) return respond(std::move(*denied));
         auto steady = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now().time_since_epoch())
@@ -110,6 +110,7 @@ void Pages::demo_send(const http::Request& req, http::Responder respond) {
     push.method = "POST";
     push.target = endpoint.substr(deps_.origin.size());
     push.authority = req.authority;
+    push.peer_address = req.peer_address;  // the demo's visitor is the sender, for any limit
     push.headers.add("ttl", "60");
     push.headers.add("urgency", "normal");
     push.headers.add("content-encoding", "aes128gcm");

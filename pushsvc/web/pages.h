@@ -16,7 +16,9 @@
 //                     service's own POST /push/<token> route (web/demo.h); its answer is
 //                     returned as is. An endpoint of another service is 400 foreign_endpoint.
 //
-// The demo routes exist only when a demo key is given (web.demo = true). Thread-safe.
+// The status routes exist only where operators are served (`status`: on the public listeners
+// unless admin.listen moves the operator routes to a listener of their own, where a second
+// Pages serves them), the demo routes only when a demo key is given (web.demo). Thread-safe.
 
 #include <functional>
 #include <optional>
@@ -31,6 +33,7 @@ namespace pushsvc::web {
 
 struct PagesDependencies {
     StatusReport& status;
+    bool serve_status = true;  // GET / (page) and /status.json here
     // nullopt when the request may read operator routes, else the error to answer.
     std::function<std::optional<http::Response>(const http::Request&)> authorize;
     // The origin of this service's endpoint URLs (no trailing slash).
