@@ -23,7 +23,7 @@ extra=("$@")
 # hold on a 2-core box shared with other builds (load average ~15): there the prober's p50 is
 # ~10 ms and its p99 ~100-300 ms with or without an attack.
 AS_LIMIT_MB=${AS_LIMIT_MB:-2048}
-RSS_MB=${RSS_MB:-300}
+RSS_MB=${RSS_MB:-100}
 P99_MS=${P99_MS:-400}
 MAX_MS=${MAX_MS:-1000}
 
