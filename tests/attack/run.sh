@@ -52,6 +52,9 @@ path = "$work/data"
 [log]
 level = "warn"
 TOML
+# EXTRA_LIMITS: more [limits] keys for a run, e.g. EXTRA_LIMITS='max_buffer_bytes = 1048576'
+# (and the rate-limit attacks' keys once they exist).
+if [ -n "${EXTRA_LIMITS:-}" ]; then printf '[limits]\n%s\n' "$EXTRA_LIMITS" >>"$work/pushsvc.toml"; fi
 # prlimit execs pushsvc, so $! is pushsvc itself. The limit in bytes: util-linux 2.38.1's
 # prlimit crashes (SIGSEGV) on a size suffix such as 2G.
 prlimit --as=$((AS_LIMIT_MB * 1024 * 1024)) -- "$bin/pushsvc" --config "$work/pushsvc.toml" \
