@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything and runs every test:
-#   1. the whole tree (build/) and all CTest tests: unit, integration, cross-implementation;
+#   1. the whole tree (build/) and all CTest tests: unit, integration, cross-implementation,
+#      attack (tests/attack/run.sh --short) and the TLS audit (testssl.sh);
 #   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/);
 #   3. a short run of every libFuzzer harness (build-fuzz/, clang; label fuzz-smoke).
 # Exit status is non-zero if anything fails.

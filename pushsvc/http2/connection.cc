@@ -371,7 +371,8 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         charge_.set(engine_.held_bytes() + wbuf_.size());
         if (!charge_.should_shed()) return false;
         obs::catalog().connections_shed.inc();
-        SPDLOG_WARN(
+        // Debug only: under an attack this happens per connection; the counter has the number.
+        SPDLOG_DEBUG(
             "c{} holds {} bytes of buffers while they are over limits.max_buffer_bytes: "
             "closing it",
             ctx_.id, charge_.bytes());

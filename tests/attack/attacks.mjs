@@ -38,7 +38,7 @@ const SHORT = args.includes('--short');
 const CLEAR = opt('clear');
 const TLS = opt('tls');
 const PID = Number(opt('pid', '0'));
-const RSS_MB = Number(opt('rss-mb', '400'));
+const RSS_MB = Number(opt('rss-mb', '100'));
 const P99_MS = Number(opt('p99-ms', '400'));
 const MAX_MS = Number(opt('max-ms', '1000'));
 const DURATION_MS = Number(opt('duration-ms', SHORT ? '3000' : '15000'));
@@ -524,6 +524,32 @@ const ATTACKS = {
                 s.destroy();
             });
             return { requests: sent };
+        },
+    },
+    // Request bodies that never end: every stream of many connections sends a body just
+    // under max_body_bytes and no END_STREAM, so the server holds 128 x 4 KiB per connection
+    // until read_timeout_ms. Bounded per connection by the limits, and in sum by
+    // limits.max_buffer_bytes (the largest holders are shed when it is exceeded).
+    h2_slow_bodies: {
+        what: 'HTTP/2 request bodies that never end',
+        async run(ctx) {
+            const src = newSource();
+            let streams = 0;
+            const body = Buffer.alloc(4000, 0x62);
+            await ctx.parallel(20, async () => {
+                const s = ctx.track(await h2raw(src, [[4, 1 << 20]]));
+                s.resume();
+                const frames = [];
+                for (let id = 1; id < 256; id += 2) {
+                    frames.push(frame(T.HEADERS, END_HEADERS, id, requestBlock('POST', '/push/x', [['ttl', '60']])));
+                    frames.push(frame(T.DATA, 0, id, body));
+                }
+                streams += 128;
+                s.write(Buffer.concat(frames));
+                while (!s.destroyed && !ctx.stopped()) await sleep(100);
+                s.destroy();
+            });
+            return { open_bodies: streams };
         },
     },
     // One source address opening connections as fast as it can (more than the per-address

@@ -23,7 +23,7 @@ extra=("$@")
 # hold on a 2-core box shared with other builds (load average ~15): there the prober's p50 is
 # ~10 ms and its p99 ~100-300 ms with or without an attack.
 AS_LIMIT_MB=${AS_LIMIT_MB:-2048}
-RSS_MB=${RSS_MB:-300}
+RSS_MB=${RSS_MB:-100}
 P99_MS=${P99_MS:-400}
 MAX_MS=${MAX_MS:-1000}
 
@@ -52,6 +52,9 @@ path = "$work/data"
 [log]
 level = "warn"
 TOML
+# EXTRA_LIMITS: more [limits] keys for a run, e.g. EXTRA_LIMITS='max_buffer_bytes = 1048576'
+# (and the rate-limit attacks' keys once they exist).
+if [ -n "${EXTRA_LIMITS:-}" ]; then printf '[limits]\n%s\n' "$EXTRA_LIMITS" >>"$work/pushsvc.toml"; fi
 # prlimit execs pushsvc, so $! is pushsvc itself. The limit in bytes: util-linux 2.38.1's
 # prlimit crashes (SIGSEGV) on a size suffix such as 2G.
 prlimit --as=$((AS_LIMIT_MB * 1024 * 1024)) -- "$bin/pushsvc" --config "$work/pushsvc.toml" \
