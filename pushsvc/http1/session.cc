@@ -297,7 +297,9 @@ class Session : public net::Connection {
             }));
         };
         try {
-            app_->handler(to_request(std::move(req)), std::move(responder));
+            http::Request request = to_request(std::move(req));
+            request.client = ctx_.client;  // per-address rate limits
+            app_->handler(std::move(request), std::move(responder));
         } catch (const std::exception& e) {
             SPDLOG_ERROR("c{} handler threw: {}", ctx_.id, e.what());
             on_response(seq, http::error_response(errc::internal, ctx_.profile));

@@ -70,7 +70,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
           ctx_(ctx),
           channel_(*options_->backend,
                    webpush::ChannelOptions{options_->delivery.max_inflight,
-                                           options_->delivery.max_subscriptions_per_ua}),
+                                           options_->delivery.max_subscriptions_per_ua,
+                                           ctx.client}),
           channel_ex_(options_->channel_executor
                           ? asio::any_io_executor(asio::make_strand(*options_->channel_executor))
                           : asio::any_io_executor(stream_.get_executor())),

@@ -61,6 +61,7 @@ struct Server::Shared {
         SessionContext ctx = base;
         ctx.id = obs::next_connection_id();
         ctx.peer = ep.address().to_string() + ":" + std::to_string(ep.port());
+        ctx.client = client_key(ep.address());
         ctx.admission_slot = std::move(slot);
         return ctx;
     }

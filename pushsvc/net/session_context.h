@@ -21,6 +21,9 @@ struct SessionContext {
     std::shared_ptr<ConnectionRegistry> registry;
     bool secure = false;   // arrived over TLS (HTTP/2 pushes use it for :scheme)
     std::string peer;      // "ip:port", for logs only
+    // The client as the per-address rate limits count it (client_key(), net/admission.h);
+    // sessions copy it into every request (http::Request::client) and the WebSocket channel.
+    std::string client;
     std::uint64_t id = 0;  // connection number, log prefix "c<id>"
     // The connection's place under limits.max_connections(_per_ip) (net/admission.h): every
     // copy of the context holds it, and the place is freed when the last copy dies with the
