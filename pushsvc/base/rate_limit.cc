@@ -9,14 +9,14 @@ TokenBuckets::TokenBuckets(BucketOptions options, const Clock& clock)
     : options_(options),
       clock_(clock),
       capacity_units_(std::int64_t(std::max<std::uint32_t>(options.burst, 1)) * kUnit),
-      full_after_ms_(options.per_min == 0 ? 0
-                                        : (capacity_units_ + options.per_min - 1) / options.per_min),
+      full_after_ms_(
+          options.per_min == 0 ? 0 : (capacity_units_ + options.per_min - 1) / options.per_min),
       per_shard_(std::max<std::size_t>(1, (options.max_keys + kShards - 1) / kShards)) {}
 
 TokenBuckets::Shard& TokenBuckets::shard_of(std::string_view key) {
     // Mixed again: std::hash of a string may leave the low bits of similar keys alike.
-    const std::size_t h = std::hash<std::string_view>{}(key) * 0x9E3779B97F4A7C15ull;
-    return shards_[(h >> 59) % kShards];
+    const std::size_t h = std::hash<std::string_view>()(key);
+    return shards_[((h * 0x9E3779B97F4A7C15ull) >> 59) % kShards];
 }
 
 void TokenBuckets::refill(Bucket& b, UnixMs now) const noexcept {
@@ -30,8 +30,8 @@ void TokenBuckets::refill(Bucket& b, UnixMs now) const noexcept {
     b.last_ms = now;
     // Below full_after_ms_ the product stays under capacity + per_min: no overflow.
     b.units = elapsed >= full_after_ms_
-                         ? capacity_units_
-                         : std::min(capacity_units_, b.units + elapsed * options_.per_min);
+                  ? capacity_units_
+                  : std::min(capacity_units_, b.units + elapsed * options_.per_min);
 }
 
 Admit TokenBuckets::take(std::string_view key) {

@@ -68,7 +68,8 @@ void Api::handle(Request req, Responder respond) {
         if (req.method != "POST") return respond(method_not_allowed("POST"));
         // Per address, before any store work is queued: each subscribe writes a user agent
         // that lives for push.ua_idle_days.
-        if (auto admit = service_.rate_limits().take(webpush::Limited::subscribe, req.client); !admit)
+        if (auto admit = service_.rate_limits().take(webpush::Limited::subscribe, req.client);
+            !admit)
             return respond(error(errc::rate_limited, admit.retry_after_s));
         work = [this, req = std::move(req)] { return subscribe(req); };
         route = "subscribe";

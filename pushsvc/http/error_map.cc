@@ -76,7 +76,8 @@ ErrorInfo error_info(errc e, config::Profile profile) noexcept {
         case errc::too_many_requests:
             return {429, 0, "Too many messages queued for this subscription; retry later"};
         case errc::rate_limited:
-            return {429, 0, "Too many requests from this sender or address; retry after Retry-After"};
+            return {429, 0,
+                    "Too many requests from this sender or address; retry after Retry-After"};
         case errc::store_failure:
             return {503, 201, "Storage unavailable"};
         case errc::unavailable:

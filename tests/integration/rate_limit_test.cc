@@ -20,7 +20,7 @@ class RateLimits : public ::testing::Test {
   protected:
     void SetUp() override {
         ProcessOptions o;
-        o.env["PUSHSVC__TESTDOUBLE__ENABLED"] = "true";  // the clock control
+        o.env["PUSHSVC__TESTDOUBLE__ENABLED"] = "true";   // the clock control
         o.env["PUSHSVC__RATE__SUBSCRIBE_PER_MIN"] = "2";  // one every 30 s
         o.env["PUSHSVC__RATE__SUBSCRIBE_BURST"] = "3";
         o.env["PUSHSVC__RATE__NEW_UA_PER_MIN"] = "1";

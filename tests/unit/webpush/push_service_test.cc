@@ -462,7 +462,8 @@ TEST(PushServiceQueueCapReceipts, A429LeavesNoReceiptSubscriptionAndReceiptQueue
 
 class PushRateLimitTest : public ::testing::Test {
   protected:
-    PushRateLimitTest() : service_(options(), store_, EndpointCodec({std::string(32, 'k')}), clock_) {}
+    PushRateLimitTest()
+        : service_(options(), store_, EndpointCodec({std::string(32, 'k')}), clock_) {}
 
     static ServiceOptions options() {
         ServiceOptions o;
@@ -501,7 +502,8 @@ class PushRateLimitTest : public ::testing::Test {
     PushService service_;
 };
 
-TEST_F(PushRateLimitTest, AnAddressOverItsBurstGets429WithRetryAfterUntilTheClockRefills_R8030_8_4_b) {
+TEST_F(PushRateLimitTest,
+       AnAddressOverItsBurstGets429WithRetryAfterUntilTheClockRefills_R8030_8_4_b) {
     auto sub = *service_.subscribe({});
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(service_.push(push_to(sub, "192.0.2.1"))) << i;
     const auto before = refused();
