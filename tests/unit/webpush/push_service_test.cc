@@ -517,6 +517,7 @@ TEST_F(PushRateLimitTest,
     // Another address is another sender; an in-process caller (no address) is never limited.
     EXPECT_TRUE(service_.push(push_to(sub, "192.0.2.2")));
     EXPECT_TRUE(service_.push(push_to(sub, "")));
+    EXPECT_EQ(service_.rate_limits().tracked(Limited::push), 2u);  // no bucket for ""
     clock_.advance_ms(10'000);  // the service clock refills: one more push
     EXPECT_TRUE(service_.push(push_to(sub, "192.0.2.1")));
     EXPECT_FALSE(service_.push(push_to(sub, "192.0.2.1")));
