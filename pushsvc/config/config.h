@@ -99,7 +99,7 @@ struct RateConfig {
     std::uint32_t new_ua_per_min = 120;
     std::uint32_t new_ua_burst = 500;
     // Keys (senders, addresses) tracked per limit; the least recently used are forgotten
-    // beyond it, so rotating keys or addresses cannot grow memory (~150 bytes a key).
+    // beyond it, so rotating keys or addresses cannot grow memory (~150-250 bytes a key).
     std::uint32_t max_tracked = 100'000;
 };
 
