@@ -231,6 +231,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
     sopts.vapid_cache_size = cfg.push.vapid_cache_size;
     sopts.max_queued_per_ua = cfg.push.max_queued_per_ua;
     sopts.ua_idle_ms = std::int64_t(cfg.push.ua_idle_days) * 24 * 3600 * 1000;
+    sopts.rate = cfg.rate;
     service =
         std::make_unique<webpush::PushService>(sopts, **store, webpush::EndpointCodec(keys), clock);
     housekeeping = std::make_unique<Housekeeping>(

@@ -88,6 +88,8 @@ std::string_view errc_name(errc e) noexcept {
             return "header_too_large";
         case errc::too_many_requests:
             return "too_many_requests";
+        case errc::rate_limited:
+            return "rate_limited";
         case errc::store_failure:
             return "store_failure";
         case errc::unavailable:

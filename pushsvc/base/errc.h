@@ -45,7 +45,8 @@ enum class errc {
     // 413 / 414 / 431 / 429
     payload_too_large,
     header_too_large,
-    too_many_requests,
+    too_many_requests,  // the per-UA queue cap (push.max_queued_per_ua)
+    rate_limited,       // a per-sender / per-address rate limit (RFC 8030 §8.4, [rate])
     websocket_version,  // 426: a WebSocket version other than 13 (RFC 6455 §4.2.2)
     // 5xx
     store_failure,

@@ -80,6 +80,34 @@ struct DeliveryConfig {
     std::uint32_t ws_idle_timeout_ms = 600'000;  // silence before close; pinged at half of it
 };
 
+// Per-client rate limits (docs/limits.md): token buckets that allow `*_burst` requests at once
+// and `*_per_min` a minute after that; `*_per_min = 0` turns a limit off. Over a limit an HTTP
+// request gets 429 with Retry-After (RFC 8030 §8.4, R8030-8.4-b) and a WebSocket hello is
+// closed with 1013 "try again later" (Firefox reconnects with backoff). The defaults sit far
+// above what a real sender, user agent or NAT of browsers does, so only floods meet them.
+struct RateConfig {
+    // Pushes per sender: the VAPID key of a restricted subscription, else the source address
+    // (an unrestricted subscription takes any key, so a key there is no identity). TTL-0
+    // pushes count too: they skip the per-UA queue cap, so this is their only bound.
+    std::uint32_t push_per_min = 300'000;  // 5,000 a second
+    std::uint32_t push_burst = 50'000;     // a broadcast to 50k subscriptions goes out at once
+    // POST /subscribe per source address (IPv4 address or IPv6 /64): each one is a store write
+    // and a new user agent that lives until it is idle for push.ua_idle_days.
+    std::uint32_t subscribe_per_min = 600;
+    std::uint32_t subscribe_burst = 1000;
+    // WebSocket hellos per source address: each costs a store read and a queue scan. The burst
+    // covers a NAT full of browsers reconnecting together after a restart.
+    std::uint32_t hello_per_min = 1200;
+    std::uint32_t hello_burst = 2000;
+    // User agents created by hellos (no or unknown uaid) per source address: without it a
+    // client could lift delivery.max_subscriptions_per_ua by reconnecting with a new hello.
+    std::uint32_t new_ua_per_min = 120;
+    std::uint32_t new_ua_burst = 500;
+    // Keys (senders, addresses) tracked per limit; the least recently used are forgotten
+    // beyond it, so rotating keys or addresses cannot grow memory (~150-250 bytes a key).
+    std::uint32_t max_tracked = 100'000;
+};
+
 struct StoreConfig {
     std::string path = "./data";
     bool sync = false;  // fsync each write (group commit)
@@ -135,6 +163,7 @@ struct Config {
     LimitsConfig limits;
     PushConfig push;
     DeliveryConfig delivery;
+    RateConfig rate;
     StoreConfig store;
     TestDoubleConfig testdouble;
     WebConfig web;

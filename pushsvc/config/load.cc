@@ -203,6 +203,16 @@ std::vector<Key> keys_of(Config& c) {
         int_key("delivery.hello_timeout_ms", c.delivery.hello_timeout_ms, 1),
         // Pinged at half of it, so 2 is the least that leaves a ping interval.
         int_key("delivery.ws_idle_timeout_ms", c.delivery.ws_idle_timeout_ms, 2),
+        // Rate limits (docs/limits.md): per_min 0 = off; a burst of 0 would refuse everything.
+        int_key("rate.push_per_min", c.rate.push_per_min, 0),
+        int_key("rate.push_burst", c.rate.push_burst, 1),
+        int_key("rate.subscribe_per_min", c.rate.subscribe_per_min, 0),
+        int_key("rate.subscribe_burst", c.rate.subscribe_burst, 1),
+        int_key("rate.hello_per_min", c.rate.hello_per_min, 0),
+        int_key("rate.hello_burst", c.rate.hello_burst, 1),
+        int_key("rate.new_ua_per_min", c.rate.new_ua_per_min, 0),
+        int_key("rate.new_ua_burst", c.rate.new_ua_burst, 1),
+        int_key("rate.max_tracked", c.rate.max_tracked, 16, 100'000'000),
         string_key("store.path", c.store.path),
         bool_key("store.sync", c.store.sync),
         // Expired messages removed per step: 0 would never finish a sweep.

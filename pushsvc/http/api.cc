@@ -56,7 +56,9 @@ std::string link(const std::string& url, std::string_view rel) {
 Api::Api(webpush::PushService& service, Offload offload, std::optional<MonitorContext> monitoring)
     : service_(service), offload_(std::move(offload)), monitoring_(std::move(monitoring)) {}
 
-Response Api::error(errc e) const { return error_response(e, service_.options().profile); }
+Response Api::error(errc e, std::uint32_t retry_after_s) const {
+    return error_response(e, service_.options().profile, {}, retry_after_s);
+}
 
 void Api::handle(Request req, Responder respond) {
     std::string_view path = path_of(req.target);
@@ -64,6 +66,11 @@ void Api::handle(Request req, Responder respond) {
     std::string_view route;          // for the log; never the path (it holds capabilities)
     if (path == "/subscribe") {
         if (req.method != "POST") return respond(method_not_allowed("POST"));
+        // Per address, before any store work is queued: each subscribe writes a user agent
+        // that lives for push.ua_idle_days.
+        if (auto admit = service_.rate_limits().take(webpush::Limited::subscribe, req.client);
+            !admit)
+            return respond(error(errc::rate_limited, admit.retry_after_s));
         work = [this, req = std::move(req)] { return subscribe(req); };
         route = "subscribe";
     } else if (auto token = segment_after(path, kPushPrefix); !token.empty()) {
@@ -178,8 +185,10 @@ Response Api::push(Request& req, std::string_view token) {
     preq.prefer = req.headers.get("prefer");
     preq.link = req.headers.get("link");
     preq.body = std::move(req.body);
-    auto out = service_.push(std::move(preq));
-    if (!out) return error(to_errc(out.error()));
+    preq.client = req.client;
+    std::uint32_t retry_after_s = 0;
+    auto out = service_.push(std::move(preq), &retry_after_s);
+    if (!out) return error(to_errc(out.error()), retry_after_s);
     obs::catalog().push_accepted.inc();
     obs::catalog().push_seconds.observe_us(std::chrono::duration_cast<std::chrono::microseconds>(
                                                std::chrono::steady_clock::now() - started)

@@ -50,7 +50,8 @@ class Api {
     Response push(Request& req, std::string_view token);
     Response delete_resource(std::string_view path);
     void monitor(Request& req, std::string_view path, Responder& respond);
-    Response error(errc e) const;
+    // retry_after_s: Retry-After of a 429 (0: error_response's default).
+    Response error(errc e, std::uint32_t retry_after_s = 0) const;
     Response metrics(const Request& req, const AdminAccess& access) const;
     static Response health();
 

@@ -87,6 +87,9 @@ ErrorInfo error_info(errc e, config::Profile profile) noexcept {
             return {431, 0, "Request header fields too large"};
         case errc::too_many_requests:
             return {429, 0, "Too many messages queued for this subscription; retry later"};
+        case errc::rate_limited:
+            return {429, 0,
+                    "Too many requests from this sender or address; retry after Retry-After"};
         case errc::store_failure:
             return {503, 201, "Storage unavailable"};
         case errc::unavailable:
@@ -130,7 +133,8 @@ std::string_view reason_phrase(int status) {
     }
 }
 
-Response error_response(errc e, config::Profile profile, std::string_view detail) {
+Response error_response(errc e, config::Profile profile, std::string_view detail,
+                        std::uint32_t retry_after_s) {
     ErrorInfo info = error_info(e, profile);
     obs::catalog().error(e).inc();
     boost::json::object body;
@@ -152,8 +156,12 @@ Response error_response(errc e, config::Profile profile, std::string_view detail
     else if (info.status == 401)
         r.headers.add("www-authenticate", "vapid");
     if (info.status == 410) r.headers.add("cache-control", "max-age=86400");
-    if (info.status == 503) r.headers.add("retry-after", "120");
-    if (info.status == 429) r.headers.add("retry-after", "60");  // R8030-8.4-b
+    // Retry-After in delta-seconds (RFC 9110 §10.2.3): what the caller knows (a rate limit's
+    // refill time), else a fixed hint: 60 s for a full queue (R8030-8.4-b), 120 s for 503.
+    if (info.status == 429 || info.status == 503) {
+        const std::uint32_t s = retry_after_s ? retry_after_s : info.status == 429 ? 60 : 120;
+        r.headers.add("retry-after", std::to_string(s));
+    }
     r.body = boost::json::serialize(body);
     return r;
 }

@@ -4,6 +4,7 @@
 // response of the service, transports included, is built here, and each one increments the
 // `pushsvc_errors_total{reason=...}` counter.
 
+#include <cstdint>
 #include <string_view>
 
 #include "pushsvc/base/errc.h"
@@ -28,8 +29,10 @@ ErrorInfo error_info(errc e, config::Profile profile) noexcept;
 // The full response: status, JSON body, and WWW-Authenticate: vapid on every 401 (R8292-3-b)
 // except the operator routes' (Bearer, http/admin_access.h).
 // `detail` replaces the default message when not empty. Never contains request data beyond
-// what the caller puts in `detail`.
+// what the caller puts in `detail`. Every 429 and 503 carries Retry-After: `retry_after_s`
+// when not 0 (a rate limit knows when its bucket refills), else 60 (429) / 120 (503). This is
+// the one place 429 + Retry-After is built (R8030-8.4-b).
 Response error_response(errc e, config::Profile profile = config::Profile::compat,
-                        std::string_view detail = {});
+                        std::string_view detail = {}, std::uint32_t retry_after_s = 0);
 
 }  // namespace pushsvc::http

@@ -65,6 +65,9 @@ struct Request {
     std::string authority;  // Host / :authority
     Fields headers;
     std::string body;
+    // The client's address as the per-address limits count it (net/admission.h client_key():
+    // an IPv4 address, or an IPv6 /64 prefix). "" for requests made inside the process.
+    std::string client;
     bool can_push = false;           // HTTP/2 with SETTINGS_ENABLE_PUSH=1 (RFC 8030 §6)
     std::shared_ptr<Pusher> pusher;  // set for HTTP/2 GETs when can_push
     // The client's IP address as text ("192.0.2.1", "::1"), no port; "" when unknown (a

@@ -309,6 +309,7 @@ class Session : public net::Connection {
         try {
             http::Request request = to_request(std::move(req));
             request.peer_address = ctx_.peer_address;
+            request.client = ctx_.client;  // per-address rate limits
             app_->handler(std::move(request), std::move(responder));
         } catch (const std::exception& e) {
             SPDLOG_ERROR("c{} handler threw: {}", ctx_.id, e.what());

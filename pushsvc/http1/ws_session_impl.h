@@ -69,9 +69,10 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
         : stream_(std::move(stream)),
           options_(std::move(options)),
           ctx_(ctx),
-          channel_(*options_->backend,
-                   webpush::ChannelOptions{options_->delivery.max_inflight,
-                                           options_->delivery.max_subscriptions_per_ua}),
+          channel_(
+              *options_->backend,
+              webpush::ChannelOptions{options_->delivery.max_inflight,
+                                      options_->delivery.max_subscriptions_per_ua, ctx.client}),
           channel_ex_(options_->channel_executor
                           ? asio::any_io_executor(asio::make_strand(*options_->channel_executor))
                           : asio::any_io_executor(stream_.get_executor())),

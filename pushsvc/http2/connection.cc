@@ -235,7 +235,6 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
                 pushers_[r.stream_id] = pusher;
                 r.request.pusher = std::move(pusher);
             }
-            r.request.peer_address = ctx_.peer_address;
             try {
                 (*handler_)(std::move(r.request), std::move(responder));
             } catch (const std::exception& e) {

@@ -223,6 +223,8 @@ void Engine::complete(Stream& s) noexcept {
     s.request_complete = true;
     if (s.rejected) return;
     s.request.can_push = peer_enables_push();
+    s.request.client = ctx_.client;  // per-address rate limits
+    s.request.peer_address = ctx_.peer_address;  // the operator routes' loopback rule
     s.authority = s.request.authority;
     ready_.push_back({s.id, std::move(s.request)});
 }
@@ -421,6 +423,15 @@ int Engine::on_data_chunk(std::int32_t stream_id, const std::uint8_t* data,
 
 int Engine::on_stream_close(std::int32_t stream_id, std::uint32_t error_code) noexcept {
     if (error_code != NGHTTP2_NO_ERROR) obs::catalog().http2_stream_resets.inc();
+    // A request that completed in this read but whose stream was closed in the same read
+    // (HEADERS + END_STREAM, then RST_STREAM: rapid reset, CVE-2023-44487) never reaches the
+    // handler: nobody is left to read its answer, and running it would let a client make the
+    // service do any amount of work (subscriptions, pushes) at the cost of two frames.
+    // Whatever the error code: a stream still waiting for its handler has no response yet,
+    // so no close of it is a normal end.
+    const auto undispatched =
+        std::erase_if(ready_, [stream_id](const Ready& r) { return r.stream_id == stream_id; });
+    if (undispatched) obs::catalog().http2_reset_before_dispatch.inc(undispatched);
     auto it = streams_.find(stream_id);
     if (it == streams_.end()) return 0;
     if (it->second->monitored) closed_monitored_.push_back(stream_id);

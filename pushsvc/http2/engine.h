@@ -6,8 +6,9 @@
 //
 // Life of a stream (see http2/README.md): created in on_begin_headers, request fields checked
 // against max_header_bytes as they arrive (RFC 9113 §6.5.2 size: name + value + 32), body
-// collected up to max_body_bytes, handed out on END_STREAM (a stream reset before that never
-// reaches the handler), answered by submit_response(), erased in on_stream_close.
+// collected up to max_body_bytes, handed out on END_STREAM (a stream reset before that, or
+// before take_ready() handed it out, never reaches the handler), answered by
+// submit_response(), erased in on_stream_close.
 //
 // Errors produced here use http::error_response: 431 when the header list is too large, 413
 // when the body is (Content-Length up front or while streaming). Protocol errors are answered

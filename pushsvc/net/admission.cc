@@ -19,6 +19,14 @@ std::pair<std::uint64_t, bool> Admission::key_of(const boost::asio::ip::address&
     return {prefix, true};
 }
 
+std::string client_key(const boost::asio::ip::address& a) {
+    const auto [key, v6] = Admission::key_of(a);
+    if (!v6) return boost::asio::ip::address_v4(static_cast<std::uint32_t>(key)).to_string();
+    boost::asio::ip::address_v6::bytes_type bytes{};
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(key >> (56 - 8 * i));
+    return boost::asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
 Admission::Shard& Admission::shard(std::uint64_t key, bool v6) const {
     // Mix the bits: neighbouring addresses (127.0.0.2, .3) land on different shards.
     const std::size_t i = (key * 0x9E3779B97F4A7C15ull) >> 60;

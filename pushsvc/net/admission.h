@@ -53,6 +53,11 @@ class Admission : public std::enable_shared_from_this<Admission> {
     std::shared_ptr<const Slot> admit(const boost::asio::ip::address& peer, Refusal& why);
 
     std::size_t total() const noexcept { return total_.load(std::memory_order_relaxed); }
+
+    // The client an address counts as: IPv4 (and IPv4-mapped IPv6) -> the address; IPv6 ->
+    // its /64 prefix. v6 keys live in their own maps' key space through `v6` (so 10.0.0.1
+    // never shares a count with a /64).
+    static std::pair<std::uint64_t, bool> key_of(const boost::asio::ip::address& a);
     std::size_t count_for(const boost::asio::ip::address& peer) const;
 
   private:
@@ -62,9 +67,6 @@ class Admission : public std::enable_shared_from_this<Admission> {
     };
     static constexpr std::size_t kShards = 16;
 
-    // IPv4 (and IPv4-mapped IPv6) -> the address; IPv6 -> its /64 prefix. v6 keys live in
-    // their own maps' key space through `v6` (so 10.0.0.1 never shares a count with a /64).
-    static std::pair<std::uint64_t, bool> key_of(const boost::asio::ip::address& a);
     Shard& shard(std::uint64_t key, bool v6) const;
     void release(std::uint64_t key, bool v6) noexcept;
 
@@ -74,6 +76,11 @@ class Admission : public std::enable_shared_from_this<Admission> {
     mutable std::array<Shard, kShards> v4_shards_;
     mutable std::array<Shard, kShards> v6_shards_;
 };
+
+// key_of() as text, the client key of the per-address rate limits ([rate], carried in
+// SessionContext::client and http::Request::client): "203.0.113.7", or "2001:db8:1:2::/64".
+// One client for the connection limit is one client for the rate limits.
+std::string client_key(const boost::asio::ip::address& a);
 
 // limits.max_connections capped so the process keeps descriptors for the store (RocksDB
 // opens up to 512 files), logs and listeners: min(configured, RLIMIT_NOFILE - headroom),

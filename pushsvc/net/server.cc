@@ -67,6 +67,7 @@ struct Server::Shared {
         ctx.id = obs::next_connection_id();
         ctx.peer_address = ep.address().to_string();
         ctx.peer = ctx.peer_address + ":" + std::to_string(ep.port());
+        ctx.client = client_key(ep.address());
         ctx.admission_slot = std::move(slot);
         return ctx;
     }

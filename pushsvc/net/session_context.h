@@ -19,8 +19,11 @@ struct SessionContext {
     config::LimitsConfig limits;
     config::Profile profile = config::Profile::compat;
     std::shared_ptr<ConnectionRegistry> registry;
-    bool secure = false;   // arrived over TLS (HTTP/2 pushes use it for :scheme)
-    std::string peer;      // "ip:port", for logs only
+    bool secure = false;  // arrived over TLS (HTTP/2 pushes use it for :scheme)
+    std::string peer;     // "ip:port", for logs only
+    // The client as the per-address rate limits count it (client_key(), net/admission.h);
+    // sessions copy it into every request (http::Request::client) and the WebSocket channel.
+    std::string client;
     std::uint64_t id = 0;  // connection number, log prefix "c<id>"
     // The peer's IP alone: requests carry it (who may read the operator routes).
     std::string peer_address;

@@ -31,6 +31,10 @@ constexpr const char* kWsFrameNames[] = {
     "ack",     "nack", "broadcast_subscribe", "unknown"};
 static_assert(std::size(kWsFrameNames) == static_cast<std::size_t>(WsFrame::count_));
 
+// The label values of pushsvc_rate_limited_total, in Limited order.
+constexpr const char* kLimitedNames[] = {"push", "subscribe", "hello", "new_ua"};
+static_assert(std::size(kLimitedNames) == static_cast<std::size_t>(Limited::count_));
+
 // Built before main, so every family is registered (and the process start time taken) at
 // startup even if nothing scrapes or counts for a while.
 [[maybe_unused]] const Catalog& g_built_at_startup = catalog();
@@ -106,6 +110,10 @@ Catalog::Catalog()
                                  "HTTP/2 streams reset because their response could not be sent "
                                  "for limits.write_stall_timeout_ms (the peer kept its "
                                  "flow-control window closed).")),
+      http2_reset_before_dispatch(
+          counter("pushsvc_http2_reset_before_dispatch_total",
+                  "HTTP/2 requests whose stream the client reset before the request was handed "
+                  "to the service: never handled (rapid reset).")),
       subscriptions(counter("pushsvc_subscriptions_total",
                             "Subscriptions created over HTTP (POST /subscribe).")),
       push_accepted(counter("pushsvc_push_accepted_total",
@@ -135,6 +143,11 @@ Catalog::Catalog()
         ws_frames_[i] = &counter("pushsvc_ws_frames_total",
                                  "WebSocket push-channel frames received, by messageType.",
                                  {{"type", kWsFrameNames[i]}});
+    for (std::size_t i = 0; i < rate_limited_.size(); ++i)
+        rate_limited_[i] = &counter("pushsvc_rate_limited_total",
+                                    "Requests refused by a rate limit ([rate] keys): 429 with "
+                                    "Retry-After over HTTP, close 1013 for WebSocket hellos.",
+                                    {{"limit", kLimitedNames[i]}});
 }
 
 }  // namespace pushsvc::obs

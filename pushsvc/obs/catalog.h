@@ -32,6 +32,16 @@ enum class WsFrame {
     count_
 };
 
+// Rate limits (base/rate_limit.h, webpush/rate_limits.h), the label of
+// pushsvc_rate_limited_total.
+enum class Limited {
+    push,            // pushes per sender (rate.push_*)
+    subscribe,       // POST /subscribe per address (rate.subscribe_*)
+    hello,           // WebSocket hellos per address (rate.hello_*)
+    new_user_agent,  // user agents created by hellos per address (rate.new_ua_*)
+    count_
+};
+
 struct Catalog {
     Catalog();
 
@@ -70,6 +80,7 @@ struct Catalog {
     Counter& http2_push_failed;
     Counter& http2_ping_timeouts;
     Counter& http2_write_stalls;
+    Counter& http2_reset_before_dispatch;
     // Web Push
     Counter& subscriptions;
     Counter& push_accepted;
@@ -90,10 +101,15 @@ struct Catalog {
         return *errors_[i > 0 && i < errors_.size() ? i : static_cast<std::size_t>(errc::internal)];
     }
     Counter& ws_frame(WsFrame f) const noexcept { return *ws_frames_[static_cast<std::size_t>(f)]; }
+    // pushsvc_rate_limited_total{limit=...}: requests refused by a rate limit.
+    Counter& rate_limited(Limited l) const noexcept {
+        return *rate_limited_[static_cast<std::size_t>(l)];
+    }
 
   private:
     std::array<Counter*, static_cast<std::size_t>(errc::internal) + 1> errors_{};
     std::array<Counter*, static_cast<std::size_t>(WsFrame::count_)> ws_frames_{};
+    std::array<Counter*, static_cast<std::size_t>(Limited::count_)> rate_limited_{};
 };
 
 // Built on first use (thread-safe); a reference valid for the life of the process.

@@ -110,7 +110,9 @@ void Pages::demo_send(const http::Request& req, http::Responder respond) {
     push.method = "POST";
     push.target = endpoint.substr(deps_.origin.size());
     push.authority = req.authority;
-    push.peer_address = req.peer_address;  // the demo's visitor is the sender, for any limit
+    // The demo's visitor is the sender: its address counts against the push limits.
+    push.client = req.client;
+    push.peer_address = req.peer_address;
     push.headers.add("ttl", "60");
     push.headers.add("urgency", "normal");
     push.headers.add("content-encoding", "aes128gcm");

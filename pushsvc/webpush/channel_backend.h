@@ -39,6 +39,9 @@ class ChannelBackend {
     // A message was sent to a user agent: a later DELETE of it is an acknowledgement, which
     // earns a receipt when one was asked for (RFC 8030 §6.2).
     virtual void delivered(const store::MessageRecord& message) = 0;
+    // One hello (or one new user agent) from `client` against the per-address rate limits
+    // (rate_limits.h). Backends without limits (tests) allow everything.
+    virtual base::Admit admit(Limited /*which*/, std::string_view /*client*/) { return {}; }
 };
 
 class ServiceChannelBackend final : public ChannelBackend {
@@ -61,6 +64,9 @@ class ServiceChannelBackend final : public ChannelBackend {
     }
     void delivered(const store::MessageRecord& message) override {
         service_.mark_delivered(message);
+    }
+    base::Admit admit(Limited which, std::string_view client) override {
+        return service_.rate_limits().take(which, client);
     }
 
   private:

@@ -104,6 +104,7 @@ PushService::PushService(ServiceOptions options, store::Store& store, EndpointCo
       codec_(std::move(codec)),
       clock_(clock),
       vapid_cache_(options_.vapid_cache_size),
+      rate_limits_(options_.rate, clock),
       audiences_(audiences_for(options_.origin, options_.profile)) {}
 
 std::string PushService::message_url(std::string_view message_id) const {
@@ -181,7 +182,7 @@ result<void> PushService::check_vapid(const PushRequest& req, const store::Subsc
     return {};
 }
 
-result<PushOutcome> PushService::push(PushRequest req) {
+result<PushOutcome> PushService::push(PushRequest req, std::uint32_t* retry_after_s) {
     auto token = codec_.decode(req.token);
     if (!token) return token.error();
     auto sub = store_.get_subscription(token->subscription_id);
@@ -195,6 +196,13 @@ result<PushOutcome> PushService::push(PushRequest req) {
 
     std::string vapid_key;
     if (auto r = check_vapid(req, **sub, *token, vapid_key); !r) return r.error();
+    // Per sender (R8030-8.4-b), TTL 0 included, before anything is stored (so a refused push
+    // leaves no receipt subscription). A restricted subscription's key is the sender's
+    // identity; an unrestricted one takes any key, so there the address is.
+    if (auto admit = rate_limits_.take_push((*sub)->app_server_key, req.client); !admit) {
+        if (retry_after_s) *retry_after_s = admit.retry_after_s;
+        return errc::rate_limited;
+    }
 
     auto ttl = parse_ttl(req.ttl, options_.max_ttl);
     if (!ttl) return ttl.error();

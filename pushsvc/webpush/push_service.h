@@ -20,6 +20,7 @@
 #include "pushsvc/store/store.h"
 #include "pushsvc/vapid/token_cache.h"
 #include "pushsvc/webpush/endpoint_codec.h"
+#include "pushsvc/webpush/rate_limits.h"
 #include "pushsvc/webpush/urgency.h"
 
 namespace pushsvc::webpush {
@@ -48,6 +49,7 @@ struct ServiceOptions {
     std::size_t max_queued_per_ua = 1000;  // 429 beyond it (R8030-8.4-b)
     // A user agent unseen this long is gone (410 to pushes) and collected (push.ua_idle_days).
     std::int64_t ua_idle_ms = std::int64_t(60) * 24 * 3600 * 1000;
+    config::RateConfig rate;  // per-sender / per-address limits (rate_limits.h)
 };
 
 // Path prefixes of the resources this service mints (all capability URLs, RFC 8030 §8.3).
@@ -86,6 +88,7 @@ struct PushRequest {
     std::optional<std::string> authorization;
     std::optional<std::string> prefer, link;  // receipts: respond-async + receipt Link (§5.1)
     std::string body;
+    std::string client;  // the sender's address key (http::Request::client); "" = in-process
 };
 
 struct PushOutcome {
@@ -116,7 +119,13 @@ class PushService {
     const ServiceOptions& options() const noexcept { return options_; }
 
     result<Subscription> subscribe(const SubscribeRequest& req);
-    result<PushOutcome> push(PushRequest req);
+    // errc::rate_limited when the sender is over rate.push_*: then `retry_after_s` (if given)
+    // is set to the seconds until it may push again.
+    result<PushOutcome> push(PushRequest req, std::uint32_t* retry_after_s = nullptr);
+
+    // The rate limits of every transport (subscribe and hello limits are applied by the
+    // HTTP API and the WebSocket channel, before they call in here).
+    RateLimits& rate_limits() noexcept { return rate_limits_; }
 
     // DELETE on a message resource: the UA's ack (RFC 8030 §6.2) or the sender's cancel.
     // errc::not_found when there is no such (unexpired, undeleted) message.
@@ -192,6 +201,7 @@ class PushService {
     EndpointCodec codec_;
     const base::Clock& clock_;
     vapid::TokenCache vapid_cache_;
+    RateLimits rate_limits_;
     std::vector<std::string> audiences_;
     Notifier* notifier_ = nullptr;
 };

@@ -19,6 +19,10 @@ using channel::Send;
 constexpr std::uint16_t kPolicyViolation = 1008;
 constexpr std::uint16_t kInvalidPayload = 1007;
 constexpr std::uint16_t kInternalError = 1011;
+// "Try Again Later" (IANA WebSocket close code registry): Firefox treats any close by the
+// server as a reason to reconnect with its backoff (5 s doubling), unlike 4774 which stops
+// reconnecting until a new request or network change.
+constexpr std::uint16_t kTryAgainLater = 1013;
 
 std::string_view str_member(const json::object& o, std::string_view key) {
     const auto* v = o.if_contains(key);
@@ -145,6 +149,11 @@ std::vector<channel::Action> UaChannel::on_text(std::string_view frame) {
 }
 
 void UaChannel::hello(const json::object& msg, Actions& out) {
+    // Per address, before any store work: a client reconnecting in a loop costs a counter
+    // increment and a close, not a store read and a queue scan each time. The close says "try
+    // again later": Firefox reconnects with backoff (no hello reply status is checked by it).
+    if (!backend_.admit(Limited::hello, options_.client))
+        return fail(out, kTryAgainLater, "too many connections from this address; retry later");
     // A known uaid keeps its subscriptions; anything else gets a fresh one (Firefox then drops
     // its local subscriptions and re-subscribes).
     std::string uaid;
@@ -154,6 +163,10 @@ void UaChannel::hello(const json::object& msg, Actions& out) {
         if (*known) uaid = *wire;
     }
     if (uaid.empty()) {
+        // New user agents have their own, lower limit: each is a store record that lives for
+        // push.ua_idle_days, and a fresh one comes with a fresh max_subscriptions_per_ua.
+        if (!backend_.admit(Limited::new_user_agent, options_.client))
+            return fail(out, kTryAgainLater, "too many new user agents from this address");
         auto created = backend_.create_user_agent();
         if (!created) return fail(out, kInternalError, "store unavailable");
         uaid = *created;

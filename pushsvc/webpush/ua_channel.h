@@ -35,6 +35,9 @@ namespace pushsvc::webpush {
 struct ChannelOptions {
     std::size_t max_inflight = 32;        // un-acked notifications per connection
     std::size_t max_subscriptions = 500;  // channels per user agent
+    // The connection's client key (net/admission.h client_key()) for the hello and new-UA
+    // rate limits; "" = not limited.
+    std::string client;
 };
 
 namespace channel {

@@ -69,6 +69,13 @@ start_pushsvc() {
             echo "tls_cert = \"$WORK/tls/cert.pem\""
             echo "tls_key = \"$WORK/tls/key.pem\""
         fi
+        # Load generators send from one address (and one VAPID key) at rates no real sender
+        # reaches: with the rate limits on ([rate], docs/limits.md) a run would measure them.
+        echo '[rate]'
+        echo 'push_per_min = 0'
+        echo 'subscribe_per_min = 0'
+        echo 'hello_per_min = 0'
+        echo 'new_ua_per_min = 0'
         echo '[store]'
         echo "path = \"$PS_DIR/data\""
         echo '[log]'

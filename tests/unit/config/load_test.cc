@@ -274,6 +274,22 @@ TEST(ConfigLoad, ExampleConfigDocumentsEveryKeyAndLoads) {
     EXPECT_EQ(c.push.max_ttl, Config{}.push.max_ttl);
 }
 
+TEST(ConfigLoad, RateLimitsAreOnByDefaultCanBeTurnedOffAndNeedABurst) {
+    Config d = load("", env({}));
+    EXPECT_GT(d.rate.push_per_min, 0u);
+    EXPECT_GT(d.rate.subscribe_per_min, 0u);
+    EXPECT_GT(d.rate.hello_per_min, 0u);
+    EXPECT_GT(d.rate.new_ua_per_min, 0u);
+    Config c = load_toml("[rate]\npush_per_min = 0\nsubscribe_burst = 7\n",
+                         env({{"PUSHSVC__RATE__NEW_UA_PER_MIN", "3"}}));
+    EXPECT_EQ(c.rate.push_per_min, 0u);  // 0: that limit is off
+    EXPECT_EQ(c.rate.subscribe_burst, 7u);
+    EXPECT_EQ(c.rate.new_ua_per_min, 3u);
+    // A bucket of 0 would refuse everything; off is per_min = 0.
+    EXPECT_THROW(load_toml("[rate]\npush_burst = 0\n", env({})), std::runtime_error);
+    EXPECT_THROW(load_toml("[rate]\nmax_tracked = 1\n", env({})), std::runtime_error);
+}
+
 }  // namespace
 }  // namespace pushsvc::config
 

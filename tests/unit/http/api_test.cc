@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/store/memory_store.h"
 
 namespace pushsvc::http {
@@ -230,6 +231,114 @@ TEST_F(ApiTest, StoreWorkThatThrowsIsAnswered500AndTheNextRequestIsServed) {
             EXPECT_EQ(statuses, std::vector<int>{fail ? 500 : 201});
         }
     }
+}
+
+// --- Rate limits: 429 + Retry-After + JSON body + counter (R8030-8.4-b, docs/limits.md) ---
+
+class ApiRateLimitTest : public ::testing::Test {
+  protected:
+    ApiRateLimitTest()
+        : service_(options(), store_, webpush::EndpointCodec({std::string(32, 'k')}), clock_),
+          api_(service_) {}
+
+    static webpush::ServiceOptions options() {
+        webpush::ServiceOptions o;
+        o.origin = "http://127.0.0.1:9";
+        o.rate.subscribe_per_min = 2;  // one every 30 s
+        o.rate.subscribe_burst = 2;
+        o.rate.push_per_min = 60;
+        o.rate.push_burst = 1;
+        return o;
+    }
+
+    Response call(std::string method, std::string target, std::string client,
+                  std::vector<Field> headers = {}) {
+        Request req;
+        req.method = std::move(method);
+        req.target = std::move(target);
+        req.client = std::move(client);
+        for (auto& f : headers) req.headers.add(f.name, f.value);
+        std::optional<Response> out;
+        api_.handle(std::move(req), [&](Response r) { out = std::move(r); });
+        EXPECT_TRUE(out);
+        return out ? *out : Response{};
+    }
+
+    static void expect_rate_limited(const Response& r, const std::string& retry_after) {
+        EXPECT_EQ(r.status, 429);
+        EXPECT_EQ(r.headers.get("retry-after"), retry_after);
+        EXPECT_EQ(r.headers.get("content-type"), "application/json");
+        auto body = boost::json::parse(r.body).as_object();
+        EXPECT_EQ(body.at("code").as_int64(), 429);
+        EXPECT_EQ(body.at("error").as_string(), "Too Many Requests");
+        EXPECT_EQ(body.at("reason").as_string(), "rate_limited");
+        EXPECT_TRUE(body.at("errno").is_null());
+    }
+
+    static std::uint64_t counted(obs::Limited l) { return obs::catalog().rate_limited(l).value(); }
+
+    base::FakeClock clock_;
+    store::MemoryStore store_{&clock_};
+    webpush::PushService service_;
+    Api api_;
+};
+
+TEST_F(ApiRateLimitTest, SubscribesPerAddressOverTheLimitAre429WithRetryAfter) {
+    ASSERT_EQ(call("POST", "/subscribe", "203.0.113.5").status, 201);
+    ASSERT_EQ(call("POST", "/subscribe", "203.0.113.5").status, 201);
+    const auto before = counted(obs::Limited::subscribe);
+    const auto errors_before = obs::catalog().error(errc::rate_limited).value();
+    expect_rate_limited(call("POST", "/subscribe", "203.0.113.5"), "30");
+    EXPECT_EQ(counted(obs::Limited::subscribe), before + 1);
+    EXPECT_EQ(obs::catalog().error(errc::rate_limited).value(), errors_before + 1);
+    EXPECT_EQ(store_.stats()->user_agents, 2u);  // the refused one created nothing
+    // Other addresses, and IPv6 /64s, are other clients.
+    EXPECT_EQ(call("POST", "/subscribe", "2001:db8:1:2::/64").status, 201);
+    clock_.advance_ms(29'000);
+    expect_rate_limited(call("POST", "/subscribe", "203.0.113.5"), "1");
+    clock_.advance_ms(1'000);
+    EXPECT_EQ(call("POST", "/subscribe", "203.0.113.5").status, 201);
+}
+
+TEST_F(ApiRateLimitTest, PushesOverTheSendersLimitAre429WithTheBucketsRetryAfter) {
+    Response sub = call("POST", "/subscribe", "");
+    ASSERT_EQ(sub.status, 201);
+    std::string link = *sub.headers.get("link");
+    auto start = link.find('<') + 1;
+    std::string endpoint = link.substr(start, link.find('>') - start);
+    endpoint = endpoint.substr(endpoint.find('/', 8));
+    ASSERT_EQ(call("POST", endpoint, "203.0.113.9", {{"ttl", "0"}}).status, 201);
+    const auto before = counted(obs::Limited::push);
+    expect_rate_limited(call("POST", endpoint, "203.0.113.9", {{"ttl", "0"}}), "1");
+    EXPECT_EQ(counted(obs::Limited::push), before + 1);
+}
+
+TEST(ApiQueueCap, TheQueueCap429KeepsItsFixedRetryAfter_R8030_8_4_b) {
+    base::FakeClock clock;
+    store::MemoryStore store(&clock);
+    webpush::ServiceOptions o;
+    o.origin = "http://127.0.0.1:9";
+    o.max_queued_per_ua = 1;
+    webpush::PushService service(o, store, webpush::EndpointCodec({std::string(32, 'k')}), clock);
+    Api api(service);
+    auto call = [&](std::string target) {
+        Request req;
+        req.method = "POST";
+        req.target = std::move(target);
+        req.headers.add("ttl", "60");
+        std::optional<Response> out;
+        api.handle(std::move(req), [&](Response r) { out = std::move(r); });
+        return *out;
+    };
+    std::string link = *call("/subscribe").headers.get("link");
+    auto start = link.find('<') + 1;
+    std::string endpoint = link.substr(start, link.find('>') - start);
+    endpoint = endpoint.substr(endpoint.find('/', 8));
+    ASSERT_EQ(call(endpoint).status, 201);
+    Response full = call(endpoint);
+    EXPECT_EQ(full.status, 429);
+    EXPECT_EQ(full.headers.get("retry-after"), "60");
+    EXPECT_EQ(boost::json::parse(full.body).at("reason").as_string(), "too_many_requests");
 }
 
 }  // namespace

@@ -52,5 +52,21 @@ TEST(ErrorMap, UsesAutopushErrnos) {
     EXPECT_EQ(error_info(errc::subscription_gone, config::Profile::compat).errno_value, 106);
 }
 
+TEST(ErrorMap, Every429And503CarriesRetryAfterInSecondsTheCallerKnowsBest_R8030_8_4_b) {
+    // The one place 429 + Retry-After is built: a rate limit passes its refill time, the
+    // queue cap and 503s get their fixed hints.
+    Response limited = error_response(errc::rate_limited, config::Profile::compat, {}, 17);
+    EXPECT_EQ(limited.status, 429);
+    EXPECT_EQ(limited.headers.get("retry-after"), "17");
+    EXPECT_EQ(limited.headers.count("retry-after"), 1u);
+    EXPECT_EQ(error_response(errc::too_many_requests).headers.get("retry-after"), "60");
+    EXPECT_EQ(error_response(errc::unavailable).headers.get("retry-after"), "120");
+    EXPECT_EQ(error_response(errc::unavailable, config::Profile::compat, {}, 5)
+                  .headers.get("retry-after"),
+              "5");
+    EXPECT_FALSE(error_response(errc::bad_request, config::Profile::compat, {}, 5)
+                     .headers.get("retry-after"));  // only where waiting helps
+}
+
 }  // namespace
 }  // namespace pushsvc::http

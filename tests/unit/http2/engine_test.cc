@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "pushsvc/obs/catalog.h"
+
 namespace pushsvc::http2 {
 namespace {
 
@@ -475,6 +477,42 @@ TEST(Http2Engine, RefusesAPushAtOnceWhenThePeerDisabledPush) {
     EXPECT_EQ(e.submit_push(ready[0].stream_id, "/m/abc", receipt204()), 0);
     pump(c, e);
     EXPECT_TRUE(e.take_push_results().empty());  // refused synchronously: no later outcome
+}
+
+TEST(Http2Engine, NeverHandsOutARequestResetInTheSameReadAsItsEndStream) {
+    // Rapid reset (CVE-2023-44487): complete requests whose streams the client resets before
+    // the connection takes them are dropped, others on the connection are not.
+    Engine e(context());
+    ASSERT_TRUE(e.start());
+    Client c;
+    // The client's bytes are collected after each submit: nghttp2 would otherwise cancel
+    // HEADERS still queued when their RST_STREAM is submitted, and send neither.
+    std::string wire;
+    auto drain = [&] {
+        const std::uint8_t* data = nullptr;
+        ssize_t n;
+        while ((n = nghttp2_session_mem_send(c.session, &data)) > 0)
+            wire.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    };
+    const auto kept_before = c.request("GET", "/kept-1");
+    std::vector<std::int32_t> reset;
+    for (int i = 0; i < 5; ++i) {
+        reset.push_back(c.request("POST", "/subscribe"));
+        drain();
+        nghttp2_submit_rst_stream(c.session, NGHTTP2_FLAG_NONE, reset.back(), NGHTTP2_CANCEL);
+        drain();
+    }
+    const auto kept_after = c.request("GET", "/kept-2");
+    drain();
+    const auto before = obs::catalog().http2_reset_before_dispatch.value();
+    ASSERT_TRUE(pump(c, e, &wire));  // everything arrives before take_ready()
+    auto ready = e.take_ready();
+    ASSERT_EQ(ready.size(), 2u);
+    EXPECT_EQ(ready[0].stream_id, kept_before);
+    EXPECT_EQ(ready[1].stream_id, kept_after);
+    EXPECT_EQ(obs::catalog().http2_reset_before_dispatch.value(), before + 5);
+    EXPECT_EQ(e.open_streams(), 2u);  // the reset streams left nothing behind
+    for (auto id : reset) EXPECT_FALSE(e.submit_response(id, ok("late")));
 }
 
 }  // namespace

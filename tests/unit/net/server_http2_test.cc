@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "pushsvc/net/preface.h"
+#include "pushsvc/obs/catalog.h"
+#include "tests/unit/net/h2_raw.h"
 #include "tests/unit/net/test_support.h"
 
 namespace pushsvc::test {
@@ -131,6 +133,61 @@ TEST(H2cServer, ClosesOnGarbageAfterAPartialPreface) {
     auto rs = parse_responses(wire);
     ASSERT_EQ(rs.size(), 1u);
     EXPECT_EQ(rs[0].status, 400);
+}
+
+TEST(H2cServer, CarriesTheClientKeyOfThePeerAddressInEveryRequest) {
+    TestServer ts;
+    auto r = run_command("curl -sS --http2-prior-knowledge " + url(ts.port(), "/c"));
+    EXPECT_NE(r.output.find("client=127.0.0.1\n"), std::string::npos) << r.output;
+    auto h1 = run_command("curl -sS --http1.1 " + url(ts.port(), "/c"));
+    EXPECT_NE(h1.output.find("client=127.0.0.1\n"), std::string::npos) << h1.output;
+}
+
+// Rapid reset (CVE-2023-44487): HEADERS with END_STREAM and RST_STREAM for the same stream
+// in one read. The stream is gone before the connection hands requests out, so the handler
+// never runs for it: a client cannot make the service work (subscribe, push) for free.
+TEST(H2cServer, NeverRunsTheHandlerOfAStreamResetInTheSameRead) {
+    TestServer ts;
+    nghttp2_session_callbacks* cbs = nullptr;
+    nghttp2_session_callbacks_new(&cbs);
+    nghttp2_session* session = nullptr;
+    nghttp2_session_client_new(&session, cbs, nullptr);
+    nghttp2_session_callbacks_del(cbs);
+    nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, nullptr, 0);
+    std::string wire;  // the client session writes the connection preface itself
+    const std::uint8_t* data = nullptr;
+    ssize_t n;
+    // Collected after each submit: nghttp2 cancels HEADERS still queued when their
+    // RST_STREAM is submitted, and would send neither.
+    auto drain = [&] {
+        while ((n = nghttp2_session_mem_send(session, &data)) > 0)
+            wire.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    };
+    constexpr int kReset = 50;
+    for (int i = 0; i < kReset; ++i) {
+        const auto id = pushsvc::testing::submit_h2_get(session, "/reset-" + std::to_string(i));
+        ASSERT_GT(id, 0);
+        drain();
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+        drain();
+    }
+    ASSERT_LT(wire.size(), 16u * 1024);  // one read of the connection (its buffer is 16 KiB)
+    const auto before = obs::catalog().http2_reset_before_dispatch.value();
+    RawClient client(ts.port());
+    ASSERT_TRUE(client.connected());
+    client.send(wire);  // one write: the server reads it whole
+    // Then a normal request on the same connection: its answer shows the reset ones were read.
+    const auto last = pushsvc::testing::submit_h2_get(session, "/after");
+    wire.clear();
+    drain();
+    ASSERT_GT(last, 0);
+    client.send(wire);
+    const std::string got = client.read_until_contains("target=/after");
+    EXPECT_NE(got.find("target=/after"), std::string::npos);
+    EXPECT_EQ(got.find("target=/reset-"), std::string::npos);
+    EXPECT_EQ(ts.handler().calls(), 1);
+    EXPECT_EQ(obs::catalog().http2_reset_before_dispatch.value(), before + kReset);
+    nghttp2_session_del(session);
 }
 
 }  // namespace

@@ -48,6 +48,7 @@ std::string echo_body(std::string_view protocol, const http::Request& req) {
     out += "authority=" + req.authority + "\n";
     out += "protocol=" + std::string(protocol) + "\n";
     out += std::string("can_push=") + (req.can_push ? "1" : "0") + "\n";
+    out += "client=" + req.client + "\n";
     out += "x-echo=" + req.headers.get("x-echo").value_or("") + "\n";
     out += "body=" + req.body;
     return out;

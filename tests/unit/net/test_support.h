@@ -31,7 +31,7 @@ namespace pushsvc::test {
 
 using namespace std::chrono_literals;
 
-// Echo: the body lists method, target, authority, protocol, can_push, x-echo and then
+// Echo: the body lists method, target, authority, protocol, can_push, client, x-echo and then
 // "body=" followed by the request body. `protocol` is the protocol handler the request came
 // through ("http1" or "http2"): TestServer gives each one its own tagged copy, so the echo
 // shows which session net/ handed the connection to. Targets under /defer are parked: the

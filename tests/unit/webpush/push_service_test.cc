@@ -6,6 +6,7 @@
 
 #include "pushsvc/base/base64url.h"
 #include "pushsvc/crypto/p256.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/store/memory_store.h"
 
 namespace pushsvc::webpush {
@@ -455,6 +456,127 @@ TEST(PushServiceQueueCapReceipts, A429LeavesNoReceiptSubscriptionAndReceiptQueue
     auto rq =
         "R" + *base::base64url_decode(first->receipt_url.substr(first->receipt_url.rfind('/') + 1));
     EXPECT_EQ(*store.queued(rq, 100), 2u);  // three were due, the cap kept two
+}
+
+// --- Rate limits (rate.push_*, R8030-8.4-b) ---
+
+class PushRateLimitTest : public ::testing::Test {
+  protected:
+    PushRateLimitTest()
+        : service_(options(), store_, EndpointCodec({std::string(32, 'k')}), clock_) {}
+
+    static ServiceOptions options() {
+        ServiceOptions o;
+        o.origin = std::string(kOrigin);
+        o.rate.push_per_min = 6;  // one every 10 s
+        o.rate.push_burst = 3;
+        return o;
+    }
+
+    PushRequest push_to(const Subscription& sub, std::string client, std::string ttl = "60") {
+        PushRequest req;
+        req.token = sub.endpoint.substr(sub.endpoint.rfind('/') + 1);
+        req.ttl = std::move(ttl);
+        req.client = std::move(client);
+        return req;
+    }
+
+    std::string vapid_header(const crypto::P256PrivateKey& key) {
+        return "vapid t=" + make_jwt(key, std::string(kOrigin), clock_.now_ms() / 1000 + 3600) +
+               ", k=" + base64url_encode(key.public_raw());
+    }
+
+    Subscription subscribe_restricted(const crypto::P256PrivateKey& key) {
+        SubscribeRequest req;
+        req.content_type = "application/webpush-options+json";
+        req.body = R"({"vapid":")" + base64url_encode(key.public_raw()) + R"("})";
+        return *service_.subscribe(req);
+    }
+
+    static std::uint64_t refused() {
+        return obs::catalog().rate_limited(obs::Limited::push).value();
+    }
+
+    base::FakeClock clock_;
+    store::MemoryStore store_{&clock_};
+    PushService service_;
+};
+
+TEST_F(PushRateLimitTest,
+       AnAddressOverItsBurstGets429WithRetryAfterUntilTheClockRefills_R8030_8_4_b) {
+    auto sub = *service_.subscribe({});
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(service_.push(push_to(sub, "192.0.2.1"))) << i;
+    const auto before = refused();
+    std::uint32_t retry_after = 0;
+    auto over = service_.push(push_to(sub, "192.0.2.1"), &retry_after);
+    ASSERT_FALSE(over);
+    EXPECT_EQ(to_errc(over.error()), errc::rate_limited);
+    EXPECT_EQ(retry_after, 10u);  // seconds until the bucket has a token
+    EXPECT_EQ(refused(), before + 1);
+    EXPECT_EQ(store_.pending(sub.record.uaid, clock_.now_ms(), 0, 10)->size(), 3u);  // not stored
+    // Another address is another sender; an in-process caller (no address) is never limited.
+    EXPECT_TRUE(service_.push(push_to(sub, "192.0.2.2")));
+    EXPECT_TRUE(service_.push(push_to(sub, "")));
+    EXPECT_EQ(service_.rate_limits().tracked(Limited::push), 2u);  // no bucket for ""
+    clock_.advance_ms(10'000);  // the service clock refills: one more push
+    EXPECT_TRUE(service_.push(push_to(sub, "192.0.2.1")));
+    EXPECT_FALSE(service_.push(push_to(sub, "192.0.2.1")));
+}
+
+TEST_F(PushRateLimitTest, TtlZeroPushesCountToo) {
+    // TTL 0 skips the per-UA queue cap (nothing is stored), so the rate limit is its bound.
+    auto sub = *service_.subscribe({});
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(service_.push(push_to(sub, "192.0.2.1", "0")));
+    std::uint32_t retry_after = 0;
+    auto over = service_.push(push_to(sub, "192.0.2.1", "0"), &retry_after);
+    ASSERT_FALSE(over);
+    EXPECT_EQ(to_errc(over.error()), errc::rate_limited);
+    EXPECT_EQ(retry_after, 10u);
+}
+
+TEST_F(PushRateLimitTest, ARestrictedSubscriptionsSenderIsItsVapidKeyWhateverItsAddress) {
+    auto key = crypto::P256PrivateKey::generate();
+    auto sub = subscribe_restricted(key);
+    // Rotating source addresses does not help a sender whose key is fixed by the subscription.
+    for (int i = 0; i < 3; ++i) {
+        auto req = push_to(sub, "198.51.100." + std::to_string(i));
+        req.authorization = vapid_header(key);
+        ASSERT_TRUE(service_.push(std::move(req))) << i;
+    }
+    auto req = push_to(sub, "198.51.100.99");
+    req.authorization = vapid_header(key);
+    EXPECT_EQ(to_errc(service_.push(std::move(req)).error()), errc::rate_limited);
+    // Its address's own budget (for unrestricted subscriptions) is untouched.
+    auto open = *service_.subscribe({});
+    EXPECT_TRUE(service_.push(push_to(open, "198.51.100.99")));
+    // A push refused for another reason before the limit (bad VAPID) takes no token.
+    auto other_key = crypto::P256PrivateKey::generate();
+    auto other = subscribe_restricted(other_key);
+    for (int i = 0; i < 5; ++i) {
+        auto wrong = push_to(other, "198.51.100.1");
+        wrong.authorization = vapid_header(key);  // not the subscription's key: 403
+        EXPECT_EQ(to_errc(service_.push(std::move(wrong)).error()), errc::vapid_key_mismatch);
+    }
+    auto right = push_to(other, "198.51.100.1");
+    right.authorization = vapid_header(other_key);
+    EXPECT_TRUE(service_.push(std::move(right)));
+}
+
+TEST_F(PushRateLimitTest, AFloodAskingForReceiptsLeavesNoReceiptSubscriptionsBehind_R8030_5_1) {
+    auto sub = *service_.subscribe({});
+    for (int i = 0; i < 50; ++i) {
+        auto req = push_to(sub, "192.0.2.7");
+        req.prefer = "respond-async";
+        auto out = service_.push(std::move(req));
+        if (i < 3) {
+            ASSERT_TRUE(out);
+            EXPECT_FALSE(out->receipt_url.empty());
+        } else {
+            ASSERT_FALSE(out);
+            EXPECT_EQ(to_errc(out.error()), errc::rate_limited);
+        }
+    }
+    EXPECT_EQ(store_.stats()->receipt_subscriptions, 3u);  // one per accepted push, no more
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "pushsvc/base/base64url.h"
 #include "pushsvc/crypto/p256.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/store/memory_store.h"
 
 namespace pushsvc::webpush {
@@ -330,6 +331,87 @@ TEST_F(UaChannelTest, NackBroadcastSubscribeAndUnknownTypesAreAcceptedSilently) 
     EXPECT_TRUE(ch.on_text(R"({"messageType":"whatever"})").empty());
     EXPECT_TRUE(ch.identified());
     EXPECT_TRUE(close_of(ch.on_text(R"({"messageType":"hello"})")));
+}
+
+// --- Hello floods per address (rate.hello_*, rate.new_ua_*) ---
+
+class UaChannelRateLimitTest : public ::testing::Test {
+  protected:
+    UaChannelRateLimitTest()
+        : service_(options(), store_, EndpointCodec({std::string(32, 'k')}), clock_),
+          backend_(service_, store_, clock_) {}
+
+    static ServiceOptions options() {
+        ServiceOptions o;
+        o.origin = "https://push.test";
+        o.rate.hello_per_min = 60;
+        o.rate.hello_burst = 4;
+        o.rate.new_ua_per_min = 6;  // one every 10 s
+        o.rate.new_ua_burst = 2;
+        return o;
+    }
+
+    // A new connection's hello from `client`: the reply's uaid, or the close it got.
+    std::variant<std::string, Close> connect(const std::string& client, std::string uaid = "") {
+        UaChannel ch(backend_, ChannelOptions{.client = client});
+        std::string frame = R"({"messageType":"hello","use_webpush":true)";
+        if (!uaid.empty()) frame += R"(,"uaid":")" + uaid + "\"";
+        frame += "}";
+        for (const auto& a : ch.on_text(frame)) {
+            if (const auto* c = std::get_if<Close>(&a)) return *c;
+            if (const auto* s = std::get_if<Send>(&a))
+                return std::string(json::parse(s->text).at("uaid").as_string());
+        }
+        ADD_FAILURE() << "no reply to a hello";
+        return std::string();
+    }
+
+    static std::uint64_t counted(obs::Limited l) { return obs::catalog().rate_limited(l).value(); }
+
+    base::FakeClock clock_;
+    store::MemoryStore store_{&clock_};
+    PushService service_;
+    ServiceChannelBackend backend_;
+};
+
+TEST_F(UaChannelRateLimitTest, NewUserAgentsPerAddressAreLimitedSoReconnectingCannotLiftTheCap) {
+    auto a = connect("192.0.2.1");
+    auto b = connect("192.0.2.1");
+    ASSERT_TRUE(std::holds_alternative<std::string>(a) && std::holds_alternative<std::string>(b));
+    const auto before = counted(obs::Limited::new_user_agent);
+    auto refused = connect("192.0.2.1");  // a third fresh hello: no new user agent
+    ASSERT_TRUE(std::holds_alternative<Close>(refused));
+    EXPECT_EQ(std::get<Close>(refused).code, 1013);  // try again later: Firefox backs off
+    EXPECT_EQ(counted(obs::Limited::new_user_agent), before + 1);
+    EXPECT_EQ(store_.stats()->user_agents, 2u);
+    // A known user agent still gets in (its hello creates nothing) ...
+    auto back = connect("192.0.2.1", std::get<std::string>(a));
+    ASSERT_TRUE(std::holds_alternative<std::string>(back));
+    EXPECT_EQ(std::get<std::string>(back), std::get<std::string>(a));
+    // ... another address is another client, and the clock refills the bucket.
+    EXPECT_TRUE(std::holds_alternative<std::string>(connect("192.0.2.2")));
+    clock_.advance_ms(10'000);
+    EXPECT_TRUE(std::holds_alternative<std::string>(connect("192.0.2.1")));
+}
+
+TEST_F(UaChannelRateLimitTest, AHelloFloodFromOneAddressIsClosedAndCountedBeforeAnyStoreWork) {
+    auto first = connect("192.0.2.9");
+    ASSERT_TRUE(std::holds_alternative<std::string>(first));
+    const auto uaid = std::get<std::string>(first);
+    for (int i = 0; i < 3; ++i)
+        ASSERT_TRUE(std::holds_alternative<std::string>(connect("192.0.2.9", uaid))) << i;
+    const auto before = counted(obs::Limited::hello);
+    for (int i = 0; i < 20; ++i) {
+        auto r = connect("192.0.2.9", uaid);
+        ASSERT_TRUE(std::holds_alternative<Close>(r)) << i;
+        EXPECT_EQ(std::get<Close>(r).code, 1013);
+    }
+    EXPECT_EQ(counted(obs::Limited::hello), before + 20);
+    EXPECT_EQ(store_.stats()->user_agents, 1u);
+    clock_.advance_ms(1'000);  // 60 a minute: one more hello a second
+    EXPECT_TRUE(std::holds_alternative<std::string>(connect("192.0.2.9", uaid)));
+    // A channel without a client key (in-process) is never limited.
+    EXPECT_TRUE(std::holds_alternative<std::string>(connect("", uaid)));
 }
 
 }  // namespace
