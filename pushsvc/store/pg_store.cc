@@ -344,6 +344,7 @@ std::unique_ptr<PgStore> PgStore::open(const PgOptions& opts, std::string& error
 
 std::string PgStore::server() const { return impl_->server; }
 int PgStore::schema_found() const { return impl_->schema_found; }
+int PgStore::schema_version() { return pg::schema_version(); }
 
 result<void> PgStore::put_user_agent(const UserAgentRecord& ua) {
     PgResult r;

@@ -48,6 +48,7 @@ class PgStore final : public Store {
     // before open (0: created now): for the startup log.
     std::string server() const;
     int schema_found() const;
+    static int schema_version();  // the version this build writes
 
     result<void> put_user_agent(const UserAgentRecord& ua) override;
     result<std::optional<UserAgentRecord>> get_user_agent(std::string_view uaid) override;

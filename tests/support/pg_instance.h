@@ -59,4 +59,11 @@ class PgInstance {
     int port_ = 0;
 };
 
+// One server per test binary, started on first use (initdb takes seconds) and removed at exit:
+// tests that only need a database give each test its own schema in it.
+inline PgInstance& shared_pg_instance() {
+    static PgInstance instance;
+    return instance;
+}
+
 }  // namespace pushsvc::testing

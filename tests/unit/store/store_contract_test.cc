@@ -52,12 +52,9 @@ struct RocksBackend {
 };
 
 #ifdef PUSHSVC_CONTRACT_POSTGRES
-// One server for the whole run (initdb takes seconds); each test gets its own schema, so it
-// starts from an empty database and the schema is created from scratch every time.
-pushsvc::testing::PgInstance& pg_server() {
-    static pushsvc::testing::PgInstance instance;
-    return instance;
-}
+// One server for the whole run; each test gets its own schema, so it starts from an empty
+// database and the schema is created from scratch every time.
+pushsvc::testing::PgInstance& pg_server() { return pushsvc::testing::shared_pg_instance(); }
 
 struct PostgresBackend {
     explicit PostgresBackend(const base::Clock* clock) {
