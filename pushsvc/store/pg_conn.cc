@@ -268,6 +268,7 @@ bool PgConn::run(std::vector<Call>& calls, std::vector<PgResult>& out, PgError& 
     }
     // The Sync's own result ends the pipeline.
     for (;;) {
+        if (Clock::now() > until) return fail("no end of pipeline from the database", err);
         PgResult r;
         bool end = false;
         if (!next_result(until, r, end, err)) return false;
