@@ -30,19 +30,34 @@ PG_PORT=${PG#* }
 trap '"$ROOT/tests/support/pg_instance.sh" destroy "$PG_DIR" || true; cleanup' EXIT
 log "PostgreSQL on 127.0.0.1:$PG_PORT ($PG_DIR)"
 
-# ingest LABEL: starts pushsvc (settings from the PUSHSVC__* environment), subscribes SUBS
+# WAL flushes and stored messages of the PostgreSQL server: "pushes per WAL flush" is how many
+# appends share a commit (group commit); reads do not flush.
+pg_counts() {
+    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -Atc \
+        "SELECT (SELECT wal_sync FROM pg_stat_wal) || ' ' || (SELECT count(*) FROM messages)"
+}
+
+# ingest LABEL [pg]: starts pushsvc (settings from the PUSHSVC__* environment), subscribes SUBS
 # times, runs the h2load workload, stops pushsvc. Leaves the 2xx rate in H2LOAD_RATE.
 ingest() {
-    local label=$1 w=$WORK/$1-workload
+    local label=$1 pg=${2:-} w=$WORK/$1-workload before=""
     start_pushsvc "$label"
     mkdir -p "$w"
     "$BIN/pushsvc-loadgen" setup --target "$PS_CLEAR" --subs "$SUBS" --out "$w" >/dev/null
     sed -i "s#^https\?://[^/]*#$PS_CLEAR#" "$w/uris.txt"
     local hdrs=() line
     while IFS= read -r line; do hdrs+=(-H "$line"); done <"$w/headers.txt"
+    [ -z "$pg" ] || before=$(pg_counts)
     h2load_run "$label" -t 1 -c "$CONNS" -m "$STREAMS" -d "$w/body.bin" "${hdrs[@]}" \
         "${RUN[@]}" "${WARM[@]}" -i "$w/uris.txt"
     stop_pid "$PS_PID"
+    if [ -n "$pg" ]; then
+        # After pushsvc is gone: its sessions report their WAL statistics as they end.
+        local after
+        after=$(pg_counts)
+        PG_SYNCS=$(( ${after% *} - ${before% *} ))
+        PG_STORED=$(( ${after#* } - ${before#* } ))
+    fi
 }
 
 ingest rocksdb
@@ -51,11 +66,12 @@ PUSHSVC__STORE__SYNC=true ingest rocksdb_sync
 ROCKS_SYNC=$H2LOAD_RATE
 PUSHSVC__STORE__BACKEND=postgres \
     PUSHSVC__STORE__POSTGRES__DSN="host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres" \
-    PUSHSVC__STORE__POSTGRES__POOL_SIZE="${BENCH_POOL:-8}" ingest postgres
+    PUSHSVC__STORE__POSTGRES__POOL_SIZE="${BENCH_POOL:-8}" ingest postgres pg
 PGRATE=$H2LOAD_RATE
 
-printf '{"bench":"postgres-ingest","rocksdb_per_s":%.0f,"rocksdb_sync_per_s":%.0f,"postgres_per_s":%.0f,"postgres_vs_rocksdb":%s,"postgres_vs_rocksdb_sync":%s}\n' \
-    "$ROCKS" "$ROCKS_SYNC" "$PGRATE" "$(ratio "$PGRATE" "$ROCKS")" "$(ratio "$PGRATE" "$ROCKS_SYNC")"
+printf '{"bench":"postgres-ingest","rocksdb_per_s":%.0f,"rocksdb_sync_per_s":%.0f,"postgres_per_s":%.0f,"postgres_vs_rocksdb":%s,"postgres_vs_rocksdb_sync":%s,"postgres_stored":%d,"postgres_wal_flushes":%d,"pushes_per_wal_flush":%s}\n' \
+    "$ROCKS" "$ROCKS_SYNC" "$PGRATE" "$(ratio "$PGRATE" "$ROCKS")" "$(ratio "$PGRATE" "$ROCKS_SYNC")" \
+    "$PG_STORED" "$PG_SYNCS" "$(ratio "$PG_STORED" "$PG_SYNCS")"
 if [ "$SMOKE" = 1 ]; then
     # The machinery works: every variant accepted pushes.
     for r in "$ROCKS" "$ROCKS_SYNC" "$PGRATE"; do
