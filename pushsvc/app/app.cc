@@ -179,8 +179,8 @@ int run(const config::Config& cfg, const RunOptions& options) {
     // go to the pool, one thread per connection (concurrent appends share a commit there).
     const bool postgres = cfg.store.backend == "postgres";
     const bool offload_store = cfg.store.sync || postgres;
-    const int pool_threads =
-        postgres ? std::max(2, int(cfg.store.postgres.pool_size)) : cfg.store.sync ? 8 : 2;
+    int pool_threads = cfg.store.sync ? 8 : 2;
+    if (postgres) pool_threads = std::max(2, int(cfg.store.postgres.pool_size));
     auto store_pool = std::make_unique<asio::thread_pool>(pool_threads);
     http::Api::Offload offload;
     if (offload_store) {

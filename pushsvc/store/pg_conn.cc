@@ -113,7 +113,8 @@ std::unique_ptr<PgConn> PgConn::connect(const std::string& dsn, int connect_time
     if (PQsetnonblocking(c, 1) != 0) return give_up(trimmed(PQerrorMessage(c)));
     // Notices ("relation ... already exists, skipping") would go to stderr by default; what
     // matters reaches the caller as an error instead.
-    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
     std::unique_ptr<PgConn> conn(new PgConn(c, statement_timeout_ms));
     PgError err;
     if (!conn->exec_script("SET statement_timeout = " + std::to_string(statement_timeout_ms),

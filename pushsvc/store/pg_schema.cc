@@ -214,13 +214,13 @@ bool ensure_schema(PgConn& conn, int& found, PgError& err) {
         // One transaction per migration: a failure leaves the database at the last complete
         // version (the script stops at the first error; ROLLBACK ends the aborted block).
         std::string script = std::string("BEGIN;") + migrations()[std::size_t(v)] +
-                             ";INSERT INTO schema_version VALUES (" + std::to_string(v + 1) +
-                             ", " + std::to_string(now) + ");COMMIT";
+                             ";INSERT INTO schema_version VALUES (" + std::to_string(v + 1) + ", " +
+                             std::to_string(now) + ");COMMIT";
         if (!conn.exec_script(script, err)) {
             PgError ignored;
             conn.exec_script("ROLLBACK", ignored);
-            err.message = "schema migration to version " + std::to_string(v + 1) +
-                          " failed: " + err.message;
+            err.message =
+                "schema migration to version " + std::to_string(v + 1) + " failed: " + err.message;
             return false;
         }
     }

@@ -24,11 +24,13 @@ using pg::Statement;
 
 constexpr std::int64_t kI64Max = std::numeric_limits<std::int64_t>::max();
 
-std::int64_t clamp64(std::uint64_t v) { return v > std::uint64_t(kI64Max) ? kI64Max : std::int64_t(v); }
+std::int64_t clamp64(std::uint64_t v) {
+    return v > std::uint64_t(kI64Max) ? kI64Max : std::int64_t(v);
+}
 
 // The columns of `messages`, in table order (the functions return SETOF messages too).
-#define PUSHSVC_MESSAGE_COLUMNS                                                                  \
-    "id, uaid, subscription_id, seq, received_ms, expires_ms, ttl_s, urgency, topic, "          \
+#define PUSHSVC_MESSAGE_COLUMNS                                                        \
+    "id, uaid, subscription_id, seq, received_ms, expires_ms, ttl_s, urgency, topic, " \
     "content_encoding, encryption, crypto_key, receipt_id, receipt_status, delivered, body"
 
 const Statement kPutUa{"put_ua",
@@ -36,8 +38,8 @@ const Statement kPutUa{"put_ua",
                        "VALUES ($1, $2, $3, $4) ON CONFLICT (uaid) DO UPDATE SET "
                        "created_ms = EXCLUDED.created_ms, last_seen_ms = EXCLUDED.last_seen_ms, "
                        "kind = EXCLUDED.kind"};
-const Statement kGetUa{"get_ua",
-                       "SELECT uaid, created_ms, last_seen_ms, kind FROM user_agents WHERE uaid = $1"};
+const Statement kGetUa{
+    "get_ua", "SELECT uaid, created_ms, last_seen_ms, kind FROM user_agents WHERE uaid = $1"};
 const Statement kDeleteUa{"delete_ua", "SELECT pushsvc_delete_user_agent($1)"};
 const Statement kTouchUa{"touch_ua",
                          "UPDATE user_agents SET last_seen_ms = $2 WHERE uaid = $1 RETURNING 1"};
@@ -60,18 +62,17 @@ const Statement kDeleteSub{"delete_sub", "SELECT pushsvc_delete_subscription($1)
 const Statement kEnqueue{"enqueue",
                          "SELECT out_status, out_seq, out_replaced FROM pushsvc_enqueue($1, $2, "
                          "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"};
-const Statement kPending{"pending",
-                         "SELECT " PUSHSVC_MESSAGE_COLUMNS " FROM messages WHERE uaid = $1 AND "
-                         "seq > $2 AND expires_ms > $3 ORDER BY seq LIMIT $4"};
+const Statement kPending{"pending", "SELECT " PUSHSVC_MESSAGE_COLUMNS
+                                    " FROM messages WHERE uaid = $1 AND "
+                                    "seq > $2 AND expires_ms > $3 ORDER BY seq LIMIT $4"};
 const Statement kQueued{"queued", "SELECT queued FROM queues WHERE uaid = $1"};
 const Statement kGetMessage{"get_message",
                             "SELECT " PUSHSVC_MESSAGE_COLUMNS " FROM messages WHERE id = $1"};
 const Statement kMarkDelivered{"mark_delivered",
                                "UPDATE messages SET delivered = true WHERE id = $1 AND NOT "
                                "delivered"};
-const Statement kDeleteMessage{"delete_message",
-                               "SELECT " PUSHSVC_MESSAGE_COLUMNS
-                               " FROM pushsvc_delete_message($1)"};
+const Statement kDeleteMessage{
+    "delete_message", "SELECT " PUSHSVC_MESSAGE_COLUMNS " FROM pushsvc_delete_message($1)"};
 const Statement kNextExpiry{"next_expiry", "SELECT min(expires_ms) FROM messages"};
 const Statement kSweep{"sweep", "SELECT " PUSHSVC_MESSAGE_COLUMNS " FROM pushsvc_sweep($1, $2)"};
 const Statement kStats{
@@ -144,8 +145,8 @@ class Pool {
         ++open_;
         lk.unlock();
         std::string why;
-        auto c = PgConn::connect(opts_.dsn, opts_.connect_timeout_ms, opts_.statement_timeout_ms,
-                                 why);
+        auto c =
+            PgConn::connect(opts_.dsn, opts_.connect_timeout_ms, opts_.statement_timeout_ms, why);
         if (!c) {
             lk.lock();
             --open_;
@@ -153,7 +154,8 @@ class Pool {
             err = {"", "cannot connect to PostgreSQL: " + why};
             return nullptr;
         }
-        if (down_.exchange(false)) spdlog::info("store: connected to PostgreSQL at {}", c->endpoint());
+        if (down_.exchange(false))
+            spdlog::info("store: connected to PostgreSQL at {}", c->endpoint());
         return c;
     }
 
@@ -286,8 +288,9 @@ struct PgStore::Impl {
     // transactions lock queue rows in one order. If the transaction fails for one of them
     // (a duplicate id, say), each is retried alone, so only that one fails.
     void commit_batch(std::vector<Append*>& batch) {
-        std::stable_sort(batch.begin(), batch.end(),
-                         [](const Append* a, const Append* b) { return a->msg->uaid < b->msg->uaid; });
+        std::stable_sort(batch.begin(), batch.end(), [](const Append* a, const Append* b) {
+            return a->msg->uaid < b->msg->uaid;
+        });
         std::vector<Call> calls;
         for (auto* a : batch) calls.push_back(enqueue_call(*a));
         std::vector<PgResult> out;
@@ -329,8 +332,8 @@ PgStore::~PgStore() = default;
 std::unique_ptr<PgStore> PgStore::open(const PgOptions& opts, std::string& error) {
     auto impl = std::make_unique<Impl>(opts);
     impl->clock = opts.clock != nullptr ? opts.clock : &impl->system_clock;
-    auto conn = PgConn::connect(opts.dsn, opts.connect_timeout_ms, opts.statement_timeout_ms,
-                                error);
+    auto conn =
+        PgConn::connect(opts.dsn, opts.connect_timeout_ms, opts.statement_timeout_ms, error);
     if (!conn) return nullptr;
     PgError err;
     if (!pg::ensure_schema(*conn, impl->schema_found, err)) {
@@ -382,13 +385,12 @@ result<bool> PgStore::touch_user_agent(std::string_view uaid, base::UnixMs last_
     return r.rows() > 0;
 }
 
-result<std::vector<std::string>> PgStore::idle_user_agents(AgentKind kind,
-                                                           base::UnixMs seen_before,
+result<std::vector<std::string>> PgStore::idle_user_agents(AgentKind kind, base::UnixMs seen_before,
                                                            std::size_t limit) {
     PgResult r;
-    if (!impl_->one(kIdleUas,
-                    std::move(PgParams().i16(std::int16_t(kind)).i64(seen_before).i64(clamp64(limit))),
-                    r))
+    if (!impl_->one(
+            kIdleUas,
+            std::move(PgParams().i16(std::int16_t(kind)).i64(seen_before).i64(clamp64(limit))), r))
         return errc::store_failure;
     std::vector<std::string> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back(r.bytes(i, 0));
@@ -463,13 +465,11 @@ result<std::vector<MessageRecord>> PgStore::pending(std::string_view uaid, base:
     // seq is a bigint: nothing lies above its range, and a limit of 0 asks for nothing.
     if (limit == 0 || after_seq >= std::uint64_t(kI64Max)) return out;
     PgResult r;
-    if (!impl_->one(kPending,
-                    std::move(PgParams()
-                                  .bytes(uaid)
-                                  .i64(std::int64_t(after_seq))
-                                  .i64(now)
-                                  .i64(clamp64(limit))),
-                    r))
+    if (!impl_->one(
+            kPending,
+            std::move(
+                PgParams().bytes(uaid).i64(std::int64_t(after_seq)).i64(now).i64(clamp64(limit))),
+            r))
         return errc::store_failure;
     for (int i = 0; i < r.rows(); ++i) out.push_back(message_of(r, i));
     return out;
@@ -499,8 +499,7 @@ result<void> PgStore::mark_delivered(std::string_view id) {
 
 result<std::optional<MessageRecord>> PgStore::delete_message(std::string_view id) {
     PgResult r;
-    if (!impl_->one(kDeleteMessage, std::move(PgParams().bytes(id)), r))
-        return errc::store_failure;
+    if (!impl_->one(kDeleteMessage, std::move(PgParams().bytes(id)), r)) return errc::store_failure;
     if (r.rows() == 0) return std::nullopt;
     MessageRecord m = message_of(r, 0);
     if (impl_->clock->now_ms() >= m.expires_ms) return std::nullopt;  // removed, not returned

@@ -21,8 +21,7 @@ std::string fresh_schema(const std::string& name) {
     std::string error;
     auto admin = pg::PgConn::connect(pg.dsn(), 10'000, 10'000, error);
     pg::PgError err;
-    EXPECT_TRUE(admin && admin->exec_script("CREATE SCHEMA " + name, err))
-        << error << err.message;
+    EXPECT_TRUE(admin && admin->exec_script("CREATE SCHEMA " + name, err)) << error << err.message;
     return pg.dsn() + " options='-c search_path=" + name + "'";
 }
 
@@ -40,7 +39,7 @@ TEST(PgStore, CreatesTheSchemaOnceAndRecordsItsVersion) {
     auto again = PgStore::open({.dsn = dsn}, error);
     ASSERT_TRUE(again) << error;
     EXPECT_EQ(again->schema_found(), PgStore::schema_version());  // nothing to migrate
-    EXPECT_TRUE(must(again->get_message("m1")).has_value());     // and nothing lost
+    EXPECT_TRUE(must(again->get_message("m1")).has_value());      // and nothing lost
 }
 
 TEST(PgStore, RefusesADatabaseWithANewerSchema) {
@@ -66,8 +65,8 @@ TEST(PgStore, WrongDsnFailsOpenWithLibpqsReason) {
 TEST(PgStore, FailsCallsWhileTheDatabaseIsDownAndReconnectsAfter) {
     pushsvc::testing::PgInstance own;  // its own server: stopping it disturbs no other test
     std::string error;
-    auto store = PgStore::open(
-        {.dsn = own.dsn(), .pool_size = 2, .connect_timeout_ms = 2000}, error);
+    auto store =
+        PgStore::open({.dsn = own.dsn(), .pool_size = 2, .connect_timeout_ms = 2000}, error);
     ASSERT_TRUE(store) << error;
     MessageRecord before = make_message("before", "ua1", "s1");
     must(store->enqueue(before));
