@@ -86,7 +86,7 @@ struct PgError {
     bool retryable() const { return sqlstate == "40P01" || sqlstate == "40001"; }
 };
 
-// One statement of a pipeline and, after run(), its outcome.
+// One statement of a pipeline and its parameters (run() returns the results in order).
 struct Call {
     const Statement* statement;
     PgParams params;
