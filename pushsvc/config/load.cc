@@ -213,6 +213,14 @@ std::vector<Key> keys_of(Config& c) {
         int_key("rate.new_ua_per_min", c.rate.new_ua_per_min, 0),
         int_key("rate.new_ua_burst", c.rate.new_ua_burst, 1),
         int_key("rate.max_tracked", c.rate.max_tracked, 16, 100'000'000),
+        choice_key("store.backend", c.store.backend, {"rocksdb", "postgres"}),
+        string_key("store.postgres.dsn", c.store.postgres.dsn),
+        // At least one connection; beyond a few hundred PostgreSQL runs out of backends.
+        int_key("store.postgres.pool_size", c.store.postgres.pool_size, 1, 256),
+        int_key("store.postgres.connect_timeout_ms", c.store.postgres.connect_timeout_ms, 100,
+                600'000),
+        int_key("store.postgres.statement_timeout_ms", c.store.postgres.statement_timeout_ms, 100,
+                600'000),
         string_key("store.path", c.store.path),
         bool_key("store.sync", c.store.sync),
         // Expired messages removed per step: 0 would never finish a sweep.
@@ -398,6 +406,8 @@ void validate(const Config& c) {
     // is the least accepted. The message never quotes it.
     if (!c.admin.token.empty() && c.admin.token.size() < 16)
         throw std::runtime_error("config: admin.token must be at least 16 characters");
+    if (c.store.backend == "postgres" && c.store.postgres.dsn.empty())
+        throw std::runtime_error("config: store.backend = \"postgres\" needs store.postgres.dsn");
     if (!c.server.public_url.empty() && c.server.public_url.find("://") == std::string::npos)
         throw std::runtime_error(
             "config: server.public_url must be an origin like https://host:port");

@@ -2,6 +2,7 @@
 #include "pushsvc/http/api.h"
 
 #include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
 #include "pushsvc/obs/catalog.h"
@@ -137,6 +138,34 @@ TEST_F(ApiTest, OffloadRunsWritesElsewhereAndStillRespondsOnce) {
     ASSERT_EQ(queued.size(), 1u);
     queued.front()();
     EXPECT_EQ(responses, 1);
+}
+
+// With an offload (store.sync, the PostgreSQL store) a monitoring GET reads the store on the
+// offload too: nothing is answered on the calling (network) thread; the job answers, here 404
+// for a subscription that was removed (R8030-7.3-b).
+TEST_F(ApiTest, OffloadedMonitorFindsItsSubscriptionOffTheCallingThread) {
+    auto [push_path, sub_path] = subscribe();
+    ASSERT_EQ(call("DELETE", sub_path).status, 204);
+    boost::asio::io_context ioc;
+    std::vector<std::function<void()>> queued;
+    Api offloaded(
+        service_, [&](std::function<void()> f) { queued.push_back(std::move(f)); },
+        MonitorContext{.executor = ioc.get_executor()});
+    // The request's HTTP/2 stream; nothing is pushed on it in this test.
+    struct Stream final : Pusher {
+        void push(std::string, Response, PushDone) override { ADD_FAILURE() << "pushed"; }
+        void on_gone(std::function<void()>) override {}
+    };
+    Request req;
+    req.method = "GET";
+    req.target = sub_path;
+    req.pusher = std::make_shared<Stream>();
+    int status = 0;
+    offloaded.handle(std::move(req), [&](Response r) { status = r.status; });
+    EXPECT_EQ(status, 0);
+    ASSERT_EQ(queued.size(), 1u);
+    queued.front()();
+    EXPECT_EQ(status, 404);
 }
 
 // A store that throws from put_subscription while `fail` is set, as a store error or a bug in a
