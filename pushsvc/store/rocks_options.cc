@@ -2,9 +2,47 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
+#include <string_view>
+
+#include "pushsvc/store/record_codec.h"
+#include "pushsvc/store/rocks_keys.h"
+
 namespace pushsvc::store {
+
+namespace {
+
+// Where a push's keys go in the memtable's skip list. A queue key ('q' lp(uaid) be64(seq))
+// lands right after the previous one of the same user agent, an expiry key ('x' be64(expiry)
+// be64(seq)) after the previous expiry key for the usual constant TTL; so for these RocksDB
+// keeps, per prefix, where the last insert went and starts the next search there, instead of
+// from the top of a list of ~60k entries (callgrind: the skip-list search was a quarter of
+// the instructions of a push). Message-id keys are random and get no hint. A hint costs
+// ~250 bytes per prefix until its memtable is flushed: one per user agent pushed to meanwhile.
+class InsertHintPrefix final : public rocksdb::SliceTransform {
+  public:
+    const char* Name() const override { return "pushsvc.InsertHintPrefix"; }
+    rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+        return rocksdb::Slice(key.data(), prefix_size(key));
+    }
+    bool InDomain(const rocksdb::Slice& key) const override { return prefix_size(key) > 0; }
+
+  private:
+    // 0 when the key gets no hint.
+    static std::size_t prefix_size(const rocksdb::Slice& key) {
+        if (key.empty()) return 0;
+        if (key[0] == keys::kExpiryTag) return 1;
+        if (key[0] != keys::kQueueTag) return 0;
+        std::string_view rest(key.data() + 1, key.size() - 1);
+        std::string_view uaid;
+        if (!codec::read_lp(rest, uaid)) return 0;
+        return key.size() - rest.size();
+    }
+};
+
+}  // namespace
 
 rocksdb::Options rocks_options() {
     // Settings for a small box holding a queue of ~3 KB encrypted (incompressible) bodies
@@ -16,6 +54,11 @@ rocksdb::Options rocks_options() {
     // never reaches an SST or blob file at all.
     o.write_buffer_size = 64 << 20;
     o.max_write_buffer_number = 2;
+    o.memtable_insert_with_hint_prefix_extractor = std::make_shared<InsertHintPrefix>();
+    // RocksDB ignores insert hints for concurrent memtable writes; with pushes written from
+    // two network threads a write group is rarely more than one batch, so the leader
+    // inserting a group alone costs little.
+    o.allow_concurrent_memtable_write = false;
     o.max_open_files = 512;
     o.keep_log_file_num = 3;
     o.max_log_file_size = 1 << 20;

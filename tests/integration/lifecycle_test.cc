@@ -2,7 +2,11 @@
 // profile, and zero-configuration start (generated token keys keep endpoints valid).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/pushsvc_process.h"
@@ -70,6 +74,83 @@ void burst_survives_kill9(bool sync, int messages) {
 TEST(Durability, EveryAcceptedMessageSurvivesKill9) { burst_survives_kill9(false, 300); }
 
 TEST(Durability, EveryAcceptedMessageSurvivesKill9WithSync) { burst_survives_kill9(true, 100); }
+
+// SIGKILL in the middle of commits under load: eight senders push at once (so several pushes
+// are being committed together when the signal lands: RocksDB write groups, the store's batched
+// commits), and the kill comes while they are all still sending. Every push answered 201
+// before the kill is present after restart (DELETE answers 204 exactly once); the pushes the
+// kill cut off got no 201 and may or may not be there, which the sender cannot tell apart from
+// a lost request anyway (R8030-5-a: 201 means accepted).
+TEST(Durability, EveryAcceptedMessageSurvivesKill9DuringConcurrentCommits) {
+    constexpr int kSenders = 8;
+    constexpr std::size_t kKillAfter = 600;  // 201s received before the kill
+    PushsvcProcess server;
+    server.start();
+    std::vector<std::string> endpoints;
+    {
+        wc::Http1Client client;
+        for (int i = 0; i < kSenders; ++i) {
+            auto r = call(client, server, "POST", server.origin() + "/subscribe");
+            ASSERT_EQ(r.status, 201);
+            endpoints.push_back(endpoint_of(r));
+        }
+    }
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::string> accepted;
+    std::atomic<bool> stop{false};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> senders;
+    for (int t = 0; t < kSenders; ++t) {
+        senders.emplace_back([&, t] {
+            wc::Http1Client client(wc::ClientOptions{.timeout = std::chrono::seconds(5)});
+            // A 3,000-byte aes128gcm body (RFC 8188 §2.1 header: salt, rs 4096, a 65-octet
+            // uncompressed P-256 key id); the records after it are opaque to the server.
+            std::string body(16, static_cast<char>('a' + t));
+            body += std::string("\x00\x00\x10\x00\x41\x04", 6);
+            body.resize(3000, static_cast<char>('A' + t));
+            // Bounded: each sender stops at the kill, on its first failed request, or after
+            // 2,000 pushes (its queue cap is 1,000, so a 429 ends it before that).
+            for (int i = 0; i < 2000 && !stop.load(); ++i) {
+                wc::HttpRequest req;
+                req.method = "POST";
+                req.url = here(server, endpoints[t]);
+                req.headers.add("TTL", "3600");
+                req.headers.add("Content-Encoding", "aes128gcm");
+                req.body = body;
+                auto r = client.request(req);
+                if (!r) return;  // the kill cut this one off: no 201, no claim
+                if (r->status != 201) {
+                    ++refused;
+                    return;
+                }
+                std::lock_guard lk(mu);
+                accepted.push_back(*r->headers.get("location"));
+                if (accepted.size() >= kKillAfter) cv.notify_all();
+            }
+        });
+    }
+    {
+        std::unique_lock lk(mu);
+        ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(60),
+                                [&] { return accepted.size() >= kKillAfter; }))
+            << "only " << accepted.size() << " pushes accepted";
+    }
+    server.kill9();  // the senders are still sending: requests are in flight
+    stop = true;
+    for (auto& th : senders) th.join();
+    ASSERT_EQ(refused.load(), 0) << "a push was refused before the kill";
+    std::vector<std::string> locations;
+    {
+        std::lock_guard lk(mu);
+        locations = accepted;
+    }
+    ASSERT_GE(locations.size(), kKillAfter);
+    server.start();
+    wc::Http1Client client;
+    for (const auto& loc : locations)
+        ASSERT_EQ(call(client, server, "DELETE", loc).status, 204) << "lost after kill -9: " << loc;
+}
 
 TEST(Lifecycle, SigtermDrainsAndExitsCleanly) {
     PushsvcProcess server;

@@ -118,22 +118,55 @@ stop_pid() {
     wait "$pid" 2>/dev/null || true
 }
 
+# CPU time (user + system, all threads, not children) of process PID so far, in clock ticks.
+# The command name in /proc/PID/stat is in parentheses and may hold spaces: fields are counted
+# after it (utime and stime are fields 14 and 15 of the whole line).
+cpu_ticks() {
+    sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+CLK_TCK=$(getconf CLK_TCK)
+# cpu_us_per LABEL PID TICKS_BEFORE COUNT: µs of PID's CPU per request since TICKS_BEFORE.
+cpu_us_per() {
+    local now
+    now=$(cpu_ticks "$2")
+    awk -v d=$((now - $3)) -v n="$4" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", (n > 0 ? d * 1e6 / hz / n : 0)}'
+}
+
 # h2load_run LABEL ARGS...: runs h2load, prints one JSON line with the 2xx rate. Successful
 # responses only count: a server answering errors fast must not look fast.
+# With CPU_PID=pid (the server) the line also gives the server's CPU µs per 2xx response over
+# the measured interval (H2LOAD_CPU_US): the CPU clock is read once h2load's warm-up
+# (WARM_S seconds) is over and again when it ends, and h2load counts requests after the
+# warm-up only. CPU per request does not depend on what else runs on the box, unlike a rate.
+# The rate divides by h2load's "finished in", which includes the warm-up, as it always did
+# (both servers alike); measured_per_s is over the measured interval alone.
 h2load_run() {
     local label=$1
     shift
-    local out
-    out=$(timeout 300 h2load "$@" 2>&1) || { echo "$out" >&2; return 1; }
+    local out=$WORK/h2load-$label.out before="" pid
+    timeout 300 h2load "$@" >"$out" 2>&1 &
+    pid=$!
+    if [ -n "${CPU_PID:-}" ]; then
+        [ "${WARM_S:-0}" -gt 0 ] && sleep "$WARM_S"
+        before=$(cpu_ticks "$CPU_PID")
+    fi
+    if ! wait "$pid"; then cat "$out" >&2; return 1; fi
     local secs ok total
-    secs=$(echo "$out" | awk '/^finished in/ {v=$3; sub(/,$/, "", v);
-        if (v ~ /ms$/) {sub(/ms$/, "", v); v /= 1000} else sub(/s$/, "", v); print v}')
-    ok=$(echo "$out" | sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p')
-    total=$(echo "$out" | sed -n 's/^requests: \([0-9]*\) total.*/\1/p')
-    local rate
+    secs=$(awk '/^finished in/ {v=$3; sub(/,$/, "", v);
+        if (v ~ /ms$/) {sub(/ms$/, "", v); v /= 1000} else sub(/s$/, "", v); print v}' "$out")
+    ok=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' "$out")
+    total=$(sed -n 's/^requests: \([0-9]*\) total.*/\1/p' "$out")
+    local rate measured cpu=""
     rate=$(awk -v a="$ok" -v b="$secs" 'BEGIN{printf "%.1f", (b > 0 ? a / b : 0)}')
-    printf '{"bench":"h2load","label":"%s","requests":%s,"ok_2xx":%s,"seconds":%.3f,"ok_per_s":%.0f}\n' \
-        "$label" "$total" "$ok" "$secs" "$rate"
+    measured=$(awk -v a="$ok" -v b="$secs" -v w="${WARM_S:-0}" \
+        'BEGIN{printf "%.1f", (b - w > 0 ? a / (b - w) : 0)}')
+    H2LOAD_CPU_US=""
+    if [ -n "$before" ]; then
+        H2LOAD_CPU_US=$(cpu_us_per "$label" "$CPU_PID" "$before" "$ok")
+        cpu=",\"cpu_us_per_req\":$H2LOAD_CPU_US"
+    fi
+    printf '{"bench":"h2load","label":"%s","requests":%s,"ok_2xx":%s,"seconds":%.3f,"ok_per_s":%.0f,"measured_per_s":%.0f%s}\n' \
+        "$label" "$total" "$ok" "$secs" "$rate" "$measured" "$cpu"
     H2LOAD_RATE=$rate
 }
 
