@@ -3,6 +3,7 @@
 // translate to and from these; the application handler (http::Api, http/api.h, and the test
 // double's routes in front of it) sees nothing else.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -67,6 +68,10 @@ struct Request {
     std::string body;
     bool can_push = false;           // HTTP/2 with SETTINGS_ENABLE_PUSH=1 (RFC 8030 §6)
     std::shared_ptr<Pusher> pusher;  // set for HTTP/2 GETs when can_push
+    // Where the request came from, for the access log only (log.access): set by the session.
+    std::string_view protocol;     // "HTTP/1.1", "HTTP/1.0", "HTTP/2"
+    std::uint64_t connection = 0;  // the connection's log number ("c42")
+    bool secure = false;           // over TLS
 };
 
 struct Response {

@@ -297,7 +297,11 @@ class Session : public net::Connection {
             }));
         };
         try {
-            app_->handler(to_request(std::move(req)), std::move(responder));
+            auto request = to_request(std::move(req));
+            request.protocol = version_ == 10 ? "HTTP/1.0" : "HTTP/1.1";
+            request.connection = ctx_.id;
+            request.secure = ctx_.secure;
+            app_->handler(std::move(request), std::move(responder));
         } catch (const std::exception& e) {
             SPDLOG_ERROR("c{} handler threw: {}", ctx_.id, e.what());
             on_response(seq, http::error_response(errc::internal, ctx_.profile));

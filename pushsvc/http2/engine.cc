@@ -223,6 +223,9 @@ void Engine::complete(Stream& s) noexcept {
     s.request_complete = true;
     if (s.rejected) return;
     s.request.can_push = peer_enables_push();
+    s.request.protocol = "HTTP/2";
+    s.request.connection = ctx_.id;
+    s.request.secure = ctx_.secure;
     s.authority = s.request.authority;
     ready_.push_back({s.id, std::move(s.request)});
 }

@@ -16,6 +16,10 @@ constexpr const char* kRefusedHelp =
     "Connections closed right after accept because a connection limit was reached: "
     "reason total (limits.max_connections) or per_ip (limits.max_connections_per_ip).";
 
+constexpr const char* kTlsReloadsHelp =
+    "TLS certificate reloads on SIGHUP: result ok (new handshakes use the new certificate) or "
+    "error (unreadable or mismatched files; the previous certificate stays in use).";
+
 Counter& connections(const char* protocol) {
     return counter("pushsvc_connections_total", kConnectionsHelp, {{"protocol", protocol}});
 }
@@ -41,6 +45,9 @@ Catalog::Catalog()
       tls_handshake_failures(counter("pushsvc_tls_handshake_failures_total",
                                      "TLS handshakes that failed (old protocol versions, no "
                                      "shared cipher, plain HTTP on the TLS port, timeouts).")),
+      tls_reloads_ok(counter("pushsvc_tls_reloads_total", kTlsReloadsHelp, {{"result", "ok"}})),
+      tls_reloads_failed(
+          counter("pushsvc_tls_reloads_total", kTlsReloadsHelp, {{"result", "error"}})),
       connections_refused_total(
           counter("pushsvc_connections_refused_total", kRefusedHelp, {{"reason", "total"}})),
       connections_refused_per_ip(
