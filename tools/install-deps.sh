@@ -13,6 +13,9 @@ packages=(
 # clang-14 + libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for the fuzz harnesses
 # (fuzz/, tools/fuzz.sh, the fuzz-smoke step of tools/test.sh); the project itself builds with g++.
 # prometheus: only for promtool, which checks the /metrics exposition in the integration tests.
+# lintian, help2man: check the Debian package tools/package.sh builds (CTest label `package`)
+# and make its manual pages from each program's --help.
+packages+=(lintian help2man)
 # Node.js (npm packages for cross-implementation and browser tests). A machine that already
 # has a node >= 18 with npm (e.g. from nodesource) keeps it; otherwise Debian's is installed.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
