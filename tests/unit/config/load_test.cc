@@ -306,6 +306,13 @@ level = "debug"
     EXPECT_TRUE(back.store.sync);
     EXPECT_EQ(back.store.sweep_batch, 5u);
     EXPECT_EQ(back.log.level, "debug");
+    // A libpq key/value password (a database DSN) is masked wherever a string holds one;
+    // testdouble.break is merely a string key to carry it here.
+    Config dsn = load_toml("[testdouble]\nbreak = \"host=db password=hunter2 user=push\"\n", env({}));
+    const std::string dsn_text = to_toml(dsn);
+    EXPECT_EQ(dsn_text.find("hunter2"), std::string::npos) << dsn_text;
+    EXPECT_EQ(load_toml(dsn_text, env({})).testdouble.break_rules,
+              "host=db password=******** user=push");
     // Every key is printed: the text names each one.
     for (const auto& key : key_names()) {
         auto leaf = key.substr(key.rfind('.') + 1);
