@@ -22,6 +22,9 @@ packages=(
 # chromium: the status page's browser test (tests/e2e/status_page.mjs, headless).
 # prometheus: promtool checks the /metrics exposition, and a real Prometheus scrapes pushsvc
 # (tests/integration/prometheus_scrape.sh).
+# lintian, help2man: check the Debian package tools/package.sh builds (CTest label `package`)
+# and make its manual pages from each program's --help.
+packages+=(lintian help2man)
 # Node.js (npm packages for cross-implementation and browser tests). A machine that already
 # has a node >= 18 with npm (e.g. from nodesource) keeps it; otherwise Debian's is installed.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

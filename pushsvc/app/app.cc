@@ -10,12 +10,15 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <thread>
 
+#include "pushsvc/app/backup.h"
+#include "pushsvc/app/control.h"
 #include "pushsvc/app/housekeeping.h"
 #include "pushsvc/app/io_threads.h"
 #include "pushsvc/base/base64url.h"
@@ -29,6 +32,7 @@
 #include "pushsvc/http2/connection.h"
 #include "pushsvc/net/buffer_budget.h"
 #include "pushsvc/net/server.h"
+#include "pushsvc/net/tls_context.h"
 #include "pushsvc/obs/log.h"
 #include "pushsvc/obs/metrics.h"
 #include "pushsvc/store/crc32c.h"
@@ -125,6 +129,23 @@ std::unique_ptr<store::Store> open_store(const config::Config& cfg, const base::
     spdlog::info("store: RocksDB under {}, checksums on {}", cfg.store.path,
                  store::crc32c_implementation());
     return std::move(*store);
+// The responder of `req` wrapped to write its access line (log.access) when it answers.
+http::Responder with_access_log(const http::Request& req, http::Responder respond) {
+    return [respond = std::move(respond), method = req.method, target = req.target,
+            protocol = std::string(req.protocol), connection = req.connection,
+            secure = req.secure,
+            start = std::chrono::steady_clock::now()](http::Response res) {
+        const std::chrono::duration<double, std::milli> took =
+            std::chrono::steady_clock::now() - start;
+        obs::log_access({.connection = connection,
+                         .method = method,
+                         .target = target,
+                         .status = res.status,
+                         .latency_ms = took.count(),
+                         .protocol = protocol,
+                         .tls = secure});
+        respond(std::move(res));
+    };
 }
 
 }  // namespace
@@ -191,9 +212,26 @@ std::vector<std::string> load_token_keys(const config::Config& cfg) {
     return keys;
 }
 
+void check_startup_files(const config::Config& cfg) {
+    for (const auto& text : cfg.push.token_keys) {
+        auto raw = base::base64url_decode(text);
+        if (!raw || raw->size() != 32)
+            throw std::runtime_error(
+                "config: push.token_keys entries must be base64url of 32 bytes");
+    }
+    if (!cfg.server.tls_listen.empty()) {
+        auto ctx = net::make_server_tls_context(cfg.server.tls_cert, cfg.server.tls_key);
+        if (!ctx)
+            throw std::runtime_error("TLS certificate/key " + cfg.server.tls_cert + " " +
+                                     cfg.server.tls_key + ": " + ctx.error().message());
+    }
+}
+
 int run(const config::Config& cfg, const RunOptions& options) {
     obs::set_log_level(cfg.log.level);
     net::buffer_budget().set_limit(static_cast<std::size_t>(cfg.limits.max_buffer_bytes));
+    obs::configure_logging(cfg.log.format == "json" ? obs::LogFormat::json : obs::LogFormat::text,
+                           cfg.log.access);
     fs::create_directories(cfg.store.path);
     base::AdjustableClock clock;  // system time; only test-double mode moves it
     // The store first: an unreachable database ends startup before anything else happens.
@@ -240,11 +278,37 @@ int run(const config::Config& cfg, const RunOptions& options) {
     // Connections are only accepted once the threads below run the io_context, after `api`
     // and the protocol handlers are in place (the origin needs the bound ports first).
     net::Server server(ioc, cfg);
+    // `pushsvc backup` asks over this socket for a consistent copy (app/backup.h). Folders a
+    // backup left behind when it was interrupted are removed first.
+    {
+        std::error_code ignored;
+        fs::remove_all(staging_root(cfg), ignored);
+    }
+    std::unique_ptr<ControlSocket> control;
+    try {
+        control = std::make_unique<ControlSocket>(
+            ioc, control_socket_path(cfg),
+            [&cfg, rocks = dynamic_cast<store::RocksStore*>(store.get()),
+             pool = store_pool.get()](const std::string& command,
+                                      std::function<void(std::string)> reply) {
+                if (command != "backup") return reply("error unknown command");
+                // A PostgreSQL store is the database's to back up (pg_basebackup, Patroni).
+                if (!rocks) return reply("error backup copies a RocksDB store only");
+                asio::post(*pool, [&cfg, rocks, reply = std::move(reply)] {
+                    reply(stage_backup(cfg, *rocks));
+                });
+            });
+    } catch (const std::exception& e) {
+        // Serving pushes matters more than hot backups (e.g. a store.path too long for a
+        // socket address): say so and go on.
+        spdlog::warn("{}; `pushsvc backup` needs the service stopped", e.what());
+    }
     http::Handler application = [&api, &test_double](http::Request req, http::Responder respond) {
         if (test_double) return test_double->handle(std::move(req), std::move(respond));
         api->handle(std::move(req), std::move(respond));
     };
     http::Handler handler = [&pages](http::Request req, http::Responder respond) {
+        if (obs::access_log_enabled()) respond = with_access_log(req, std::move(respond));
         pages->handle(std::move(req), std::move(respond));
     };
     if (auto r = server.start(); !r)
@@ -417,10 +481,30 @@ int run(const config::Config& cfg, const RunOptions& options) {
 
     housekeeping->start();
 
+    // SIGHUP (systemctl reload): reload the TLS certificate and key from their paths, for
+    // renewals without a restart; re-armed after each signal. Connections stay open.
+    asio::signal_set hangups(ioc, SIGHUP);
+    std::function<void()> await_hangup = [&] {
+        hangups.async_wait([&](boost::system::error_code ec, int) {
+            if (ec) return;
+            if (cfg.server.tls_listen.empty()) {
+                spdlog::info("signal SIGHUP: no TLS listener, nothing to reload");
+            } else {
+                spdlog::info("signal SIGHUP: reloading the TLS certificate");
+                (void)server.reload_tls();  // logged and counted there
+            }
+            await_hangup();
+        });
+    };
+    await_hangup();
+
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code ec, int sig) {
         if (ec) return;
         spdlog::info("signal {}: draining", sig);
+        boost::system::error_code ignored;
+        hangups.cancel(ignored);
+        if (control) control->close();
         housekeeping->stop();
         if (!admin_server) return server.drain([&ioc] { ioc.stop(); });
         // Both listeners drain; the io_context stops when the second is done (both `done`s

@@ -29,4 +29,10 @@ int run(const config::Config& config, const RunOptions& options);
 // generated there (mode 0600) on first start so endpoints survive restarts.
 std::vector<std::string> load_token_keys(const config::Config& config);
 
+// What startup would refuse beyond the config loader, checked without opening the store or
+// binding anything (`pushsvc check-config`): configured push.token_keys that are not base64url
+// of 32 bytes, a TLS certificate or key that cannot be loaded or do not match. Throws
+// std::runtime_error with a one-line reason.
+void check_startup_files(const config::Config& config);
+
 }  // namespace pushsvc::app

@@ -176,6 +176,12 @@ struct AdminConfig {
 
 struct LogConfig {
     std::string level = "info";
+    // "text" for people reading a terminal or journalctl; "json" (one object per line) for log
+    // collectors that would otherwise have to parse free text.
+    std::string format = "text";
+    // One line per request (method, redacted path, status, latency, protocol): what operators
+    // ask for when debugging a sender, off by default because it is one line per push.
+    bool access = false;
 };
 
 struct Config {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,9 @@ struct Key {
     std::function<void(const toml::node&)> from_toml;
     std::function<void(const std::string&)> from_string;
     std::function<void()> check = [] {};
+    // Writes the field's current value as `leaf` into `table` (to_toml(): check-config).
+    // Empty for a kind of key that cannot print itself; to_toml() then says so in a comment.
+    std::function<void(toml::table& table, const std::string& leaf)> put = {};
 };
 
 [[noreturn]] void fail(const std::string& key, const std::string& why) {
@@ -37,7 +41,9 @@ Key string_key(std::string name, std::string& dst) {
                 if (!v) fail(name, "expected a string");
                 dst = *v;
             },
-            [&dst](const std::string& s) { dst = s; }};
+            [&dst](const std::string& s) { dst = s; },
+            [] {},
+            [&dst](toml::table& t, const std::string& leaf) { t.insert_or_assign(leaf, dst); }};
 }
 
 // A string that must be one of `choices`.
@@ -95,7 +101,10 @@ Key int_key(std::string name, Int& dst, std::int64_t min = std::numeric_limits<I
                     fail(name, "expected an integer, got '" + s + "'");
                 assign(v);
             },
-            [in_range, &dst] { in_range(static_cast<std::int64_t>(dst)); }};
+            [in_range, &dst] { in_range(static_cast<std::int64_t>(dst)); },
+            [&dst](toml::table& t, const std::string& leaf) {
+                t.insert_or_assign(leaf, static_cast<std::int64_t>(dst));
+            }};
 }
 
 Key bool_key(std::string name, bool& dst) {
@@ -112,7 +121,9 @@ Key bool_key(std::string name, bool& dst) {
                     dst = false;
                 else
                     fail(name, "expected true or false, got '" + s + "'");
-            }};
+            },
+            [] {},
+            [&dst](toml::table& t, const std::string& leaf) { t.insert_or_assign(leaf, dst); }};
 }
 
 Key string_list_key(std::string name, std::vector<std::string>& dst) {
@@ -136,6 +147,12 @@ Key string_list_key(std::string name, std::vector<std::string>& dst) {
                     if (pos == std::string_view::npos) break;
                     rest.remove_prefix(pos + 1);
                 }
+            },
+            [] {},
+            [&dst](toml::table& t, const std::string& leaf) {
+                toml::array arr;
+                for (const auto& v : dst) arr.push_back(v);
+                t.insert_or_assign(leaf, std::move(arr));
             }};
 }
 
@@ -154,7 +171,11 @@ Key profile_key(Profile& dst) {
                 if (!v) fail("profile", "expected a string");
                 parse(*v);
             },
-            parse};
+            parse,
+            [] {},
+            [&dst](toml::table& t, const std::string& leaf) {
+                t.insert_or_assign(leaf, dst == Profile::strict ? "strict" : "compat");
+            }};
 }
 
 constexpr std::int64_t kU32Max = std::numeric_limits<std::uint32_t>::max();
@@ -234,6 +255,8 @@ std::vector<Key> keys_of(Config& c) {
         string_key("admin.listen", c.admin.listen),
         choice_key("log.level", c.log.level,
                    {"trace", "debug", "info", "warn", "error", "critical", "off"}),
+        choice_key("log.format", c.log.format, {"text", "json"}),
+        bool_key("log.access", c.log.access),
     };
 }
 
@@ -411,6 +434,93 @@ void validate(const Config& c) {
     if (!c.server.public_url.empty() && c.server.public_url.find("://") == std::string::npos)
         throw std::runtime_error(
             "config: server.public_url must be an origin like https://host:port");
+}
+
+}  // namespace pushsvc::config
+
+namespace pushsvc::config {
+namespace {
+
+// Keys whose values are secrets: endpoint token keys and anything named like a token,
+// secret or password.
+bool secret_key(const std::string& name) {
+    for (const char* word : {"token", "secret", "password"})
+        if (name.find(word) != std::string::npos) return true;
+    return false;
+}
+
+constexpr const char* kMasked = "********";
+
+// Passwords inside connection strings: the "user:password@" of a URL and "password=..." of a
+// libpq key/value string.
+std::string mask_credentials(std::string v) {
+    if (auto scheme = v.find("://"); scheme != std::string::npos) {
+        auto at = v.find('@', scheme + 3);
+        auto slash = v.find('/', scheme + 3);
+        if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+            auto colon = v.find(':', scheme + 3);
+            if (colon != std::string::npos && colon < at)
+                v.replace(colon + 1, at - colon - 1, kMasked);
+        }
+    }
+    for (std::size_t pos = 0; (pos = v.find("password=", pos)) != std::string::npos;) {
+        if (pos > 0 && v[pos - 1] != ' ') {
+            pos += 9;
+            continue;
+        }
+        auto start = pos + 9;
+        auto end = start;
+        if (end < v.size() && v[end] == '\'') {  // quoted value: up to the closing quote
+            end = v.find('\'', end + 1);
+            end = end == std::string::npos ? v.size() : end + 1;
+        } else {
+            end = v.find(' ', start);
+            if (end == std::string::npos) end = v.size();
+        }
+        v.replace(start, end - start, kMasked);
+        pos = start + std::string_view(kMasked).size();
+    }
+    return v;
+}
+
+}  // namespace
+
+std::string to_toml(const Config& c) {
+    Config copy = c;  // keys_of binds to a mutable Config; only read here
+    toml::table root;
+    std::string unprintable;
+    for (const auto& key : keys_of(copy)) {
+        if (!key.put) {
+            unprintable += "# " + key.name + ": not shown\n";
+            continue;
+        }
+        // Descend to (creating) the key's table: "server.tls_cert" -> [server] tls_cert.
+        toml::table* table = &root;
+        std::string_view rest = key.name;
+        for (auto dot = rest.find('.'); dot != std::string_view::npos; dot = rest.find('.')) {
+            auto sub = std::string(rest.substr(0, dot));
+            if (!table->contains(sub)) table->insert(sub, toml::table{});
+            table = (*table)[sub].as_table();
+            rest.remove_prefix(dot + 1);
+        }
+        const std::string leaf(rest);
+        key.put(*table, leaf);
+        auto* node = table->get(leaf);
+        if (secret_key(key.name)) {
+            if (auto* arr = node->as_array()) {
+                toml::array masked;  // one mask per entry: how many keys there are shows
+                for (std::size_t i = 0; i < arr->size(); ++i) masked.push_back(kMasked);
+                table->insert_or_assign(leaf, std::move(masked));
+            } else if (node->is_string()) {
+                table->insert_or_assign(leaf, kMasked);
+            }
+        } else if (auto* str = node->as_string()) {
+            table->insert_or_assign(leaf, mask_credentials(str->get()));
+        }
+    }
+    std::ostringstream out;
+    out << toml::toml_formatter(root) << "\n" << unprintable;
+    return out.str();
 }
 
 }  // namespace pushsvc::config

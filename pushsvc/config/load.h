@@ -28,6 +28,12 @@ Config load_toml(std::string_view text,
 // Every key load() accepts, dotted ("store.sync"), in declaration order.
 std::vector<std::string> key_names();
 
+// The configuration as TOML, every key with its effective value (file, environment and
+// defaults applied), secrets masked: push.token_keys and any key named like a token, secret or
+// password show "********" per value, and passwords inside connection strings (URL
+// user:password@, libpq password=) are masked too. For `pushsvc check-config`.
+std::string to_toml(const Config& config);
+
 // Throws when values are out of their key's range or inconsistent (e.g. tls_listen without a
 // cert); load() calls it, code that builds a Config itself should too.
 void validate(const Config& config);

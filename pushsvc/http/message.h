@@ -3,6 +3,7 @@
 // translate to and from these; the application handler (http::Api, http/api.h, and the test
 // double's routes in front of it) sees nothing else.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -73,6 +74,10 @@ struct Request {
     // The client's IP address as text ("192.0.2.1", "::1"), no port; "" when unknown (a
     // request built in a test). Set by the sessions from net::SessionContext.
     std::string peer_address;
+    // Where the request came from, for the access log only (log.access): set by the session.
+    std::string_view protocol;     // "HTTP/1.1", "HTTP/1.0", "HTTP/2"
+    std::uint64_t connection = 0;  // the connection's log number ("c42")
+    bool secure = false;           // over TLS
 };
 
 struct Response {

@@ -310,6 +310,9 @@ class Session : public net::Connection {
             http::Request request = to_request(std::move(req));
             request.peer_address = ctx_.peer_address;
             request.client = ctx_.client;  // per-address rate limits
+            request.protocol = version_ == 10 ? "HTTP/1.0" : "HTTP/1.1";
+            request.connection = ctx_.id;
+            request.secure = ctx_.secure;
             app_->handler(std::move(request), std::move(responder));
         } catch (const std::exception& e) {
             SPDLOG_ERROR("c{} handler threw: {}", ctx_.id, e.what());

@@ -225,6 +225,9 @@ void Engine::complete(Stream& s) noexcept {
     s.request.can_push = peer_enables_push();
     s.request.client = ctx_.client;  // per-address rate limits
     s.request.peer_address = ctx_.peer_address;  // the operator routes' loopback rule
+    s.request.protocol = "HTTP/2";
+    s.request.connection = ctx_.id;
+    s.request.secure = ctx_.secure;
     s.authority = s.request.authority;
     ready_.push_back({s.id, std::move(s.request)});
 }

@@ -28,7 +28,17 @@ using asio::ip::tcp;
 // What the accept callbacks need; shared with them so it outlives nothing it depends on.
 struct Server::Shared {
     SessionContext base;  // limits, profile, registry
+
+    // The TLS context new handshakes use. Replaced by reload_tls(); each handshake takes its
+    // own reference at accept (and OpenSSL's SSL holds its SSL_CTX), so a reload never pulls
+    // the context out from under a connection in progress.
+    mutable std::mutex tls_mutex;
     std::shared_ptr<asio::ssl::context> tls;
+
+    std::shared_ptr<asio::ssl::context> current_tls() const {
+        std::lock_guard lock(tls_mutex);
+        return tls;
+    }
 
     // Set by set_handlers() from any thread, read by the accept callbacks: each connection
     // keeps the set that was current when it was accepted.
@@ -195,7 +205,11 @@ result<void> Server::start() {
                          ctx.error().message());
             return ctx.error();
         }
-        shared_->tls = *ctx;
+        {
+            std::lock_guard tls_lock(shared_->tls_mutex);
+            shared_->tls = *ctx;
+        }
+        SPDLOG_INFO("TLS certificate {}: {}", cfg_.server.tls_cert, describe_certificate(**ctx));
         auto ep = parse_listen_address(cfg_.server.tls_listen);
         if (!ep) return ep.error();
         auto l = Listener::open(ioc_, *ep, [shared](tcp::socket socket) {
@@ -203,7 +217,7 @@ result<void> Server::start() {
             if (!handlers) return;  // see set_handlers(): the socket closes here
             auto ctx = shared->admit(socket);
             if (!ctx) return;
-            start_tls_handshake(std::move(socket), shared->tls, std::move(*ctx),
+            start_tls_handshake(std::move(socket), shared->current_tls(), std::move(*ctx),
                                 std::move(handlers));
         });
         if (!l) return l.error();
@@ -219,6 +233,29 @@ result<void> Server::start() {
         SPDLOG_INFO("listening on {} (TLS: h2, http/1.1)", describe(tls_->local_endpoint()));
         tls_->start();
     }
+    return {};
+}
+
+result<void> Server::reload_tls() {
+    if (cfg_.server.tls_listen.empty()) {
+        SPDLOG_WARN("TLS reload: no TLS listener (server.tls_listen) configured");
+        obs::catalog().tls_reloads_failed.inc();
+        return boost::system::errc::make_error_code(boost::system::errc::operation_not_supported);
+    }
+    auto ctx = make_server_tls_context(cfg_.server.tls_cert, cfg_.server.tls_key);
+    if (!ctx) {
+        obs::catalog().tls_reloads_failed.inc();
+        SPDLOG_ERROR("TLS reload failed, keeping the current certificate: {} {}: {}",
+                     cfg_.server.tls_cert, cfg_.server.tls_key, ctx.error().message());
+        return ctx.error();
+    }
+    const auto described = describe_certificate(**ctx);
+    {
+        std::lock_guard lock(shared_->tls_mutex);
+        shared_->tls = std::move(*ctx);
+    }
+    obs::catalog().tls_reloads_ok.inc();
+    SPDLOG_INFO("TLS reload: new handshakes use {}: {}", cfg_.server.tls_cert, described);
     return {};
 }
 

@@ -45,6 +45,15 @@ class Server {
     // left listening on error.
     result<void> start();
 
+    // Reloads server.tls_cert and server.tls_key from the same paths (SIGHUP). On success new
+    // handshakes use the new certificate while connections already accepted keep the context
+    // they started with (each holds a reference), so nobody is dropped. On failure (unreadable
+    // file, bad PEM, key not matching the certificate) the current certificate stays and the
+    // error is returned. Either way it is logged and counted in
+    // pushsvc_tls_reloads_total{result}. Without a TLS listener: an error, nothing changes.
+    // Thread-safe.
+    result<void> reload_tls();
+
     std::optional<boost::asio::ip::tcp::endpoint> cleartext_endpoint() const;
     std::optional<boost::asio::ip::tcp::endpoint> tls_endpoint() const;
 

@@ -1,6 +1,8 @@
 #include "pushsvc/net/tls_context.h"
 
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 namespace pushsvc::net {
 
@@ -60,6 +62,37 @@ result<std::shared_ptr<boost::asio::ssl::context>> make_server_tls_context(
 
     SSL_CTX_set_alpn_select_cb(native, select_alpn, nullptr);
     return ctx;
+}
+
+std::string describe_certificate(boost::asio::ssl::context& ctx) {
+    X509* cert = SSL_CTX_get0_certificate(ctx.native_handle());
+    if (!cert) return "no certificate";
+    std::string out;
+    char name[256];
+    if (X509_NAME_oneline(X509_get_subject_name(cert), name, sizeof name)) {
+        out += "subject ";
+        out += name;
+    }
+    if (BIO* bio = BIO_new(BIO_s_mem())) {
+        if (ASN1_TIME_print(bio, X509_get0_notAfter(cert)) == 1) {
+            char* data = nullptr;
+            long n = BIO_get_mem_data(bio, &data);
+            out += ", expires " + std::string(data, static_cast<std::size_t>(n));
+        }
+        BIO_free(bio);
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (X509_digest(cert, EVP_sha256(), md, &len) == 1) {
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        out += ", sha256 ";
+        for (unsigned int i = 0; i < len; ++i) {
+            if (i) out += ':';
+            out += kHex[md[i] >> 4];
+            out += kHex[md[i] & 15];
+        }
+    }
+    return out;
 }
 
 AppProtocol negotiated_protocol(SSL* ssl) noexcept {

@@ -21,6 +21,10 @@ constexpr const char* kFailedHelp =
     "Connections closed because handling them threw: reason out_of_memory (an allocation "
     "failed; only that connection is lost) or exception (a bug). The process goes on.";
 
+constexpr const char* kTlsReloadsHelp =
+    "TLS certificate reloads on SIGHUP: result ok (new handshakes use the new certificate) or "
+    "error (unreadable or mismatched files; the previous certificate stays in use).";
+
 Counter& connections(const char* protocol) {
     return counter("pushsvc_connections_total", kConnectionsHelp, {{"protocol", protocol}});
 }
@@ -50,6 +54,9 @@ Catalog::Catalog()
       tls_handshake_failures(counter("pushsvc_tls_handshake_failures_total",
                                      "TLS handshakes that failed (old protocol versions, no "
                                      "shared cipher, plain HTTP on the TLS port, timeouts).")),
+      tls_reloads_ok(counter("pushsvc_tls_reloads_total", kTlsReloadsHelp, {{"result", "ok"}})),
+      tls_reloads_failed(
+          counter("pushsvc_tls_reloads_total", kTlsReloadsHelp, {{"result", "error"}})),
       connections_refused_total(
           counter("pushsvc_connections_refused_total", kRefusedHelp, {{"reason", "total"}})),
       connections_refused_per_ip(

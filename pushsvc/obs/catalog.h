@@ -52,6 +52,9 @@ struct Catalog {
     Counter& connections_h2;
     Counter& connections_https1;
     Counter& tls_handshake_failures;
+    // Certificate reloads on SIGHUP (net::Server::reload_tls): result ok / error.
+    Counter& tls_reloads_ok;
+    Counter& tls_reloads_failed;
     // Connection limits and phase deadlines (net/admission.h, net/detect.cc)
     Counter& connections_refused_total;
     Counter& connections_refused_per_ip;

@@ -61,6 +61,23 @@ class RocksStore final : public Store {
                                       std::vector<MessageRecord>* with_receipt) override;
     result<StoreStats> stats() override;
 
+    // Hot backup (`pushsvc backup`): an openable copy of the database as it is now, in `dir`
+    // (must not exist), made with RocksDB's Checkpoint while writes go on: the memtable is
+    // flushed, file deletions are held off while the live table and blob files are
+    // hard-linked (copied when `dir` is on another file system) and the MANIFEST is copied up
+    // to the size that lists exactly them, so the copy is one consistent point in the write
+    // history. Returns "" or RocksDB's reason.
+    std::string checkpoint(const std::string& dir);
+
+    // Opens the database copy at `dir` read-only (never writing to it) and verifies the
+    // checksum of every table and blob block in it; the number of records, or the reason it
+    // failed in `error`.
+    struct Verified {
+        std::uint64_t records = 0;
+        std::string error;
+    };
+    static Verified verify_copy(const std::string& dir);
+
   private:
     result<bool> write_user_agent(const UserAgentRecord& fresh,
                                   const std::function<void(UserAgentRecord&)>* update);

@@ -308,5 +308,51 @@ TEST(ConfigLoad, AdminTokenIsASecretOfAtLeast16Characters) {
     EXPECT_EQ(Config{}.admin.token, "");                     // none by default: loopback only
 }
 
+// check-config prints what load() produced: read back, it is the same configuration except
+// for the masked secrets.
+TEST(ConfigToToml, RoundTripsEveryPrintedValueAndMasksSecrets) {
+    Config c = load_toml(R"(
+profile = "strict"
+[server]
+listen = "127.0.0.1:9"
+public_url = "https://u:pw@push.example:8443"
+[limits]
+max_body_bytes = 5000
+[push]
+token_keys = ["k1secret", "k2secret"]
+[store]
+sync = true
+sweep_batch = 5
+[log]
+level = "debug"
+)",
+                         env({{"PUSHSVC__DELIVERY__MAX_INFLIGHT", "3"}}));
+    const std::string text = to_toml(c);
+    EXPECT_EQ(text.find("k1secret"), std::string::npos) << text;
+    EXPECT_EQ(text.find(":pw@"), std::string::npos) << text;
+    Config back = load_toml(text, env({}));
+    EXPECT_EQ(back.profile, Profile::strict);
+    EXPECT_EQ(back.server.listen, "127.0.0.1:9");
+    EXPECT_EQ(back.server.public_url, "https://u:********@push.example:8443");
+    EXPECT_EQ(back.limits.max_body_bytes, 5000u);
+    EXPECT_EQ(back.push.token_keys, (std::vector<std::string>{"********", "********"}));
+    EXPECT_EQ(back.delivery.max_inflight, 3u);
+    EXPECT_TRUE(back.store.sync);
+    EXPECT_EQ(back.store.sweep_batch, 5u);
+    EXPECT_EQ(back.log.level, "debug");
+    // A libpq key/value password (a database DSN) is masked wherever a string holds one;
+    // testdouble.break is merely a string key to carry it here.
+    Config dsn = load_toml("[testdouble]\nbreak = \"host=db password=hunter2 user=push\"\n", env({}));
+    const std::string dsn_text = to_toml(dsn);
+    EXPECT_EQ(dsn_text.find("hunter2"), std::string::npos) << dsn_text;
+    EXPECT_EQ(load_toml(dsn_text, env({})).testdouble.break_rules,
+              "host=db password=******** user=push");
+    // Every key is printed: the text names each one.
+    for (const auto& key : key_names()) {
+        auto leaf = key.substr(key.rfind('.') + 1);
+        EXPECT_NE(text.find(leaf + " = "), std::string::npos) << key << " missing in\n" << text;
+    }
+}
+
 }  // namespace
 }  // namespace pushsvc::config
