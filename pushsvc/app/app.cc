@@ -30,6 +30,9 @@
 #include "pushsvc/obs/metrics.h"
 #include "pushsvc/store/crc32c.h"
 #include "pushsvc/store/rocks_store.h"
+#ifdef PUSHSVC_WITH_POSTGRES
+#include "pushsvc/store/pg_store.h"
+#endif
 #include "pushsvc/testdouble/testdouble.h"
 
 namespace pushsvc::app {
@@ -85,6 +88,41 @@ class ServiceNotifier final : public webpush::Notifier {
     Housekeeping& housekeeping_;
 };
 
+// The configured store (store.backend); throws with one line naming the cause when it cannot
+// be opened, so a wrong DSN or an unreachable database ends startup with exit status 1.
+std::unique_ptr<store::Store> open_store(const config::Config& cfg, const base::Clock& clock) {
+    if (cfg.store.backend == "postgres") {
+#ifdef PUSHSVC_WITH_POSTGRES
+        const auto& pg = cfg.store.postgres;
+        std::string error;
+        auto store = store::PgStore::open(
+            store::PgOptions{.dsn = pg.dsn,
+                             .pool_size = int(pg.pool_size),
+                             .connect_timeout_ms = int(pg.connect_timeout_ms),
+                             .statement_timeout_ms = int(pg.statement_timeout_ms),
+                             .clock = &clock},
+            error);
+        if (!store) throw std::runtime_error("cannot open the PostgreSQL store: " + error);
+        spdlog::info("store: PostgreSQL at {}, schema version {}{}", store->server(),
+                     store::PgStore::schema_version(),
+                     store->schema_found() == store::PgStore::schema_version()
+                         ? ""
+                         : " (upgraded from " + std::to_string(store->schema_found()) + ")");
+        return store;
+#else
+        throw std::runtime_error(
+            "store.backend = \"postgres\": this pushsvc was built without libpq (RocksDB only)");
+#endif
+    }
+    auto store =
+        store::RocksStore::open((fs::path(cfg.store.path) / "db").string(),
+                                store::RocksOptions{.sync = cfg.store.sync, .clock = &clock});
+    if (!store) throw std::runtime_error("cannot open store under " + cfg.store.path);
+    spdlog::info("store: RocksDB under {}, checksums on {}", cfg.store.path,
+                 store::crc32c_implementation());
+    return std::move(*store);
+}
+
 }  // namespace
 
 std::vector<std::string> load_token_keys(const config::Config& cfg) {
@@ -127,24 +165,25 @@ std::vector<std::string> load_token_keys(const config::Config& cfg) {
 int run(const config::Config& cfg, const RunOptions& options) {
     obs::set_log_level(cfg.log.level);
     fs::create_directories(cfg.store.path);
-    auto keys = load_token_keys(cfg);
-
     base::AdjustableClock clock;  // system time; only test-double mode moves it
-    auto store =
-        store::RocksStore::open((fs::path(cfg.store.path) / "db").string(),
-                                store::RocksOptions{.sync = cfg.store.sync, .clock = &clock});
-    if (!store) throw std::runtime_error("cannot open store under " + cfg.store.path);
-    spdlog::info("store: RocksDB under {}, checksums on {}", cfg.store.path,
-                 store::crc32c_implementation());
+    // The store first: an unreachable database ends startup before anything else happens.
+    auto store = open_store(cfg, clock);
+    auto keys = load_token_keys(cfg);
 
     int threads = cfg.server.threads > 0 ? cfg.server.threads
                                          : int(std::max(1u, std::thread::hardware_concurrency()));
     // The store's own executor: background work (expiry, collection, statistics) always, and
     // with store.sync every write, since each waits for fsync; network threads never wait.
     // Eight threads with sync so concurrent writers share an fsync (RocksDB group commit).
-    auto store_pool = std::make_unique<asio::thread_pool>(cfg.store.sync ? 8 : 2);
+    // PostgreSQL: every store call (reads too) is a round trip to the database, so all of them
+    // go to the pool, one thread per connection (concurrent appends share a commit there).
+    const bool postgres = cfg.store.backend == "postgres";
+    const bool offload_store = cfg.store.sync || postgres;
+    const int pool_threads =
+        postgres ? std::max(2, int(cfg.store.postgres.pool_size)) : cfg.store.sync ? 8 : 2;
+    auto store_pool = std::make_unique<asio::thread_pool>(pool_threads);
     http::Api::Offload offload;
-    if (cfg.store.sync) {
+    if (offload_store) {
         // Jobs catch their own failures (Api answers 500, WebSocket sessions close); this
         // guard only keeps a pool thread alive should one still escape.
         offload = [pool = store_pool.get()](std::function<void()> f) {
@@ -184,15 +223,15 @@ int run(const config::Config& cfg, const RunOptions& options) {
     sopts.max_queued_per_ua = cfg.push.max_queued_per_ua;
     sopts.ua_idle_ms = std::int64_t(cfg.push.ua_idle_days) * 24 * 3600 * 1000;
     service =
-        std::make_unique<webpush::PushService>(sopts, **store, webpush::EndpointCodec(keys), clock);
+        std::make_unique<webpush::PushService>(sopts, *store, webpush::EndpointCodec(keys), clock);
     housekeeping = std::make_unique<Housekeeping>(
-        store_pool->get_executor(), *service, **store, clock,
+        store_pool->get_executor(), *service, *store, clock,
         [&hub] { return hub.online_user_agents(); },
         HousekeepingOptions{.sweep_batch = cfg.store.sweep_batch});
     clock.on_move([hk = housekeeping.get()] { hk->clock_moved(); });
     notifier = std::make_unique<ServiceNotifier>(hub, *housekeeping);
     service->set_notifier(notifier.get());
-    channel_backend = std::make_unique<webpush::ServiceChannelBackend>(*service, **store, clock);
+    channel_backend = std::make_unique<webpush::ServiceChannelBackend>(*service, *store, clock);
     http::MonitorContext monitoring{&hub, channel_backend.get(), ioc.get_executor(),
                                     cfg.delivery.max_inflight};
     // Monitoring's store work (delivered marks, receipt deletes) stays off network threads.
@@ -200,7 +239,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
     api = std::make_unique<http::Api>(*service, offload, monitoring);
     if (cfg.testdouble.enabled)
         test_double = std::make_unique<testdouble::TestDouble>(testdouble::Dependencies{
-            cfg, *service, **store, hub, clock, keys,
+            cfg, *service, *store, hub, clock, keys,
             [&api](http::Request r, http::Responder a) { api->handle(std::move(r), std::move(a)); },
             [&ioc](std::function<void()> job) { asio::post(ioc, std::move(job)); }});
     // WebSocket user agents (Firefox) on GET / of both listeners.
@@ -208,7 +247,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
     ws.backend = channel_backend.get();
     ws.hub = &hub;
     ws.delivery = cfg.delivery;
-    if (cfg.store.sync) ws.channel_executor = store_pool->get_executor();
+    if (offload_store) ws.channel_executor = store_pool->get_executor();
     // net/ detects the protocol and hands each connection to these (net/handoff.h).
     server.set_handlers(
         {.http1 = http1::protocol_handler(handler, http1::make_ws_upgrade_handler(ws)),

@@ -75,7 +75,28 @@ struct DeliveryConfig {
     std::uint32_t ws_idle_timeout_ms = 600'000;  // silence before close; pinged at half of it
 };
 
+// PostgreSQL as the store (store.backend = "postgres"): the shared, replicated database that
+// several pushsvc nodes can use (issue "Cluster mode on PostgreSQL"). Read only with that
+// backend.
+struct PostgresConfig {
+    // libpq connection string. Several hosts plus target_session_attrs=read-write make every
+    // (re)connection find the current primary after a failover.
+    std::string dsn;
+    // Connections kept open; also how many store calls can wait on PostgreSQL at once, so the
+    // store executor gets at least this many threads.
+    std::uint32_t pool_size = 8;
+    // A connection attempt gives up after this, so an unreachable primary fails a request with
+    // 503 instead of holding it (and startup fails instead of hanging).
+    std::uint32_t connect_timeout_ms = 3000;
+    // Server-side statement_timeout, and (plus a margin) how long the client waits for an
+    // answer before it drops the connection: a stalled database never hangs a request.
+    std::uint32_t statement_timeout_ms = 5000;
+};
+
 struct StoreConfig {
+    // "rocksdb" (single node, data under `path`) or "postgres" (store.postgres).
+    std::string backend = "rocksdb";
+    PostgresConfig postgres;
     std::string path = "./data";
     bool sync = false;  // fsync each write (group commit)
     // Expired messages removed per step; the next step is queued behind other store work, so

@@ -200,6 +200,14 @@ std::vector<Key> keys_of(Config& c) {
         int_key("delivery.hello_timeout_ms", c.delivery.hello_timeout_ms, 1),
         // Pinged at half of it, so 2 is the least that leaves a ping interval.
         int_key("delivery.ws_idle_timeout_ms", c.delivery.ws_idle_timeout_ms, 2),
+        choice_key("store.backend", c.store.backend, {"rocksdb", "postgres"}),
+        string_key("store.postgres.dsn", c.store.postgres.dsn),
+        // At least one connection; beyond a few hundred PostgreSQL runs out of backends.
+        int_key("store.postgres.pool_size", c.store.postgres.pool_size, 1, 256),
+        int_key("store.postgres.connect_timeout_ms", c.store.postgres.connect_timeout_ms, 100,
+                600'000),
+        int_key("store.postgres.statement_timeout_ms", c.store.postgres.statement_timeout_ms, 100,
+                600'000),
         string_key("store.path", c.store.path),
         bool_key("store.sync", c.store.sync),
         // Expired messages removed per step: 0 would never finish a sweep.
@@ -376,6 +384,8 @@ void validate(const Config& c) {
         throw std::runtime_error(
             "config: server.tls_listen needs server.tls_cert and server.tls_key");
     if (c.store.path.empty()) throw std::runtime_error("config: store.path must be set");
+    if (c.store.backend == "postgres" && c.store.postgres.dsn.empty())
+        throw std::runtime_error("config: store.backend = \"postgres\" needs store.postgres.dsn");
     if (!c.server.public_url.empty() && c.server.public_url.find("://") == std::string::npos)
         throw std::runtime_error(
             "config: server.public_url must be an origin like https://host:port");

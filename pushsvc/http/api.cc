@@ -192,17 +192,30 @@ void Api::monitor(Request& req, std::string_view path, Responder& respond) {
     // Server push is the only delivery of RFC 8030 §6: HTTP/1.1, or HTTP/2 with
     // SETTINGS_ENABLE_PUSH=0, gets a clear 400 (choice A-5).
     if (!req.pusher) return respond(error(errc::push_unavailable));
-    const Resource* res = resource_of(path);
-    auto scope = service_.monitor_scope(*res->monitor, segment_after(path, res->prefix));
-    if (!scope) return respond(error(to_errc(scope.error())));
-    // The lowest urgency the UA wants now (R8030-5.3-d); without one, everything (-f).
-    auto urgency_header = req.headers.get("urgency");
-    auto threshold = urgency_header ? webpush::parse_urgency(urgency_header)
-                                    : result<webpush::Urgency>(webpush::Urgency::very_low);
-    if (!threshold) return respond(error(to_errc(threshold.error())));
-    auto wait = webpush::parse_prefer(req.headers.get("prefer")).wait;
-    start_monitor(*monitoring_, std::move(*scope), *threshold, wait && *wait == 0,
-                  std::move(req.pusher), std::move(respond));
+    // Finding the scope reads (and may write "seen" to) the store: with an offload (store.sync,
+    // PostgreSQL) that runs on the store pool, like every other store call.
+    auto start = [this, path = std::string(path), urgency = req.headers.get("urgency"),
+                  prefer = req.headers.get("prefer"), pusher = std::move(req.pusher),
+                  respond = std::move(respond)]() mutable {
+        const Resource* res = resource_of(path);
+        result<webpush::MonitorScope> scope = errc::internal;
+        try {
+            scope = service_.monitor_scope(*res->monitor, segment_after(path, res->prefix));
+        } catch (...) {  // the boundary handle() keeps for other routes: 500, nothing else
+            spdlog::error("monitor request failed, answered 500: {}",
+                          base::current_exception_text());
+        }
+        if (!scope) return respond(error(to_errc(scope.error())));
+        // The lowest urgency the UA wants now (R8030-5.3-d); without one, everything (-f).
+        auto threshold = urgency ? webpush::parse_urgency(urgency)
+                                 : result<webpush::Urgency>(webpush::Urgency::very_low);
+        if (!threshold) return respond(error(to_errc(threshold.error())));
+        auto wait = webpush::parse_prefer(prefer).wait;
+        start_monitor(*monitoring_, std::move(*scope), *threshold, wait && *wait == 0,
+                      std::move(pusher), std::move(respond));
+    };
+    if (offload_) return offload_(std::move(start));
+    start();
 }
 
 }  // namespace pushsvc::http

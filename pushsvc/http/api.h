@@ -26,9 +26,10 @@ namespace pushsvc::http {
 
 class Api {
   public:
-    // Runs work that writes the store. Null runs it inline on the calling (network) thread,
-    // which is right when writes do not fsync; app/ passes a store thread pool when
-    // store.sync is on, so network threads never wait on fsync.
+    // Runs work that uses the store. Null runs it inline on the calling (network) thread,
+    // which is right for RocksDB without fsync; app/ passes a store thread pool when
+    // store.sync is on or the store is PostgreSQL, so network threads never wait on fsync or
+    // on the database (monitoring GETs find their scope there too).
     using Offload = std::function<void(std::function<void()>)>;
 
     // Without a MonitorContext, monitoring GETs answer 503 (unit tests of the other routes).

@@ -1,5 +1,7 @@
 // The Store contract (pushsvc/store/store.h), written once and run against every
-// implementation: MemoryStore and RocksStore (a real RocksDB in a fresh /tmp directory).
+// implementation: MemoryStore and RocksStore (a real RocksDB in a fresh /tmp directory) in
+// unit_store; PgStore (a real PostgreSQL 15 started for the run, a fresh schema per test) in
+// unit_store_postgres, the same file built with PUSHSVC_CONTRACT_POSTGRES.
 
 #include <gtest/gtest.h>
 
@@ -15,6 +17,11 @@
 #include "pushsvc/store/memory_store.h"
 #include "pushsvc/store/rocks_store.h"
 #include "tests/unit/store/store_test_support.h"
+#ifdef PUSHSVC_CONTRACT_POSTGRES
+#include "pushsvc/store/pg_conn.h"
+#include "pushsvc/store/pg_store.h"
+#include "tests/support/pg_instance.h"
+#endif
 
 namespace pushsvc::store {
 namespace {
@@ -44,6 +51,38 @@ struct RocksBackend {
     std::unique_ptr<Store> store;
 };
 
+#ifdef PUSHSVC_CONTRACT_POSTGRES
+// One server for the whole run; each test gets its own schema, so it starts from an empty
+// database and the schema is created from scratch every time.
+pushsvc::testing::PgInstance& pg_server() { return pushsvc::testing::shared_pg_instance(); }
+
+struct PostgresBackend {
+    explicit PostgresBackend(const base::Clock* clock) {
+        static int counter = 0;
+        const std::string schema = "contract_" + std::to_string(++counter);
+        std::string error;
+        auto admin = pg::PgConn::connect(pg_server().dsn(), 10'000, 10'000, error);
+        pg::PgError err;
+        if (!admin || !admin->exec_script("CREATE SCHEMA " + schema, err)) {
+            ADD_FAILURE() << "cannot create schema: " << error << err.message;
+            store = std::make_unique<MemoryStore>(clock);
+            return;
+        }
+        PgOptions opts{.dsn = pg_server().dsn() + " options='-c search_path=" + schema + "'",
+                       .pool_size = 4,
+                       .clock = clock};
+        auto opened = PgStore::open(opts, error);
+        if (!opened) {
+            ADD_FAILURE() << "open failed: " << error;
+            store = std::make_unique<MemoryStore>(clock);
+            return;
+        }
+        store = std::move(opened);
+    }
+    std::unique_ptr<Store> store;
+};
+#endif
+
 template <class Backend>
 class StoreContract : public ::testing::Test {
   protected:
@@ -69,11 +108,17 @@ class StoreContract : public ::testing::Test {
 struct BackendName {
     template <class T>
     static std::string GetName(int) {
-        return std::is_same_v<T, MemoryBackend> ? "Memory" : "Rocks";
+        if (std::is_same_v<T, MemoryBackend>) return "Memory";
+        if (std::is_same_v<T, RocksBackend>) return "Rocks";
+        return "Postgres";
     }
 };
 
+#ifdef PUSHSVC_CONTRACT_POSTGRES
+using Backends = ::testing::Types<PostgresBackend>;
+#else
 using Backends = ::testing::Types<MemoryBackend, RocksBackend>;
+#endif
 TYPED_TEST_SUITE(StoreContract, Backends, BackendName);
 
 // --- user agents and subscriptions ---

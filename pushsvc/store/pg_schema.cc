@@ -1,0 +1,230 @@
+#include "pushsvc/store/pg_schema.h"
+
+#include <chrono>
+#include <vector>
+
+namespace pushsvc::store::pg {
+namespace {
+
+// Migrations in order: entry i brings version i to i + 1. Never edit one that has shipped;
+// append a new one instead.
+const std::vector<const char*>& migrations() {
+    static const std::vector<const char*> all = {
+        // 1: the first schema. Every id and text field is bytea: ids are opaque bytes and
+        // header values are forwarded byte-exact.
+        R"sql(
+CREATE TABLE user_agents (
+    uaid         bytea PRIMARY KEY,
+    created_ms   bigint NOT NULL,
+    last_seen_ms bigint NOT NULL,
+    kind         smallint NOT NULL  -- 0 user agent, 1 receipt subscription
+);
+-- idle_user_agents(): by kind, least recently seen first.
+CREATE INDEX user_agents_idle ON user_agents (kind, last_seen_ms, uaid);
+
+CREATE TABLE subscriptions (
+    id             bytea PRIMARY KEY,
+    uaid           bytea NOT NULL,
+    channel_id     bytea NOT NULL,
+    app_server_key bytea NOT NULL,
+    created_ms     bigint NOT NULL
+);
+CREATE INDEX subscriptions_uaid ON subscriptions (uaid);
+
+-- One row per queue: its length (kept by the triggers below) and the row every change of
+-- that queue locks first, so the queue cap is exact and Topic replacement race-free.
+CREATE TABLE queues (
+    uaid   bytea PRIMARY KEY,
+    queued bigint NOT NULL
+);
+
+CREATE SEQUENCE message_seq;
+
+CREATE TABLE messages (
+    id               bytea PRIMARY KEY,
+    uaid             bytea NOT NULL,
+    subscription_id  bytea NOT NULL,
+    seq              bigint NOT NULL,
+    received_ms      bigint NOT NULL,
+    expires_ms       bigint NOT NULL,
+    ttl_s            bigint NOT NULL,
+    urgency          smallint NOT NULL,
+    topic            bytea NOT NULL,
+    content_encoding bytea NOT NULL,
+    encryption       bytea NOT NULL,
+    crypto_key       bytea NOT NULL,
+    receipt_id       bytea NOT NULL,
+    receipt_status   integer NOT NULL,
+    delivered        boolean NOT NULL,
+    body             bytea NOT NULL
+);
+-- Bodies are encrypted: compressing them only costs CPU.
+ALTER TABLE messages ALTER COLUMN body SET STORAGE EXTERNAL;
+CREATE UNIQUE INDEX messages_queue ON messages (uaid, seq);
+CREATE INDEX messages_expiry ON messages (expires_ms, seq);
+CREATE UNIQUE INDEX messages_topic ON messages (subscription_id, topic) WHERE topic <> '';
+
+CREATE FUNCTION queues_count_in() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE queues q SET queued = q.queued + n.n
+      FROM (SELECT uaid, count(*) AS n FROM added GROUP BY uaid) n WHERE q.uaid = n.uaid;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION queues_count_out() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE queues q SET queued = q.queued - n.n
+      FROM (SELECT uaid, count(*) AS n FROM removed GROUP BY uaid) n WHERE q.uaid = n.uaid;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER messages_in AFTER INSERT ON messages REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION queues_count_in();
+CREATE TRIGGER messages_out AFTER DELETE ON messages REFERENCING OLD TABLE AS removed
+    FOR EACH STATEMENT EXECUTE FUNCTION queues_count_out();
+
+-- Locks the queue row of p_uaid (creating it) and returns its length. Every function that
+-- changes a queue takes this lock before touching messages: one lock order, no deadlocks.
+CREATE FUNCTION pushsvc_lock_queue(p_uaid bytea) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+BEGIN
+    LOOP
+        SELECT q.queued INTO n FROM queues q WHERE q.uaid = p_uaid FOR UPDATE;
+        IF FOUND THEN RETURN n; END IF;
+        INSERT INTO queues (uaid, queued) VALUES (p_uaid, 0) ON CONFLICT DO NOTHING;
+    END LOOP;
+END $$;
+
+-- Store::enqueue: out_status 0 stored (out_seq, out_replaced), 1 the queue is full.
+CREATE FUNCTION pushsvc_enqueue(
+    p_id bytea, p_uaid bytea, p_sub bytea, p_received bigint, p_expires bigint, p_ttl bigint,
+    p_urgency smallint, p_topic bytea, p_encoding bytea, p_encryption bytea, p_crypto_key bytea,
+    p_receipt bytea, p_receipt_status integer, p_delivered boolean, p_body bytea, p_cap bigint)
+RETURNS TABLE (out_status integer, out_seq bigint, out_replaced bytea) LANGUAGE plpgsql AS $$
+DECLARE
+    s bigint;
+    old bytea;
+BEGIN
+    IF pushsvc_lock_queue(p_uaid) >= p_cap THEN
+        RETURN QUERY SELECT 1, 0::bigint, NULL::bytea;
+        RETURN;
+    END IF;
+    IF p_topic <> '' THEN
+        DELETE FROM messages m WHERE m.subscription_id = p_sub AND m.topic = p_topic
+            RETURNING m.id INTO old;
+    END IF;
+    s := nextval('message_seq');
+    INSERT INTO messages VALUES (p_id, p_uaid, p_sub, s, p_received, p_expires, p_ttl,
+        p_urgency, p_topic, p_encoding, p_encryption, p_crypto_key, p_receipt,
+        p_receipt_status, p_delivered, p_body);
+    RETURN QUERY SELECT 0, s, old;
+END $$;
+
+-- Store::delete_message: the removed row without its body (none if it did not exist).
+CREATE FUNCTION pushsvc_delete_message(p_id bytea) RETURNS SETOF messages
+LANGUAGE plpgsql AS $$
+DECLARE
+    u bytea;
+BEGIN
+    SELECT m.uaid INTO u FROM messages m WHERE m.id = p_id;
+    IF NOT FOUND THEN RETURN; END IF;
+    PERFORM pushsvc_lock_queue(u);
+    RETURN QUERY DELETE FROM messages m WHERE m.id = p_id RETURNING m.id, m.uaid,
+        m.subscription_id, m.seq, m.received_ms, m.expires_ms, m.ttl_s, m.urgency, m.topic,
+        m.content_encoding, m.encryption, m.crypto_key, m.receipt_id, m.receipt_status,
+        m.delivered, ''::bytea;
+END $$;
+
+-- Store::delete_subscription: false if it did not exist.
+CREATE FUNCTION pushsvc_delete_subscription(p_id bytea) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    u bytea;
+BEGIN
+    SELECT s.uaid INTO u FROM subscriptions s WHERE s.id = p_id;
+    IF NOT FOUND THEN RETURN false; END IF;
+    PERFORM pushsvc_lock_queue(u);
+    DELETE FROM messages m WHERE m.uaid = u AND m.subscription_id = p_id;
+    DELETE FROM subscriptions s WHERE s.id = p_id;
+    RETURN FOUND;
+END $$;
+
+-- Store::delete_user_agent: the user agent, its subscriptions and its queue.
+CREATE FUNCTION pushsvc_delete_user_agent(p_uaid bytea) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pushsvc_lock_queue(p_uaid);
+    DELETE FROM messages m WHERE m.uaid = p_uaid;
+    DELETE FROM subscriptions s WHERE s.uaid = p_uaid;
+    DELETE FROM user_agents a WHERE a.uaid = p_uaid;
+    DELETE FROM queues q WHERE q.uaid = p_uaid;
+END $$;
+
+-- Store::sweep_expired: removes the p_limit earliest messages with expires_ms <= p_now and
+-- returns them without bodies. Their queues are locked first, in uaid order.
+CREATE FUNCTION pushsvc_sweep(p_now bigint, p_limit bigint) RETURNS SETOF messages
+LANGUAGE plpgsql AS $$
+DECLARE
+    doomed bytea[];
+BEGIN
+    SELECT array_agg(id) INTO doomed FROM (SELECT m.id FROM messages m
+        WHERE m.expires_ms <= p_now ORDER BY m.expires_ms, m.seq LIMIT p_limit) d;
+    IF doomed IS NULL THEN RETURN; END IF;
+    PERFORM 1 FROM queues q WHERE q.uaid IN (SELECT m.uaid FROM messages m
+        WHERE m.id = ANY (doomed)) ORDER BY q.uaid FOR UPDATE;
+    RETURN QUERY DELETE FROM messages m WHERE m.id = ANY (doomed) RETURNING m.id, m.uaid,
+        m.subscription_id, m.seq, m.received_ms, m.expires_ms, m.ttl_s, m.urgency, m.topic,
+        m.content_encoding, m.encryption, m.crypto_key, m.receipt_id, m.receipt_status,
+        m.delivered, ''::bytea;
+END $$;
+)sql",
+    };
+    return all;
+}
+
+// Any constant: the advisory lock that serialises schema changes between nodes.
+constexpr const char* kLockKey = "7427301885";
+
+const Statement kReadVersion{"pushsvc_schema_version",
+                             "SELECT coalesce(max(version), 0)::int4 FROM schema_version"};
+
+}  // namespace
+
+int schema_version() { return int(migrations().size()); }
+
+bool ensure_schema(PgConn& conn, int& found, PgError& err) {
+    if (!conn.exec_script(std::string("SELECT pg_advisory_lock(") + kLockKey +
+                              ");"
+                              "CREATE TABLE IF NOT EXISTS schema_version ("
+                              " version integer PRIMARY KEY, applied_ms bigint NOT NULL)",
+                          err))
+        return false;
+    std::vector<Call> calls{{&kReadVersion, {}}};
+    std::vector<PgResult> out;
+    if (!conn.run(calls, out, err)) return false;
+    found = out.at(0).i32(0, 0);
+    if (found > schema_version()) {
+        err.sqlstate.clear();
+        err.message = "the database has schema version " + std::to_string(found) +
+                      ", newer than this pushsvc knows (" + std::to_string(schema_version()) +
+                      "): run a newer pushsvc";
+        return false;
+    }
+    for (int v = found; v < schema_version(); ++v) {
+        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        // One transaction per migration: a failure leaves the database at the last complete
+        // version (the script stops at the first error; ROLLBACK ends the aborted block).
+        std::string script = std::string("BEGIN;") + migrations()[std::size_t(v)] +
+                             ";INSERT INTO schema_version VALUES (" + std::to_string(v + 1) +
+                             ", " + std::to_string(now) + ");COMMIT";
+        if (!conn.exec_script(script, err)) {
+            PgError ignored;
+            conn.exec_script("ROLLBACK", ignored);
+            err.message = "schema migration to version " + std::to_string(v + 1) +
+                          " failed: " + err.message;
+            return false;
+        }
+    }
+    return conn.exec_script(std::string("SELECT pg_advisory_unlock(") + kLockKey + ")", err);
+}
+
+}  // namespace pushsvc::store::pg

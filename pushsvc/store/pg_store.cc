@@ -1,0 +1,543 @@
+#include "pushsvc/store/pg_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <limits>
+#include <mutex>
+
+#include "pushsvc/store/pg_conn.h"
+#include "pushsvc/store/pg_schema.h"
+
+namespace pushsvc::store {
+namespace {
+
+using pg::Call;
+using pg::PgConn;
+using pg::PgError;
+using pg::PgParams;
+using pg::PgResult;
+using pg::Statement;
+
+constexpr std::int64_t kI64Max = std::numeric_limits<std::int64_t>::max();
+
+std::int64_t clamp64(std::uint64_t v) { return v > std::uint64_t(kI64Max) ? kI64Max : std::int64_t(v); }
+
+// The columns of `messages`, in table order (the functions return SETOF messages too).
+#define PUSHSVC_MESSAGE_COLUMNS                                                                  \
+    "id, uaid, subscription_id, seq, received_ms, expires_ms, ttl_s, urgency, topic, "          \
+    "content_encoding, encryption, crypto_key, receipt_id, receipt_status, delivered, body"
+
+const Statement kPutUa{"put_ua",
+                       "INSERT INTO user_agents (uaid, created_ms, last_seen_ms, kind) "
+                       "VALUES ($1, $2, $3, $4) ON CONFLICT (uaid) DO UPDATE SET "
+                       "created_ms = EXCLUDED.created_ms, last_seen_ms = EXCLUDED.last_seen_ms, "
+                       "kind = EXCLUDED.kind"};
+const Statement kGetUa{"get_ua",
+                       "SELECT uaid, created_ms, last_seen_ms, kind FROM user_agents WHERE uaid = $1"};
+const Statement kDeleteUa{"delete_ua", "SELECT pushsvc_delete_user_agent($1)"};
+const Statement kTouchUa{"touch_ua",
+                         "UPDATE user_agents SET last_seen_ms = $2 WHERE uaid = $1 RETURNING 1"};
+const Statement kIdleUas{"idle_uas",
+                         "SELECT uaid FROM user_agents WHERE kind = $1 AND last_seen_ms < $2 "
+                         "ORDER BY last_seen_ms, uaid LIMIT $3"};
+const Statement kPutSub{"put_sub",
+                        "INSERT INTO subscriptions (id, uaid, channel_id, app_server_key, "
+                        "created_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET "
+                        "uaid = EXCLUDED.uaid, channel_id = EXCLUDED.channel_id, "
+                        "app_server_key = EXCLUDED.app_server_key, "
+                        "created_ms = EXCLUDED.created_ms"};
+const Statement kGetSub{"get_sub",
+                        "SELECT id, uaid, channel_id, app_server_key, created_ms FROM "
+                        "subscriptions WHERE id = $1"};
+const Statement kSubsOf{"subs_of",
+                        "SELECT id, uaid, channel_id, app_server_key, created_ms FROM "
+                        "subscriptions WHERE uaid = $1 ORDER BY id"};
+const Statement kDeleteSub{"delete_sub", "SELECT pushsvc_delete_subscription($1)"};
+const Statement kEnqueue{"enqueue",
+                         "SELECT out_status, out_seq, out_replaced FROM pushsvc_enqueue($1, $2, "
+                         "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"};
+const Statement kPending{"pending",
+                         "SELECT " PUSHSVC_MESSAGE_COLUMNS " FROM messages WHERE uaid = $1 AND "
+                         "seq > $2 AND expires_ms > $3 ORDER BY seq LIMIT $4"};
+const Statement kQueued{"queued", "SELECT queued FROM queues WHERE uaid = $1"};
+const Statement kGetMessage{"get_message",
+                            "SELECT " PUSHSVC_MESSAGE_COLUMNS " FROM messages WHERE id = $1"};
+const Statement kMarkDelivered{"mark_delivered",
+                               "UPDATE messages SET delivered = true WHERE id = $1 AND NOT "
+                               "delivered"};
+const Statement kDeleteMessage{"delete_message",
+                               "SELECT " PUSHSVC_MESSAGE_COLUMNS
+                               " FROM pushsvc_delete_message($1)"};
+const Statement kNextExpiry{"next_expiry", "SELECT min(expires_ms) FROM messages"};
+const Statement kSweep{"sweep", "SELECT " PUSHSVC_MESSAGE_COLUMNS " FROM pushsvc_sweep($1, $2)"};
+const Statement kStats{
+    "stats",
+    "SELECT (SELECT count(*) FROM messages), (SELECT min(received_ms) FROM messages), "
+    "(SELECT count(*) FROM user_agents WHERE kind = 0), "
+    "(SELECT count(*) FROM user_agents WHERE kind = 1), "
+    "(SELECT sum(pg_total_relation_size(c))::int8 FROM unnest(ARRAY['user_agents', "
+    "'subscriptions', 'queues', 'messages']::regclass[]) c)"};
+
+MessageRecord message_of(const PgResult& r, int row) {
+    MessageRecord m;
+    m.id = r.bytes(row, 0);
+    m.uaid = r.bytes(row, 1);
+    m.subscription_id = r.bytes(row, 2);
+    m.seq = std::uint64_t(r.i64(row, 3));
+    m.received_ms = r.i64(row, 4);
+    m.expires_ms = r.i64(row, 5);
+    m.ttl_s = std::uint32_t(r.i64(row, 6));
+    m.urgency = std::uint8_t(r.i16(row, 7));
+    m.topic = r.bytes(row, 8);
+    m.content_encoding = r.bytes(row, 9);
+    m.encryption = r.bytes(row, 10);
+    m.crypto_key = r.bytes(row, 11);
+    m.receipt_id = r.bytes(row, 12);
+    m.receipt_status = std::uint16_t(r.i32(row, 13));
+    m.delivered = r.boolean(row, 14);
+    m.body = r.bytes(row, 15);
+    return m;
+}
+
+SubscriptionRecord subscription_of(const PgResult& r, int row) {
+    return SubscriptionRecord{.id = r.bytes(row, 0),
+                              .uaid = r.bytes(row, 1),
+                              .channel_id = r.bytes(row, 2),
+                              .app_server_key = r.bytes(row, 3),
+                              .created_ms = r.i64(row, 4)};
+}
+
+// Connections, opened on demand up to `size`; a broken one is dropped, not returned.
+class Pool {
+  public:
+    explicit Pool(const PgOptions& o) : opts_(o) {}
+
+    void add(std::unique_ptr<PgConn> c) {
+        std::lock_guard lk(mu_);
+        ++open_;
+        idle_.push_back(std::move(c));
+    }
+
+    std::unique_ptr<PgConn> acquire(PgError& err) {
+        std::unique_lock lk(mu_);
+        // Every holder gives its connection back within statement_timeout + 1 s, so waiting
+        // longer than that (plus a connection attempt) means something is wrong.
+        const auto deadline =
+            std::chrono::steady_clock::now() +
+            std::chrono::milliseconds(opts_.connect_timeout_ms + opts_.statement_timeout_ms + 1000);
+        while (idle_.empty() && open_ >= opts_.pool_size) {
+            if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && idle_.empty() &&
+                open_ >= opts_.pool_size) {
+                err = {"", "no database connection free within the timeout"};
+                return nullptr;
+            }
+        }
+        if (!idle_.empty()) {
+            auto c = std::move(idle_.back());
+            idle_.pop_back();
+            return c;
+        }
+        ++open_;
+        lk.unlock();
+        std::string why;
+        auto c = PgConn::connect(opts_.dsn, opts_.connect_timeout_ms, opts_.statement_timeout_ms,
+                                 why);
+        if (!c) {
+            lk.lock();
+            --open_;
+            cv_.notify_one();
+            err = {"", "cannot connect to PostgreSQL: " + why};
+            return nullptr;
+        }
+        if (down_.exchange(false)) spdlog::info("store: connected to PostgreSQL at {}", c->endpoint());
+        return c;
+    }
+
+    void release(std::unique_ptr<PgConn> c) {
+        std::lock_guard lk(mu_);
+        if (c->broken()) {
+            --open_;
+            // A connection breaks when the server went away (failover, restart): the idle ones
+            // point at the same server, so drop them too rather than fail one call each.
+            open_ -= int(idle_.size());
+            idle_.clear();
+        } else {
+            idle_.push_back(std::move(c));
+        }
+        cv_.notify_all();
+    }
+
+    // Logs the first failure of an outage, then at most every 10 s.
+    void report(const PgError& err) {
+        const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+        auto last = last_report_.load();
+        if (err.sqlstate.empty()) down_ = true;
+        if (now - last < std::chrono::nanoseconds(std::chrono::seconds(10)).count() && last != 0)
+            return;
+        if (last_report_.compare_exchange_strong(last, now))
+            spdlog::error("store: PostgreSQL call failed{}: {}",
+                          err.sqlstate.empty() ? "" : " (SQLSTATE " + err.sqlstate + ")",
+                          err.message);
+    }
+
+  private:
+    const PgOptions opts_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<std::unique_ptr<PgConn>> idle_;
+    int open_ = 0;  // idle plus lent out (plus being connected)
+    std::atomic<std::int64_t> last_report_{0};
+    std::atomic<bool> down_{false};
+};
+
+// One enqueue() waiting for the group commit.
+struct Append {
+    MessageRecord* msg;
+    std::int64_t cap;
+    bool done = false;
+    result<std::optional<std::string>> out = errc::store_failure;
+};
+
+}  // namespace
+
+struct PgStore::Impl {
+    explicit Impl(const PgOptions& o) : opts(o), pool(o) {}
+
+    PgOptions opts;
+    base::SystemClock system_clock;
+    const base::Clock* clock = nullptr;
+    Pool pool;
+    std::string server;
+    int schema_found = 0;
+
+    std::mutex gc_mu;
+    std::condition_variable gc_cv;
+    std::deque<Append*> gc_queue;
+    bool gc_leader = false;
+
+    // Runs `calls` as one transaction on a pooled connection, retrying (up to 3 times) when
+    // PostgreSQL aborted it for a deadlock or a serialization failure.
+    bool run(std::vector<Call>& calls, std::vector<PgResult>& out) {
+        for (int attempt = 0;; ++attempt) {
+            PgError err;
+            auto conn = pool.acquire(err);
+            if (!conn) {
+                pool.report(err);
+                return false;
+            }
+            bool ok = conn->run(calls, out, err);
+            pool.release(std::move(conn));
+            if (ok) return true;
+            if (err.retryable() && attempt < 3) continue;
+            pool.report(err);
+            return false;
+        }
+    }
+
+    // One statement; its result in `out`.
+    bool one(const Statement& st, PgParams params, PgResult& out) {
+        std::vector<Call> calls;
+        calls.push_back({&st, std::move(params)});
+        std::vector<PgResult> results;
+        if (!run(calls, results)) return false;
+        out = std::move(results.at(0));
+        return true;
+    }
+
+    static Call enqueue_call(const Append& a) {
+        const MessageRecord& m = *a.msg;
+        PgParams p;
+        p.bytes(m.id)
+            .bytes(m.uaid)
+            .bytes(m.subscription_id)
+            .i64(m.received_ms)
+            .i64(m.expires_ms)
+            .i64(m.ttl_s)
+            .i16(m.urgency)
+            .bytes(m.topic)
+            .bytes(m.content_encoding)
+            .bytes(m.encryption)
+            .bytes(m.crypto_key)
+            .bytes(m.receipt_id)
+            .i32(m.receipt_status)
+            .boolean(m.delivered)
+            .bytes(m.body)
+            .i64(a.cap);
+        return {&kEnqueue, std::move(p)};
+    }
+
+    static void settle(Append& a, const PgResult& r) {
+        if (r.rows() != 1) {
+            a.out = errc::store_failure;
+        } else if (r.i32(0, 0) == 1) {
+            a.out = errc::too_many_requests;
+        } else {
+            a.msg->seq = std::uint64_t(r.i64(0, 1));
+            a.out = r.null(0, 2) ? std::optional<std::string>() : std::optional(r.bytes(0, 2));
+        }
+        a.done = true;
+    }
+
+    // Commits a batch of appends in one transaction. Sorted by uaid so that concurrent
+    // transactions lock queue rows in one order. If the transaction fails for one of them
+    // (a duplicate id, say), each is retried alone, so only that one fails.
+    void commit_batch(std::vector<Append*>& batch) {
+        std::stable_sort(batch.begin(), batch.end(),
+                         [](const Append* a, const Append* b) { return a->msg->uaid < b->msg->uaid; });
+        std::vector<Call> calls;
+        for (auto* a : batch) calls.push_back(enqueue_call(*a));
+        std::vector<PgResult> out;
+        PgError err;
+        for (int attempt = 0;; ++attempt) {
+            auto conn = pool.acquire(err);
+            if (!conn) break;
+            bool ok = conn->run(calls, out, err);
+            const bool broken = conn->broken();
+            pool.release(std::move(conn));
+            if (ok) {
+                for (std::size_t i = 0; i < batch.size(); ++i) settle(*batch[i], out[i]);
+                return;
+            }
+            if (broken) break;  // unknown whether it committed: every append fails (503)
+            if (err.retryable() && attempt < 3) continue;
+            if (batch.size() > 1) {
+                for (auto* a : batch) {
+                    std::vector<Call> alone;
+                    alone.push_back(enqueue_call(*a));
+                    std::vector<PgResult> r;
+                    if (run(alone, r))
+                        settle(*a, r.at(0));
+                    else
+                        a->done = true;  // out stays store_failure
+                }
+                return;
+            }
+            break;
+        }
+        pool.report(err);
+        for (auto* a : batch) a->done = true;  // store_failure
+    }
+};
+
+PgStore::PgStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PgStore::~PgStore() = default;
+
+std::unique_ptr<PgStore> PgStore::open(const PgOptions& opts, std::string& error) {
+    auto impl = std::make_unique<Impl>(opts);
+    impl->clock = opts.clock != nullptr ? opts.clock : &impl->system_clock;
+    auto conn = PgConn::connect(opts.dsn, opts.connect_timeout_ms, opts.statement_timeout_ms,
+                                error);
+    if (!conn) return nullptr;
+    PgError err;
+    if (!pg::ensure_schema(*conn, impl->schema_found, err)) {
+        error = err.message;
+        return nullptr;
+    }
+    impl->server = conn->endpoint();
+    impl->pool.add(std::move(conn));
+    return std::unique_ptr<PgStore>(new PgStore(std::move(impl)));
+}
+
+std::string PgStore::server() const { return impl_->server; }
+int PgStore::schema_found() const { return impl_->schema_found; }
+int PgStore::schema_version() { return pg::schema_version(); }
+
+result<void> PgStore::put_user_agent(const UserAgentRecord& ua) {
+    PgResult r;
+    if (!impl_->one(kPutUa,
+                    std::move(PgParams()
+                                  .bytes(ua.uaid)
+                                  .i64(ua.created_ms)
+                                  .i64(ua.last_seen_ms)
+                                  .i16(std::int16_t(ua.kind))),
+                    r))
+        return errc::store_failure;
+    return {};
+}
+
+result<std::optional<UserAgentRecord>> PgStore::get_user_agent(std::string_view uaid) {
+    PgResult r;
+    if (!impl_->one(kGetUa, std::move(PgParams().bytes(uaid)), r)) return errc::store_failure;
+    if (r.rows() == 0) return std::nullopt;
+    return std::optional(UserAgentRecord{.uaid = r.bytes(0, 0),
+                                         .created_ms = r.i64(0, 1),
+                                         .last_seen_ms = r.i64(0, 2),
+                                         .kind = AgentKind(r.i16(0, 3))});
+}
+
+result<void> PgStore::delete_user_agent(std::string_view uaid) {
+    PgResult r;
+    if (!impl_->one(kDeleteUa, std::move(PgParams().bytes(uaid)), r)) return errc::store_failure;
+    return {};
+}
+
+result<bool> PgStore::touch_user_agent(std::string_view uaid, base::UnixMs last_seen_ms) {
+    PgResult r;
+    if (!impl_->one(kTouchUa, std::move(PgParams().bytes(uaid).i64(last_seen_ms)), r))
+        return errc::store_failure;
+    return r.rows() > 0;
+}
+
+result<std::vector<std::string>> PgStore::idle_user_agents(AgentKind kind,
+                                                           base::UnixMs seen_before,
+                                                           std::size_t limit) {
+    PgResult r;
+    if (!impl_->one(kIdleUas,
+                    std::move(PgParams().i16(std::int16_t(kind)).i64(seen_before).i64(clamp64(limit))),
+                    r))
+        return errc::store_failure;
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(r.bytes(i, 0));
+    return out;
+}
+
+result<void> PgStore::put_subscription(const SubscriptionRecord& sub) {
+    PgResult r;
+    if (!impl_->one(kPutSub,
+                    std::move(PgParams()
+                                  .bytes(sub.id)
+                                  .bytes(sub.uaid)
+                                  .bytes(sub.channel_id)
+                                  .bytes(sub.app_server_key)
+                                  .i64(sub.created_ms)),
+                    r))
+        return errc::store_failure;
+    return {};
+}
+
+result<std::optional<SubscriptionRecord>> PgStore::get_subscription(std::string_view id) {
+    PgResult r;
+    if (!impl_->one(kGetSub, std::move(PgParams().bytes(id)), r)) return errc::store_failure;
+    if (r.rows() == 0) return std::nullopt;
+    return std::optional(subscription_of(r, 0));
+}
+
+result<std::vector<SubscriptionRecord>> PgStore::subscriptions_of(std::string_view uaid) {
+    PgResult r;
+    if (!impl_->one(kSubsOf, std::move(PgParams().bytes(uaid)), r)) return errc::store_failure;
+    std::vector<SubscriptionRecord> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(subscription_of(r, i));
+    return out;
+}
+
+result<bool> PgStore::delete_subscription(std::string_view id) {
+    PgResult r;
+    if (!impl_->one(kDeleteSub, std::move(PgParams().bytes(id)), r)) return errc::store_failure;
+    return r.rows() == 1 && r.boolean(0, 0);
+}
+
+result<std::optional<std::string>> PgStore::enqueue(MessageRecord& msg, std::size_t max_queued) {
+    Append me{&msg, clamp64(max_queued)};
+    std::unique_lock lk(impl_->gc_mu);
+    impl_->gc_queue.push_back(&me);
+    // Group commit: whoever finds no batch in flight takes everything queued (its own append
+    // included, unless the queue is longer than a batch) and commits it; the rest wait.
+    constexpr std::size_t kMaxBatch = 64;
+    while (!me.done) {
+        if (impl_->gc_leader) {
+            impl_->gc_cv.wait(lk);
+            continue;
+        }
+        impl_->gc_leader = true;
+        std::vector<Append*> batch;
+        while (!impl_->gc_queue.empty() && batch.size() < kMaxBatch) {
+            batch.push_back(impl_->gc_queue.front());
+            impl_->gc_queue.pop_front();
+        }
+        lk.unlock();
+        impl_->commit_batch(batch);
+        lk.lock();
+        impl_->gc_leader = false;
+        impl_->gc_cv.notify_all();
+    }
+    return std::move(me.out);
+}
+
+result<std::vector<MessageRecord>> PgStore::pending(std::string_view uaid, base::UnixMs now,
+                                                    std::uint64_t after_seq, std::size_t limit) {
+    std::vector<MessageRecord> out;
+    // seq is a bigint: nothing lies above its range, and a limit of 0 asks for nothing.
+    if (limit == 0 || after_seq >= std::uint64_t(kI64Max)) return out;
+    PgResult r;
+    if (!impl_->one(kPending,
+                    std::move(PgParams()
+                                  .bytes(uaid)
+                                  .i64(std::int64_t(after_seq))
+                                  .i64(now)
+                                  .i64(clamp64(limit))),
+                    r))
+        return errc::store_failure;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(message_of(r, i));
+    return out;
+}
+
+result<std::size_t> PgStore::queued(std::string_view uaid, std::size_t limit) {
+    PgResult r;
+    if (!impl_->one(kQueued, std::move(PgParams().bytes(uaid)), r)) return errc::store_failure;
+    if (r.rows() == 0) return std::size_t{0};
+    return std::min(std::size_t(std::max<std::int64_t>(0, r.i64(0, 0))), limit);
+}
+
+result<std::optional<MessageRecord>> PgStore::get_message(std::string_view id) {
+    PgResult r;
+    if (!impl_->one(kGetMessage, std::move(PgParams().bytes(id)), r)) return errc::store_failure;
+    if (r.rows() == 0) return std::nullopt;
+    MessageRecord m = message_of(r, 0);
+    if (impl_->clock->now_ms() >= m.expires_ms) return std::nullopt;  // R8030-7.2-b
+    return std::optional(std::move(m));
+}
+
+result<void> PgStore::mark_delivered(std::string_view id) {
+    PgResult r;
+    if (!impl_->one(kMarkDelivered, std::move(PgParams().bytes(id)), r)) return errc::store_failure;
+    return {};
+}
+
+result<std::optional<MessageRecord>> PgStore::delete_message(std::string_view id) {
+    PgResult r;
+    if (!impl_->one(kDeleteMessage, std::move(PgParams().bytes(id)), r))
+        return errc::store_failure;
+    if (r.rows() == 0) return std::nullopt;
+    MessageRecord m = message_of(r, 0);
+    if (impl_->clock->now_ms() >= m.expires_ms) return std::nullopt;  // removed, not returned
+    return std::optional(std::move(m));
+}
+
+result<std::optional<base::UnixMs>> PgStore::next_expiry() {
+    PgResult r;
+    if (!impl_->one(kNextExpiry, PgParams(), r)) return errc::store_failure;
+    if (r.rows() == 0 || r.null(0, 0)) return std::nullopt;
+    return std::optional(r.i64(0, 0));
+}
+
+result<std::size_t> PgStore::sweep_expired(base::UnixMs now, std::size_t limit,
+                                           std::vector<MessageRecord>* with_receipt) {
+    if (limit == 0) return std::size_t{0};
+    PgResult r;
+    if (!impl_->one(kSweep, std::move(PgParams().i64(now).i64(clamp64(limit))), r))
+        return errc::store_failure;
+    for (int i = 0; i < r.rows() && with_receipt; ++i) {
+        MessageRecord m = message_of(r, i);
+        if (!m.receipt_id.empty() && m.receipt_status == 0) with_receipt->push_back(std::move(m));
+    }
+    return std::size_t(r.rows());
+}
+
+result<StoreStats> PgStore::stats() {
+    PgResult r;
+    if (!impl_->one(kStats, PgParams(), r)) return errc::store_failure;
+    StoreStats s;
+    if (r.rows() != 1) return errc::store_failure;
+    s.queued_messages = std::uint64_t(r.i64(0, 0));
+    if (!r.null(0, 1)) s.oldest_received_ms = r.i64(0, 1);
+    s.user_agents = std::uint64_t(r.i64(0, 2));
+    s.receipt_subscriptions = std::uint64_t(r.i64(0, 3));
+    s.disk_bytes = r.null(0, 4) ? 0 : std::uint64_t(r.i64(0, 4));
+    return s;
+}
+
+}  // namespace pushsvc::store
