@@ -175,14 +175,17 @@ launch_node() {
 
 # --- waiting ----------------------------------------------------------------------------------
 
-# wait_until SECONDS WHAT COMMAND...: polls COMMAND every 0.25 s.
+# wait_until SECONDS WHAT COMMAND...: polls COMMAND every 0.25 s, for SECONDS of wall time
+# (each check may itself take a while on a loaded machine).
 wait_until() {
-    local secs=$1 what=$2 i
+    local secs=$1 what=$2 deadline
     shift 2
-    for i in $(seq $((secs * 4))); do
+    deadline=$((SECONDS + secs))
+    while [ $SECONDS -lt $deadline ]; do
         "$@" && return 0
         sleep 0.25
     done
+    "$@" && return 0
     die "$what not ready after ${secs} s (logs under $dir)"
 }
 
@@ -374,6 +377,7 @@ up() {
     dir=$(cd "$dir" && pwd)
     # The postgres user must reach its folders under DIR.
     chmod 755 "$dir"
+    as_pg test -x "$dir" || die "the postgres user cannot reach $dir: make its parent folders searchable (chmod o+x)"
 
     read -r -a ports <<<"$(free_ports $((12 + nodes)))"
     {
