@@ -9,12 +9,15 @@ packages=(
     libtomlplusplus-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
     openssl curl ca-certificates nghttp2-client nghttp2-server prometheus
     firefox-esr libnss3-tools clang-14 libclang-rt-14-dev
-    libpq-dev postgresql-15
+    libpq-dev postgresql-15 etcd-server etcd-client patroni
 )
 # libpq-dev: the client library of the PostgreSQL store (store.backend = "postgres"; without it
 # CMake builds RocksDB only). postgresql-15: the server binaries (/usr/lib/postgresql/15/bin)
 # that tests/support/pg_instance.sh runs as ordinary processes for the `postgres` tests; no
 # system service is started or needed.
+# etcd-server, etcd-client, patroni: tools/cluster.sh (a loopback cluster of 3 etcd members and
+# 3 PostgreSQL under Patroni, label `cluster` tests); their packages only add systemd units,
+# nothing is started. Patroni's Python dependencies (psycopg2...) come with it from Debian.
 # clang-14 + libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for the fuzz harnesses
 # (fuzz/, tools/fuzz.sh, the fuzz-smoke step of tools/test.sh); the project itself builds with g++.
 # prometheus: only for promtool, which checks the /metrics exposition in the integration tests.
