@@ -11,7 +11,8 @@
 #   tools/cluster.sh kill DIR NAME        SIGKILL of one member: nodeI (pushsvc), pgI (its
 #                                         Patroni and PostgreSQL together), etcdI
 #   tools/cluster.sh start DIR NAME       starts it again with the same ports and data
-#   tools/cluster.sh down DIR             stops every process it recorded (safe to run twice)
+#   tools/cluster.sh down DIR             stops every process it recorded (safe to run twice;
+#                                         also after an `up` that failed half way)
 #
 # The pushsvc binary is $PUSHSVC_BIN, else build/bin/pushsvc of this checkout.
 #
@@ -19,6 +20,9 @@
 # the `postgres` user through runuser. runuser forks: every process writes its own pid ($$ of
 # a shell that then execs it), and a recorded pid is only signalled while its command line
 # still names this cluster's folder (a pid may be reused after a crash).
+#
+# Unquoted $(...) into arrays below split lists of pids, which is what is wanted.
+# shellcheck disable=SC2207
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +30,7 @@ PGBIN=${PUSHSVC_PGBIN:-/usr/lib/postgresql/15/bin}
 PUSHSVC_BIN=${PUSHSVC_BIN:-$root/build/bin/pushsvc}
 SCOPE=pushsvc
 
-usage() { sed -n '8,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '8,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "cluster: $*" >&2; exit 1; }
 
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -324,10 +328,10 @@ kill_member() {
     esac
     [ ${#pids[@]} -gt 0 ] || { echo "cluster: $name is not running"; return 0; }
     kill -KILL "${pids[@]}" 2>/dev/null || true
-    local p k
-    for k in $(seq 50); do
-        p=0; for i in "${pids[@]}"; do [ -e "/proc/$i" ] && p=1; done
-        [ $p = 0 ] && break
+    local left pid _
+    for _ in $(seq 50); do
+        left=0; for pid in "${pids[@]}"; do [ -e "/proc/$pid" ] && left=1; done
+        [ $left = 0 ] && break
         sleep 0.1
     done
     echo "cluster: killed $name (${pids[*]})"
