@@ -9,7 +9,7 @@ packages=(
     libtomlplusplus-dev libspdlog-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
     openssl curl ca-certificates nghttp2-client nghttp2-server prometheus
     firefox-esr libnss3-tools clang-14 libclang-rt-14-dev chromium
-    testssl.sh util-linux libpq-dev postgresql-15
+    testssl.sh util-linux libpq-dev postgresql-15 etcd-server etcd-client patroni
 )
 # testssl.sh: the TLS audit of the TLS listener (tests/attack/tls_audit.sh, CTest label
 # tls-audit). util-linux: prlimit, the address-space limit of the attack tests (tests/attack/).
@@ -17,6 +17,9 @@ packages=(
 # CMake builds RocksDB only). postgresql-15: the server binaries (/usr/lib/postgresql/15/bin)
 # that tests/support/pg_instance.sh runs as ordinary processes for the `postgres` tests; no
 # system service is started or needed.
+# etcd-server, etcd-client, patroni: tools/cluster.sh (a loopback cluster of 3 etcd members and
+# 3 PostgreSQL under Patroni, label `cluster` tests); their packages only add systemd units,
+# nothing is started. Patroni's Python dependencies (psycopg2...) come with it from Debian.
 # clang-14 + libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for the fuzz harnesses
 # (fuzz/, tools/fuzz.sh, the fuzz-smoke step of tools/test.sh); the project itself builds with g++.
 # chromium: the status page's browser test (tests/e2e/status_page.mjs, headless).
