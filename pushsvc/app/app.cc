@@ -129,6 +129,8 @@ std::unique_ptr<store::Store> open_store(const config::Config& cfg, const base::
     spdlog::info("store: RocksDB under {}, checksums on {}", cfg.store.path,
                  store::crc32c_implementation());
     return std::move(*store);
+}
+
 // The responder of `req` wrapped to write its access line (log.access) when it answers.
 http::Responder with_access_log(const http::Request& req, http::Responder respond) {
     return [respond = std::move(respond), method = req.method, target = req.target,
@@ -147,8 +149,6 @@ http::Responder with_access_log(const http::Request& req, http::Responder respon
         respond(std::move(res));
     };
 }
-
-}  // namespace
 
 // Writes a secret next to the data, readable by its owner only; by rename, so a crash leaves
 // the old file or the new one, never half of one.
@@ -182,6 +182,8 @@ crypto::P256PrivateKey load_demo_key(const config::Config& cfg) {
     spdlog::info("generated the demo page's VAPID key in {}", file.string());
     return key;
 }
+
+}  // namespace
 
 std::vector<std::string> load_token_keys(const config::Config& cfg) {
     std::vector<std::string> keys;

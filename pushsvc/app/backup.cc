@@ -61,6 +61,10 @@ std::string stage_backup(const config::Config& c, store::RocksStore& store) {
 }
 
 int backup_command(const config::Config& c, const std::string& dir_text) {
+    if (c.store.backend != "rocksdb")
+        throw std::runtime_error(
+            "backup: copies a RocksDB store; back up a PostgreSQL store with the database's own "
+            "tools (pg_basebackup, or Patroni's replicas)");
     const fs::path dir = fs::absolute(dir_text);
     std::error_code ec;
     if (fs::exists(dir, ec) && !fs::is_empty(dir, ec))

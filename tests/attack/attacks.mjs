@@ -733,10 +733,113 @@ const ATTACKS = {
     },
 };
 
-// Rate-limit attacks (push flood, subscribe flood, hello flood) need the limits another
-// change brings (`limits` / `rate` configuration keys); they go here, in ATTACKS' shape, and
-// are merged below. Each should assert the 429s the limit promises besides the common checks.
-const RATE_LIMIT_ATTACKS = {};
+// Rate-limit attacks: run.sh configures [rate] with the limits below (RATE in run.sh), low
+// enough for an attacker to meet them within a short run and far above the prober's use. Each
+// asserts the refusals the limit promises (429 + Retry-After, or close 1013) and that no more
+// was accepted than the bucket allows, besides the common checks.
+const RATE = { push_per_min: 6000, push_burst: 500, subscribe_per_min: 120, subscribe_burst: 50,
+               hello_per_min: 120, hello_burst: 50 };
+const allowed = (ctx, perMin, burst) => burst + Math.ceil(perMin * (DURATION_MS + 10000) / 60000);
+
+// One HTTP/2 request on `session` -> {status, retryAfter, link}.
+function h2request(session, headers) {
+    return new Promise((resolve) => {
+        const req = session.request(headers);
+        req.on('response', (h) => resolve({ status: h[':status'], retryAfter: h['retry-after'], link: h.link }));
+        req.on('error', () => resolve({ status: 'error' }));
+        req.resume();
+        req.end();
+    });
+}
+
+// Counts statuses of `fn` results in `tally`; a 429 without Retry-After is a failure.
+function tallyStatus(ctx, tally, r) {
+    tally[r.status] = (tally[r.status] ?? 0) + 1;
+    if (r.status === 429 && !(Number(r.retryAfter) >= 1)) ctx.fail(`429 without a usable Retry-After: ${r.retryAfter}`);
+}
+
+const RATE_LIMIT_ATTACKS = {
+    // TTL-0 pushes as fast as possible from one address to its own subscription: TTL 0 skips
+    // the queue cap, so the per-sender bucket is what stops it (R8030-8.4-b).
+    push_flood: {
+        what: 'TTL-0 push flood from one address',
+        async run(ctx) {
+            const src = newSource();
+            const session = http2.connect(`http://${CLEAR}`, { localAddress: src });
+            session.on('error', () => {});
+            ctx.track(session);
+            const sub = await h2request(session, { ':method': 'POST', ':path': '/subscribe' });
+            const push = /<([^>]+)>;\s*rel="urn:ietf:params:push"/.exec(sub.link ?? '');
+            if (!push) { ctx.fail(`no subscription: ${sub.status}`); return {}; }
+            const path = new URL(push[1]).pathname;
+            const tally = {};
+            await ctx.parallel(8, async () => {
+                for (let k = 0; k < 200 && !ctx.stopped(); k++)
+                    tallyStatus(ctx, tally, await h2request(session, { ':method': 'POST', ':path': path, ttl: '0' }));
+            }, { repeat: true });
+            session.close();
+            if (!tally[429]) ctx.fail(`no 429 in ${JSON.stringify(tally)}`);
+            if ((tally[201] ?? 0) > allowed(ctx, RATE.push_per_min, RATE.push_burst))
+                ctx.fail(`${tally[201]} pushes accepted, more than the bucket allows`);
+            return { statuses: tally };
+        },
+    },
+    // POST /subscribe as fast as possible from one address: each would be a stored user agent.
+    subscribe_flood: {
+        what: 'subscription flood from one address',
+        async run(ctx) {
+            const session = http2.connect(`http://${CLEAR}`, { localAddress: newSource() });
+            session.on('error', () => {});
+            ctx.track(session);
+            const tally = {};
+            await ctx.parallel(8, async () => {
+                for (let k = 0; k < 200 && !ctx.stopped(); k++)
+                    tallyStatus(ctx, tally, await h2request(session, { ':method': 'POST', ':path': '/subscribe' }));
+            }, { repeat: true });
+            session.close();
+            if (!tally[429]) ctx.fail(`no 429 in ${JSON.stringify(tally)}`);
+            if ((tally[201] ?? 0) > allowed(ctx, RATE.subscribe_per_min, RATE.subscribe_burst))
+                ctx.fail(`${tally[201]} subscriptions created, more than the bucket allows`);
+            return { statuses: tally };
+        },
+    },
+    // WebSocket hellos without a uaid, reconnecting each time: every one would be a new user
+    // agent with its own 500 subscriptions. Over the limit the server closes with 1013.
+    hello_flood: {
+        what: 'WebSocket hello flood (a new user agent each time)',
+        async run(ctx) {
+            const src = newSource();
+            let hellos = 0, answered = 0, refused = 0;
+            await ctx.parallel(4, async () => {
+                const s = await wsConnect(src);
+                if (!s) return;
+                ctx.track(s);
+                hellos++;
+                const reply = await new Promise((resolve) => {
+                    let buf = Buffer.alloc(0);
+                    s.on('data', (d) => {
+                        buf = Buffer.concat([buf, d]);
+                        if (buf.length >= 2) {
+                            const op = buf[0] & 0x0f;
+                            if (op === 8 && buf.length >= 4) resolve(`close ${buf.readUInt16BE(2)}`);
+                            else if (op === 1) resolve('text');
+                        }
+                    });
+                    s.once('close', () => resolve('closed'));
+                    setTimeout(() => resolve('timeout'), 3000);
+                    s.write(wsText(JSON.stringify({ messageType: 'hello', use_webpush: true })));
+                });
+                if (reply === 'text') answered++;
+                else if (reply === 'close 1013') refused++;
+                s.destroy();
+            }, { repeat: true });
+            if (refused === 0) ctx.fail(`no hello refused with 1013 (${hellos} hellos, ${answered} answered)`);
+            if (answered > allowed(ctx, RATE.hello_per_min, RATE.hello_burst))
+                ctx.fail(`${answered} hellos answered, more than the bucket allows`);
+            return { hellos, answered, refused_1013: refused };
+        },
+    },
+};
 Object.assign(ATTACKS, RATE_LIMIT_ATTACKS);
 
 function floodOf(kind, make) {
