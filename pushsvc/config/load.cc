@@ -511,7 +511,8 @@ std::string to_toml(const Config& c) {
                 toml::array masked;  // one mask per entry: how many keys there are shows
                 for (std::size_t i = 0; i < arr->size(); ++i) masked.push_back(kMasked);
                 table->insert_or_assign(leaf, std::move(masked));
-            } else if (node->is_string()) {
+            } else if (node->is_string() && !node->as_string()->get().empty()) {
+                // An unset secret stays "": saying that none is set reveals nothing.
                 table->insert_or_assign(leaf, kMasked);
             }
         } else if (auto* str = node->as_string()) {
