@@ -15,11 +15,12 @@ packages=(
 # tls-audit). util-linux: prlimit, the address-space limit of the attack tests (tests/attack/).
 # libpq-dev: the client library of the PostgreSQL store (store.backend = "postgres"; without it
 # CMake builds RocksDB only). postgresql-15: the server binaries (/usr/lib/postgresql/15/bin)
-# that tests/support/pg_instance.sh runs as ordinary processes for the `postgres` tests; no
-# system service is started or needed.
+# that tests/support/pg_instance.sh runs as ordinary processes for the `postgres` tests. The
+# tests never use a system service: the ones these packages may set up (PostgreSQL's cluster on
+# port 5432, etcd.service) are left alone, and every test uses its own free loopback ports.
 # etcd-server, etcd-client, patroni: tools/cluster.sh (a loopback cluster of 3 etcd members and
-# 3 PostgreSQL under Patroni, label `cluster` tests); their packages only add systemd units,
-# nothing is started. Patroni's Python dependencies (psycopg2...) come with it from Debian.
+# 3 PostgreSQL under Patroni, label `cluster` tests). Patroni's Python dependencies (psycopg2...)
+# come with it from Debian.
 # clang-14 + libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for the fuzz harnesses
 # (fuzz/, tools/fuzz.sh, the fuzz-smoke step of tools/test.sh); the project itself builds with g++.
 # chromium: the status page's browser test (tests/e2e/status_page.mjs, headless).

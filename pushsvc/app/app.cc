@@ -165,7 +165,8 @@ void write_secret_file(const fs::path& file, const std::string& text) {
 }
 
 // The try-it page's VAPID key (web.demo), generated on first start and kept, so the demo
-// subscriptions browsers made stay valid across restarts and on every node sharing the folder.
+// subscriptions browsers made stay valid across restarts. Each node of a cluster has its own
+// (its own store.path): a demo subscription made on one node is for that node's page.
 crypto::P256PrivateKey load_demo_key(const config::Config& cfg) {
     fs::path file = fs::path(cfg.store.path) / "demo_vapid_key";
     if (std::ifstream in{file}) {
@@ -366,14 +367,14 @@ int run(const config::Config& cfg, const RunOptions& options) {
             .websocket_connected = [&hub] { return hub.connected(delivery::Channel::websocket); },
             .http2_connected = [&hub] { return hub.connected(delivery::Channel::http2); },
             .store_stats = [hk = housekeeping.get()] { return hk->stats(); },
-            .store_backend = "rocksdb"};
+            .store_backend = cfg.store.backend};
         if (auto ep = server.cleartext_endpoint())
             sources.listeners.emplace_back("cleartext", endpoint_text(*ep));
         if (auto ep = server.tls_endpoint()) sources.listeners.emplace_back("tls", endpoint_text(*ep));
         if (admin_server)
             sources.listeners.emplace_back("admin",
                                            endpoint_text(*admin_server->cleartext_endpoint()));
-        status = std::make_unique<web::StatusReport>(std::move(sources));
+        status = std::make_unique<web::StatusReport>(std::move(sources), web::steady_ms());
     }
     if (cfg.web.demo) demo_key = load_demo_key(cfg);
     // The status page follows /metrics: on the public listeners unless admin.listen is set.

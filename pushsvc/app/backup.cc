@@ -1,5 +1,8 @@
 #include "pushsvc/app/backup.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -93,6 +96,14 @@ int backup_command(const config::Config& c, const std::string& dir_text) {
         // runs without its control socket).
         if (!fs::exists(fs::path(c.store.path) / "db" / "CURRENT"))
             throw std::runtime_error("backup: no store under " + c.store.path);
+        // Opening the store writes files into it (RocksDB's LOG, MANIFEST, WAL): as another user
+        // (root) they would end up owned by that user, and the service could not open its
+        // store any more.
+        struct stat db {};
+        if (::stat((fs::path(c.store.path) / "db").c_str(), &db) == 0 && db.st_uid != ::geteuid())
+            throw std::runtime_error("backup: the service is stopped and the store belongs to uid " +
+                                     std::to_string(db.st_uid) +
+                                     "; run the backup as that user (sudo -u <user> pushsvc backup ...)");
         auto store = store::RocksStore::open((fs::path(c.store.path) / "db").string(), {});
         if (!store)
             throw std::runtime_error("backup: no service answers on " + control_socket_path(c) +

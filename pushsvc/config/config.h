@@ -153,8 +153,9 @@ struct TestDoubleConfig {
 struct WebConfig {
     // /demo/: subscribes the visiting browser with the service's demo VAPID key (generated on
     // first start, kept under store.path) and pushes to it on request. It gives nobody a power
-    // they lack (anyone may push to an endpoint they hold, and the demo key opens only the
-    // demo's own subscriptions); each demo push counts against the visitor's push limits.
+    // they lack: it pushes only to this service's endpoints, like anyone holding one may, and
+    // restricted ones only when made for the demo key. Demo pushes share the demo key's push
+    // rate limit (rate.push_*), so a flood of them can stall the demo, nothing else.
     bool demo = true;
 };
 
@@ -168,9 +169,9 @@ struct AdminConfig {
     // token from the config anyway. Set false when a reverse proxy on the same host forwards
     // public traffic, since then every request comes from loopback.
     bool loopback_without_token = true;
-    // A separate cleartext listener serving only GET /metrics and /health (e.g. a private
-    // interface for Prometheus). When set, the public listeners answer /metrics 404. ""
-    // disables it.
+    // A separate cleartext listener serving only GET /metrics, /health and the status page (a
+    // private interface for Prometheus). When set, the public listeners answer /metrics and
+    // /status.json 404. "" disables it.
     std::string listen;
 };
 

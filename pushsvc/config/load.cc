@@ -463,22 +463,29 @@ std::string mask_credentials(std::string v) {
                 v.replace(colon + 1, at - colon - 1, kMasked);
         }
     }
-    for (std::size_t pos = 0; (pos = v.find("password=", pos)) != std::string::npos;) {
-        if (pos > 0 && v[pos - 1] != ' ') {
-            pos += 9;
+    // `password=...` of a libpq key/value string (spaces allowed around `=`) or of a URL's
+    // query (`?password=` / `&password=`).
+    constexpr std::string_view kWord = "password";
+    for (std::size_t pos = 0; (pos = v.find(kWord, pos)) != std::string::npos;) {
+        std::size_t j = pos + kWord.size();
+        const bool starts = pos == 0 || v[pos - 1] == ' ' || v[pos - 1] == '?' || v[pos - 1] == '&';
+        while (j < v.size() && v[j] == ' ') ++j;
+        if (!starts || j >= v.size() || v[j] != '=') {
+            pos += kWord.size();
             continue;
         }
-        auto start = pos + 9;
-        auto end = start;
+        ++j;
+        while (j < v.size() && v[j] == ' ') ++j;
+        auto end = j;
         if (end < v.size() && v[end] == '\'') {  // quoted value: up to the closing quote
             end = v.find('\'', end + 1);
             end = end == std::string::npos ? v.size() : end + 1;
         } else {
-            end = v.find(' ', start);
+            end = v.find_first_of(" &", j);
             if (end == std::string::npos) end = v.size();
         }
-        v.replace(start, end - start, kMasked);
-        pos = start + std::string_view(kMasked).size();
+        v.replace(j, end - j, kMasked);
+        pos = j + std::string_view(kMasked).size();
     }
     return v;
 }

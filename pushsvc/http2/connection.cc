@@ -362,7 +362,6 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         arm_timer();
     }
 
-    // The engine has queued a GOAWAY for a fatal error: write it, then close.
     // Reports what this connection holds to the process's buffer budget; over the budget
     // and holding more than its share, the connection is closed at once (no GOAWAY: the
     // peer that holds output back is not reading anyway). True when it was.
@@ -380,6 +379,7 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         return true;
     }
 
+    // The engine has queued a GOAWAY for a fatal error: write it, then close.
     void fail() {
         failed_ = true;
         flush();

@@ -67,10 +67,7 @@ void Pages::handle(http::Request req, http::Responder respond) {
         return respond(document("text/html; charset=utf-8", status_page_html()));
     if (deps_.serve_status && path == "/status.json" && get) {
         if (auto denied = deps_.authorize(req)) return respond(std::move(*denied));
-        auto steady = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
-        return respond(json(200, deps_.status.report(steady, deps_.clock.now_ms())));
+        return respond(json(200, deps_.status.report(steady_ms(), deps_.clock.now_ms())));
     }
     if (deps_.demo_key) {
         if (path == "/demo" && get) {
@@ -110,7 +107,8 @@ void Pages::demo_send(const http::Request& req, http::Responder respond) {
     push.method = "POST";
     push.target = endpoint.substr(deps_.origin.size());
     push.authority = req.authority;
-    // The demo's visitor is the sender: its address counts against the push limits.
+    // The visitor's address, as any request carries it. The push limit itself is keyed by the
+    // demo key (a restricted subscription's sender), which every demo push shares.
     push.client = req.client;
     push.peer_address = req.peer_address;
     push.headers.add("ttl", "60");

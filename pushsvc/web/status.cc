@@ -1,6 +1,7 @@
 #include "pushsvc/web/status.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "pushsvc/base/errc.h"
 #include "pushsvc/obs/catalog.h"
@@ -17,10 +18,15 @@ double per_second(std::uint64_t now, std::uint64_t then, std::int64_t ms) {
 
 }  // namespace
 
-StatusReport::StatusReport(StatusSources sources) : sources_(std::move(sources)) {
-    // The first reading: rates and error counts before the first report are measured from
-    // here (the process start, since the report is made at startup).
-    readings_.push_back(Reading{0, 0, 0, std::vector<std::uint64_t>(kErrcCount, 0)});
+std::int64_t steady_ms() noexcept {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+StatusReport::StatusReport(StatusSources sources, std::int64_t now_ms)
+    : sources_(std::move(sources)) {
+    readings_.push_back(read_counters(now_ms));
 }
 
 StatusReport::Reading StatusReport::read_counters(std::int64_t now_ms) {
@@ -36,7 +42,6 @@ boost::json::object StatusReport::report(std::int64_t now_ms, std::int64_t unix_
     Reading rate_base, error_base;
     {
         std::lock_guard lock(mu_);
-        if (readings_.front().at_ms == 0) readings_.front().at_ms = now_ms - 1;  // see above
         // Rates over the newest reading at least a minute old (else the oldest one).
         rate_base = readings_.front();
         for (const auto& r : readings_)

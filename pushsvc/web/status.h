@@ -38,9 +38,14 @@ struct StatusSources {
     std::string store_backend;                      // "rocksdb", ...
 };
 
+// Milliseconds of std::chrono::steady_clock, the time report() measures rates in.
+std::int64_t steady_ms() noexcept;
+
 class StatusReport {
   public:
-    explicit StatusReport(StatusSources sources);
+    // `now_ms`: steady time (steady_ms()) of the first reading, which rates and error counts
+    // start from until later readings exist.
+    StatusReport(StatusSources sources, std::int64_t now_ms);
 
     // The report as JSON; `now_ms` is steady time (rates) and `unix_now_ms` wall time (ages).
     boost::json::object report(std::int64_t now_ms, std::int64_t unix_now_ms);

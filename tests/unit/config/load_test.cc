@@ -356,3 +356,25 @@ level = "debug"
 
 }  // namespace
 }  // namespace pushsvc::config
+
+namespace pushsvc::config {
+namespace {
+
+// check-config's output reaches logs (the packaged unit's ExecStartPre): every spelling of a
+// connection-string password is masked, and the text around it kept.
+TEST(ConfigToToml, MasksPasswordsInEverySpellingOfAConnectionString) {
+    auto shown = [](const std::string& value) {
+        Config c = load_toml("[testdouble]\nbreak = \"" + value + "\"\n", env({}));
+        return load_toml(to_toml(c), env({})).testdouble.break_rules;
+    };
+    EXPECT_EQ(shown("postgresql://u@h/db?password=hunter2&sslmode=require"),
+              "postgresql://u@h/db?password=********&sslmode=require");
+    EXPECT_EQ(shown("postgresql://u@h/db?sslmode=require&password=hunter2"),
+              "postgresql://u@h/db?sslmode=require&password=********");
+    EXPECT_EQ(shown("host=db password = hunter2 user=push"), "host=db password = ******** user=push");
+    EXPECT_EQ(shown("password='hunter 2' host=db"), "password=******** host=db");
+    EXPECT_EQ(shown("host=db mypassword=kept"), "host=db mypassword=kept");  // another key
+}
+
+}  // namespace
+}  // namespace pushsvc::config
