@@ -134,8 +134,7 @@ std::unique_ptr<store::Store> open_store(const config::Config& cfg, const base::
 // The responder of `req` wrapped to write its access line (log.access) when it answers.
 http::Responder with_access_log(const http::Request& req, http::Responder respond) {
     return [respond = std::move(respond), method = req.method, target = req.target,
-            protocol = std::string(req.protocol), connection = req.connection,
-            secure = req.secure,
+            protocol = std::string(req.protocol), connection = req.connection, secure = req.secure,
             start = std::chrono::steady_clock::now()](http::Response res) {
         const std::chrono::duration<double, std::milli> took =
             std::chrono::steady_clock::now() - start;
@@ -271,9 +270,9 @@ int run(const config::Config& cfg, const RunOptions& options) {
     std::unique_ptr<webpush::ServiceChannelBackend> channel_backend;
     delivery::Hub hub;
     std::unique_ptr<testdouble::TestDouble> test_double;  // [testdouble] enabled: wraps api
-    std::optional<crypto::P256PrivateKey> demo_key;        // web.demo
+    std::optional<crypto::P256PrivateKey> demo_key;       // web.demo
     std::unique_ptr<web::StatusReport> status;
-    std::unique_ptr<web::Pages> pages;  // in front of everything: status and try-it pages
+    std::unique_ptr<web::Pages> pages;        // in front of everything: status and try-it pages
     std::unique_ptr<web::Pages> admin_pages;  // the status page on admin.listen
     // Declared after everything sessions point at: destroying the io_context destroys the
     // sessions still queued in it, and they detach from the hub on the way out.
@@ -291,9 +290,8 @@ int run(const config::Config& cfg, const RunOptions& options) {
     try {
         control = std::make_unique<ControlSocket>(
             ioc, control_socket_path(cfg),
-            [&cfg, rocks = dynamic_cast<store::RocksStore*>(store.get()),
-             pool = store_pool.get()](const std::string& command,
-                                      std::function<void(std::string)> reply) {
+            [&cfg, rocks = dynamic_cast<store::RocksStore*>(store.get()), pool = store_pool.get()](
+                const std::string& command, std::function<void(std::string)> reply) {
                 if (command != "backup") return reply("error unknown command");
                 // A PostgreSQL store is the database's to back up (pg_basebackup, Patroni).
                 if (!rocks) return reply("error backup copies a RocksDB store only");
@@ -370,7 +368,8 @@ int run(const config::Config& cfg, const RunOptions& options) {
             .store_backend = cfg.store.backend};
         if (auto ep = server.cleartext_endpoint())
             sources.listeners.emplace_back("cleartext", endpoint_text(*ep));
-        if (auto ep = server.tls_endpoint()) sources.listeners.emplace_back("tls", endpoint_text(*ep));
+        if (auto ep = server.tls_endpoint())
+            sources.listeners.emplace_back("tls", endpoint_text(*ep));
         if (admin_server)
             sources.listeners.emplace_back("admin",
                                            endpoint_text(*admin_server->cleartext_endpoint()));
@@ -379,19 +378,17 @@ int run(const config::Config& cfg, const RunOptions& options) {
     if (cfg.web.demo) demo_key = load_demo_key(cfg);
     // The status page follows /metrics: on the public listeners unless admin.listen is set.
     auto operator_check = [&cfg](bool admin_listener) {
-        return [access = http::AdminAccess::from(cfg.admin, admin_listener),
-                profile = cfg.profile](const http::Request& req) {
-            return http::check_admin(req, access, profile);
-        };
+        return [access = http::AdminAccess::from(cfg.admin, admin_listener), profile = cfg.profile](
+                   const http::Request& req) { return http::check_admin(req, access, profile); };
     };
-    pages = std::make_unique<web::Pages>(web::PagesDependencies{
-        .status = *status,
-        .serve_status = cfg.admin.listen.empty(),
-        .authorize = operator_check(false),
-        .origin = sopts.origin,
-        .demo_key = demo_key ? &*demo_key : nullptr,
-        .clock = clock,
-        .inner = application});
+    pages = std::make_unique<web::Pages>(
+        web::PagesDependencies{.status = *status,
+                               .serve_status = cfg.admin.listen.empty(),
+                               .authorize = operator_check(false),
+                               .origin = sopts.origin,
+                               .demo_key = demo_key ? &*demo_key : nullptr,
+                               .clock = clock,
+                               .inner = application});
     // WebSocket user agents (Firefox) on GET / of both listeners.
     http1::WsOptions ws;
     ws.backend = channel_backend.get();
@@ -403,16 +400,16 @@ int run(const config::Config& cfg, const RunOptions& options) {
         {.http1 = http1::protocol_handler(handler, http1::make_ws_upgrade_handler(ws)),
          .http2 = http2::protocol_handler(handler)});
     if (admin_server) {
-        admin_pages = std::make_unique<web::Pages>(web::PagesDependencies{
-            .status = *status,
-            .serve_status = true,
-            .authorize = operator_check(true),
-            .origin = sopts.origin,
-            .demo_key = nullptr,
-            .clock = clock,
-            .inner = [&api](http::Request req, http::Responder respond) {
-                api->handle_admin(std::move(req), std::move(respond));
-            }});
+        admin_pages = std::make_unique<web::Pages>(
+            web::PagesDependencies{.status = *status,
+                                   .serve_status = true,
+                                   .authorize = operator_check(true),
+                                   .origin = sopts.origin,
+                                   .demo_key = nullptr,
+                                   .clock = clock,
+                                   .inner = [&api](http::Request req, http::Responder respond) {
+                                       api->handle_admin(std::move(req), std::move(respond));
+                                   }});
         http::Handler admin_handler = [&admin_pages](http::Request req, http::Responder respond) {
             admin_pages->handle(std::move(req), std::move(respond));
         };

@@ -77,8 +77,8 @@ int backup_command(const config::Config& c, const std::string& dir_text) {
     bool served = false;
     try {
         // Generous: the checkpoint flushes a memtable (up to 64 MiB) on a busy disk.
-        const auto reply = control_request(control_socket_path(c), "backup",
-                                           std::chrono::seconds(600));
+        const auto reply =
+            control_request(control_socket_path(c), "backup", std::chrono::seconds(600));
         served = true;
         if (reply.rfind("ok ", 0) != 0)
             throw std::runtime_error("backup: the service answered: " + reply);
@@ -101,14 +101,14 @@ int backup_command(const config::Config& c, const std::string& dir_text) {
         // store any more.
         struct stat db {};
         if (::stat((fs::path(c.store.path) / "db").c_str(), &db) == 0 && db.st_uid != ::geteuid())
-            throw std::runtime_error("backup: the service is stopped and the store belongs to uid " +
-                                     std::to_string(db.st_uid) +
-                                     "; run the backup as that user (sudo -u <user> pushsvc backup ...)");
+            throw std::runtime_error(
+                "backup: the service is stopped and the store belongs to uid " +
+                std::to_string(db.st_uid) +
+                "; run the backup as that user (sudo -u <user> pushsvc backup ...)");
         auto store = store::RocksStore::open((fs::path(c.store.path) / "db").string(), {});
         if (!store)
             throw std::runtime_error("backup: no service answers on " + control_socket_path(c) +
-                                     " and the store under " + c.store.path +
-                                     " cannot be opened");
+                                     " and the store under " + c.store.path + " cannot be opened");
         if (auto why = checkpoint_with_keys(c, **store, dir); !why.empty())
             throw std::runtime_error("backup: " + why);
         how = "with the service stopped";

@@ -14,7 +14,6 @@
 #include <stdexcept>
 #include <system_error>
 
-
 namespace pushsvc::app {
 
 namespace asio = boost::asio;
@@ -57,17 +56,19 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
 }  // namespace
 
 struct ControlSocket::State : std::enable_shared_from_this<ControlSocket::State> {
-    State(asio::io_context& ioc, Handler h) : acceptor(asio::make_strand(ioc)), handler(std::move(h)) {}
+    State(asio::io_context& ioc, Handler h)
+        : acceptor(asio::make_strand(ioc)), handler(std::move(h)) {}
     local::acceptor acceptor;
     Handler handler;
 
     void accept() {
-        acceptor.async_accept([self = shared_from_this()](boost::system::error_code ec,
-                                                          local::socket socket) {
-            if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
-            if (!ec) std::make_shared<ControlConnection>(std::move(socket), self->handler)->start();
-            self->accept();
-        });
+        acceptor.async_accept(
+            [self = shared_from_this()](boost::system::error_code ec, local::socket socket) {
+                if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
+                if (!ec)
+                    std::make_shared<ControlConnection>(std::move(socket), self->handler)->start();
+                self->accept();
+            });
     }
 };
 

@@ -41,8 +41,7 @@ Key string_key(std::string name, std::string& dst) {
                 if (!v) fail(name, "expected a string");
                 dst = *v;
             },
-            [&dst](const std::string& s) { dst = s; },
-            [] {},
+            [&dst](const std::string& s) { dst = s; }, [] {},
             [&dst](toml::table& t, const std::string& leaf) { t.insert_or_assign(leaf, dst); }};
 }
 
@@ -171,8 +170,7 @@ Key profile_key(Profile& dst) {
                 if (!v) fail("profile", "expected a string");
                 parse(*v);
             },
-            parse,
-            [] {},
+            parse, [] {},
             [&dst](toml::table& t, const std::string& leaf) {
                 t.insert_or_assign(leaf, dst == Profile::strict ? "strict" : "compat");
             }};

@@ -223,7 +223,7 @@ void Engine::complete(Stream& s) noexcept {
     s.request_complete = true;
     if (s.rejected) return;
     s.request.can_push = peer_enables_push();
-    s.request.client = ctx_.client;  // per-address rate limits
+    s.request.client = ctx_.client;              // per-address rate limits
     s.request.peer_address = ctx_.peer_address;  // the operator routes' loopback rule
     s.request.protocol = "HTTP/2";
     s.request.connection = ctx_.id;

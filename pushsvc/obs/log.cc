@@ -179,9 +179,8 @@ void configure_logging(LogFormat format, bool access) {
         g_access_logger->flush_on(spdlog::level::info);
     }
     if (format == LogFormat::json)
-        g_access_logger->set_formatter(
-            std::make_unique<spdlog::pattern_formatter>("%v", spdlog::pattern_time_type::local,
-                                                        "\n"));
+        g_access_logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
+            "%v", spdlog::pattern_time_type::local, "\n"));
     else
         g_access_logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
     g_access = access;

@@ -37,7 +37,7 @@ struct AccessRecord {
     std::string_view method;
     std::string_view target;  // the raw request target; redacted before it is written
     int status = 0;
-    double latency_ms = 0;  // from the request handed to the service to its response
+    double latency_ms = 0;      // from the request handed to the service to its response
     std::string_view protocol;  // "HTTP/1.1", "HTTP/2"
     bool tls = false;
 };

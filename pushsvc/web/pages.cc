@@ -97,8 +97,10 @@ void Pages::demo_send(const http::Request& req, http::Responder respond) {
     const std::string prefix = deps_.origin + std::string(webpush::kPushPrefix);
     if (endpoint.compare(0, prefix.size(), prefix) != 0 || endpoint.size() == prefix.size())
         return respond(http::error_response(errc::foreign_endpoint));
-    auto ua_public = base::base64url_decode(string_at(body, {"subscription", "keys", "p256dh"}).value_or(""));
-    auto auth_raw = base::base64url_decode(string_at(body, {"subscription", "keys", "auth"}).value_or(""));
+    auto ua_public =
+        base::base64url_decode(string_at(body, {"subscription", "keys", "p256dh"}).value_or(""));
+    auto auth_raw =
+        base::base64url_decode(string_at(body, {"subscription", "keys", "auth"}).value_or(""));
     if (!ua_public || !auth_raw) return respond(http::error_response(errc::bad_json));
     auto encrypted = encrypt_aes128gcm(*ua_public, *auth_raw, text);
     if (!encrypted) return respond(http::error_response(to_errc(encrypted.error())));
@@ -115,9 +117,9 @@ void Pages::demo_send(const http::Request& req, http::Responder respond) {
     push.headers.add("urgency", "normal");
     push.headers.add("content-encoding", "aes128gcm");
     push.headers.add("content-type", "application/octet-stream");
-    push.headers.add("authorization",
-                     vapid_authorization(*deps_.demo_key, deps_.origin, "mailto:demo@pushsvc.invalid",
-                                         deps_.clock.now_ms() / 1000 + 12 * 3600));
+    push.headers.add("authorization", vapid_authorization(*deps_.demo_key, deps_.origin,
+                                                          "mailto:demo@pushsvc.invalid",
+                                                          deps_.clock.now_ms() / 1000 + 12 * 3600));
     push.body = std::move(*encrypted);
     deps_.inner(std::move(push), std::move(respond));
 }

@@ -33,7 +33,8 @@ StatusReport::Reading StatusReport::read_counters(std::int64_t now_ms) {
     const auto& c = obs::catalog();
     Reading r{now_ms, c.push_accepted.value(), c.delivered.value(), {}};
     r.errors.resize(kErrcCount);
-    for (std::size_t i = 1; i < kErrcCount; ++i) r.errors[i] = c.error(static_cast<errc>(i)).value();
+    for (std::size_t i = 1; i < kErrcCount; ++i)
+        r.errors[i] = c.error(static_cast<errc>(i)).value();
     return r;
 }
 

@@ -35,7 +35,7 @@ struct StatusSources {
     std::function<std::uint64_t()> websocket_connected;
     std::function<std::uint64_t()> http2_connected;
     std::function<store::StoreStats()> store_stats;  // the cached copy, never the store itself
-    std::string store_backend;                      // "rocksdb", ...
+    std::string store_backend;                       // "rocksdb", ...
 };
 
 // Milliseconds of std::chrono::steady_clock, the time report() measures rates in.

@@ -342,7 +342,8 @@ level = "debug"
     EXPECT_EQ(back.log.level, "debug");
     // A libpq key/value password (a database DSN) is masked wherever a string holds one;
     // testdouble.break is merely a string key to carry it here.
-    Config dsn = load_toml("[testdouble]\nbreak = \"host=db password=hunter2 user=push\"\n", env({}));
+    Config dsn =
+        load_toml("[testdouble]\nbreak = \"host=db password=hunter2 user=push\"\n", env({}));
     const std::string dsn_text = to_toml(dsn);
     EXPECT_EQ(dsn_text.find("hunter2"), std::string::npos) << dsn_text;
     EXPECT_EQ(load_toml(dsn_text, env({})).testdouble.break_rules,
@@ -371,7 +372,8 @@ TEST(ConfigToToml, MasksPasswordsInEverySpellingOfAConnectionString) {
               "postgresql://u@h/db?password=********&sslmode=require");
     EXPECT_EQ(shown("postgresql://u@h/db?sslmode=require&password=hunter2"),
               "postgresql://u@h/db?sslmode=require&password=********");
-    EXPECT_EQ(shown("host=db password = hunter2 user=push"), "host=db password = ******** user=push");
+    EXPECT_EQ(shown("host=db password = hunter2 user=push"),
+              "host=db password = ******** user=push");
     EXPECT_EQ(shown("password='hunter 2' host=db"), "password=******** host=db");
     EXPECT_EQ(shown("host=db mypassword=kept"), "host=db mypassword=kept");  // another key
 }

@@ -16,7 +16,8 @@ namespace {
 TEST(Demo, EncryptsWhatAUserAgentDecrypts) {
     auto ua = crypto::P256PrivateKey::generate();
     std::string auth = crypto::random_bytes(16);
-    for (std::string text : {std::string(), std::string("Hello from pushsvc"), std::string(4000, 'x')}) {
+    for (std::string text :
+         {std::string(), std::string("Hello from pushsvc"), std::string(4000, 'x')}) {
         auto body = encrypt_aes128gcm(ua.public_raw(), auth, text);
         ASSERT_TRUE(body) << text.size();
         auto out = testdouble::decrypt(ua, auth, *body, {"aes128gcm", "", ""});
@@ -37,7 +38,8 @@ TEST(Demo, RefusesBadKeysAndTextBeyondOneRecord) {
 // R8292-2-a, R8292-2-b, R8292-2-c: an ES256 token with aud and exp, and its key in k.
 TEST(Demo, VapidHeaderNamesItsKeyAndVerifies) {
     auto key = crypto::P256PrivateKey::generate();
-    std::string h = vapid_authorization(key, "https://push.example", "mailto:demo@pushsvc.invalid", 1'900'000'000);
+    std::string h = vapid_authorization(key, "https://push.example", "mailto:demo@pushsvc.invalid",
+                                        1'900'000'000);
     ASSERT_EQ(h.rfind("vapid t=", 0), 0u);
     auto comma = h.find(", k=");
     ASSERT_NE(comma, std::string::npos);

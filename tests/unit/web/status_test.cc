@@ -31,7 +31,9 @@ StatusSources sources() {
     return s;
 }
 
-double num(const boost::json::value& v) { return v.is_double() ? v.as_double() : double(v.to_number<std::int64_t>()); }
+double num(const boost::json::value& v) {
+    return v.is_double() ? v.as_double() : double(v.to_number<std::int64_t>());
+}
 
 TEST(StatusReport, RatesCountOnlyWhatHappenedSinceTheFirstReading) {
     // Counters are process-wide: whatever earlier tests added is before the first reading.
