@@ -12,3 +12,15 @@ wait_for_file() {
     done
     [ -s "$1" ]
 }
+
+# Starts BIN_DIR/pushsvc on WORK/pushsvc.toml (log in WORK/pushsvc.log) and waits for its ready
+# file; sets pushsvc_pid and clear (the cleartext listener's host:port). Returns 1 when it never
+# became ready. The caller records pushsvc_pid for its cleanup.
+start_pushsvc() {
+    local bin=$1 work=$2
+    "$bin/pushsvc" --config "$work/pushsvc.toml" --ready-file "$work/ready.json" \
+        >"$work/pushsvc.log" 2>&1 &
+    pushsvc_pid=$!
+    wait_for_file "$work/ready.json" "$pushsvc_pid" || return 1
+    clear=$(sed -E 's/.*"cleartext":"([^"]+)".*/\1/' "$work/ready.json")
+}

@@ -18,16 +18,14 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- last scrape"; cat "$work/metrics.txt" 2>/dev/null || true;
          echo "--- pushsvc log"; tail -n 30 "$work/pushsvc.log" || true; exit 1; }
-source "$(dirname "$0")/lib.sh"  # wait_for_file
+source "$(dirname "$0")/lib.sh"  # start_pushsvc
 command -v promtool >/dev/null || fail "promtool missing (Debian package prometheus, tools/install-deps.sh)"
 
 token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf '[server]\nlisten = "127.0.0.1:0"\n[store]\npath = "%s/data"\n[admin]\ntoken = "%s"\nloopback_without_token = false\n' \
     "$work" "$token" > "$work/pushsvc.toml"
-"$bin/pushsvc" --config "$work/pushsvc.toml" --ready-file "$work/ready.json" >"$work/pushsvc.log" 2>&1 &
-pids+=($!)
-wait_for_file "$work/ready.json" "${pids[-1]}" || fail "pushsvc not ready"
-clear=$(sed -E 's/.*"cleartext":"([^"]+)".*/\1/' "$work/ready.json")
+start_pushsvc "$bin" "$work" || { pids+=("$pushsvc_pid"); fail "pushsvc not ready"; }
+pids+=("$pushsvc_pid")
 
 # Scrapes into metrics.txt and has promtool check it: any parse error or lint warning fails.
 scrape() {

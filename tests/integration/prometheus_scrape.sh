@@ -17,14 +17,12 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- prometheus log"; tail -n 20 "$work/prometheus.log" || true
          echo "--- pushsvc log"; tail -n 20 "$work/pushsvc.log" || true; exit 1; }
-source "$(dirname "$0")/lib.sh"  # wait_for_file
+source "$(dirname "$0")/lib.sh"  # start_pushsvc
 command -v prometheus >/dev/null || fail "prometheus missing (Debian package prometheus, tools/install-deps.sh)"
 
 printf '[server]\nlisten = "127.0.0.1:0"\n[store]\npath = "%s/data"\n' "$work" >"$work/pushsvc.toml"
-"$bin/pushsvc" --config "$work/pushsvc.toml" --ready-file "$work/ready.json" >"$work/pushsvc.log" 2>&1 &
-pids+=($!)
-wait_for_file "$work/ready.json" "${pids[-1]}" || fail "pushsvc not ready"
-clear=$(sed -E 's/.*"cleartext":"([^"]+)".*/\1/' "$work/ready.json")
+start_pushsvc "$bin" "$work" || { pids+=("$pushsvc_pid"); fail "pushsvc not ready"; }
+pids+=("$pushsvc_pid")
 
 # Prometheus cannot bind port 0 and report it, so take a port the kernel just handed out.
 port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => {
