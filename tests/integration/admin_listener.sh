@@ -10,7 +10,7 @@ pid=
 cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- pushsvc log"; tail -n 30 "$work/pushsvc.log" || true; exit 1; }
-source "$(dirname "$0")/lib.sh"  # wait_for_file
+source "$(dirname "$0")/lib.sh"  # start_pushsvc
 
 token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 cat >"$work/pushsvc.toml" <<TOML
@@ -23,10 +23,8 @@ token = "$token"
 loopback_without_token = false
 listen = "127.0.0.1:0"
 TOML
-"$bin/pushsvc" --config "$work/pushsvc.toml" --ready-file "$work/ready.json" >"$work/pushsvc.log" 2>&1 &
-pid=$!
-wait_for_file "$work/ready.json" "$pid" || fail "pushsvc not ready"
-clear=$(sed -E 's/.*"cleartext":"([^"]+)".*/\1/' "$work/ready.json")
+start_pushsvc "$bin" "$work" || { pid=$pushsvc_pid; fail "pushsvc not ready"; }
+pid=$pushsvc_pid
 admin=$(sed -E 's/.*"admin":"([^"]+)".*/\1/' "$work/ready.json")
 [ "$admin" != "$clear" ] && [[ $admin == 127.0.0.1:* ]] || fail "no admin address in ready.json"
 

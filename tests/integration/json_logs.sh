@@ -15,7 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- pushsvc log"; tail -n 40 "$work/pushsvc.log" || true; exit 1; }
-source "$(dirname "$0")/lib.sh"  # wait_for_file
+source "$(dirname "$0")/lib.sh"  # start_pushsvc
 
 cat >"$work/pushsvc.toml" <<TOML
 [server]
@@ -27,10 +27,8 @@ level = "debug"
 format = "json"
 access = true
 TOML
-"$bin/pushsvc" --config "$work/pushsvc.toml" --ready-file "$work/ready.json" >"$work/pushsvc.log" 2>&1 &
-pid=$!
-wait_for_file "$work/ready.json" "$pid" || fail "pushsvc not ready"
-clear=$(sed -E 's/.*"cleartext":"([^"]+)".*/\1/' "$work/ready.json")
+start_pushsvc "$bin" "$work" || { pid=$pushsvc_pid; fail "pushsvc not ready"; }
+pid=$pushsvc_pid
 
 # Subscribe (HTTP/1.1), then push over HTTP/1.1 and over h2c, each carrying a VAPID-looking
 # Authorization (an unrestricted subscription ignores it in the compat profile).
