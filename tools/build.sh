@@ -9,7 +9,9 @@ while [ $# -gt 0 ]; do
     cmake_args+=("$1"); shift
 done
 root=$(cd "$(dirname "$0")/.." && pwd)
-if [ ! -f "$dir/build.ninja" ]; then
+# A tree configured before with another build type (or without build.ninja) is configured again.
+if [ ! -f "$dir/build.ninja" ] ||
+    ! grep -qx "CMAKE_BUILD_TYPE:STRING=$type" "$dir/CMakeCache.txt" 2>/dev/null; then
     cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "${cmake_args[@]}" >/dev/null
 fi
 ninja -C "$dir" -j"$(nproc)" "${targets[@]}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer harness (fuzz/README.md) for SECONDS each (default 60) under ASan + UBSan:
 #   tools/fuzz.sh [--update-corpus] [SECONDS] [TARGET...]      e.g. tools/fuzz.sh 300 ws_frame
-# Builds the clang tree build-fuzz/ first if needed. Each run starts from the committed corpus
+# Builds the clang tree build-fuzz/ (-O1) first if needed. Each run starts from the committed corpus
 # (fuzz/corpus/<target>/) and writes new inputs to a temporary directory, so the repository is
 # unchanged unless --update-corpus, which merges (minimized) new inputs into fuzz/corpus/.
 # Prints per target: seconds, executions, exec/s, crashes, coverage, corpus size. A crash, leak,
@@ -22,11 +22,8 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then targets=("${all[@]}"); fi
 
 build=build-fuzz
-if [ ! -f "$build/build.ninja" ]; then
-    CC=clang-14 CXX=clang++-14 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-        -DPUSHSVC_FUZZ=ON -DPUSHSVC_BUILD_BENCH=OFF >/dev/null
-fi
-ninja -C "$build" -j"$(nproc)" $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
+CC=clang-14 CXX=clang++-14 tools/build.sh "$build" Debug -DPUSHSVC_FUZZ=ON -- \
+    $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
 
 artifacts="$build/fuzz/artifacts"
 mkdir -p "$artifacts"

@@ -3,11 +3,11 @@
 # binaries are installed stripped with `cmake --install` (no second full build), next to the
 # files in packaging/ (systemd unit, the package's /etc/pushsvc/pushsvc.toml, maintainer
 # scripts, copyright), and assembled with dpkg-deb. Dependencies come from dpkg-shlibdeps.
-# Usage: tools/package.sh [BUILD_DIR [OUT_DIR]]   (defaults: build/release, dist)
+# Usage: tools/package.sh [BUILD_DIR [OUT_DIR]]   (defaults: build, dist)
 # Prints the path of the .deb.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=$(cd "${1:-$root/build/release}" && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
 out=${2:-$root/dist}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

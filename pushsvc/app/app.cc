@@ -427,7 +427,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
             "pushsvc_connected_user_agents",
             "User agents connected now, by channel: the WebSocket push channel, or RFC 8030 "
             "monitoring requests over HTTP/2.",
-            {{"channel", label}}, [&hub, channel] { return double(hub.connected(channel)); }));
+            {{"channel", label}}, [&hub, ch = channel] { return double(hub.connected(ch)); }));
     // Store gauges: Store::stats() walks the expiry index, so housekeeping takes it on the
     // store executor every 30 s and a scrape reads that copy (never the store itself).
     gauges.push_back(obs::gauges(
