@@ -196,6 +196,10 @@ wait_until() {
 etcd_healthy() {
     curl -sf --max-time 1 "http://127.0.0.1:$(eval echo "\$ETCD_CLIENT_$1")/health" | grep -q '"health":"true"'
 }
+database_on() {
+    local p="PG_PORT_$1"
+    "$PGBIN/psql" -q -h 127.0.0.1 -p "${!p}" -U postgres -d pushsvc -tAc 'SELECT 1' >/dev/null 2>&1
+}
 all_etcd_healthy() { local i; for i in 1 2 3; do etcd_healthy "$i" || return 1; done; }
 
 # Patroni's view of the cluster (GET /cluster) from the first member that answers.
@@ -416,6 +420,13 @@ print([m["port"] for m in json.load(sys.stdin)["members"] if m["role"] == "leade
     "$PGBIN/psql" -q -h 127.0.0.1 -p "$leader" -U postgres -d postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = 'pushsvc'" | grep -q 1 ||
         "$PGBIN/psql" -q -h 127.0.0.1 -p "$leader" -U postgres -d postgres -c 'CREATE DATABASE pushsvc'
+    # Every member running and serving the new database before any node starts: libpq tries
+    # the next host of a multi-host DSN when one refuses the connection, but not when one
+    # answers "database does not exist" (a standby that has not replayed the CREATE yet).
+    for i in 1 2 3; do
+        wait_until 60 "pg$i" member_in_role "$i" any
+        wait_until 30 "database pushsvc on pg$i" database_on "$i"
+    done
 
     for i in $(seq "$nodes"); do
         mkdir -p "$dir/node$i"
@@ -423,8 +434,6 @@ print([m["port"] for m in json.load(sys.stdin)["members"] if m["role"] == "leade
         launch_node "$i"
     done
     for i in $(seq "$nodes"); do wait_until 30 "node$i" node_ready "$i"; done
-    # The third PostgreSQL too, so cluster.json shows every role.
-    for i in 1 2 3; do wait_until 60 "pg$i" member_in_role "$i" any; done
     write_json
     print_table
 }
