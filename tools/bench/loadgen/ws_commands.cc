@@ -57,6 +57,8 @@ struct RateResult {
 // (--trigger-url/--trigger-body: POSTed right before every rate after the first, e.g. a
 // test-double clock move that starts a mass expiry, so both rounds see the same UAs)
 // the UAs' endpoints; latency = UA receipt time - time the POST was submitted.
+// --push-origin URL: the senders push to another node of a cluster (tools/cluster.sh) than the
+// one the UAs are connected to (--url), with VAPID signed for that node: cross-node delivery.
 int cmd_latency(const Args& a) {
     std::string url = a.str("url");
     auto n = static_cast<std::size_t>(a.num("uas", 500));
@@ -85,7 +87,12 @@ int cmd_latency(const Args& a) {
     wc::PushOptions opt;
     opt.ttl = 60;
     opt.vapid = wc::VapidOptions{vapid, "mailto:bench@example.com"};
-    auto sub = wc::UserAgentKeys::generate().subscription(records[0].endpoint);
+    const std::string push_origin = a.str("push-origin", "");
+    auto endpoint_of = [&](const UaRecord& r) {
+        return push_origin.empty() ? r.endpoint
+                                   : push_origin + r.endpoint.substr(origin_of(r.endpoint).size());
+    };
+    auto sub = wc::UserAgentKeys::generate().subscription(endpoint_of(records[0]));
     auto tmpl =
         need(wc::build_push_request(sub, wc::Bytes(a.num("body-bytes", 3000) - 120, 'x'), opt),
              "build_push_request");
@@ -119,7 +126,7 @@ int cmd_latency(const Args& a) {
         for (int s = 0; s < senders; ++s) {
             pool.emplace_back([&, s] {
                 wc::Http2Client h2;
-                if (!h2.connect(origin_of(records[0].endpoint) + "/")) die("sender connect");
+                if (!h2.connect(origin_of(endpoint_of(records[0])) + "/")) die("sender connect");
                 std::deque<std::int32_t> open;
                 auto next = t0 + interval * s / senders;
                 std::size_t i = static_cast<std::size_t>(s);
@@ -127,7 +134,7 @@ int cmd_latency(const Args& a) {
                     auto now = Clock::now();
                     while (next <= now && now < end && open.size() < 120) {
                         wc::HttpRequest req = tmpl;
-                        req.url = records[i++ % n].endpoint;
+                        req.url = endpoint_of(records[i++ % n]);
                         std::int64_t ns = now_ns();
                         std::memcpy(req.body.data(), &ns, sizeof ns);
                         auto id = h2.submit(req);

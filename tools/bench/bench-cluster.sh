@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The cluster on one box (tools/cluster.sh: 3 etcd, 3 PostgreSQL 15 under Patroni with a
+# synchronous standby, N pushsvc nodes; everything, load generators included, shares the
+# cores), against single-node RocksDB measured in the same run:
+#   1. ingestion: h2load POSTs (3 KB aes128gcm, VAPID, TTL 60) to every node at once, each
+#      node's own subscriptions; the 2xx rate of all nodes together, and the same workload
+#      against one pushsvc on RocksDB (store.sync off) as the reference;
+#   2. cross-node delivery latency: WebSocket UAs on node 1, senders pushing at node 2 at a
+#      fixed rate; p50 / p99 from the POST to the UA's receipt;
+#   3. failover: seconds without a successful push after SIGKILL of the PostgreSQL leader.
+# Env: BENCH_SMOKE=1 (tiny counts; checks the machinery), BENCH_SECONDS (ingestion and latency
+# per step, default 10), BENCH_NODES (default 3), BENCH_SUBS (subscriptions per node, default
+# 500), BENCH_RATE (latency step, msg/s, default 1000), BENCH_UAS (latency step, default 500),
+# PUSHSVC_BIN_DIR.
+source "$(dirname "$0")/lib.sh"
+need_bin pushsvc pushsvc-loadgen h2load
+for b in patroni etcd /usr/lib/postgresql/15/bin/postgres; do
+    command -v "$b" >/dev/null || { echo "missing $b (tools/install-deps.sh)" >&2; exit 77; }
+done
+raise_nofile
+
+SECS=${BENCH_SECONDS:-10}
+NODES=${BENCH_NODES:-3}
+SUBS=${BENCH_SUBS:-500}
+RATE=${BENCH_RATE:-1000}
+UAS=${BENCH_UAS:-500}
+CONNS=${BENCH_CONNS:-8}
+STREAMS=${BENCH_STREAMS:-32}
+if [ "$SMOKE" = 1 ]; then
+    NODES=2; SUBS=20; RATE=100; UAS=20; SECS=2
+    RUN=(-n 200)
+    WARM=()
+else
+    RUN=(-D "$SECS")
+    WARM=(--warm-up-time=2)
+fi
+
+# setup_workload URL DIR: SUBS restricted subscriptions made at URL and an h2load workload
+# for them (VAPID signed for URL's origin); sets HDRS.
+setup_workload() {
+    mkdir -p "$2"
+    "$BIN/pushsvc-loadgen" setup --target "$1" --subs "$SUBS" --out "$2" >/dev/null
+    HDRS=()
+    local line
+    while IFS= read -r line; do HDRS+=(-H "$line"); done <"$2/headers.txt"
+}
+
+# ---- 1a. reference: one pushsvc on RocksDB --------------------------------------------------
+start_pushsvc rocksdb
+setup_workload "$PS_CLEAR" "$WORK/rocksdb-workload"
+h2load_run rocksdb -t 1 -c "$CONNS" -m "$STREAMS" -d "$WORK/rocksdb-workload/body.bin" \
+    "${HDRS[@]}" "${RUN[@]}" "${WARM[@]}" -i "$WORK/rocksdb-workload/uris.txt"
+ROCKS=$H2LOAD_RATE
+stop_pid "$PS_PID"
+
+# ---- the cluster -----------------------------------------------------------------------------
+cluster=$ROOT/tools/cluster.sh
+CDIR=$WORK/cluster
+chmod 755 "$WORK"  # Patroni and PostgreSQL run as the postgres user under it
+trap '"$cluster" down "$CDIR" >/dev/null 2>&1 || true; cleanup' EXIT
+t0=$(date +%s)
+PUSHSVC_BIN=$BIN/pushsvc "$cluster" up "$CDIR" --nodes "$NODES" >"$WORK/cluster-up.log" 2>&1 ||
+    { cat "$WORK/cluster-up.log" >&2; exit 1; }
+log "cluster of $NODES nodes up in $(( $(date +%s) - t0 )) s"
+members() { python3 -c "import json,sys; c=json.load(open('$CDIR/cluster.json')); print($1)"; }
+mapfile -t NODE_URLS < <(members "'\n'.join(m['url'] for m in c['members'] if m['kind'] == 'pushsvc')")
+
+# ---- 1b. ingestion into every node at once ---------------------------------------------------
+pids=()
+for i in "${!NODE_URLS[@]}"; do
+    setup_workload "${NODE_URLS[$i]}" "$WORK/node$i-workload"
+    h2load_run "cluster-node$((i + 1))" -t 1 -c "$(( (CONNS + NODES - 1) / NODES ))" \
+        -m "$STREAMS" -d "$WORK/node$i-workload/body.bin" "${HDRS[@]}" "${RUN[@]}" "${WARM[@]}" \
+        -i "$WORK/node$i-workload/uris.txt" >"$WORK/ingest-node$i.json" &
+    pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+CLUSTER=$(cat "$WORK"/ingest-node*.json | tee /dev/stderr |
+    sed -n 's/.*"ok_per_s":\([0-9.]*\).*/\1/p' | awk '{s += $1} END {printf "%.0f", s}')
+
+# ---- 2. cross-node delivery latency ----------------------------------------------------------
+"$BIN/pushsvc-loadgen" latency --url "${NODE_URLS[0]}" --push-origin "${NODE_URLS[1]}" \
+    --uas "$UAS" --rates "$RATE" --duration "$SECS" --senders 2 --sources 4 >"$WORK/latency.json"
+cat "$WORK/latency.json" >&2
+latency_field() { sed -n "s/.*\"bench\":\"latency\".*\"$1\":\([0-9.e+-]*\).*/\1/p" "$WORK/latency.json" | head -1; }
+P50=$(latency_field p50_ms)
+P99=$(latency_field p99_ms)
+RECEIVED=$(latency_field received)
+SENT=$(latency_field sent)
+
+# ---- 3. failover -----------------------------------------------------------------------------
+push_url=$(grep -m1 . "$WORK/node1-workload/uris.txt")
+leader=$(members "[m['name'] for m in c['members'] if m.get('role') == 'leader'][0]")
+"$cluster" kill "$CDIR" "$leader" >/dev/null
+killed=$(date +%s.%N)
+FAILOVER=""
+for i in $(seq 240); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST \
+        "${HDRS[@]}" --data-binary "@$WORK/node1-workload/body.bin" "$push_url" || true)
+    if [ "$code" = 201 ]; then
+        FAILOVER=$(awk -v a="$(date +%s.%N)" -v b="$killed" 'BEGIN{printf "%.1f", a - b}')
+        break
+    fi
+    sleep 0.25
+done
+[ -n "$FAILOVER" ] || { echo "no push succeeded within 240 tries after killing $leader" >&2; exit 1; }
+
+printf '{"bench":"cluster","nodes":%d,"rocksdb_per_s":%.0f,"cluster_per_s":%.0f,"cluster_vs_rocksdb":%s,"cross_node_rate":%s,"cross_node_sent":%s,"cross_node_received":%s,"cross_node_p50_ms":%s,"cross_node_p99_ms":%s,"failover_s":%s}\n' \
+    "$NODES" "$ROCKS" "$CLUSTER" "$(ratio "$CLUSTER" "$ROCKS")" "$RATE" "${SENT:-0}" \
+    "${RECEIVED:-0}" "${P50:-0}" "${P99:-0}" "$FAILOVER"
+if [ "$SMOKE" = 1 ]; then
+    # The machinery works: both ingestion runs accepted pushes, the pushes made at node 2
+    # reached the UAs on node 1, and a failover was measured.
+    awk -v r="$ROCKS" -v c="$CLUSTER" 'BEGIN{exit !(r > 0 && c > 0)}' ||
+        { echo "an ingestion run accepted no pushes" >&2; exit 1; }
+    [ "${RECEIVED:-0}" -gt 0 ] && [ "${RECEIVED%.*}" -ge "${SENT%.*}" ] ||
+        { echo "cross-node pushes did not all reach the UAs (${RECEIVED:-0} of ${SENT:-0})" >&2; exit 1; }
+fi
