@@ -39,6 +39,10 @@ static_assert(std::size(kWsFrameNames) == static_cast<std::size_t>(WsFrame::coun
 constexpr const char* kLimitedNames[] = {"push", "subscribe", "hello", "new_ua"};
 static_assert(std::size(kLimitedNames) == static_cast<std::size_t>(Limited::count_));
 
+// The label values of pushsvc_cluster_notifications_failed_total, in ClusterFailure order.
+constexpr const char* kClusterFailureNames[] = {"unreachable", "rejected", "overflow", "store"};
+static_assert(std::size(kClusterFailureNames) == static_cast<std::size_t>(ClusterFailure::count_));
+
 // Built before main, so every family is registered (and the process start time taken) at
 // startup even if nothing scrapes or counts for a while.
 [[maybe_unused]] const Catalog& g_built_at_startup = catalog();
@@ -141,7 +145,17 @@ Catalog::Catalog()
       idle_user_agents_removed(
           counter("pushsvc_idle_user_agents_removed_total",
                   "User agents unseen for push.ua_idle_days and receipt subscriptions unused for "
-                  "push.max_ttl, removed with their subscriptions and queues.")) {
+                  "push.max_ttl, removed with their subscriptions and queues.")),
+      cluster_sent(counter("pushsvc_cluster_notifications_sent_total",
+                           "Notifications (a stored push, a TTL-0 message, an acknowledgement, "
+                           "a removal) this node sent to the node holding the user agent and "
+                           "that node took.")),
+      cluster_received(counter("pushsvc_cluster_notifications_received_total",
+                               "Notifications other nodes sent to this node's internal listener "
+                               "(cluster.listen), held user agent or not.")),
+      cluster_stale_routes(counter("pushsvc_cluster_stale_routes_total",
+                                   "Routes cleared because the node they name no longer holds "
+                                   "the user agent or could not be reached.")) {
     for (std::size_t i = 1; i < errors_.size(); ++i)
         errors_[i] = &counter("pushsvc_errors_total",
                               "Error responses by reason (the JSON body's \"reason\").",
@@ -155,6 +169,15 @@ Catalog::Catalog()
                                     "Requests refused by a rate limit ([rate] keys): 429 with "
                                     "Retry-After over HTTP, close 1013 for WebSocket hellos.",
                                     {{"limit", kLimitedNames[i]}});
+    for (std::size_t i = 0; i < cluster_failed_.size(); ++i)
+        cluster_failed_[i] = &counter(
+            "pushsvc_cluster_notifications_failed_total",
+            "Notifications for another node that were not delivered: reason unreachable (no "
+            "answer after the retries; the route is cleared), rejected (the node refused the "
+            "request), overflow (too many waiting for that node) or store (the route could not "
+            "be read). The messages stay queued; the user agent gets them when it next reads "
+            "its queue.",
+            {{"reason", kClusterFailureNames[i]}});
 }
 
 }  // namespace pushsvc::obs
