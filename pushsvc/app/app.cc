@@ -547,6 +547,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
 
     auto failure = run_io_threads(ioc, threads);
     housekeeping->stop();  // nothing left armed on the pool, so join returns
+    if (router) router->cancel_retries();
     if (failure) {
         // No drain: the process state is unknown. Queued store jobs are dropped (their
         // requests were never answered 201); the store is closed when `store` goes out of

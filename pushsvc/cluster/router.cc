@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -49,14 +51,14 @@ void Router::post(std::function<void()> job) {
 }
 
 void Router::attached(const std::string& uaid) {
-    post([this, uaid] { set_route(uaid); });
+    post([this, uaid] { set_route(uaid, 0); });
 }
 
 void Router::gone(const std::string& uaid) {
     post([this, uaid] { clear_if_gone(uaid); });
 }
 
-void Router::set_route(const std::string& uaid) {
+void Router::set_route(const std::string& uaid, int attempt) {
     {
         std::lock_guard lk(mu_);
         ++held_[uaid].setting;
@@ -65,6 +67,7 @@ void Router::set_route(const std::string& uaid) {
                                      .address = options_.address,
                                      .connected_ms = clock_.now_ms()});
     if (!v) report("writing a route", v.error());
+    if (v && *v != 0) obs::catalog().cluster_routes_set.inc();
     std::uint64_t to_clear = 0;
     bool still_here = true;
     {
@@ -80,12 +83,45 @@ void Router::set_route(const std::string& uaid) {
         }
     }
     if (!still_here) {
-        if (to_clear != 0) (void)store_.clear_route(uaid, to_clear);
+        if (to_clear == 0) return;
+        auto r = store_.clear_route(uaid, to_clear);
+        if (!r) return report("clearing a route", r.error());
+        (*r ? obs::catalog().cluster_routes_cleared : obs::catalog().cluster_routes_superseded)
+            .inc();
         return;
     }
+    // The database is away (a failover): without a route, pushes on other nodes would not
+    // reach this connection until it reconnects, so write it again a little later.
+    if (!v) return retry_later(uaid, attempt + 1);
     // A push whose lookup ran before this route was visible told nobody; its message is
     // stored, so one more read of the queue finds it.
     hub_.wake_user_agent(uaid);
+}
+
+void Router::retry_later(const std::string& uaid, int attempt) {
+    // 1 s, 2 s, 4 s, ... 30 s: a Patroni failover takes 10-30 s.
+    const auto delay = std::chrono::milliseconds(std::min(30'000, 500 << std::min(attempt, 6)));
+    auto timer = std::make_shared<boost::asio::steady_timer>(executor_, delay);
+    {
+        std::lock_guard lk(timers_mu_);
+        if (timers_closed_) return;
+        timers_.insert(timer);
+    }
+    timer->async_wait([this, timer, uaid, attempt](boost::system::error_code ec) {
+        {
+            std::lock_guard lk(timers_mu_);
+            timers_.erase(timer);
+        }
+        if (ec || stopped_ || !hub_.holds(uaid)) return;
+        post([this, uaid, attempt] { set_route(uaid, attempt); });
+    });
+}
+
+void Router::cancel_retries() noexcept {
+    std::lock_guard lk(timers_mu_);
+    timers_closed_ = true;
+    for (const auto& t : timers_) t->cancel();
+    timers_.clear();
 }
 
 void Router::clear_if_gone(const std::string& uaid) {
@@ -100,7 +136,9 @@ void Router::clear_if_gone(const std::string& uaid) {
         held_.erase(it);
     }
     if (version == 0) return;
-    if (auto r = store_.clear_route(uaid, version); !r) report("clearing a route", r.error());
+    auto r = store_.clear_route(uaid, version);
+    if (!r) return report("clearing a route", r.error());
+    (*r ? obs::catalog().cluster_routes_cleared : obs::catalog().cluster_routes_superseded).inc();
 }
 
 void Router::forward(Event event) {

@@ -6,7 +6,9 @@
 //  - Connect: every attach to the hub (a hello, a monitoring GET) writes the route
 //    (this node, a new version) with Store::set_route, then wakes the user agent's sessions
 //    once more: a push whose route lookup ran before the route was visible told nobody, and
-//    its message is in the store, so this second read of the queue finds it.
+//    its message is in the store, so this second read of the queue finds it. A write that
+//    fails (the database is failing over) is tried again after 1, 2, 4 ... 30 s for as long
+//    as the user agent stays connected.
 //  - Disconnect: when the user agent's last session here goes, the route is cleared by the
 //    version this node wrote (compare-and-delete), so a newer connection elsewhere keeps its
 //    route.
@@ -28,12 +30,15 @@
 // Thread-safety: every method may be called from any thread.
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "pushsvc/base/clock.h"
 #include "pushsvc/cluster/peer_client.h"
@@ -66,6 +71,9 @@ class Router final : public delivery::Presence {
     // The route of `uaid` with `version` turned out stale (PeerClient): cleared by version.
     void stale(const std::string& uaid, std::uint64_t version);
 
+    // Shutdown, before the store executor is joined: cancels the pending retries of route
+    // writes (they would hold the executor's threads for up to 30 s).
+    void cancel_retries() noexcept;
     // Ignores everything from now on (shutdown: the store executor has finished).
     void stop() noexcept { stopped_ = true; }
 
@@ -77,7 +85,8 @@ class Router final : public delivery::Presence {
     };
 
     void post(std::function<void()> job);
-    void set_route(const std::string& uaid);
+    void set_route(const std::string& uaid, int attempt);
+    void retry_later(const std::string& uaid, int attempt);
     void clear_if_gone(const std::string& uaid);
     void lookup(Event event);
 
@@ -90,6 +99,9 @@ class Router final : public delivery::Presence {
     std::atomic<bool> stopped_{true};  // until start()
     std::mutex mu_;
     std::unordered_map<std::string, Held> held_;
+    std::mutex timers_mu_;
+    bool timers_closed_ = false;
+    std::unordered_set<std::shared_ptr<boost::asio::steady_timer>> timers_;
 };
 
 }  // namespace pushsvc::cluster

@@ -12,6 +12,11 @@ constexpr const char* kReceiptsHelp =
     "Push receipts queued for application servers (RFC 8030 section 5.1): status 204 "
     "delivered, 410 expired undelivered.";
 
+constexpr const char* kReleasedHelp =
+    "Routes this node released when the last connection of a user agent here ended: result "
+    "cleared (it was still this connection's), or superseded (a newer connection, here or on "
+    "another node, holds the route: left alone).";
+
 constexpr const char* kRefusedHelp =
     "Connections closed right after accept because a connection limit was reached: "
     "reason total (limits.max_connections), per_ip (limits.max_connections_per_ip) or memory "
@@ -155,7 +160,14 @@ Catalog::Catalog()
                                "(cluster.listen), held user agent or not.")),
       cluster_stale_routes(counter("pushsvc_cluster_stale_routes_total",
                                    "Routes cleared because the node they name no longer holds "
-                                   "the user agent or could not be reached.")) {
+                                   "the user agent or could not be reached.")),
+      cluster_routes_set(counter("pushsvc_cluster_routes_set_total",
+                                 "Routes written for connections to this node (a hello, a "
+                                 "monitoring GET): one store write each.")),
+      cluster_routes_cleared(
+          counter("pushsvc_cluster_routes_released_total", kReleasedHelp, {{"result", "cleared"}})),
+      cluster_routes_superseded(counter("pushsvc_cluster_routes_released_total", kReleasedHelp,
+                                        {{"result", "superseded"}})) {
     for (std::size_t i = 1; i < errors_.size(); ++i)
         errors_[i] = &counter("pushsvc_errors_total",
                               "Error responses by reason (the JSON body's \"reason\").",

@@ -110,6 +110,9 @@ struct Catalog {
     Counter& cluster_sent;
     Counter& cluster_received;
     Counter& cluster_stale_routes;
+    Counter& cluster_routes_set;
+    Counter& cluster_routes_cleared;     // released by their connection's end
+    Counter& cluster_routes_superseded;  // a newer connection (here or elsewhere) had it already
 
     // pushsvc_errors_total{reason=errc_name(e)}; errc::ok and values out of range count as
     // internal (error_response is never called for them on purpose).

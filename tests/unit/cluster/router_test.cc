@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -101,6 +102,7 @@ struct Node {
         work.reset();
         ioc.stop();
         for (auto& t : threads) t.join();
+        router->cancel_retries();
         pool.join();
         router->stop();
         peers.reset();
@@ -137,6 +139,112 @@ struct Node {
     std::unique_ptr<PeerClient> peers;
     std::vector<std::thread> threads;
 };
+
+// The store of a database failing over: route writes fail while `down` is set.
+class FailoverStore final : public store::Store {
+  public:
+    std::atomic<bool> down{false};
+    store::MemoryStore inner;
+
+    result<std::uint64_t> set_route(std::string_view uaid, const store::RouteRecord& r) override {
+        if (down) return errc::store_failure;
+        return inner.set_route(uaid, r);
+    }
+    result<std::optional<store::RouteRecord>> get_route(std::string_view uaid) override {
+        return inner.get_route(uaid);
+    }
+    result<bool> clear_route(std::string_view uaid, std::uint64_t version) override {
+        return inner.clear_route(uaid, version);
+    }
+    // The rest is not used by the router.
+    result<void> put_user_agent(const store::UserAgentRecord& ua) override {
+        return inner.put_user_agent(ua);
+    }
+    result<std::optional<store::UserAgentRecord>> get_user_agent(std::string_view id) override {
+        return inner.get_user_agent(id);
+    }
+    result<void> delete_user_agent(std::string_view id) override {
+        return inner.delete_user_agent(id);
+    }
+    result<bool> touch_user_agent(std::string_view id, base::UnixMs t) override {
+        return inner.touch_user_agent(id, t);
+    }
+    result<std::vector<std::string>> idle_user_agents(store::AgentKind k, base::UnixMs t,
+                                                      std::size_t n) override {
+        return inner.idle_user_agents(k, t, n);
+    }
+    result<void> put_subscription(const store::SubscriptionRecord& s) override {
+        return inner.put_subscription(s);
+    }
+    result<std::optional<store::SubscriptionRecord>> get_subscription(
+        std::string_view id) override {
+        return inner.get_subscription(id);
+    }
+    result<std::vector<store::SubscriptionRecord>> subscriptions_of(std::string_view id) override {
+        return inner.subscriptions_of(id);
+    }
+    result<bool> delete_subscription(std::string_view id) override {
+        return inner.delete_subscription(id);
+    }
+    result<std::optional<std::string>> enqueue(store::MessageRecord& m, std::size_t cap) override {
+        return inner.enqueue(m, cap);
+    }
+    result<std::vector<store::MessageRecord>> pending(std::string_view id, base::UnixMs now,
+                                                      std::uint64_t after, std::size_t n) override {
+        return inner.pending(id, now, after, n);
+    }
+    result<std::size_t> queued(std::string_view id, std::size_t n) override {
+        return inner.queued(id, n);
+    }
+    result<std::optional<store::MessageRecord>> get_message(std::string_view id) override {
+        return inner.get_message(id);
+    }
+    result<void> mark_delivered(std::string_view id) override { return inner.mark_delivered(id); }
+    result<std::optional<store::MessageRecord>> delete_message(std::string_view id) override {
+        return inner.delete_message(id);
+    }
+    result<std::optional<base::UnixMs>> next_expiry() override { return inner.next_expiry(); }
+    result<std::size_t> sweep_expired(base::UnixMs now, std::size_t n,
+                                      std::vector<store::MessageRecord>* r) override {
+        return inner.sweep_expired(now, n, r);
+    }
+    result<store::StoreStats> stats() override { return inner.stats(); }
+};
+
+// A connection made while the database fails over gets its route once it is back: without
+// it, pushes on other nodes would not reach the browser until it reconnected.
+TEST(RoutingFailover, ARouteThatCouldNotBeWrittenIsWrittenOnceTheStoreIsBack) {
+    FailoverStore store;
+    Node a{store, "node-a"};
+    store.down = true;
+    auto s = std::make_shared<Session>();
+    a.hub.attach("ua", s);
+    a.settle();  // the first write failed
+    EXPECT_FALSE(a.route("ua").has_value());
+    store.down = false;
+    // The retry (after about a second) writes it and wakes the session to read its queue.
+    EXPECT_TRUE(s->wait([](Session& x) { return x.wakes >= 1; }));
+    auto r = a.route("ua");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->node_id, "node-a");
+}
+
+TEST(RoutingFailover, NoRetryForAUserAgentThatLeftMeanwhile) {
+    FailoverStore store;
+    Node a{store, "node-a"};
+    store.down = true;
+    auto s = std::make_shared<Session>();
+    a.hub.attach("ua", s);
+    a.settle();
+    a.hub.detach("ua", s.get());
+    store.down = false;
+    a.settle();
+    // Nothing comes back for it; and shutting the node down does not wait for the retry.
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_FALSE(a.route("ua").has_value());
+    a.router->cancel_retries();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+}
 
 class Routing : public ::testing::Test {
   protected:
