@@ -171,6 +171,7 @@ class PeerClient::Peer : public std::enable_shared_from_this<Peer> {
                                 [self = shared_from_this()](boost::system::error_code e,
                                                             tcp::resolver::results_type results) {
                                     self->timer_.cancel();
+                                    if (self->stopped_) return;
                                     if (e) return self->failed(false, e.message());
                                     self->connect_to({results.begin(), results.end()});
                                 });
@@ -182,6 +183,7 @@ class PeerClient::Peer : public std::enable_shared_from_this<Peer> {
         stream_->expires_after(opts().connect_timeout);
         stream_->async_connect(endpoints, [self = shared_from_this()](boost::system::error_code e,
                                                                       const tcp::endpoint&) {
+            if (self->stopped_) return;  // stop() closed the stream meanwhile
             if (e) return self->failed(false, "connect: " + e.message());
             self->stream_->socket().set_option(tcp::no_delay(true));
             self->write(false);
@@ -193,6 +195,7 @@ class PeerClient::Peer : public std::enable_shared_from_this<Peer> {
         bhttp::async_write(
             *stream_, req_,
             [self = shared_from_this(), reused](boost::system::error_code e, std::size_t) {
+                if (self->stopped_) return;
                 if (e) return self->failed(reused, "write: " + e.message());
                 self->read(reused);
             });
@@ -204,6 +207,7 @@ class PeerClient::Peer : public std::enable_shared_from_this<Peer> {
         bhttp::async_read(
             *stream_, buffer_, res_,
             [self = shared_from_this(), reused](boost::system::error_code e, std::size_t) {
+                if (self->stopped_) return;
                 if (e) return self->failed(reused, "read: " + e.message());
                 self->on_response();
             });
