@@ -2,8 +2,10 @@
 # A whole pushsvc cluster on loopback, for development and tests: 3 etcd members, 3 PostgreSQL
 # 15 instances under Patroni (synchronous_mode + synchronous_mode_strict: one synchronous
 # standby, so a 201 survives the loss of the primary) and N pushsvc nodes sharing the database
-# and the endpoint token key. Everything runs as ordinary processes on free 127.0.0.1 ports;
-# no system service is used.
+# and the endpoint token key, in cluster mode: each node has an internal listener
+# (cluster.listen) and the shared cluster.secret, so a push on any node reaches a browser
+# connected to any other (docs/cluster.md). Everything runs as ordinary processes on free
+# 127.0.0.1 ports; no system service is used.
 #
 #   tools/cluster.sh up DIR [--nodes N]   creates DIR, starts everything, waits until it is
 #                                         ready, writes DIR/cluster.json
@@ -30,7 +32,7 @@ PGBIN=${PUSHSVC_PGBIN:-/usr/lib/postgresql/15/bin}
 PUSHSVC_BIN=${PUSHSVC_BIN:-$root/build/bin/pushsvc}
 SCOPE=pushsvc
 
-usage() { sed -n '8,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '10,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "cluster: $*" >&2; exit 1; }
 
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -155,7 +157,7 @@ launch_pg() {
 }
 
 write_node_config() {
-    local i=$1 d="$dir/node$1" port="NODE_PORT_$1"
+    local i=$1 d="$dir/node$1" port="NODE_PORT_$1" cport="CLUSTER_PORT_$1"
     cat >"$d/pushsvc.toml" <<TOML
 [server]
 listen = "127.0.0.1:${!port}"
@@ -166,7 +168,13 @@ path = "$d/data"
 backend = "postgres"
 [store.postgres]
 dsn = "$DSN"
+[cluster]
+listen = "127.0.0.1:${!cport}"
+advertise = "http://127.0.0.1:${!cport}"
+node_id = "node$i"
+secret = "$CLUSTER_SECRET"
 TOML
+    chmod 600 "$d/pushsvc.toml"  # it holds the cluster secret
 }
 
 launch_node() {
@@ -239,6 +247,8 @@ sys.exit(0 if m and m[0].get("state") in ("running", "streaming")
 
 node_ready() { [ -s "$dir/node$1/ready.json" ]; }
 
+# The pushsvc database exists on every PostgreSQL member (replicas replay its creation).
+
 # --- cluster.json -----------------------------------------------------------------------------
 
 write_json() {
@@ -252,14 +262,14 @@ write_json() {
             echo "postgres pg$i $(patroni_pid "$i" || echo 0) $(eval echo "\$PG_PORT_$i \$PATRONI_REST_$i") $(postgres_pid "$i" || echo 0)"
         done
         for i in $(seq "$NODES"); do
-            echo "pushsvc node$i $(node_pid "$i" || echo 0) $(eval echo "\$NODE_PORT_$i")"
+            echo "pushsvc node$i $(node_pid "$i" || echo 0) $(eval echo "\$NODE_PORT_$i \$CLUSTER_PORT_$i")"
         done
     } | python3 -c '
 import json, sys
 cluster = json.loads(sys.argv[1])
 roles = {m.get("name"): m for m in cluster.get("members", [])}
 out = {"dir": sys.argv[2], "scope": sys.argv[3], "dsn": sys.argv[4], "token_keys": [sys.argv[5]],
-       "members": []}
+       "cluster_secret": sys.argv[6], "members": []}
 for line in sys.stdin:
     f = line.split()
     kind, name, pid = f[0], f[1], int(f[2])
@@ -273,10 +283,12 @@ for line in sys.stdin:
                  role=m.get("role") if pid else None, state=m.get("state") if pid else None,
                  lag=m.get("lag"))
     else:
-        e.update(port=int(f[3]), url="http://127.0.0.1:%s" % f[3])
+        # cluster_port: the internal listener (cluster.listen); node_id: its cluster.node_id.
+        e.update(port=int(f[3]), url="http://127.0.0.1:%s" % f[3], cluster_port=int(f[4]),
+                 cluster_url="http://127.0.0.1:%s" % f[4], node_id=name)
     out["members"].append(e)
 json.dump(out, open(sys.argv[2] + "/cluster.json.tmp", "w"), indent=2)
-' "$cl" "$dir" "$SCOPE" "$DSN" "$TOKEN_KEY"
+' "$cl" "$dir" "$SCOPE" "$DSN" "$TOKEN_KEY" "$CLUSTER_SECRET"
     mv "$dir/cluster.json.tmp" "$dir/cluster.json"
 }
 
@@ -387,7 +399,7 @@ up() {
     chmod 755 "$dir"
     as_pg test -x "$dir" || die "the postgres user cannot reach $dir: make its parent folders searchable (chmod o+x)"
 
-    read -r -a ports <<<"$(free_ports $((12 + nodes)))"
+    read -r -a ports <<<"$(free_ports $((12 + 2 * nodes)))"
     {
         echo "NODES=$nodes"
         for i in 1 2 3; do
@@ -396,9 +408,14 @@ up() {
             echo "PATRONI_REST_$i=${ports[i + 5]}"
             echo "PG_PORT_$i=${ports[i + 8]}"
         done
-        for i in $(seq "$nodes"); do echo "NODE_PORT_$i=${ports[i + 11]}"; done
+        for i in $(seq "$nodes"); do
+            echo "NODE_PORT_$i=${ports[i + 11]}"
+            echo "CLUSTER_PORT_$i=${ports[i + 11 + nodes]}"  # the internal listener
+        done
         # The same endpoint token key on every node: any node decodes any endpoint.
         echo "TOKEN_KEY=$(head -c 32 /dev/urandom | basenc --base64url | tr -d '=')"
+        # The same cluster.secret on every node: they sign their notifications with it.
+        echo "CLUSTER_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
         echo "DSN='host=127.0.0.1,127.0.0.1,127.0.0.1 port=${ports[9]},${ports[10]},${ports[11]} dbname=pushsvc user=postgres target_session_attrs=read-write'"
     } >"$dir/state.env"
     load_state

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "pushsvc/app/backup.h"
+#include "pushsvc/app/cluster_node.h"
 #include "pushsvc/app/control.h"
 #include "pushsvc/app/housekeeping.h"
 #include "pushsvc/app/io_threads.h"
@@ -76,24 +77,37 @@ std::string origin_of(const config::Config& cfg, const net::Server& server) {
 
 // What the service tells about accepted messages goes to the hub (online user agents), and
 // stored ones also to housekeeping, which re-plans expiry when one expires before its plan.
+// In cluster mode everything also goes to the router, which tells the node holding the user
+// agent when that is another one (off this thread, after the answer).
 class ServiceNotifier final : public webpush::Notifier {
   public:
-    ServiceNotifier(delivery::Hub& hub, Housekeeping& housekeeping)
-        : hub_(hub), housekeeping_(housekeeping) {}
+    ServiceNotifier(delivery::Hub& hub, Housekeeping& housekeeping, cluster::Router* router)
+        : hub_(hub), housekeeping_(housekeeping), router_(router) {}
     void notify(const store::MessageRecord& message, bool stored) override {
         if (stored) housekeeping_.expiring_at(message.expires_ms);
         hub_.notify(message, stored);
+        if (!router_) return;
+        using Kind = cluster::Event::Kind;
+        router_->forward(
+            {.kind = stored ? Kind::wake : Kind::direct,
+             .uaid = message.uaid,
+             .id = {},
+             .message = stored ? nullptr : std::make_shared<const store::MessageRecord>(message)});
     }
     void acknowledged(const std::string& uaid, const std::string& message_id) override {
         hub_.acknowledged(uaid, message_id);
+        if (router_) router_->forward({cluster::Event::Kind::acked, uaid, message_id, nullptr});
     }
     void removed(const std::string& uaid, const std::string& subscription_id) override {
         hub_.removed(uaid, subscription_id);
+        if (router_)
+            router_->forward({cluster::Event::Kind::removed, uaid, subscription_id, nullptr});
     }
 
   private:
     delivery::Hub& hub_;
     Housekeeping& housekeeping_;
+    cluster::Router* router_;  // cluster mode only
 };
 
 // The configured store (store.backend); throws with one line naming the cause when it cannot
@@ -269,6 +283,11 @@ int run(const config::Config& cfg, const RunOptions& options) {
     std::unique_ptr<http::Api> api;
     std::unique_ptr<webpush::ServiceChannelBackend> channel_backend;
     delivery::Hub hub;
+    // Cluster mode (cluster.listen): routes and notifications between nodes. Before the
+    // io_context, like the hub: sessions destroyed with it still tell the hub they go.
+    std::unique_ptr<cluster::Router> router;
+    if (!cfg.cluster.listen.empty())
+        router = std::make_unique<cluster::Router>(*store, hub, store_pool->get_executor(), clock);
     std::unique_ptr<testdouble::TestDouble> test_double;  // [testdouble] enabled: wraps api
     std::optional<crypto::P256PrivateKey> demo_key;       // web.demo
     std::unique_ptr<web::StatusReport> status;
@@ -314,6 +333,10 @@ int run(const config::Config& cfg, const RunOptions& options) {
     };
     if (auto r = server.start(); !r)
         throw std::runtime_error("cannot bind listeners: " + r.error().message());
+    // cluster.listen: the internal listener (only the route other nodes call) and the client
+    // for theirs; starts the router.
+    std::unique_ptr<ClusterNode> cluster_node;
+    if (router) cluster_node = std::make_unique<ClusterNode>(ioc, cfg, hub, *router);
     // admin.listen: a listener of its own for the operator routes, with the same transport
     // (limits, deadlines, drain) as the public ones and a handler that knows only those routes.
     std::unique_ptr<net::Server> admin_server;
@@ -343,7 +366,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
         [&hub] { return hub.online_user_agents(); },
         HousekeepingOptions{.sweep_batch = cfg.store.sweep_batch});
     clock.on_move([hk = housekeeping.get()] { hk->clock_moved(); });
-    notifier = std::make_unique<ServiceNotifier>(hub, *housekeeping);
+    notifier = std::make_unique<ServiceNotifier>(hub, *housekeeping, router.get());
     service->set_notifier(notifier.get());
     channel_backend = std::make_unique<webpush::ServiceChannelBackend>(*service, *store, clock);
     http::MonitorContext monitoring{&hub, channel_backend.get(), ioc.get_executor(),
@@ -471,6 +494,10 @@ int run(const config::Config& cfg, const RunOptions& options) {
     if (auto ep = server.cleartext_endpoint()) ready["cleartext"] = endpoint_text(*ep);
     if (auto ep = server.tls_endpoint()) ready["tls"] = endpoint_text(*ep);
     if (admin_server) ready["admin"] = endpoint_text(*admin_server->cleartext_endpoint());
+    if (cluster_node) {
+        ready["cluster"] = cluster_node->endpoint();
+        ready["node_id"] = cluster_node->node_id();
+    }
     spdlog::info("pushsvc ready: {} (subscribe: POST {}/subscribe)", boost::json::serialize(ready),
                  sopts.origin);
     if (!options.ready_file.empty()) {
@@ -506,29 +533,33 @@ int run(const config::Config& cfg, const RunOptions& options) {
         hangups.cancel(ignored);
         if (control) control->close();
         housekeeping->stop();
-        if (!admin_server) return server.drain([&ioc] { ioc.stop(); });
-        // Both listeners drain; the io_context stops when the second is done (both `done`s
-        // run on the io_context's threads, hence the atomic).
-        auto pending = std::make_shared<std::atomic<int>>(2);
+        // Every listener drains; the io_context stops when the last is done (the `done`s run
+        // on the io_context's threads, hence the atomic).
+        auto pending =
+            std::make_shared<std::atomic<int>>(1 + (admin_server ? 1 : 0) + (cluster_node ? 1 : 0));
         auto done = [&ioc, pending] {
             if (pending->fetch_sub(1) == 1) ioc.stop();
         };
         server.drain(done);
-        admin_server->drain(done);
+        if (admin_server) admin_server->drain(done);
+        if (cluster_node) cluster_node->drain(done);
     });
 
     auto failure = run_io_threads(ioc, threads);
     housekeeping->stop();  // nothing left armed on the pool, so join returns
+    if (router) router->cancel_retries();
     if (failure) {
         // No drain: the process state is unknown. Queued store jobs are dropped (their
         // requests were never answered 201); the store is closed when `store` goes out of
         // scope below, after everything that uses it.
         store_pool->stop();
         store_pool->join();
+        if (router) router->stop();
         spdlog::critical("pushsvc stopped: exception escaped a network thread: {}", *failure);
         return kExitInternalError;
     }
     store_pool->join();
+    if (router) router->stop();  // sessions destroyed with the io_context no longer route
     spdlog::info("pushsvc stopped");
     return 0;
 }

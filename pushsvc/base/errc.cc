@@ -74,6 +74,10 @@ std::string_view errc_name(errc e) noexcept {
             return "admin_token_invalid";
         case errc::admin_forbidden:
             return "admin_forbidden";
+        case errc::cluster_auth_missing:
+            return "cluster_auth_missing";
+        case errc::cluster_auth_invalid:
+            return "cluster_auth_invalid";
         case errc::not_found:
             return "not_found";
         case errc::token_invalid:

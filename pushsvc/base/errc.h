@@ -37,6 +37,9 @@ enum class errc {
     admin_token_missing,  // 401 + WWW-Authenticate: Bearer
     admin_token_invalid,  // 403: wrong admin.token
     admin_forbidden,      // 403: no admin.token configured and the peer is not loopback
+    // 401 / 403: the internal listener of a cluster (cluster.listen, cluster/internal_api.h)
+    cluster_auth_missing,  // 401 + WWW-Authenticate: PushsvcCluster
+    cluster_auth_invalid,  // 403: wrong cluster.secret, or a timestamp outside the window
     // 404 / 410
     not_found,           // unknown route or resource
     token_invalid,       // endpoint token fails authentication: 404

@@ -175,6 +175,23 @@ struct AdminConfig {
     std::string listen;
 };
 
+// Cluster mode (docs/cluster.md): several nodes on one PostgreSQL store tell each other about
+// pushes for the user agents they hold, over an internal listener that serves nothing else.
+// Off while `listen` is empty (a single node needs none of it).
+struct ClusterConfig {
+    // The internal listener ("host:port", cleartext HTTP/1.1), on an address only the other
+    // nodes reach. "" = cluster routing off: this node wakes only its own connections.
+    std::string listen;
+    // How the other nodes reach `listen`: "http://host:port". "" = derived from the bound
+    // address (so `listen` must then name a concrete host, not 0.0.0.0 or ::).
+    std::string advertise;
+    // This node's name in routes and logs; unique per node. "" = the advertise URL.
+    std::string node_id;
+    // Shared by every node: requests between nodes are signed with it (HMAC-SHA-256), so
+    // nothing but a node can make another one act. At least 32 characters; never logged.
+    std::string secret;
+};
+
 struct LogConfig {
     std::string level = "info";
     // "text" for people reading a terminal or journalctl; "json" (one object per line) for log
@@ -196,6 +213,7 @@ struct Config {
     TestDoubleConfig testdouble;
     WebConfig web;
     AdminConfig admin;
+    ClusterConfig cluster;
     LogConfig log;
 };
 

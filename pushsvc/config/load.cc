@@ -1,5 +1,7 @@
 #include "pushsvc/config/load.h"
 
+#include "pushsvc/config/cluster_check.h"
+
 #include <toml++/toml.h>
 #include <unistd.h>  // environ
 
@@ -251,6 +253,11 @@ std::vector<Key> keys_of(Config& c) {
         string_key("admin.token", c.admin.token),
         bool_key("admin.loopback_without_token", c.admin.loopback_without_token),
         string_key("admin.listen", c.admin.listen),
+        string_key("cluster.listen", c.cluster.listen),
+        string_key("cluster.advertise", c.cluster.advertise),
+        string_key("cluster.node_id", c.cluster.node_id),
+        // Secret: string_key's errors never quote the value; check-config masks it.
+        string_key("cluster.secret", c.cluster.secret),
         choice_key("log.level", c.log.level,
                    {"trace", "debug", "info", "warn", "error", "critical", "off"}),
         choice_key("log.format", c.log.format, {"text", "json"}),
@@ -432,6 +439,7 @@ void validate(const Config& c) {
     if (!c.server.public_url.empty() && c.server.public_url.find("://") == std::string::npos)
         throw std::runtime_error(
             "config: server.public_url must be an origin like https://host:port");
+    validate_cluster(c);
 }
 
 }  // namespace pushsvc::config

@@ -14,12 +14,15 @@ std::array<bool, 2> Hub::channels_of(const Entries& list) {
 Hub::Shard& Hub::shard_of(const std::string& uaid) {
     return shards_[std::hash<std::string>{}(uaid) % kShards];
 }
+const Hub::Shard& Hub::shard_of(const std::string& uaid) const {
+    return shards_[std::hash<std::string>{}(uaid) % kShards];
+}
 
 template <class Change>
-void Hub::update(Shard& s, const std::string& uaid, bool create, Change change) {
+bool Hub::update(Shard& s, const std::string& uaid, bool create, Change change) {
     auto it = s.sessions.find(uaid);
     if (it == s.sessions.end()) {
-        if (!create) return;
+        if (!create) return false;
         it = s.sessions.emplace(uaid, Entries{}).first;
     }
     auto& list = it->second;
@@ -30,7 +33,9 @@ void Hub::update(Shard& s, const std::string& uaid, bool create, Change change) 
         if (after[c] && !before[c]) connected_[c].fetch_add(1, std::memory_order_relaxed);
         if (before[c] && !after[c]) connected_[c].fetch_sub(1, std::memory_order_relaxed);
     }
-    if (list.empty()) s.sessions.erase(it);
+    if (!list.empty()) return false;
+    s.sessions.erase(it);
+    return true;
 }
 
 void Hub::attach(const std::string& uaid, const std::shared_ptr<Target>& target, bool exclusive) {
@@ -49,32 +54,53 @@ void Hub::attach(const std::string& uaid, const std::shared_ptr<Target>& target,
         });
     }
     for (auto& t : replaced) t->replaced();  // outside the lock
+    if (presence_) presence_->attached(uaid);
 }
 
 void Hub::detach(const std::string& uaid, const Target* target) {
     auto& s = shard_of(uaid);
-    std::lock_guard lock(s.mu);
-    update(s, uaid, false, [target](Entries& list) {
-        std::erase_if(list, [target](const Entry& e) {
-            auto t = e.target.lock();
-            return !t || t.get() == target;
+    bool gone = false;
+    {
+        std::lock_guard lock(s.mu);
+        gone = update(s, uaid, false, [target](Entries& list) {
+            std::erase_if(list, [target](const Entry& e) {
+                auto t = e.target.lock();
+                return !t || t.get() == target;
+            });
         });
-    });
+    }
+    if (gone && presence_) presence_->gone(uaid);
 }
 
 std::vector<std::shared_ptr<Target>> Hub::live(const std::string& uaid) {
     std::vector<std::shared_ptr<Target>> out;
     auto& s = shard_of(uaid);
-    std::lock_guard lock(s.mu);
-    update(s, uaid, false, [&out](Entries& list) {
-        std::erase_if(list, [&out](const Entry& e) {
-            auto t = e.target.lock();
-            if (!t) return true;
-            out.push_back(std::move(t));
-            return false;
+    bool gone = false;
+    {
+        std::lock_guard lock(s.mu);
+        gone = update(s, uaid, false, [&out](Entries& list) {
+            std::erase_if(list, [&out](const Entry& e) {
+                auto t = e.target.lock();
+                if (!t) return true;
+                out.push_back(std::move(t));
+                return false;
+            });
         });
-    });
+    }
+    if (gone && presence_) presence_->gone(uaid);
     return out;
+}
+
+std::size_t Hub::wake_user_agent(const std::string& uaid) {
+    auto targets = live(uaid);
+    for (auto& t : targets) t->wake(nullptr);
+    return targets.size();
+}
+
+bool Hub::holds(const std::string& uaid) const {
+    const auto& s = shard_of(uaid);
+    std::lock_guard lock(s.mu);
+    return s.sessions.contains(uaid);
 }
 
 std::size_t Hub::wake(const store::MessageRecord& message, bool stored) {

@@ -41,6 +41,18 @@ class Target {
     virtual void replaced() = 0;
 };
 
+// Told when a user agent gains a session here and when its last session goes: cluster mode
+// records which node holds each user agent (cluster::Router, docs/cluster.md). Called outside
+// the hub's locks, on the thread that attached or detached; must not block (post the work).
+class Presence {
+  public:
+    virtual ~Presence() = default;
+    // Every attach, also of a user agent that already had a session here (a reconnect).
+    virtual void attached(const std::string& uaid) = 0;
+    // Its last session detached (or was found gone).
+    virtual void gone(const std::string& uaid) = 0;
+};
+
 // How a user agent is connected. An exclusive attach is the WebSocket push channel (one
 // connection per uaid); a shared attach is an RFC 8030 monitoring request over HTTP/2.
 enum class Channel { websocket, http2 };
@@ -52,6 +64,8 @@ class Hub final : public webpush::Notifier {
                 bool exclusive = true);
     // Removes `target` from the uaid's sessions (a no-op if it was replaced already).
     void detach(const std::string& uaid, const Target* target);
+    // Set once before the first attach; `presence` must outlive every later attach and detach.
+    void set_presence(Presence* presence) noexcept { presence_ = presence; }
 
     // webpush::Notifier: wakes the UA's sessions if it is online.
     void notify(const store::MessageRecord& message, bool stored) override {
@@ -61,6 +75,11 @@ class Hub final : public webpush::Notifier {
     std::size_t wake(const store::MessageRecord& message, bool stored);
     void acknowledged(const std::string& uaid, const std::string& message_id) override;
     void removed(const std::string& uaid, const std::string& subscription_id) override;
+    // Wakes the user agent's sessions to read its queue (new messages may be stored); returns
+    // how many.
+    std::size_t wake_user_agent(const std::string& uaid);
+    // True while the user agent has a session here.
+    bool holds(const std::string& uaid) const;
 
     // User agents with at least one session.
     std::size_t online() const;
@@ -89,9 +108,12 @@ class Hub final : public webpush::Notifier {
     // Live sessions of a uaid (expired ones are pruned on the way).
     std::vector<std::shared_ptr<Target>> live(const std::string& uaid);
     // Runs `change` on a uaid's entries (under its shard lock) and moves the per-channel
-    // counts by the channels the uaid gained or lost; drops the uaid when none are left.
+    // counts by the channels the uaid gained or lost; drops the uaid when none are left and
+    // returns true then.
     template <class Change>
-    void update(Shard& shard, const std::string& uaid, bool create, Change change);
+    bool update(Shard& shard, const std::string& uaid, bool create, Change change);
+    const Shard& shard_of(const std::string& uaid) const;
+    Presence* presence_ = nullptr;
     std::array<Shard, kShards> shards_;
     std::array<std::atomic<std::size_t>, 2> connected_{};
 };

@@ -72,6 +72,14 @@ ErrorInfo error_info(errc e, config::Profile profile) noexcept {
             return {403, 0,
                     "This route is served to loopback peers only; set admin.token to allow "
                     "others"};
+        case errc::cluster_auth_missing:
+            return {401, 0,
+                    "This internal route needs Authorization: PushsvcCluster signed with "
+                    "cluster.secret"};
+        case errc::cluster_auth_invalid:
+            return {403, 0,
+                    "Bad cluster signature: another cluster.secret, or a timestamp too far from "
+                    "this node's clock"};
         case errc::not_found:
             return {404, 0, "Not found"};
         case errc::token_invalid:
@@ -153,6 +161,8 @@ Response error_response(errc e, config::Profile profile, std::string_view detail
     // operator routes (RFC 6750 §3).
     if (e == errc::admin_token_missing)
         r.headers.add("www-authenticate", "Bearer realm=\"pushsvc-admin\"");
+    else if (e == errc::cluster_auth_missing)
+        r.headers.add("www-authenticate", "PushsvcCluster");
     else if (info.status == 401)
         r.headers.add("www-authenticate", "vapid");
     if (info.status == 410) r.headers.add("cache-control", "max-age=86400");

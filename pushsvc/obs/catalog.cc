@@ -12,6 +12,11 @@ constexpr const char* kReceiptsHelp =
     "Push receipts queued for application servers (RFC 8030 section 5.1): status 204 "
     "delivered, 410 expired undelivered.";
 
+constexpr const char* kReleasedHelp =
+    "Routes this node released when the last connection of a user agent here ended: result "
+    "cleared (it was still this connection's), or superseded (a newer connection, here or on "
+    "another node, holds the route: left alone).";
+
 constexpr const char* kRefusedHelp =
     "Connections closed right after accept because a connection limit was reached: "
     "reason total (limits.max_connections), per_ip (limits.max_connections_per_ip) or memory "
@@ -38,6 +43,10 @@ static_assert(std::size(kWsFrameNames) == static_cast<std::size_t>(WsFrame::coun
 // The label values of pushsvc_rate_limited_total, in Limited order.
 constexpr const char* kLimitedNames[] = {"push", "subscribe", "hello", "new_ua"};
 static_assert(std::size(kLimitedNames) == static_cast<std::size_t>(Limited::count_));
+
+// The label values of pushsvc_cluster_notifications_failed_total, in ClusterFailure order.
+constexpr const char* kClusterFailureNames[] = {"unreachable", "rejected", "overflow", "store"};
+static_assert(std::size(kClusterFailureNames) == static_cast<std::size_t>(ClusterFailure::count_));
 
 // Built before main, so every family is registered (and the process start time taken) at
 // startup even if nothing scrapes or counts for a while.
@@ -141,7 +150,24 @@ Catalog::Catalog()
       idle_user_agents_removed(
           counter("pushsvc_idle_user_agents_removed_total",
                   "User agents unseen for push.ua_idle_days and receipt subscriptions unused for "
-                  "push.max_ttl, removed with their subscriptions and queues.")) {
+                  "push.max_ttl, removed with their subscriptions and queues.")),
+      cluster_sent(counter("pushsvc_cluster_notifications_sent_total",
+                           "Notifications (a stored push, a TTL-0 message, an acknowledgement, "
+                           "a removal) this node sent to the node holding the user agent and "
+                           "that node took.")),
+      cluster_received(counter("pushsvc_cluster_notifications_received_total",
+                               "Notifications other nodes sent to this node's internal listener "
+                               "(cluster.listen), held user agent or not.")),
+      cluster_stale_routes(counter("pushsvc_cluster_stale_routes_total",
+                                   "Routes cleared because the node they name no longer holds "
+                                   "the user agent or could not be reached.")),
+      cluster_routes_set(counter("pushsvc_cluster_routes_set_total",
+                                 "Routes written for connections to this node (a hello, a "
+                                 "monitoring GET): one store write each.")),
+      cluster_routes_cleared(
+          counter("pushsvc_cluster_routes_released_total", kReleasedHelp, {{"result", "cleared"}})),
+      cluster_routes_superseded(counter("pushsvc_cluster_routes_released_total", kReleasedHelp,
+                                        {{"result", "superseded"}})) {
     for (std::size_t i = 1; i < errors_.size(); ++i)
         errors_[i] = &counter("pushsvc_errors_total",
                               "Error responses by reason (the JSON body's \"reason\").",
@@ -155,6 +181,15 @@ Catalog::Catalog()
                                     "Requests refused by a rate limit ([rate] keys): 429 with "
                                     "Retry-After over HTTP, close 1013 for WebSocket hellos.",
                                     {{"limit", kLimitedNames[i]}});
+    for (std::size_t i = 0; i < cluster_failed_.size(); ++i)
+        cluster_failed_[i] = &counter(
+            "pushsvc_cluster_notifications_failed_total",
+            "Notifications for another node that were not delivered: reason unreachable (no "
+            "answer after the retries; the route is cleared), rejected (the node refused the "
+            "request), overflow (too many waiting for that node) or store (the route could not "
+            "be read). The messages stay queued; the user agent gets them when it next reads "
+            "its queue.",
+            {{"reason", kClusterFailureNames[i]}});
 }
 
 }  // namespace pushsvc::obs

@@ -42,6 +42,16 @@ enum class Limited {
     count_
 };
 
+// Why a notification for another node was not delivered (cluster/), the label of
+// pushsvc_cluster_notifications_failed_total.
+enum class ClusterFailure {
+    unreachable,  // no answer after the retries (its route is cleared: stale)
+    rejected,     // the node refused the request (wrong cluster.secret, a clock far off)
+    overflow,     // too many waiting for that node
+    store,        // the route could not be read
+    count_
+};
+
 struct Catalog {
     Catalog();
 
@@ -96,6 +106,13 @@ struct Catalog {
     // housekeeping
     Counter& messages_expired;
     Counter& idle_user_agents_removed;
+    // cluster routing (cluster/, docs/cluster.md)
+    Counter& cluster_sent;
+    Counter& cluster_received;
+    Counter& cluster_stale_routes;
+    Counter& cluster_routes_set;
+    Counter& cluster_routes_cleared;     // released by their connection's end
+    Counter& cluster_routes_superseded;  // a newer connection (here or elsewhere) had it already
 
     // pushsvc_errors_total{reason=errc_name(e)}; errc::ok and values out of range count as
     // internal (error_response is never called for them on purpose).
@@ -108,11 +125,16 @@ struct Catalog {
     Counter& rate_limited(Limited l) const noexcept {
         return *rate_limited_[static_cast<std::size_t>(l)];
     }
+    // pushsvc_cluster_notifications_failed_total{reason=...}.
+    Counter& cluster_failed(ClusterFailure f) const noexcept {
+        return *cluster_failed_[static_cast<std::size_t>(f)];
+    }
 
   private:
     std::array<Counter*, static_cast<std::size_t>(errc::internal) + 1> errors_{};
     std::array<Counter*, static_cast<std::size_t>(WsFrame::count_)> ws_frames_{};
     std::array<Counter*, static_cast<std::size_t>(Limited::count_)> rate_limited_{};
+    std::array<Counter*, static_cast<std::size_t>(ClusterFailure::count_)> cluster_failed_{};
 };
 
 // Built on first use (thread-safe); a reference valid for the life of the process.

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "pushsvc/base/clock.h"
+#include "pushsvc/store/route_table.h"
 #include "pushsvc/store/store.h"
 
 namespace pushsvc::store {
@@ -46,6 +47,17 @@ class MemoryStore final : public Store {
                                       std::vector<MessageRecord>* with_receipt) override;
     result<StoreStats> stats() override;
 
+    // Routes in memory (route_table.h says why that is enough for this store).
+    result<std::uint64_t> set_route(std::string_view uaid, const RouteRecord& route) override {
+        return routes_.set(uaid, route);
+    }
+    result<std::optional<RouteRecord>> get_route(std::string_view uaid) override {
+        return routes_.get(uaid);
+    }
+    result<bool> clear_route(std::string_view uaid, std::uint64_t version) override {
+        return routes_.clear(uaid, version);
+    }
+
   private:
     using Queue = std::map<std::uint64_t, MessageRecord>;  // seq -> message
 
@@ -64,6 +76,7 @@ class MemoryStore final : public Store {
     std::map<std::string, std::pair<std::string, std::uint64_t>, std::less<>>
         by_id_;  // message id -> (uaid, seq)
     std::map<std::pair<std::string, std::string>, std::string> topics_;  // (sub, topic) -> id
+    RouteTable routes_;
 };
 
 }  // namespace pushsvc::store

@@ -1,5 +1,6 @@
 #include "pushsvc/store/pg_schema.h"
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -175,6 +176,19 @@ BEGIN
         m.delivered, ''::bytea;
 END $$;
 )sql",
+        // 2: routes (cluster mode, docs/cluster.md): which node holds a connection of each
+        // connected user agent. Rewritten on every connect, so pages keep room for the new
+        // row version next to the old one (fillfactor): updates stay HOT, the index untouched.
+        R"sql(
+CREATE SEQUENCE route_version;
+CREATE TABLE routes (
+    uaid         bytea PRIMARY KEY,
+    node_id      bytea NOT NULL,
+    address      bytea NOT NULL,
+    version      bigint NOT NULL,  -- from route_version: the connection's identity
+    connected_ms bigint NOT NULL
+) WITH (fillfactor = 70);
+)sql",
     };
     return all;
 }
@@ -189,7 +203,7 @@ const Statement kReadVersion{"pushsvc_schema_version",
 
 int schema_version() { return int(migrations().size()); }
 
-bool ensure_schema(PgConn& conn, int& found, PgError& err) {
+bool ensure_schema(PgConn& conn, int& found, PgError& err, int target) {
     if (!conn.exec_script(std::string("SELECT pg_advisory_lock(") + kLockKey +
                               ");"
                               "CREATE TABLE IF NOT EXISTS schema_version ("
@@ -207,7 +221,7 @@ bool ensure_schema(PgConn& conn, int& found, PgError& err) {
                       "): run a newer pushsvc";
         return false;
     }
-    for (int v = found; v < schema_version(); ++v) {
+    for (int v = found; v < std::min(target, schema_version()); ++v) {
         const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();

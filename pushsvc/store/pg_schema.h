@@ -16,6 +16,8 @@ int schema_version();
 
 // Brings the database behind `conn` to schema_version(). `found` is the version it had (0: a
 // fresh database). False with `err` set on any failure (the connection should be dropped).
-bool ensure_schema(PgConn& conn, int& found, PgError& err);
+// `target` below schema_version() stops there: tests build a database as an older pushsvc
+// left it, to check that the migrations after it upgrade it.
+bool ensure_schema(PgConn& conn, int& found, PgError& err, int target = schema_version());
 
 }  // namespace pushsvc::store::pg

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "pushsvc/store/pg_conn.h"
+#include "pushsvc/store/pg_pool.h"
 #include "pushsvc/store/pg_schema.h"
 
 namespace pushsvc::store {
@@ -20,6 +21,7 @@ using pg::PgConn;
 using pg::PgError;
 using pg::PgParams;
 using pg::PgResult;
+using pg::Pool;
 using pg::Statement;
 
 constexpr std::int64_t kI64Max = std::numeric_limits<std::int64_t>::max();
@@ -75,13 +77,27 @@ const Statement kDeleteMessage{
     "delete_message", "SELECT " PUSHSVC_MESSAGE_COLUMNS " FROM pushsvc_delete_message($1)"};
 const Statement kNextExpiry{"next_expiry", "SELECT min(expires_ms) FROM messages"};
 const Statement kSweep{"sweep", "SELECT " PUSHSVC_MESSAGE_COLUMNS " FROM pushsvc_sweep($1, $2)"};
+// A later connection's route is never overwritten by an earlier one's: the version comes from
+// a sequence, and the update only happens when it is larger than the stored one (two nodes
+// writing at once: whoever took the larger version wins, in whichever order they commit).
+const Statement kSetRoute{"set_route",
+                          "INSERT INTO routes AS r (uaid, node_id, address, version, "
+                          "connected_ms) VALUES ($1, $2, $3, nextval('route_version'), $4) "
+                          "ON CONFLICT (uaid) DO UPDATE SET node_id = EXCLUDED.node_id, "
+                          "address = EXCLUDED.address, version = EXCLUDED.version, "
+                          "connected_ms = EXCLUDED.connected_ms "
+                          "WHERE r.version < EXCLUDED.version RETURNING r.version"};
+const Statement kGetRoute{
+    "get_route", "SELECT node_id, address, version, connected_ms FROM routes WHERE uaid = $1"};
+const Statement kClearRoute{"clear_route",
+                            "DELETE FROM routes WHERE uaid = $1 AND version = $2 RETURNING 1"};
 const Statement kStats{
     "stats",
     "SELECT (SELECT count(*) FROM messages), (SELECT min(received_ms) FROM messages), "
     "(SELECT count(*) FROM user_agents WHERE kind = 0), "
     "(SELECT count(*) FROM user_agents WHERE kind = 1), "
     "(SELECT sum(pg_total_relation_size(c))::int8 FROM unnest(ARRAY['user_agents', "
-    "'subscriptions', 'queues', 'messages']::regclass[]) c)"};
+    "'subscriptions', 'queues', 'messages', 'routes']::regclass[]) c)"};
 
 MessageRecord message_of(const PgResult& r, int row) {
     MessageRecord m;
@@ -111,90 +127,6 @@ SubscriptionRecord subscription_of(const PgResult& r, int row) {
                               .app_server_key = r.bytes(row, 3),
                               .created_ms = r.i64(row, 4)};
 }
-
-// Connections, opened on demand up to `size`; a broken one is dropped, not returned.
-class Pool {
-  public:
-    explicit Pool(const PgOptions& o) : opts_(o) {}
-
-    void add(std::unique_ptr<PgConn> c) {
-        std::lock_guard lk(mu_);
-        ++open_;
-        idle_.push_back(std::move(c));
-    }
-
-    std::unique_ptr<PgConn> acquire(PgError& err) {
-        std::unique_lock lk(mu_);
-        // Every holder gives its connection back within statement_timeout + 1 s, so waiting
-        // longer than that (plus a connection attempt) means something is wrong.
-        const auto deadline =
-            std::chrono::steady_clock::now() +
-            std::chrono::milliseconds(opts_.connect_timeout_ms + opts_.statement_timeout_ms + 1000);
-        while (idle_.empty() && open_ >= opts_.pool_size) {
-            if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && idle_.empty() &&
-                open_ >= opts_.pool_size) {
-                err = {"", "no database connection free within the timeout"};
-                return nullptr;
-            }
-        }
-        if (!idle_.empty()) {
-            auto c = std::move(idle_.back());
-            idle_.pop_back();
-            return c;
-        }
-        ++open_;
-        lk.unlock();
-        std::string why;
-        auto c =
-            PgConn::connect(opts_.dsn, opts_.connect_timeout_ms, opts_.statement_timeout_ms, why);
-        if (!c) {
-            lk.lock();
-            --open_;
-            cv_.notify_one();
-            err = {"", "cannot connect to PostgreSQL: " + why};
-            return nullptr;
-        }
-        if (down_.exchange(false))
-            spdlog::info("store: connected to PostgreSQL at {}", c->endpoint());
-        return c;
-    }
-
-    void release(std::unique_ptr<PgConn> c) {
-        std::lock_guard lk(mu_);
-        if (c->broken()) {
-            --open_;
-            // A connection breaks when the server went away (failover, restart): the idle ones
-            // point at the same server, so drop them too rather than fail one call each.
-            open_ -= int(idle_.size());
-            idle_.clear();
-        } else {
-            idle_.push_back(std::move(c));
-        }
-        cv_.notify_all();
-    }
-
-    // Logs the first failure of an outage, then at most every 10 s.
-    void report(const PgError& err) {
-        const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-        auto last = last_report_.load();
-        if (err.sqlstate.empty()) down_ = true;
-        if (now - last < std::chrono::nanoseconds(std::chrono::seconds(10)).count() && last != 0)
-            return;
-        if (last_report_.compare_exchange_strong(last, now))
-            spdlog::error("store: PostgreSQL call failed{}: {}",
-                          err.sqlstate.empty() ? "" : " (SQLSTATE " + err.sqlstate + ")",
-                          err.message);
-    }
-
-  private:
-    const PgOptions opts_;
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::vector<std::unique_ptr<PgConn>> idle_;
-    int open_ = 0;  // idle plus lent out (plus being connected)
-    std::atomic<std::int64_t> last_report_{0};
-    std::atomic<bool> down_{false};
-};
 
 // One enqueue() waiting for the group commit.
 struct Append {
@@ -524,6 +456,36 @@ result<std::size_t> PgStore::sweep_expired(base::UnixMs now, std::size_t limit,
         if (!m.receipt_id.empty() && m.receipt_status == 0) with_receipt->push_back(std::move(m));
     }
     return std::size_t(r.rows());
+}
+
+result<std::uint64_t> PgStore::set_route(std::string_view uaid, const RouteRecord& route) {
+    PgResult r;
+    if (!impl_->one(kSetRoute,
+                    std::move(PgParams()
+                                  .bytes(uaid)
+                                  .bytes(route.node_id)
+                                  .bytes(route.address)
+                                  .i64(route.connected_ms)),
+                    r))
+        return errc::store_failure;
+    return r.rows() == 1 ? std::uint64_t(r.i64(0, 0)) : std::uint64_t{0};
+}
+
+result<std::optional<RouteRecord>> PgStore::get_route(std::string_view uaid) {
+    PgResult r;
+    if (!impl_->one(kGetRoute, std::move(PgParams().bytes(uaid)), r)) return errc::store_failure;
+    if (r.rows() == 0) return std::nullopt;
+    return std::optional(RouteRecord{.node_id = r.bytes(0, 0),
+                                     .address = r.bytes(0, 1),
+                                     .version = std::uint64_t(r.i64(0, 2)),
+                                     .connected_ms = r.i64(0, 3)});
+}
+
+result<bool> PgStore::clear_route(std::string_view uaid, std::uint64_t version) {
+    PgResult r;
+    if (!impl_->one(kClearRoute, std::move(PgParams().bytes(uaid).i64(clamp64(version))), r))
+        return errc::store_failure;
+    return r.rows() > 0;
 }
 
 result<StoreStats> PgStore::stats() {

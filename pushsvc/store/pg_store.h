@@ -74,6 +74,9 @@ class PgStore final : public Store {
     result<std::size_t> sweep_expired(base::UnixMs now, std::size_t limit,
                                       std::vector<MessageRecord>* with_receipt) override;
     result<StoreStats> stats() override;
+    result<std::uint64_t> set_route(std::string_view uaid, const RouteRecord& route) override;
+    result<std::optional<RouteRecord>> get_route(std::string_view uaid) override;
+    result<bool> clear_route(std::string_view uaid, std::uint64_t version) override;
 
   private:
     struct Impl;

@@ -56,4 +56,17 @@ struct MessageRecord {
     std::string body;        // byte-exact
 };
 
+// Cluster mode (docs/cluster.md): which pushsvc node holds a connection of a user agent (a
+// WebSocket browser, an RFC 8030 monitor), so a push accepted on another node can tell that
+// node to look at the queue. One per uaid; the latest connection's route replaces earlier ones.
+struct RouteRecord {
+    std::string node_id;  // cluster.node_id of the node holding the connection
+    std::string address;  // cluster.advertise of that node: where its internal listener is
+    // The connection's identity, assigned by Store::set_route: unique within the store and
+    // larger for every later set_route, across nodes (no clock involved). A node clears its
+    // route by this version, so an older connection's cleanup never removes a newer one's.
+    std::uint64_t version = 0;
+    base::UnixMs connected_ms = 0;  // since when (the node's clock; for operators)
+};
+
 }  // namespace pushsvc::store

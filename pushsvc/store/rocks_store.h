@@ -12,12 +12,14 @@
 // Durability: every write goes through the WAL (a returned write survives kill -9); with
 // `sync = true` it is also fsynced before the call returns (survives power loss).
 // Errors: errc::store_failure for any RocksDB error or undecodable record.
+// Routes (cluster mode) are kept in memory, not in RocksDB: see route_table.h.
 
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "pushsvc/base/clock.h"
+#include "pushsvc/store/route_table.h"
 #include "pushsvc/store/store.h"
 
 namespace pushsvc::store {
@@ -61,6 +63,17 @@ class RocksStore final : public Store {
                                       std::vector<MessageRecord>* with_receipt) override;
     result<StoreStats> stats() override;
 
+    // Routes in memory (route_table.h says why that is enough for this store).
+    result<std::uint64_t> set_route(std::string_view uaid, const RouteRecord& route) override {
+        return routes_.set(uaid, route);
+    }
+    result<std::optional<RouteRecord>> get_route(std::string_view uaid) override {
+        return routes_.get(uaid);
+    }
+    result<bool> clear_route(std::string_view uaid, std::uint64_t version) override {
+        return routes_.clear(uaid, version);
+    }
+
     // Hot backup (`pushsvc backup`): an openable copy of the database as it is now, in `dir`
     // (must not exist), made with RocksDB's Checkpoint while writes go on: the memtable is
     // flushed, file deletions are held off while the live table and blob files are
@@ -84,6 +97,7 @@ class RocksStore final : public Store {
     struct Impl;
     explicit RocksStore(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
+    RouteTable routes_;
 };
 
 }  // namespace pushsvc::store

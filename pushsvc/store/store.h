@@ -1,8 +1,8 @@
 #pragma once
-// Store: durable state of the push service. Implementations: RocksStore (default, RocksDB) and
-// MemoryStore (tests only). All methods are thread-safe and synchronous; with `sync = true`
-// a write returns after fsync, so callers on network threads hand writes to the store's own
-// executor (see app/).
+// Store: durable state of the push service. Implementations: RocksStore (default, RocksDB),
+// PgStore (PostgreSQL, shared by the nodes of a cluster) and MemoryStore (tests only). All methods
+// are thread-safe and synchronous; with `sync = true` a write returns after fsync, so callers on
+// network threads hand writes to the store's own executor (see app/).
 //
 // Errors: errc::store_failure for I/O or corruption; "absent" is an empty optional, not an
 // error.
@@ -102,6 +102,25 @@ class Store {
     // bodies), so a failure receipt can be sent (RFC 8030 §6.3).
     virtual result<std::size_t> sweep_expired(base::UnixMs now, std::size_t limit,
                                               std::vector<MessageRecord>* with_receipt) = 0;
+
+    // --- routes (cluster mode, docs/cluster.md) ---
+    // Routes are the cluster router's records, kept apart from the user agent: a route names
+    // the node holding a connection, for as long as that connection lasts. RocksStore and
+    // MemoryStore keep them in memory (their store belongs to one process, and after a
+    // restart no connection of the old process exists); PgStore in the shared database.
+
+    // Records that route.node_id (at route.address) holds a connection of `uaid` since
+    // route.connected_ms, replacing the route of any earlier connection (route.version is
+    // ignored). Returns the version assigned to this route: unique within the store and larger
+    // than that of every route set before. 0 when a route with a larger version was written
+    // concurrently: that later connection keeps it, and nothing was written.
+    virtual result<std::uint64_t> set_route(std::string_view uaid, const RouteRecord& route) = 0;
+    virtual result<std::optional<RouteRecord>> get_route(std::string_view uaid) = 0;
+    // Compare-and-delete: removes the route of `uaid` only while its version is `version`
+    // (the connection that set it ends, or it was found stale), so the cleanup of an older
+    // connection never removes the route of a newer one. True when it removed it.
+    // delete_user_agent() leaves routes alone: the router clears them after telling the node.
+    virtual result<bool> clear_route(std::string_view uaid, std::uint64_t version) = 0;
 
     // Counts for operators. Costs a pass over the expiry index (O(queued messages), keys
     // only): call it from background work at a slow cadence, never per request.

@@ -39,6 +39,16 @@ expect_refused env "config key 'limits.read_timeout_ms': must be between 1 and 4
 cp "$work/env.toml" "$work/envtypo.toml"
 expect_refused envtypo "config: unknown key 'store.synk' from PUSHSVC__STORE__SYNK" PUSHSVC__STORE__SYNK=1
 
+# Cluster mode needs the shared database and a real secret, said before anything starts; the
+# secret is never quoted.
+printf '[store]\npath = "%s/data"\n[cluster]\nlisten = "127.0.0.1:0"\nsecret = "%s"\n' "$work" \
+    "$(printf 's%.0s' $(seq 40))" >"$work/cluster_rocks.toml"
+expect_refused cluster_rocks 'config: cluster.listen needs store.backend = "postgres"'
+printf '[store]\npath = "%s/data"\nbackend = "postgres"\n[store.postgres]\ndsn = "host=x"\n[cluster]\nlisten = "127.0.0.1:0"\nsecret = "hunter2"\n' \
+    "$work" >"$work/cluster_secret.toml"
+expect_refused cluster_secret "config: cluster.secret must be set, at least 32 characters"
+! grep -q hunter2 "$work/cluster_secret.out" || fail "cluster_secret: the secret was quoted"
+
 # The shipped example is accepted: with only the data folder overridden and an address that
 # cannot be bound, pushsvc gets past the config and the store and stops at the listener.
 status=0

@@ -62,6 +62,30 @@ PY
 [ ! -e "$work/data" ] || fail "check-config created the store folder"
 echo "ok: good config printed as TOML, secrets masked"
 
+# Cluster mode (docs/cluster.md): the shared secret is masked like the others.
+cluster_secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+cat >"$work/cluster.toml" <<TOML
+[store]
+path = "$work/data"
+backend = "postgres"
+[store.postgres]
+dsn = "host=db.internal dbname=pushsvc"
+[cluster]
+listen = "10.0.0.5:8081"
+node_id = "node-5"
+secret = "$cluster_secret"
+TOML
+"$bin/pushsvc" check-config "$work/cluster.toml" >"$work/cluster.out" 2>"$work/cluster.err" ||
+    fail "cluster config refused: $(cat "$work/cluster.err")"
+! grep -qF -- "$cluster_secret" "$work/cluster.out" || fail "cluster.secret printed"
+python3 - "$work/cluster.out" <<'PY' || fail "check-config output: $(cat "$work/cluster.out")"
+import sys, tomllib
+c = tomllib.load(open(sys.argv[1], "rb"))["cluster"]
+assert c == {"listen": "10.0.0.5:8081", "advertise": "", "node_id": "node-5",
+             "secret": "********"}, c
+PY
+echo "ok: cluster config printed, cluster.secret masked"
+
 # expect_refused NAME EXPECTED_TEXT: check-config on $work/NAME.toml exits non-zero with one
 # line on stderr containing EXPECTED_TEXT and nothing on stdout.
 expect_refused() {

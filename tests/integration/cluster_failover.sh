@@ -37,6 +37,11 @@ node1=$(json_get "[m['url'] for m in c['members'] if m['name'] == 'node1'][0]")
 node2=$(json_get "[m['url'] for m in c['members'] if m['name'] == 'node2'][0]")
 leader=$(pg_with_role leader)
 pg_with_role sync_standby >/dev/null || fail "no synchronous standby in cluster.json"
+# Every node runs in cluster mode: its internal listener is recorded and answers only signed
+# requests (401 without a signature; integration_cluster_routing tests routing itself).
+internal1=$(json_get "[m['cluster_url'] for m in c['members'] if m['name'] == 'node1'][0]")
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$internal1/_cluster/v1/notify" -d '{}')
+[ "$code" = 401 ] || fail "node1's internal listener answered $code to an unsigned request"
 
 # Subscribe on node 1, push on node 2.
 curl -sS -D "$work/sub.h" -o /dev/null -X POST "$node1/subscribe"

@@ -142,6 +142,14 @@ void PushsvcProcess::start() {
     origin_ = std::string(info.at("origin").as_string());
     cleartext_ = info.contains("cleartext") ? std::string(info.at("cleartext").as_string()) : "";
     tls_ = info.contains("tls") ? std::string(info.at("tls").as_string()) : "";
+    ready_.clear();
+    for (const auto& [k, v] : info)
+        if (v.is_string()) ready_[std::string(k)] = std::string(v.as_string());
+}
+
+std::string PushsvcProcess::ready_field(const std::string& name) const {
+    auto it = ready_.find(name);
+    return it == ready_.end() ? "" : it->second;
 }
 
 int PushsvcProcess::stop() {

@@ -46,6 +46,9 @@ class PushsvcProcess {
     const std::filesystem::path& dir() const { return dir_; }
     std::filesystem::path ca_file() const { return dir_ / "tls" / "ca.pem"; }
     pid_t pid() const { return pid_; }
+    // A string field of the ready file of the last start ("" when absent), e.g. "cluster" (the
+    // internal listener's host:port) and "node_id" in cluster mode.
+    std::string ready_field(const std::string& name) const;
     std::string log() const;  // the child's stdout+stderr so far
 
   private:
@@ -57,6 +60,7 @@ class PushsvcProcess {
     std::filesystem::path dir_;
     pid_t pid_ = -1;
     std::string origin_, cleartext_, tls_;
+    std::map<std::string, std::string> ready_;
 };
 
 }  // namespace pushsvc::testing

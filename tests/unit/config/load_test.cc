@@ -308,6 +308,74 @@ TEST(ConfigLoad, AdminTokenIsASecretOfAtLeast16Characters) {
     EXPECT_EQ(Config{}.admin.token, "");                     // none by default: loopback only
 }
 
+// [cluster] (docs/cluster.md): off by default; with cluster.listen every key is checked at load
+// time, each refusal one line naming the key, the secret never quoted.
+TEST(ConfigLoad, ClusterKeysAreCheckedWhenClusterListenIsSet) {
+    const std::string secret(40, 's');
+    const std::string pg = "[store]\nbackend = \"postgres\"\n[store.postgres]\ndsn = \"x\"\n";
+    Config off = load("", env({}));
+    EXPECT_EQ(off.cluster.listen, "");  // a single node routes nothing
+    Config c = load_toml(pg + "[cluster]\nlisten = \"10.0.0.5:8081\"\nsecret = \"" + secret +
+                             "\"\nadvertise = \"http://10.0.0.5:8081\"\nnode_id = \"node-1\"\n",
+                         env({}));
+    EXPECT_EQ(c.cluster.listen, "10.0.0.5:8081");
+    EXPECT_EQ(c.cluster.advertise, "http://10.0.0.5:8081");
+    EXPECT_EQ(c.cluster.node_id, "node-1");
+    EXPECT_EQ(c.cluster.secret, secret);
+    // The environment works as for every key; advertise may be derived from a concrete host.
+    Config e = load_toml(pg, env({{"PUSHSVC__CLUSTER__LISTEN", "127.0.0.1:0"},
+                                  {"PUSHSVC__CLUSTER__SECRET", secret}}));
+    EXPECT_EQ(e.cluster.listen, "127.0.0.1:0");
+
+    auto refused = [&](const std::string& toml) {
+        return error_of([&] { load_toml(toml, env({})); });
+    };
+    const std::string ok_secret = "secret = \"" + secret + "\"\n";
+    EXPECT_EQ(refused(pg + "[cluster]\nlisten = \"127.0.0.1:1\"\nsecret = \"too-short\"\n"),
+              "config: cluster.secret must be set, at least 32 characters, the same on every "
+              "node");
+    EXPECT_EQ(refused(pg + "[cluster]\nlisten = \"127.0.0.1:1\"\n"),
+              "config: cluster.secret must be set, at least 32 characters, the same on every "
+              "node");
+    EXPECT_NE(refused("[cluster]\nlisten = \"127.0.0.1:1\"\n" + ok_secret)
+                  .find("cluster.listen needs store.backend = \"postgres\""),
+              std::string::npos);
+    EXPECT_NE(refused(pg + "[cluster]\nlisten = \"0.0.0.0:8081\"\n" + ok_secret)
+                  .find("set cluster.advertise"),
+              std::string::npos);
+    EXPECT_NE(refused(pg + "[cluster]\nlisten = \"[::]:8081\"\n" + ok_secret)
+                  .find("set cluster.advertise"),
+              std::string::npos);
+    EXPECT_NE(refused(pg + "[cluster]\nlisten = \"nohostport\"\n" + ok_secret)
+                  .find("cluster.listen must be host:port"),
+              std::string::npos);
+    for (const char* bad : {"10.0.0.5:8081", "https://10.0.0.5:8081", "http://10.0.0.5",
+                            "http://10.0.0.5:8081/path", "http://:8081", "http://h:99999"})
+        EXPECT_NE(refused(pg + "[cluster]\nlisten = \"0.0.0.0:8081\"\n" + ok_secret +
+                          "advertise = \"" + bad + "\"\n")
+                      .find("cluster.advertise must be http://host:port"),
+                  std::string::npos)
+            << bad;
+    EXPECT_NE(refused(pg + "[cluster]\nlisten = \"127.0.0.1:1\"\n" + ok_secret +
+                      "node_id = \"has space\"\n")
+                  .find("cluster.node_id must be printable"),
+              std::string::npos);
+    // A cluster key without cluster.listen is a mistake, not silently ignored.
+    for (const char* key : {"advertise = \"http://h:1\"", "node_id = \"n\"", "secret = \"x\""})
+        EXPECT_NE(refused(std::string("[cluster]\n") + key + "\n")
+                      .find("is set but cluster.listen is not"),
+                  std::string::npos)
+            << key;
+    const std::string msg =
+        refused(pg + "[cluster]\nlisten = \"127.0.0.1:1\"\nsecret = \"" + "hunter2-short" + "\"\n");
+    EXPECT_EQ(msg.find("hunter2"), std::string::npos);  // never quoted
+    // check-config masks the secret.
+    const std::string text = to_toml(c);
+    EXPECT_EQ(text.find(secret), std::string::npos) << text;
+    EXPECT_NE(text.find("secret = '********'"), std::string::npos) << text;
+    EXPECT_NE(text.find("node_id = 'node-1'"), std::string::npos) << text;
+}
+
 // check-config prints what load() produced: read back, it is the same configuration except
 // for the masked secrets.
 TEST(ConfigToToml, RoundTripsEveryPrintedValueAndMasksSecrets) {

@@ -230,5 +230,52 @@ TEST(Hub, CountsConnectedUserAgentsPerChannel) {
     EXPECT_EQ(hub.connected(Channel::http2), 0u);
 }
 
+// Cluster mode learns from the hub where user agents are (cluster/router.h): every attach, and
+// the moment a user agent's last session goes, however it goes.
+struct RecordingPresence : Presence {
+    std::vector<std::string> events;
+    void attached(const std::string& uaid) override { events.push_back("+" + uaid); }
+    void gone(const std::string& uaid) override { events.push_back("-" + uaid); }
+};
+
+TEST(Hub, TellsPresenceOfEveryAttachAndOfTheLastSessionGoing) {
+    Hub hub;
+    RecordingPresence presence;
+    hub.set_presence(&presence);
+    auto ws = std::make_shared<FakeTarget>();
+    auto mon = std::make_shared<FakeTarget>();
+    hub.attach("ua", ws);
+    EXPECT_TRUE(hub.holds("ua"));
+    hub.attach("ua", mon, false);  // a monitor beside the WebSocket: attached again
+    hub.detach("ua", ws.get());    // one session left: not gone
+    EXPECT_TRUE(hub.holds("ua"));
+    hub.detach("ua", mon.get());
+    EXPECT_FALSE(hub.holds("ua"));
+    hub.detach("ua", mon.get());  // a late second detach says nothing more
+    EXPECT_EQ(presence.events, (std::vector<std::string>{"+ua", "+ua", "-ua"}));
+
+    // A session that died without detaching is found gone by the next lookup.
+    presence.events.clear();
+    auto dying = std::make_shared<FakeTarget>();
+    hub.attach("ub", dying);
+    dying.reset();
+    EXPECT_EQ(hub.wake_user_agent("ub"), 0u);
+    EXPECT_EQ(presence.events, (std::vector<std::string>{"+ub", "-ub"}));
+    EXPECT_FALSE(hub.holds("ub"));
+}
+
+TEST(Hub, WakeUserAgentAsksEverySessionToReadItsQueue) {
+    Hub hub;
+    auto a = std::make_shared<FakeTarget>();
+    auto b = std::make_shared<FakeTarget>();
+    hub.attach("set", a, false);
+    hub.attach("set", b, false);
+    EXPECT_EQ(hub.wake_user_agent("set"), 2u);
+    EXPECT_EQ(a->wakes, 1);
+    EXPECT_EQ(b->wakes, 1);
+    EXPECT_EQ(a->last_direct, nullptr);  // stored messages: read from the store
+    EXPECT_EQ(hub.wake_user_agent("nobody"), 0u);
+}
+
 }  // namespace
 }  // namespace pushsvc::delivery

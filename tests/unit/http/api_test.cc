@@ -232,6 +232,15 @@ class ThrowingStore final : public store::Store {
         return inner_.sweep_expired(now, limit, receipts);
     }
     result<store::StoreStats> stats() override { return inner_.stats(); }
+    result<std::uint64_t> set_route(std::string_view uaid, const store::RouteRecord& r) override {
+        return inner_.set_route(uaid, r);
+    }
+    result<std::optional<store::RouteRecord>> get_route(std::string_view uaid) override {
+        return inner_.get_route(uaid);
+    }
+    result<bool> clear_route(std::string_view uaid, std::uint64_t version) override {
+        return inner_.clear_route(uaid, version);
+    }
 
   private:
     store::Store& inner_;

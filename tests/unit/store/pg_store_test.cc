@@ -5,6 +5,7 @@
 #include <string>
 
 #include "pushsvc/store/pg_conn.h"
+#include "pushsvc/store/pg_schema.h"
 #include "pushsvc/store/pg_store.h"
 #include "tests/support/pg_instance.h"
 #include "tests/unit/store/store_test_support.h"
@@ -40,6 +41,48 @@ TEST(PgStore, CreatesTheSchemaOnceAndRecordsItsVersion) {
     ASSERT_TRUE(again) << error;
     EXPECT_EQ(again->schema_found(), PgStore::schema_version());  // nothing to migrate
     EXPECT_TRUE(must(again->get_message("m1")).has_value());      // and nothing lost
+}
+
+// A database an earlier pushsvc created (schema version 1, before cluster routes) is upgraded
+// in place on open: its records stay, and routes work afterwards.
+TEST(PgStore, UpgradesADatabaseOfSchemaVersion1) {
+    const std::string dsn = fresh_schema("from_version_1");
+    std::string error;
+    auto conn = pg::PgConn::connect(dsn, 10'000, 10'000, error);
+    ASSERT_TRUE(conn) << error;
+    int found = -1;
+    pg::PgError err;
+    ASSERT_TRUE(pg::ensure_schema(*conn, found, err, 1)) << err.message;
+    EXPECT_EQ(found, 0);
+    // What version 1 held: a user agent and a queued message, written as it wrote them.
+    ASSERT_TRUE(
+        conn->exec_script("INSERT INTO user_agents VALUES ('\\x7561', 1, 2, 0);"
+                          "SELECT out_status FROM pushsvc_enqueue('\\x6d31', "
+                          "'\\x7561', '\\x7331', 1, 9223372036854775807, 600, "
+                          "2::int2, '', '', '', '', '', 0, false, '\\x6869', 10)",
+                          err))
+        << err.message;
+    ASSERT_TRUE(conn->exec_script("SELECT 1 FROM user_agents", err));  // no routes table yet
+    EXPECT_FALSE(conn->exec_script("SELECT 1 FROM routes", err));
+
+    auto store = PgStore::open({.dsn = dsn}, error);
+    ASSERT_TRUE(store) << error;
+    EXPECT_EQ(store->schema_found(), 1);
+    EXPECT_GE(PgStore::schema_version(), 2);
+    auto ua = must(store->get_user_agent("ua"));
+    ASSERT_TRUE(ua.has_value());
+    EXPECT_EQ(ua->last_seen_ms, 2);
+    auto m = must(store->get_message("m1"));
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->body, "hi");
+    const auto v = must(store->set_route("ua", {.node_id = "n1", .address = "http://a:1"}));
+    EXPECT_GT(v, 0u);
+    EXPECT_EQ(must(store->get_route("ua"))->node_id, "n1");
+    EXPECT_TRUE(must(store->clear_route("ua", v)));
+    // Opening again finds the latest version: nothing runs twice.
+    auto again = PgStore::open({.dsn = dsn}, error);
+    ASSERT_TRUE(again) << error;
+    EXPECT_EQ(again->schema_found(), PgStore::schema_version());
 }
 
 TEST(PgStore, RefusesADatabaseWithANewerSchema) {

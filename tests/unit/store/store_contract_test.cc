@@ -13,112 +13,19 @@
 #include <thread>
 #include <vector>
 
-#include "pushsvc/base/clock.h"
-#include "pushsvc/store/memory_store.h"
-#include "pushsvc/store/rocks_store.h"
-#include "tests/unit/store/store_test_support.h"
-#ifdef PUSHSVC_CONTRACT_POSTGRES
-#include "pushsvc/store/pg_conn.h"
-#include "pushsvc/store/pg_store.h"
-#include "tests/support/pg_instance.h"
-#endif
+#include "tests/unit/store/store_contract.h"
 
 namespace pushsvc::store {
 namespace {
 
+using contract::BackendName;
+using contract::Backends;
+using contract::StoreContract;
 using testing::kT0;
 using testing::make_message;
 using testing::make_subscription;
 using testing::must;
 
-struct MemoryBackend {
-    explicit MemoryBackend(const base::Clock* clock)
-        : store(std::make_unique<MemoryStore>(clock)) {}
-    std::unique_ptr<Store> store;
-};
-
-struct RocksBackend {
-    explicit RocksBackend(const base::Clock* clock) {
-        auto opened = RocksStore::open(dir.path() + "/db", RocksOptions{.clock = clock});
-        if (!opened) {
-            ADD_FAILURE() << "open failed: " << opened.error().message();
-            store = std::make_unique<MemoryStore>(clock);  // keeps the test from crashing
-            return;
-        }
-        store = std::move(*opened);
-    }
-    testing::TempDir dir;  // declared first: destroyed after the store closes
-    std::unique_ptr<Store> store;
-};
-
-#ifdef PUSHSVC_CONTRACT_POSTGRES
-// One server for the whole run; each test gets its own schema, so it starts from an empty
-// database and the schema is created from scratch every time.
-pushsvc::testing::PgInstance& pg_server() { return pushsvc::testing::shared_pg_instance(); }
-
-struct PostgresBackend {
-    explicit PostgresBackend(const base::Clock* clock) {
-        static int counter = 0;
-        const std::string schema = "contract_" + std::to_string(++counter);
-        std::string error;
-        auto admin = pg::PgConn::connect(pg_server().dsn(), 10'000, 10'000, error);
-        pg::PgError err;
-        if (!admin || !admin->exec_script("CREATE SCHEMA " + schema, err)) {
-            ADD_FAILURE() << "cannot create schema: " << error << err.message;
-            store = std::make_unique<MemoryStore>(clock);
-            return;
-        }
-        PgOptions opts{.dsn = pg_server().dsn() + " options='-c search_path=" + schema + "'",
-                       .pool_size = 4,
-                       .clock = clock};
-        auto opened = PgStore::open(opts, error);
-        if (!opened) {
-            ADD_FAILURE() << "open failed: " << error;
-            store = std::make_unique<MemoryStore>(clock);
-            return;
-        }
-        store = std::move(opened);
-    }
-    std::unique_ptr<Store> store;
-};
-#endif
-
-template <class Backend>
-class StoreContract : public ::testing::Test {
-  protected:
-    Store& store() { return *backend_.store; }
-
-    // Enqueues and returns the assigned seq.
-    std::uint64_t add(MessageRecord m) {
-        must(store().enqueue(m));
-        return m.seq;
-    }
-
-    std::vector<std::string> pending_ids(const std::string& uaid, base::UnixMs now = kT0,
-                                         std::uint64_t after = 0, std::size_t limit = 1000) {
-        std::vector<std::string> ids;
-        for (const auto& m : must(store().pending(uaid, now, after, limit))) ids.push_back(m.id);
-        return ids;
-    }
-
-    base::FakeClock clock_{kT0};
-    Backend backend_{&clock_};
-};
-
-struct BackendName {
-    template <class T>
-    static std::string GetName(int) {
-        if (std::is_same_v<T, MemoryBackend>) return "Memory";
-        if (std::is_same_v<T, RocksBackend>) return "Rocks";
-        return "Postgres";
-    }
-};
-
-#ifdef PUSHSVC_CONTRACT_POSTGRES
-using Backends = ::testing::Types<PostgresBackend>;
-#else
-using Backends = ::testing::Types<MemoryBackend, RocksBackend>;
-#endif
 TYPED_TEST_SUITE(StoreContract, Backends, BackendName);
 
 // --- user agents and subscriptions ---
@@ -613,99 +520,6 @@ TYPED_TEST(StoreContract, EnqueueRefusesAFullQueueAndWritesNothing) {
     EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"m0", "m2", "over"}));
     must(s.enqueue(plain = make_message("uncapped", "ua1", "s1")));  // no cap given
     EXPECT_EQ(must(s.queued("ua1", 10)), 4u);
-}
-
-// --- concurrency ---
-
-// R8030-8.4-b: the cap is exact under contention: the count and the append are one step.
-TYPED_TEST(StoreContract, ConcurrentEnqueuesNeverOvershootTheCap) {
-    constexpr int kThreads = 4;
-    constexpr int kPerThread = 50;
-    constexpr std::size_t kCap = 37;
-    std::atomic<int> accepted{0};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-        threads.emplace_back([this, t, &accepted] {
-            for (int i = 0; i < kPerThread; ++i) {
-                const std::string n = std::to_string(t) + "-" + std::to_string(i);
-                MessageRecord m = make_message("m" + n, "ua1", "s1");
-                auto r = this->store().enqueue(m, kCap);
-                if (r)
-                    ++accepted;
-                else
-                    EXPECT_EQ(r.error(), errc::too_many_requests);
-            }
-        });
-    }
-    for (auto& th : threads) th.join();
-    EXPECT_EQ(accepted.load(), int(kCap));
-    EXPECT_EQ(must(this->store().pending("ua1", kT0, 0, 10'000)).size(), kCap);
-}
-
-// R8030-5.4-a under contention: concurrent writers of one (subscription, topic).
-TYPED_TEST(StoreContract, ConcurrentSameTopicEnqueuesLeaveExactlyOneMessage) {
-    constexpr int kThreads = 4;
-    constexpr int kPerThread = 100;
-    std::vector<std::vector<std::string>> replaced(kThreads);
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-        threads.emplace_back([this, t, &replaced] {
-            for (int i = 0; i < kPerThread; ++i) {
-                const std::string n = std::to_string(t) + "-" + std::to_string(i);
-                MessageRecord a = make_message("a" + n, "ua1", "s1", 600, "t");
-                MessageRecord b = make_message("b" + n, "ua1", "s2", 600, "t");
-                if (auto r = must(this->store().enqueue(a))) replaced[t].push_back(*r);
-                if (auto r = must(this->store().enqueue(b))) replaced[t].push_back(*r);
-            }
-        });
-    }
-    for (auto& th : threads) th.join();
-
-    auto left = must(this->store().pending("ua1", kT0, 0, 10'000));
-    ASSERT_EQ(left.size(), 2u);
-    std::set<std::string> subs{left[0].subscription_id, left[1].subscription_id};
-    EXPECT_EQ(subs, (std::set<std::string>{"s1", "s2"}));
-    std::set<std::string> all_replaced;
-    for (const auto& v : replaced) all_replaced.insert(v.begin(), v.end());
-    std::size_t replacements = 0;
-    for (const auto& v : replaced) replacements += v.size();
-    EXPECT_EQ(replacements, 2u * kThreads * kPerThread - 2);  // each old message exactly once
-    EXPECT_EQ(all_replaced.size(), replacements);
-    for (const auto& m : left) EXPECT_EQ(all_replaced.count(m.id), 0u);
-}
-
-TYPED_TEST(StoreContract, ConcurrentDistinctEnqueuesLoseNothing) {
-    constexpr int kThreads = 4;
-    constexpr int kPerThread = 250;
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-        threads.emplace_back([this, t] {
-            for (int i = 0; i < kPerThread; ++i) {
-                const std::string n = std::to_string(t) + "-" + std::to_string(i);
-                // Half to a shared queue, half to the thread's own.
-                const std::string uaid = i % 2 ? "shared" : "ua" + std::to_string(t);
-                MessageRecord m = make_message("m" + n, uaid, "s" + std::to_string(t));
-                must(this->store().enqueue(m));
-            }
-        });
-    }
-    for (auto& th : threads) th.join();
-
-    std::set<std::string> ids;
-    std::set<std::uint64_t> seqs;
-    std::size_t total = 0;
-    for (const std::string uaid : {"shared", "ua0", "ua1", "ua2", "ua3"}) {
-        auto msgs = must(this->store().pending(uaid, kT0, 0, 10'000));
-        for (std::size_t i = 1; i < msgs.size(); ++i) EXPECT_LT(msgs[i - 1].seq, msgs[i].seq);
-        for (const auto& m : msgs) {
-            ids.insert(m.id);
-            seqs.insert(m.seq);
-        }
-        total += msgs.size();
-    }
-    EXPECT_EQ(total, std::size_t{kThreads * kPerThread});
-    EXPECT_EQ(ids.size(), total);
-    EXPECT_EQ(seqs.size(), total);
 }
 
 }  // namespace
