@@ -247,8 +247,6 @@ sys.exit(0 if m and m[0].get("state") in ("running", "streaming")
 
 node_ready() { [ -s "$dir/node$1/ready.json" ]; }
 
-# The pushsvc database exists on every PostgreSQL member (replicas replay its creation).
-
 # --- cluster.json -----------------------------------------------------------------------------
 
 write_json() {
