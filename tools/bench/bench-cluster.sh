@@ -35,11 +35,11 @@ else
     WARM=(--warm-up-time=2)
 fi
 
-# setup_workload URL DIR: SUBS restricted subscriptions made at URL and an h2load workload
-# for them (VAPID signed for URL's origin); sets HDRS.
+# setup_workload URL DIR [COUNT]: COUNT (default SUBS) restricted subscriptions made at URL
+# and an h2load workload for them (VAPID signed for URL's origin); sets HDRS.
 setup_workload() {
     mkdir -p "$2"
-    "$BIN/pushsvc-loadgen" setup --target "$1" --subs "$SUBS" --out "$2" >/dev/null
+    "$BIN/pushsvc-loadgen" setup --target "$1" --subs "${3:-$SUBS}" --out "$2" >/dev/null
     HDRS=()
     local line
     while IFS= read -r line; do HDRS+=(-H "$line"); done <"$2/headers.txt"
@@ -75,13 +75,14 @@ for i in "${!NODE_URLS[@]}"; do
     pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
-CLUSTER=$(cat "$WORK"/ingest-node*.json | tee /dev/stderr |
-    sed -n 's/.*"ok_per_s":\([0-9.]*\).*/\1/p' | awk '{s += $1} END {printf "%.0f", s}')
+cat "$WORK"/ingest-node*.json
+CLUSTER=$(sed -n 's/.*"ok_per_s":\([0-9.]*\).*/\1/p' "$WORK"/ingest-node*.json |
+    awk '{s += $1} END {printf "%.0f", s}')
 
 # ---- 2. cross-node delivery latency ----------------------------------------------------------
 "$BIN/pushsvc-loadgen" latency --url "${NODE_URLS[0]}" --push-origin "${NODE_URLS[1]}" \
     --uas "$UAS" --rates "$RATE" --duration "$SECS" --senders 2 --sources 4 >"$WORK/latency.json"
-cat "$WORK/latency.json" >&2
+cat "$WORK/latency.json"
 latency_field() { sed -n "s/.*\"bench\":\"latency\".*\"$1\":\([0-9.e+-]*\).*/\1/p" "$WORK/latency.json" | head -1; }
 P50=$(latency_field p50_ms)
 P99=$(latency_field p99_ms)
@@ -89,21 +90,26 @@ RECEIVED=$(latency_field received)
 SENT=$(latency_field sent)
 
 # ---- 3. failover -----------------------------------------------------------------------------
-push_url=$(grep -m1 . "$WORK/node1-workload/uris.txt")
+# A fresh subscription for the probe, so the ingestion's queues (and their caps) play no part.
+setup_workload "${NODE_URLS[0]}" "$WORK/probe" 1
+push_url=$(grep -m1 . "$WORK/probe/uris.txt")
 leader=$(members "[m['name'] for m in c['members'] if m.get('role') == 'leader'][0]")
 "$cluster" kill "$CDIR" "$leader" >/dev/null
 killed=$(date +%s.%N)
 FAILOVER=""
+codes=""
 for i in $(seq 240); do
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST \
-        "${HDRS[@]}" --data-binary "@$WORK/node1-workload/body.bin" "$push_url" || true)
+        "${HDRS[@]}" --data-binary "@$WORK/probe/body.bin" "$push_url" || true)
+    codes+=" $code"
     if [ "$code" = 201 ]; then
         FAILOVER=$(awk -v a="$(date +%s.%N)" -v b="$killed" 'BEGIN{printf "%.1f", a - b}')
         break
     fi
     sleep 0.25
 done
-[ -n "$FAILOVER" ] || { echo "no push succeeded within 240 tries after killing $leader" >&2; exit 1; }
+[ -n "$FAILOVER" ] ||
+    { echo "no push succeeded within 240 tries after killing $leader:$codes" >&2; exit 1; }
 
 printf '{"bench":"cluster","nodes":%d,"rocksdb_per_s":%.0f,"cluster_per_s":%.0f,"cluster_vs_rocksdb":%s,"cross_node_rate":%s,"cross_node_sent":%s,"cross_node_received":%s,"cross_node_p50_ms":%s,"cross_node_p99_ms":%s,"failover_s":%s}\n' \
     "$NODES" "$ROCKS" "$CLUSTER" "$(ratio "$CLUSTER" "$ROCKS")" "$RATE" "${SENT:-0}" \
