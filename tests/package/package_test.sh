@@ -39,7 +39,7 @@ dpkg_locked() {
 }
 
 # Build.
-deb=$("$src/tools/package.sh" "$build" "$work") || fail "tools/package.sh"
+deb=$(PACKAGE_NO_BUILD=1 "$src/tools/package.sh" "$build" "$work") || fail "tools/package.sh"
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
 [ "$(basename "$deb")" = "pushsvc_${version}_$(dpkg --print-architecture).deb" ] || fail "named $deb"
 echo "ok: built $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB)"
