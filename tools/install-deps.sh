@@ -29,6 +29,9 @@ packages=(
 # lintian, help2man: check the Debian package tools/package.sh builds (CTest label `package`)
 # and make its manual pages from each program's --help.
 packages+=(lintian help2man)
+# valgrind: callgrind counts the instructions a push costs (tools/bench/bench-instructions.sh,
+# CTest bench_smoke_instructions), the figure BENCHMARKS.md compares steps with.
+packages+=(valgrind)
 # Node.js (npm packages for cross-implementation and browser tests). A machine that already
 # has a node >= 18 with npm (e.g. from nodesource) keeps it; otherwise Debian's is installed.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -1,7 +1,9 @@
 #pragma once
 // base64url (RFC 4648 §5) as used throughout Web Push: keys, salts, tokens, ids.
 
+#include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -12,6 +14,9 @@ std::string base64url_encode(std::string_view bytes);
 
 // Strict decoder: URL-safe alphabet only, no padding, no whitespace.
 std::optional<std::string> base64url_decode(std::string_view text);
+// The same into a caller's buffer (no allocation): the decoded size, or nullopt when `text`
+// does not decode or `out` is shorter than text.size() * 3 / 4 octets.
+std::optional<std::size_t> base64url_decode_to(std::string_view text, std::span<char> out);
 
 // Tolerant decoder for keys that real senders put on the wire: accepts trailing '=' padding
 // and the standard alphabet ('+', '/') too (autopush does the same).

@@ -2,9 +2,14 @@
 
 #include <openssl/evp.h>
 
+#include <openssl/crypto.h>
+
 #include <climits>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
 
 namespace pushsvc::crypto {
 namespace {
@@ -99,6 +104,82 @@ std::optional<std::string> aes_gcm_open(std::string_view key, std::string_view i
     if (EVP_DecryptFinal_ex(ctx.get(), dst + len, &tail) != 1) return std::nullopt;
     out.resize(static_cast<std::size_t>(len + tail));
     return out;
+}
+
+// Idle contexts, each with the key set (AES round keys and GHASH table computed): a call
+// takes one (making it if none is idle, i.e. when more threads than ever before open at
+// once) and gives it back. The key bytes are kept to make new ones, and wiped at the end.
+struct AesGcmKey::Pool {
+    const EVP_CIPHER* cipher = nullptr;
+    std::string key;
+    std::mutex mu;
+    std::vector<CipherCtx> idle;
+
+    CipherCtx take() {
+        {
+            std::lock_guard lk(mu);
+            if (!idle.empty()) {
+                CipherCtx ctx = std::move(idle.back());
+                idle.pop_back();
+                return ctx;
+            }
+        }
+        CipherCtx ctx(EVP_CIPHER_CTX_new());
+        if (ctx && EVP_DecryptInit_ex(ctx.get(), cipher, nullptr, bytes(key), nullptr) != 1)
+            ctx.reset();
+        return ctx;
+    }
+    void give(CipherCtx ctx) {
+        // A context is reused only through the IV-only init in open(), which restarts GCM.
+        constexpr std::size_t kMaxIdle = 16;
+        std::lock_guard lk(mu);
+        if (idle.size() < kMaxIdle) idle.push_back(std::move(ctx));
+    }
+    ~Pool() { OPENSSL_cleanse(key.data(), key.size()); }
+};
+
+AesGcmKey::AesGcmKey(std::string_view key) : pool_(std::make_unique<Pool>()) {
+    pool_->cipher = cipher_for(key.size());
+    if (pool_->cipher == nullptr) throw std::invalid_argument("AES-GCM keys are 16 or 32 octets");
+    pool_->key.assign(key);
+}
+
+AesGcmKey::~AesGcmKey() = default;
+
+std::optional<std::size_t> AesGcmKey::open(std::string_view iv, std::string_view ciphertext_and_tag,
+                                           std::string_view aad, std::span<char> out) const {
+    if (ciphertext_and_tag.size() < kGcmTagSize || iv.size() != kGcmIvSize ||
+        aad.size() > INT_MAX || ciphertext_and_tag.size() > INT_MAX)
+        return std::nullopt;
+    const std::size_t text_size = ciphertext_and_tag.size() - kGcmTagSize;
+    if (out.size() < text_size) return std::nullopt;
+    unsigned char tag[kGcmTagSize];
+    for (std::size_t i = 0; i < kGcmTagSize; ++i)
+        tag[i] = static_cast<unsigned char>(ciphertext_and_tag[text_size + i]);
+
+    CipherCtx ctx = pool_->take();
+    if (!ctx) return std::nullopt;
+    auto* dst = reinterpret_cast<unsigned char*>(out.data());
+    int aad_len = 0;
+    int len = 0;
+    int tail = 0;
+    // Key NULL keeps the key schedule; a new IV restarts GCM (counter, GHASH, lengths).
+    // Final is where GCM compares the tag; on mismatch the caller gets nothing.
+    const bool ok =
+        EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, nullptr, bytes(iv)) == 1 &&
+        (aad.empty() || EVP_DecryptUpdate(ctx.get(), nullptr, &aad_len, bytes(aad),
+                                          static_cast<int>(aad.size())) == 1) &&
+        (text_size == 0 || EVP_DecryptUpdate(ctx.get(), dst, &len, bytes(ciphertext_and_tag),
+                                             static_cast<int>(text_size)) == 1) &&
+        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kGcmTagSize), tag) ==
+            1 &&
+        EVP_DecryptFinal_ex(ctx.get(), dst + len, &tail) == 1;
+    pool_->give(std::move(ctx));
+    if (!ok || static_cast<std::size_t>(len + tail) != text_size) {
+        OPENSSL_cleanse(out.data(), text_size);  // unauthenticated plaintext never leaves
+        return std::nullopt;
+    }
+    return text_size;
 }
 
 }  // namespace pushsvc::crypto

@@ -8,7 +8,7 @@
 
 namespace pushsvc::vapid {
 
-std::size_t TokenCache::IdHash::operator()(const std::string& id) const noexcept {
+std::size_t TokenCache::IdHash::operator()(std::string_view id) const noexcept {
     std::size_t h = 0;
     std::memcpy(&h, id.data(), std::min(sizeof h, id.size()));
     return h;
@@ -16,7 +16,7 @@ std::size_t TokenCache::IdHash::operator()(const std::string& id) const noexcept
 
 TokenCache::TokenCache(std::size_t capacity) : capacity_(capacity) {}
 
-std::string TokenCache::entry_id(const Credentials& creds) {
+std::string TokenCache::id_of(const Credentials& creds) {
     // Length-prefix the key so (key, token) pairs cannot run into each other.
     std::string input;
     input.reserve(8 + creds.key.size() + creds.token.size());
@@ -29,9 +29,14 @@ std::string TokenCache::entry_id(const Credentials& creds) {
 
 result<Claims> TokenCache::verify(const Credentials& creds, const VerifyOptions& opts) {
     if (capacity_ == 0) return verify_jwt(creds, opts);
+    return verify(creds, id_of(creds), opts);
+}
+
+result<Claims> TokenCache::verify(const Credentials& creds, std::string_view id,
+                                  const VerifyOptions& opts) {
+    if (capacity_ == 0) return verify_jwt(creds, opts);
     if (creds.token.size() > kMaxTokenSize) return make_error_code(errc::vapid_invalid);
 
-    std::string id = entry_id(creds);
     std::optional<SignedClaims> cached;
     {
         std::lock_guard lock(mu_);
@@ -58,7 +63,7 @@ result<Claims> TokenCache::verify(const Credentials& creds, const VerifyOptions&
     auto signed_claims = verify_signature(creds);
     if (!signed_claims) return signed_claims.error();
     auto claims = check_claims(*signed_claims, opts);
-    if (claims) insert(std::move(id), std::move(*signed_claims));
+    if (claims) insert(std::string(id), std::move(*signed_claims));
     return claims;
 }
 

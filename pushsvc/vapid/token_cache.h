@@ -16,9 +16,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "pushsvc/base/result.h"
@@ -37,6 +39,11 @@ class TokenCache {
 
     // As verify_jwt(creds, opts); errc::vapid_invalid on any failure.
     result<Claims> verify(const Credentials& creds, const VerifyOptions& opts);
+    // The same with the entry id computed already (`id` must be id_of(creds); a
+    // CredentialsCache keeps it with the parsed header).
+    result<Claims> verify(const Credentials& creds, std::string_view id, const VerifyOptions& opts);
+    // The id of the entry for `creds`: SHA-256(len(key) || key || token).
+    static std::string id_of(const Credentials& creds);
 
     std::size_t size() const;
     std::size_t capacity() const noexcept { return capacity_; }
@@ -50,17 +57,18 @@ class TokenCache {
     };
     using List = std::list<Entry>;
     // The id is a uniform digest already: its first 8 octets are a good hash.
+    // Transparent, so a lookup by string_view allocates nothing.
     struct IdHash {
-        std::size_t operator()(const std::string& id) const noexcept;
+        using is_transparent = void;
+        std::size_t operator()(std::string_view id) const noexcept;
     };
 
-    static std::string entry_id(const Credentials& creds);
     void insert(std::string id, SignedClaims claims);
 
     const std::size_t capacity_;
     mutable std::mutex mu_;
     List lru_;  // front = most recently used
-    std::unordered_map<std::string, List::iterator, IdHash> index_;
+    std::unordered_map<std::string, List::iterator, IdHash, std::equal_to<>> index_;
     std::uint64_t hits_ = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "pushsvc/webpush/endpoint_codec.h"
 
+#include <algorithm>
+#include <array>
 #include <stdexcept>
 
 #include "pushsvc/base/base64url.h"
@@ -24,8 +26,10 @@ constexpr std::size_t kMaxTokenChars = 256;
 
 EndpointCodec::EndpointCodec(std::vector<std::string> keys) : keys_(std::move(keys)) {
     if (keys_.empty()) throw std::invalid_argument("endpoint codec needs at least one key");
-    for (const auto& k : keys_)
+    for (const auto& k : keys_) {
         if (k.size() != 32) throw std::invalid_argument("endpoint token keys must be 32 bytes");
+        openers_.push_back(std::make_shared<const crypto::AesGcmKey>(k));
+    }
 }
 
 std::string EndpointCodec::encode(const EndpointToken& token) const {
@@ -45,32 +49,39 @@ std::string EndpointCodec::encode(const EndpointToken& token) const {
 }
 
 result<EndpointToken> EndpointCodec::decode(std::string_view text) const {
+    // Decoded and opened in buffers on the stack: nothing is allocated but the token's fields.
     if (text.size() > kMaxTokenChars) return errc::token_invalid;
-    auto raw = base::base64url_decode(text);
-    if (!raw || raw->size() < kIvLen + kTagLen + 2) return errc::token_invalid;
-    std::string_view iv = std::string_view(*raw).substr(0, kIvLen);
-    std::string_view sealed = std::string_view(*raw).substr(kIvLen);
-    for (const auto& key : keys_) {
-        auto plain = crypto::aes_gcm_open(key, iv, sealed, kAad);
-        if (!plain) continue;
-        if (plain->size() < 2) return errc::token_invalid;
-        const char version = (*plain)[0];
-        std::size_t idlen = std::uint8_t((*plain)[1]);
-        std::size_t rest = plain->size() - 2;
+    std::array<char, kMaxTokenChars * 3 / 4> raw_buf;
+    auto raw_size = base::base64url_decode_to(text, raw_buf);
+    if (!raw_size || *raw_size < kIvLen + kTagLen + 2) return errc::token_invalid;
+    const std::string_view raw(raw_buf.data(), *raw_size);
+    const std::string_view iv = raw.substr(0, kIvLen);
+    const std::string_view sealed = raw.substr(kIvLen);
+    std::array<char, kMaxTokenChars * 3 / 4> plain_buf;
+    for (const auto& key : openers_) {
+        auto plain_size = key->open(iv, sealed, kAad, plain_buf);
+        if (!plain_size) continue;
+        const std::string_view plain(plain_buf.data(), *plain_size);
+        if (plain.size() < 2) return errc::token_invalid;
+        const char version = plain[0];
+        std::size_t idlen = std::uint8_t(plain[1]);
+        std::size_t rest = plain.size() - 2;
         if (idlen == 0 || idlen > rest) return errc::token_invalid;
-        std::string_view tail = std::string_view(*plain).substr(2 + idlen);
+        const std::string_view id = plain.substr(2, idlen);
+        std::string_view tail = plain.substr(2 + idlen);
         if (version == kVersion1) {
             if (!tail.empty() && tail.size() != kHashLen) return errc::token_invalid;
-            return EndpointToken{plain->substr(2, idlen), std::string(tail)};
+            return EndpointToken{std::string(id), std::string(tail)};
         }
         if (version != kVersion2 || tail.size() != 1 + kHashLen) return errc::token_invalid;
         if (tail[0] == 0) {
             // Unrestricted: the field is padding and must be zeros (one token per id).
-            if (tail.substr(1) != std::string(kHashLen, '\0')) return errc::token_invalid;
-            return EndpointToken{plain->substr(2, idlen), ""};
+            if (!std::all_of(tail.begin() + 1, tail.end(), [](char c) { return c == 0; }))
+                return errc::token_invalid;
+            return EndpointToken{std::string(id), ""};
         }
         if (tail[0] != 1) return errc::token_invalid;
-        return EndpointToken{plain->substr(2, idlen), std::string(tail.substr(1))};
+        return EndpointToken{std::string(id), std::string(tail.substr(1))};
     }
     return errc::token_invalid;
 }

@@ -11,12 +11,14 @@
 // length, so a token does not reveal whether its subscription is restricted; tokens of the
 // older format (hash only when restricted) still decode.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "pushsvc/base/result.h"
+#include "pushsvc/crypto/aes_gcm.h"
 
 namespace pushsvc::webpush {
 
@@ -39,6 +41,9 @@ class EndpointCodec {
 
   private:
     std::vector<std::string> keys_;
+    // The same keys set up once for decoding (a token is opened on every push); shared by
+    // copies of the codec.
+    std::vector<std::shared_ptr<const crypto::AesGcmKey>> openers_;
 };
 
 }  // namespace pushsvc::webpush

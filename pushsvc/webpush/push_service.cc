@@ -16,6 +16,9 @@ namespace pushsvc::webpush {
 namespace {
 
 constexpr std::size_t kIdBytes = 16;
+// Parsed Authorization values remembered (vapid::CredentialsCache): enough for the senders
+// pushing at any one time; a slot is ~0.5 KB once used.
+constexpr std::size_t kVapidHeaderSlots = 1024;
 
 // Accepted VAPID `aud` values: our origin, and in compat also the origin without a
 // non-default port, because webpush-java, web-push-php and the rust crate drop it.
@@ -104,6 +107,7 @@ PushService::PushService(ServiceOptions options, store::Store& store, EndpointCo
       codec_(std::move(codec)),
       clock_(clock),
       vapid_cache_(options_.vapid_cache_size),
+      vapid_headers_(options_.vapid_cache_size == 0 ? 0 : kVapidHeaderSlots),
       rate_limits_(options_.rate, clock),
       audiences_(audiences_for(options_.origin, options_.profile)) {}
 
@@ -159,26 +163,27 @@ result<void> PushService::check_vapid(const PushRequest& req, const store::Subsc
     bool strict = options_.profile == config::Profile::strict;
     bool restricted = !sub.app_server_key.empty();
     vapid::ParseOptions parse_opts{.allow_bearer = !strict, .allow_padded_key = !strict};
-    auto creds = vapid::parse_credentials(req.authorization, req.crypto_key, parse_opts);
-    if (!creds) {
+    auto parsed = vapid_headers_.parse(req.authorization, req.crypto_key, parse_opts);
+    if (!parsed) {
         // Unrestricted subscriptions: credentials are optional; strict refuses bad ones
         // (R8292-2-f), compat ignores them and uses nothing from them (A-8, R8292-2-g).
-        if (!restricted && (creds.error() == errc::vapid_missing || !strict)) return {};
-        return creds.error();
+        if (!restricted && (parsed.error() == errc::vapid_missing || !strict)) return {};
+        return parsed.error();
     }
+    const vapid::Credentials& creds = (*parsed)->creds;
     if (restricted) {
         // R8292-4.2-g: the key must be the one the subscription was restricted to; the token
         // carries its hash, so a forged endpoint for another key cannot pass either.
-        if (!crypto::constant_time_equal(creds->key, sub.app_server_key) ||
-            !crypto::constant_time_equal(crypto::sha256(creds->key), token.key_hash))
+        if (!crypto::constant_time_equal(creds.key, sub.app_server_key) ||
+            !crypto::constant_time_equal((*parsed)->key_hash, token.key_hash))
             return errc::vapid_key_mismatch;
     }
     vapid::VerifyOptions verify{audiences_, clock_.now_ms(), options_.vapid_skew_s};
-    if (auto claims = vapid_cache_.verify(*creds, verify); !claims) {
+    if (auto claims = vapid_cache_.verify(creds, (*parsed)->token_id, verify); !claims) {
         if (!restricted && !strict) return {};
         return errc::vapid_invalid;
     }
-    verified_key = creds->key;
+    verified_key = creds.key;
     return {};
 }
 

@@ -18,6 +18,7 @@
 #include "pushsvc/base/result.h"
 #include "pushsvc/config/config.h"
 #include "pushsvc/store/store.h"
+#include "pushsvc/vapid/credentials_cache.h"
 #include "pushsvc/vapid/token_cache.h"
 #include "pushsvc/webpush/endpoint_codec.h"
 #include "pushsvc/webpush/rate_limits.h"
@@ -201,6 +202,7 @@ class PushService {
     EndpointCodec codec_;
     const base::Clock& clock_;
     vapid::TokenCache vapid_cache_;
+    vapid::CredentialsCache vapid_headers_;  // parsed Authorization values (none if no cache)
     RateLimits rate_limits_;
     std::vector<std::string> audiences_;
     Notifier* notifier_ = nullptr;

@@ -89,7 +89,9 @@ restart_pushsvc() {
     rm -f "$PS_DIR/ready.json"
     local t0
     t0=$(date +%s.%N)
-    "$BIN/pushsvc" --config "$PS_DIR/pushsvc.toml" --ready-file "$PS_DIR/ready.json" \
+    # PS_WRAP: a command to run pushsvc under (bench-instructions.sh: valgrind); PS_PID is
+    # then the wrapper's, which is pushsvc's own for valgrind (it runs the program in-process).
+    ${PS_WRAP:-} "$BIN/pushsvc" --config "$PS_DIR/pushsvc.toml" --ready-file "$PS_DIR/ready.json" \
         >>"$PS_DIR/log" 2>&1 &
     PS_PID=$!
     STARTED_PIDS+=("$PS_PID")

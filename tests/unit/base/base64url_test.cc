@@ -39,6 +39,35 @@ TEST(Base64Url, LenientDecoderAcceptsPaddingAndStdAlphabetAsSendersDo) {
     EXPECT_FALSE(base64_decode_lenient("Zg=a"));
 }
 
+// The block-wise decoder (four characters at a time) against the definition: a bad character
+// in any position of a block, or in the tail, fails, and so do non-zero leftover bits.
+TEST(Base64Url, RejectsABadCharacterAtEveryPosition) {
+    const std::string good = base64url_encode("0123456789abcdefghij");  // 27 characters
+    for (std::size_t i = 0; i < good.size(); ++i) {
+        std::string bad = good;
+        bad[i] = '.';
+        EXPECT_FALSE(base64url_decode(bad)) << i;
+        bad[i] = '+';
+        EXPECT_FALSE(base64url_decode(bad)) << i;
+        // '+' is in the standard alphabet (except last, where its low bits must be zero).
+        if (i + 1 < good.size()) {
+            EXPECT_TRUE(base64_decode_lenient(bad)) << i;
+        }
+    }
+    EXPECT_FALSE(base64url_decode("Zm9vYh"));  // "foob" would end in "Yg"
+}
+
+TEST(Base64Url, DecodesIntoACallersBuffer) {
+    char buf[8];
+    EXPECT_EQ(base64url_decode_to("Zm9vYmE", buf), 5u);
+    EXPECT_EQ(std::string(buf, 5), "fooba");
+    EXPECT_FALSE(base64url_decode_to("Zm9vYmFy", std::span<char>(buf, 5)));  // 6 octets
+    EXPECT_EQ(base64url_decode_to("Zm9vYmFy", std::span<char>(buf, 6)), 6u);
+    EXPECT_FALSE(base64url_decode_to("Zm9vY", buf));
+    EXPECT_FALSE(base64url_decode_to("Zm9v=", buf));
+    EXPECT_EQ(base64url_decode_to("", buf), 0u);
+}
+
 TEST(Base64Url, AlphabetCheckAcceptsOnlyUrlSafeCharacters) {
     EXPECT_TRUE(is_base64url_alphabet("AZaz09-_"));
     for (std::string bad : {"a.b", "a b", "a+b", "a/b", "a%20b", "a=b"})

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
 #include "pushsvc/crypto/random.h"
 #include "tests/unit/crypto/hex.h"
 
@@ -121,6 +125,74 @@ TEST(AesGcm, RoundTripsRandomPayloadsWithBothKeySizes) {
             EXPECT_EQ(*opened, pt);
         }
     }
+}
+
+// AesGcmKey::open into a buffer, as a string (nullopt when it fails).
+std::optional<std::string> open_with(const AesGcmKey& k, std::string_view iv,
+                                     std::string_view sealed, std::string_view aad) {
+    std::string out(sealed.size() < kGcmTagSize ? 0 : sealed.size() - kGcmTagSize, '?');
+    auto n = k.open(iv, sealed, aad, out);
+    if (!n) return std::nullopt;
+    out.resize(*n);
+    return out;
+}
+
+TEST(AesGcmKey, OpensTheGcmSpecKnownAnswers) {
+    for (const auto& v : kVectors) {
+        SCOPED_TRACE(v.name);
+        const AesGcmKey k(unhex(v.key));
+        // Twice: the second open reuses the context the first one left (only the IV is set).
+        for (int round = 0; round < 2; ++round) {
+            auto pt = open_with(k, unhex(v.iv), unhex(v.ciphertext_and_tag), unhex(v.aad));
+            ASSERT_TRUE(pt.has_value());
+            EXPECT_EQ(hex(*pt), v.plaintext);
+        }
+    }
+}
+
+// A context is reused after every kind of failure: each flipped bit fails, and the intact
+// input opened right after each failure (on the same pooled context) succeeds.
+TEST(AesGcmKey, FailuresLeaveTheReusedContextUsable) {
+    const auto& v = kVectors[3];
+    const AesGcmKey k(unhex(v.key));
+    const std::string sealed = unhex(v.ciphertext_and_tag);
+    for (std::size_t i = 0; i < sealed.size(); ++i) {
+        std::string bad = sealed;
+        bad[i] = static_cast<char>(bad[i] ^ 0x01);
+        EXPECT_FALSE(open_with(k, unhex(v.iv), bad, unhex(v.aad))) << "byte " << i;
+        EXPECT_EQ(hex(open_with(k, unhex(v.iv), sealed, unhex(v.aad)).value_or("")), v.plaintext);
+    }
+    std::string iv = unhex(v.iv);
+    iv[11] ^= 1;
+    EXPECT_FALSE(open_with(k, iv, sealed, unhex(v.aad)));
+    EXPECT_FALSE(open_with(k, unhex(v.iv), sealed, ""));
+    EXPECT_FALSE(open_with(k, unhex(v.iv), sealed.substr(0, 10), unhex(v.aad)));
+    EXPECT_FALSE(open_with(k, "short", sealed, unhex(v.aad)));
+    std::string small(3, '\0');
+    EXPECT_FALSE(k.open(unhex(v.iv), sealed, unhex(v.aad), small));  // no room for the text
+    EXPECT_EQ(hex(open_with(k, unhex(v.iv), sealed, unhex(v.aad)).value_or("")), v.plaintext);
+    EXPECT_THROW(AesGcmKey(std::string(24, '\0')), std::invalid_argument);
+}
+
+// Threads opening with one key at once each get a context of their own.
+TEST(AesGcmKey, OpensFromManyThreadsAtOnce) {
+    const std::string key = random_bytes(32);
+    const AesGcmKey k(key);
+    std::vector<std::thread> threads;
+    std::vector<int> failures(4, 0);
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 200; ++i) {
+                const std::string iv = random_bytes(kGcmIvSize);
+                const std::string pt = random_bytes(static_cast<std::size_t>(i));
+                const std::string sealed = aes_gcm_seal(key, iv, pt, "aad");
+                if (open_with(k, iv, sealed, "aad") != pt) ++failures[t];
+                if (open_with(k, iv, sealed, "bad")) ++failures[t];
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures, std::vector<int>(4, 0));
 }
 
 TEST(AesGcmDeathTest, SealAbortsOnKeyOfWrongSize) {
