@@ -255,17 +255,18 @@ class PeerClient::Peer : public std::enable_shared_from_this<Peer> {
             return;
         }
         if (log_.allow())
-            spdlog::warn("cluster: node {} at {}:{} unreachable ({}); clearing its routes",
-                         node_id_, host_, port_, why);
+            spdlog::warn("cluster: node {} at {}:{} unreachable ({})", node_id_, host_, port_, why);
         down_until_ = Clock::now() + kDownFor;
         give_up(obs::ClusterFailure::unreachable);
     }
 
-    // The batch is lost for live delivery; for an unreachable node its routes are stale.
+    // The batch is lost for live delivery. The routes stay, even for an unreachable node: a
+    // node that is only cut off or stalled for a few seconds still holds its browsers, and
+    // nothing would write their routes again while they stay connected. A dead node's
+    // browsers reconnect elsewhere and replace them; one that restarts under its node_id
+    // answers "not held here", and that clears them.
     void give_up(obs::ClusterFailure why) {
         obs::catalog().cluster_failed(why).inc(batch_.size());
-        if (why == obs::ClusterFailure::unreachable)
-            for (const auto& w : batch_) ctx_->stale(w.event.uaid, w.version);
         next();
     }
 

@@ -51,21 +51,23 @@ void Router::post(std::function<void()> job) {
 }
 
 void Router::attached(const std::string& uaid) {
-    post([this, uaid] { set_route(uaid, 0); });
+    // The attach time goes with every retry of the write: a retry of an older connection's
+    // route that lands after a newer connection's (both waiting out a failover) must lose.
+    post([this, uaid, at = clock_.now_ms()] { set_route(uaid, 0, at); });
 }
 
 void Router::gone(const std::string& uaid) {
     post([this, uaid] { clear_if_gone(uaid); });
 }
 
-void Router::set_route(const std::string& uaid, int attempt) {
+void Router::set_route(const std::string& uaid, int attempt, base::UnixMs attached_ms) {
     {
         std::lock_guard lk(mu_);
         ++held_[uaid].setting;
     }
-    auto v = store_.set_route(uaid, {.node_id = options_.node_id,
-                                     .address = options_.address,
-                                     .connected_ms = clock_.now_ms()});
+    auto v = store_.set_route(
+        uaid,
+        {.node_id = options_.node_id, .address = options_.address, .connected_ms = attached_ms});
     if (!v) report("writing a route", v.error());
     if (v && *v != 0) obs::catalog().cluster_routes_set.inc();
     std::uint64_t to_clear = 0;
@@ -92,13 +94,13 @@ void Router::set_route(const std::string& uaid, int attempt) {
     }
     // The database is away (a failover): without a route, pushes on other nodes would not
     // reach this connection until it reconnects, so write it again a little later.
-    if (!v) return retry_later(uaid, attempt + 1);
+    if (!v) return retry_later(uaid, attempt + 1, attached_ms);
     // A push whose lookup ran before this route was visible told nobody; its message is
     // stored, so one more read of the queue finds it.
     hub_.wake_user_agent(uaid);
 }
 
-void Router::retry_later(const std::string& uaid, int attempt) {
+void Router::retry_later(const std::string& uaid, int attempt, base::UnixMs attached_ms) {
     // 1 s, 2 s, 4 s, ... 30 s: a Patroni failover takes 10-30 s.
     const auto delay = std::chrono::milliseconds(std::min(30'000, 500 << std::min(attempt, 6)));
     auto timer = std::make_shared<boost::asio::steady_timer>(executor_, delay);
@@ -107,13 +109,13 @@ void Router::retry_later(const std::string& uaid, int attempt) {
         if (timers_closed_) return;
         timers_.insert(timer);
     }
-    timer->async_wait([this, timer, uaid, attempt](boost::system::error_code ec) {
+    timer->async_wait([this, timer, uaid, attempt, attached_ms](boost::system::error_code ec) {
         {
             std::lock_guard lk(timers_mu_);
             timers_.erase(timer);
         }
         if (ec || stopped_ || !hub_.holds(uaid)) return;
-        post([this, uaid, attempt] { set_route(uaid, attempt); });
+        post([this, uaid, attempt, attached_ms] { set_route(uaid, attempt, attached_ms); });
     });
 }
 

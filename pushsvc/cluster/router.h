@@ -85,8 +85,8 @@ class Router final : public delivery::Presence {
     };
 
     void post(std::function<void()> job);
-    void set_route(const std::string& uaid, int attempt);
-    void retry_later(const std::string& uaid, int attempt);
+    void set_route(const std::string& uaid, int attempt, base::UnixMs attached_ms);
+    void retry_later(const std::string& uaid, int attempt, base::UnixMs attached_ms);
     void clear_if_gone(const std::string& uaid);
     void lookup(Event event);
 

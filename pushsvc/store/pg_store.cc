@@ -79,14 +79,17 @@ const Statement kNextExpiry{"next_expiry", "SELECT min(expires_ms) FROM messages
 const Statement kSweep{"sweep", "SELECT " PUSHSVC_MESSAGE_COLUMNS " FROM pushsvc_sweep($1, $2)"};
 // A later connection's route is never overwritten by an earlier one's: the version comes from
 // a sequence, and the update only happens when it is larger than the stored one (two nodes
-// writing at once: whoever took the larger version wins, in whichever order they commit).
+// writing at once: whoever took the larger version wins, in whichever order they commit), and
+// when the stored route's connection did not attach later on another node (a write retried
+// after a failover carries its connection's attach time, and loses to a newer connection's).
 const Statement kSetRoute{"set_route",
                           "INSERT INTO routes AS r (uaid, node_id, address, version, "
                           "connected_ms) VALUES ($1, $2, $3, nextval('route_version'), $4) "
                           "ON CONFLICT (uaid) DO UPDATE SET node_id = EXCLUDED.node_id, "
                           "address = EXCLUDED.address, version = EXCLUDED.version, "
                           "connected_ms = EXCLUDED.connected_ms "
-                          "WHERE r.version < EXCLUDED.version RETURNING r.version"};
+                          "WHERE r.version < EXCLUDED.version AND (r.node_id = EXCLUDED.node_id "
+                          "OR r.connected_ms <= EXCLUDED.connected_ms) RETURNING r.version"};
 const Statement kGetRoute{
     "get_route", "SELECT node_id, address, version, connected_ms FROM routes WHERE uaid = $1"};
 const Statement kClearRoute{"clear_route",

@@ -24,6 +24,11 @@ class RouteTable {
         std::lock_guard lk(mu_);
         RouteRecord r = route;
         r.version = ++last_version_;
+        auto it = routes_.find(uaid);
+        // A connection that attached later on another node keeps its route (Store::set_route).
+        if (it != routes_.end() && it->second.node_id != route.node_id &&
+            it->second.connected_ms > route.connected_ms)
+            return 0;
         routes_.insert_or_assign(std::string(uaid), std::move(r));
         return last_version_;
     }

@@ -112,8 +112,10 @@ class Store {
     // Records that route.node_id (at route.address) holds a connection of `uaid` since
     // route.connected_ms, replacing the route of any earlier connection (route.version is
     // ignored). Returns the version assigned to this route: unique within the store and larger
-    // than that of every route set before. 0 when a route with a larger version was written
-    // concurrently: that later connection keeps it, and nothing was written.
+    // than that of every route set before. 0 when nothing was written because the stored route
+    // belongs to a later connection: one with a larger version written concurrently, or one
+    // that attached on another node after route.connected_ms (a write retried after a
+    // failover for an older connection must not displace the browser's newer one).
     virtual result<std::uint64_t> set_route(std::string_view uaid, const RouteRecord& route) = 0;
     virtual result<std::optional<RouteRecord>> get_route(std::string_view uaid) = 0;
     // Compare-and-delete: removes the route of `uaid` only while its version is `version`

@@ -57,6 +57,22 @@ TYPED_TEST(RouteContract, ALaterConnectionReplacesTheRouteWithALargerVersion) {
     EXPECT_GT(other, v2);
 }
 
+TYPED_TEST(RouteContract, ALateWriteForAnOlderConnectionOnAnotherNodeDoesNotWin) {
+    Store& s = this->store();
+    // node-b's connection attached at kT0 + 20 and its route is in; node-a's connection from
+    // kT0 + 10 retries its write only now (it waited out a failover): it must not win.
+    const auto newer = must(s.set_route("ua1", route_at("node-b", kT0 + 20)));
+    EXPECT_EQ(must(s.set_route("ua1", route_at("node-a", kT0 + 10))), 0u);
+    auto r = must(s.get_route("ua1"));
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->node_id, "node-b");
+    EXPECT_EQ(r->version, newer);
+    // The same node may write again (a reconnect there), and a later attach elsewhere wins.
+    EXPECT_GT(must(s.set_route("ua1", route_at("node-b", kT0 + 15))), newer);
+    EXPECT_GT(must(s.set_route("ua1", route_at("node-a", kT0 + 30))), newer);
+    EXPECT_EQ(must(s.get_route("ua1"))->node_id, "node-a");
+}
+
 TYPED_TEST(RouteContract, AnOlderConnectionsCleanupNeverRemovesANewerRoute) {
     Store& s = this->store();
     const auto old_version = must(s.set_route("ua1", route_at("node-a")));
