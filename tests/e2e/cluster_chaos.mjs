@@ -86,6 +86,7 @@ async function members() {
 // ---- what happened -------------------------------------------------------------------------
 const sent = new Map(); // payload id -> {sub, topic, ttl, sentAt, okAt | null, status}
 const deliveries = new Map(); // payload id -> [receivedAt...]
+const deliveredOn = new Map(); // payload id -> the browser's connection number it came on
 const problems = [];
 const events = []; // printed timeline of kills and restarts
 let lastOk = 0;
@@ -112,6 +113,7 @@ class Browser {
     this.ws = null;
     this.ready = false;
     this.connects = 0;
+    this.closedAt = []; // closedAt[n]: when connection n (counted by hellos) ended
     this.waiters = [];
   }
 
@@ -133,6 +135,7 @@ class Browser {
     ws.on('error', () => {});
     ws.on('close', () => {
       if (this.ws !== ws) return;
+      if (this.ready) this.closedAt[this.connects] = now();
       this.ready = false;
       if (!stopping) setTimeout(() => this.connect(), 200 + Math.random() * 500);
     });
@@ -172,6 +175,7 @@ class Browser {
       const list = deliveries.get(id) || [];
       list.push(now());
       deliveries.set(id, list);
+      if (!deliveredOn.has(id)) deliveredOn.set(id, this.connects);
       const s = sent.get(id);
       if (!s) problem(`delivered ${id}, which was never sent`);
       else if (s.sub !== sub) problem(`${id} was delivered to the wrong subscription`);
@@ -196,7 +200,10 @@ class Browser {
       const channelID = crypto.randomUUID();
       const ecdh = crypto.createECDH('prime256v1');
       ecdh.generateKeys();
-      const sub = { channelID, ecdh, auth: crypto.randomBytes(16), topic: topics && i === 0, path: null };
+      const sub = {
+        channelID, ecdh, auth: crypto.randomBytes(16), topic: topics && i === 0, path: null,
+        browser: this,
+      };
       this.subs.set(channelID, sub);
       this.ws.send(JSON.stringify({ channelID, messageType: 'register', key: vapid.publicKey }));
       await this.until(() => sub.path, 10000, 'register');
@@ -213,7 +220,7 @@ async function pushOnce(subs, nodes) {
   const short = !sub.topic && Math.random() < 0.15;
   const ttl = short ? SHORT_TTL : 600;
   const topic = sub.topic ? `t${Math.floor(Math.random() * 3)}` : undefined;
-  const record = { sub, topic, ttl, sentAt: now(), okAt: null, status: 0 };
+  const record = { sub, topic, ttl, sentAt: now(), okAt: null, status: 0, conn: null };
   sent.set(id, record);
   const subscription = {
     endpoint: node + sub.path,
@@ -231,6 +238,9 @@ async function pushOnce(subs, nodes) {
     record.status = res.status;
     if (res.status === 201) {
       record.okAt = now();
+      // The browser's connection when the 201 came, if it was up: the push must arrive on it
+      // unless that connection ends soon after.
+      if (sub.browser.ready) record.conn = sub.browser.connects;
       if (pendingLeaderKill !== null) {
         writeGaps.push(record.okAt - pendingLeaderKill);
         pendingLeaderKill = null;
@@ -341,12 +351,20 @@ async function main() {
 
   // ---- verdict -----------------------------------------------------------------------------
   let lost = 0, replaced = 0, expired = 0, late = 0, duplicates = 0, unaccepted = 0;
-  let onlyAfterReconnect = 0;
+  let onlyAfterReconnect = 0, missedWakeups = 0;
   for (const [id, s] of sent) {
     const got = deliveries.get(id) || [];
     if (got.length > 1) duplicates += got.length - 1;
     if (s.okAt === null) { if (got.length) unaccepted++; continue; }
     if (got.length) {
+      // Connected when its 201 came, and that connection stayed up another 5 s, yet the push
+      // came only on a later connection: the wake-up (routing) missed it.
+      const b = s.sub.browser;
+      const end = s.conn !== null ? (b.closedAt[s.conn] ?? Infinity) : 0;
+      if (s.conn !== null && deliveredOn.get(id) > s.conn && end > s.okAt + 5000) {
+        missedWakeups++;
+        problem(`${id} (201 at +${s.okAt - start} ms) missed connection ${s.conn} of its browser`);
+      }
       if (got[0] > reconnectAt) {
         onlyAfterReconnect++;
         problem(`${id} (201 at +${s.okAt - start} ms) arrived only when its browser reconnected`);
@@ -374,7 +392,8 @@ async function main() {
     `${accepted.length} answered 201; statuses ${JSON.stringify(byStatus)} (-1: no answer)`);
   console.log(`delivered: ${accepted.length - lost - replaced - expired} of the 201s, ` +
     `${replaced} replaced by a later Topic push, ${expired} short-TTL expired undelivered, ` +
-    `${lost} lost, ${late} after their TTL, ${onlyAfterReconnect} only after a reconnect; ` +
+    `${lost} lost, ${late} after their TTL, ${onlyAfterReconnect} only after a reconnect, ` +
+    `${missedWakeups} not on the connection that was up when it was accepted; ` +
     `${duplicates} duplicates; ` +
     `${unaccepted} delivered without a 201 (their request failed after the commit)`);
   console.log(`kills: ${kills}; reconnects: ${browsers.reduce((n, b) => n + b.connects, 0) - BROWSERS}`);
