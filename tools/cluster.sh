@@ -287,6 +287,7 @@ for line in sys.stdin:
     out["members"].append(e)
 json.dump(out, open(sys.argv[2] + "/cluster.json.tmp", "w"), indent=2)
 ' "$cl" "$dir" "$SCOPE" "$DSN" "$TOKEN_KEY" "$CLUSTER_SECRET"
+    chmod 600 "$dir/cluster.json.tmp"  # the token key and the cluster secret are in it
     mv "$dir/cluster.json.tmp" "$dir/cluster.json"
 }
 
@@ -416,6 +417,7 @@ up() {
         echo "CLUSTER_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
         echo "DSN='host=127.0.0.1,127.0.0.1,127.0.0.1 port=${ports[9]},${ports[10]},${ports[11]} dbname=pushsvc user=postgres target_session_attrs=read-write'"
     } >"$dir/state.env"
+    chmod 600 "$dir/state.env"  # as cluster.json: secrets for the owner only
     load_state
 
     for i in 1 2 3; do launch_etcd "$i"; done
