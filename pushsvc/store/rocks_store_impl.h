@@ -1,0 +1,366 @@
+#pragma once
+// RocksStore's internals, shared by rocks_store.cc (open, user agents, subscriptions, backups)
+// and rocks_messages.cc (the queue): the database handle, the stripe locks and caches, and
+// the helpers every method uses. Private to those files (RocksDB headers stay out of
+// rocks_store.h).
+
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "pushsvc/store/queue_counts.h"
+#include "pushsvc/store/record_codec.h"
+#include "pushsvc/store/rocks_keys.h"
+#include "pushsvc/store/rocks_store.h"
+#include "pushsvc/store/subscription_cache.h"
+
+namespace pushsvc::store {
+
+using namespace keys;
+
+// 2: user agents indexed by kind and last_seen ('a' keys), received_ms in expiry values.
+// Format 1 is migrated on open (Impl::migrate_from_1).
+constexpr std::uint64_t kFormatVersion = 2;
+// Sequence numbers are handed out from memory; the store persists a ceiling kSeqBlock ahead
+// before any seq at or above the old ceiling is used, so seq keeps growing across reopen.
+constexpr std::uint64_t kSeqBlock = 1u << 16;
+constexpr std::size_t kStripes = 64;
+
+// Converts to any result<T> as errc::store_failure (the error for any I/O or corruption).
+struct Failure {
+    template <class T>
+    operator result<T>() const {  // NOLINT(google-explicit-constructor)
+        return result<T>(boost::system::in_place_error, make_error_code(errc::store_failure));
+    }
+};
+
+inline Failure failure() { return {}; }
+
+inline rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+inline std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+enum class Got { found, absent, failed };
+
+struct RocksStore::Impl {
+    std::unique_ptr<rocksdb::DB> db;
+    std::string path;
+    bool sync = false;
+    base::SystemClock system_clock;
+    const base::Clock* clock = &system_clock;
+
+    // Serialises mutations of one user agent's queue and subscriptions.
+    std::array<std::mutex, kStripes> stripes;
+    std::array<QueueCounts, kStripes> queue_counts;
+    SubscriptionCache subscriptions;  // forget() after every write that touches one
+    UserAgentCache user_agents;       // the same for user agent records
+
+    std::atomic<std::uint64_t> last_seq{0};
+    std::atomic<std::uint64_t> seq_ceiling{0};
+    std::mutex reserve_mu;
+
+    // No live expiry key sorts below 'x' be64(expiry_floor) (a biased time): sweeps and
+    // next_expiry() start there instead of at the front of the index, where the tombstones of
+    // everything swept lie until compaction (seeking over a million of them on every batch
+    // made a mass expiry quadratic). A sweep raises it to the last expiry it removed; an
+    // enqueue below it (only a clock moved back can do that) lowers it. A sweep also keeps
+    // below its new floor every expiry enqueued while it ran (enqueued_min): a push whose
+    // clock read came long before its write may expire before what the sweep removed.
+    std::atomic<std::uint64_t> expiry_floor{0};
+    std::atomic<std::uint64_t> enqueued_min{std::numeric_limits<std::uint64_t>::max()};
+
+    std::string expiry_scan_start() const {
+        std::string start(1, kExpiryTag);
+        codec::append_be64(start, expiry_floor.load());
+        return start;
+    }
+    static void lower(std::atomic<std::uint64_t>& v, std::uint64_t to) {
+        std::uint64_t cur = v.load(std::memory_order_relaxed);
+        while (to < cur && !v.compare_exchange_weak(cur, to)) {
+        }
+    }
+    // After an enqueue's write: one load each when nothing is lower (the common case).
+    void expiry_enqueued(base::UnixMs expires) {
+        lower(enqueued_min, bias(expires));
+        lower(expiry_floor, bias(expires));
+    }
+
+    // Group commit of WAL fsyncs (sync = true): at most one SyncWAL() runs; it covers every
+    // write that finished before it started.
+    std::mutex sync_mu;
+    std::condition_variable sync_cv;
+    std::uint64_t sync_tickets = 0;
+    std::uint64_t synced = 0;
+    bool syncing = false;
+
+    ~Impl() {
+        if (db) db->Close().PermitUncheckedError();
+    }
+
+    std::mutex& stripe(std::string_view uaid) { return stripes[stripe_of(uaid)]; }
+    // Queue lengths of the stripe's user agents; use only under stripe(uaid).
+    QueueCounts& counts(std::string_view uaid) { return queue_counts[stripe_of(uaid)]; }
+    static std::size_t stripe_of(std::string_view uaid) {
+        return std::hash<std::string_view>{}(uaid) % kStripes;
+    }
+
+    Got get(std::string_view key, std::string& value) {
+        const auto st = db->Get(rocksdb::ReadOptions(), slice(key), &value);
+        if (st.ok()) return Got::found;
+        return st.IsNotFound() ? Got::absent : Got::failed;
+    }
+
+    template <class Record>
+    result<std::optional<Record>> get_record(std::string_view key) {
+        std::string value;
+        switch (get(key, value)) {
+            case Got::absent:
+                return std::nullopt;
+            case Got::failed:
+                return failure();
+            case Got::found:
+                break;
+        }
+        Record r;
+        if (!codec::decode(value, r)) return failure();
+        return std::optional<Record>(std::move(r));
+    }
+
+    // Calls fn(key, value) for keys starting with `prefix`, from `start` (>= prefix) on, while
+    // fn returns true. Returns false on an iterator error.
+    template <class Fn>
+    bool scan(const std::string& prefix, std::string_view start, Fn&& fn) {
+        const std::string upper = successor(prefix);
+        const rocksdb::Slice upper_slice(upper);
+        rocksdb::ReadOptions ro;
+        if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+        std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+        for (it->Seek(slice(start)); it->Valid(); it->Next()) {
+            const auto key = view(it->key());
+            if (!key.starts_with(prefix)) break;
+            if (!fn(key, view(it->value()))) break;
+        }
+        return it->status().ok();
+    }
+
+    // Writes through the WAL without fsync; make_durable() adds the fsync when configured.
+    bool write(rocksdb::WriteBatch& batch) {
+        return db->Write(rocksdb::WriteOptions(), &batch).ok();
+    }
+
+    result<void> make_durable() {
+        if (!sync) return {};
+        std::unique_lock lk(sync_mu);
+        const std::uint64_t ticket = ++sync_tickets;
+        while (synced < ticket) {
+            if (syncing) {
+                sync_cv.wait(lk);
+                continue;
+            }
+            syncing = true;
+            const std::uint64_t target = sync_tickets;
+            lk.unlock();
+            const bool ok = db->SyncWAL().ok();
+            lk.lock();
+            syncing = false;
+            if (ok) synced = std::max(synced, target);
+            sync_cv.notify_all();
+            if (!ok) return failure();
+        }
+        return {};
+    }
+
+    result<std::uint64_t> next_seq() {
+        const std::uint64_t seq = last_seq.fetch_add(1) + 1;
+        if (seq < seq_ceiling.load()) return seq;
+        std::lock_guard lk(reserve_mu);
+        const std::uint64_t ceiling = seq_ceiling.load();
+        if (seq < ceiling) return seq;
+        // The ceiling reaches the WAL before any message using it (WAL recovery keeps a
+        // prefix), so no fsync is needed here even without `sync`.
+        const std::uint64_t next = std::max(ceiling, seq) + kSeqBlock;
+        std::string value;
+        codec::append_be64(value, next);
+        rocksdb::WriteBatch batch;
+        if (!batch.Put(slice(tagged(kMetaTag, "seq")), slice(value)).ok() || !write(batch)) {
+            return failure();
+        }
+        seq_ceiling.store(next);
+        return seq;
+    }
+
+    // Adds deletes for a message and all its index entries. Invariant (kept under the
+    // stripe lock): a live message with a topic is the one its topic key points to.
+    static void erase_message(rocksdb::WriteBatch& batch, std::string_view qkey,
+                              const MessageRecord& msg) {
+        batch.Delete(slice(qkey)).PermitUncheckedError();
+        batch.Delete(slice(tagged(kMessageIdTag, msg.id))).PermitUncheckedError();
+        batch.Delete(slice(expiry_key(msg.expires_ms, msg.seq))).PermitUncheckedError();
+        if (!msg.topic.empty()) {
+            batch.Delete(slice(topic_key(msg.subscription_id, msg.topic))).PermitUncheckedError();
+        }
+    }
+
+    // Deletes every queued message of `uaid` (of subscription `only_sub` if not null).
+    bool erase_queue(rocksdb::WriteBatch& batch, std::string_view uaid,
+                     const std::string* only_sub) {
+        bool bad = false;
+        const std::string prefix = lp_key(kQueueTag, uaid);
+        const bool ok = scan(prefix, prefix, [&](std::string_view key, std::string_view value) {
+            MessageRecord msg;
+            if (!codec::decode(value, msg)) {
+                bad = true;
+                return false;
+            }
+            if (only_sub == nullptr || msg.subscription_id == *only_sub) {
+                erase_message(batch, key, msg);
+            }
+            return true;
+        });
+        return ok && !bad;
+    }
+
+    // Queue length of `uaid`, counting no further than `limit`. Call under stripe(uaid), so no
+    // enqueue or removal of this queue runs between the count and caching it (queue_counts.h).
+    result<std::size_t> queued_locked(std::string_view uaid, std::size_t limit) {
+        std::size_t n = 0;
+        if (limit == 0) return n;
+        auto& known_counts = counts(uaid);
+        if (auto known = known_counts.get(uaid)) return std::min(*known, limit);
+        const std::string prefix = lp_key(kQueueTag, uaid);
+        if (!scan(prefix, prefix, [&](std::string_view, std::string_view) { return ++n < limit; }))
+            return failure();
+        if (n < limit) known_counts.set(uaid, n);  // a complete count
+        return n;
+    }
+
+    // The queue key of message `id`, nullopt if there is no such message.
+    result<std::optional<std::string>> queue_key_of(std::string_view id) {
+        std::string qkey;
+        switch (get(tagged(kMessageIdTag, id), qkey)) {
+            case Got::failed:
+                return failure();
+            case Got::absent:
+                return std::nullopt;
+            case Got::found:
+                break;
+        }
+        return std::optional<std::string>(std::move(qkey));
+    }
+
+    // Calls fn(qkey, uaid, msg) for message `id` with its user agent's stripe locked; fn
+    // returns false on a write failure. Returns false if there is no such message.
+    template <class Fn>
+    result<bool> with_message_locked(std::string_view id, Fn&& fn) {
+        auto qkey = queue_key_of(id);
+        if (!qkey) return failure();
+        if (!*qkey) return false;
+        std::string_view uaid;
+        if (!uaid_of_queue_key(**qkey, uaid)) return failure();
+        std::lock_guard lk(stripe(uaid));
+        // Re-read under the lock: a concurrent ack, replacement or sweep may have won.
+        auto msg = get_record<MessageRecord>(**qkey);
+        if (!msg) return failure();
+        if (!*msg || (*msg)->id != id) return false;
+        if (!fn(**qkey, uaid, **msg)) return failure();
+        return true;
+    }
+
+    // Format 1 had no last_seen index and named receipt subscriptions only by their uaid:
+    // 'R' + 16 random bytes (a WebSocket uaid is 16 bytes, an RFC 8030 set id too). Every
+    // user agent record is rewritten with its kind and indexed; expiry values keep their
+    // format-1 shape (the queue key alone) until their message goes, which split_expiry_value
+    // reads. Idempotent: a crash before the format key is written repeats it on next open.
+    result<void> migrate_from_1(const std::string& format_key, const std::string& format_2) {
+        const base::UnixMs now = clock->now_ms();
+        rocksdb::WriteBatch batch;
+        bool bad = false;
+        const std::string prefix(1, kUserAgentTag);
+        const bool ok = scan(prefix, prefix, [&](std::string_view key, std::string_view value) {
+            UserAgentRecord ua;
+            if (!codec::decode(value, ua)) {
+                bad = true;
+                return false;
+            }
+            if (ua.uaid.size() == 17 && ua.uaid.front() == 'R') ua.kind = AgentKind::receipts;
+            // Format 1 wrote last_seen on WebSocket hellos only: subscription sets and receipt
+            // subscriptions kept their creation time. Counting idleness from the upgrade keeps
+            // it from collecting live ones at once.
+            ua.last_seen_ms = std::max(ua.last_seen_ms, now);
+            batch.Put(slice(key), slice(codec::encode(ua))).PermitUncheckedError();
+            batch
+                .Put(slice(seen_key(std::uint8_t(ua.kind), ua.last_seen_ms, ua.uaid)),
+                     rocksdb::Slice())
+                .PermitUncheckedError();
+            return true;
+        });
+        if (!ok || bad) return failure();
+        batch.Put(slice(format_key), slice(format_2)).PermitUncheckedError();
+        rocksdb::WriteOptions wo;
+        wo.sync = true;  // the format key says the index is complete: make both durable
+        if (!db->Write(wo, &batch).ok()) return failure();
+        return {};
+    }
+
+    // Count of keys under `prefix` (keys only are looked at; values stay unread).
+    result<std::uint64_t> count_keys(const std::string& prefix) {
+        std::uint64_t n = 0;
+        if (!scan(prefix, prefix, [&](std::string_view, std::string_view) { return ++n, true; }))
+            return failure();
+        return n;
+    }
+
+    result<void> open_meta() {
+        std::string value;
+        const std::string format_key = tagged(kMetaTag, "format");
+        std::string expected;
+        codec::append_be64(expected, kFormatVersion);
+        std::string format_1;
+        codec::append_be64(format_1, 1);
+        switch (get(format_key, value)) {
+            case Got::failed:
+                return failure();
+            case Got::found:
+                if (value == format_1) {
+                    if (auto r = migrate_from_1(format_key, expected); !r) return failure();
+                } else if (value != expected) {
+                    return failure();
+                }
+                break;
+            case Got::absent: {
+                rocksdb::WriteBatch batch;
+                batch.Put(slice(format_key), slice(expected)).PermitUncheckedError();
+                if (!db->Write(rocksdb::WriteOptions(), &batch).ok()) return failure();
+                break;
+            }
+        }
+        switch (get(tagged(kMetaTag, "seq"), value)) {
+            case Got::failed:
+                return failure();
+            case Got::absent:
+                break;
+            case Got::found: {
+                std::string_view in = value;
+                std::uint64_t ceiling = 0;
+                if (!codec::read_be64(in, ceiling)) return failure();
+                last_seq.store(ceiling);
+                seq_ceiling.store(ceiling);
+                break;
+            }
+        }
+        return {};
+    }
+};
+
+}  // namespace pushsvc::store
