@@ -1,6 +1,7 @@
 #pragma once
 // What the store keeps. Plain values; serialisation is the store implementation's business.
-// Ids are opaque byte strings minted by webpush/ from the CSPRNG (16 bytes).
+// Ids are opaque byte strings minted by webpush/ from the CSPRNG (16 bytes); a message id may
+// be extended by the store when it is enqueued (Store::enqueue).
 
 #include <cstdint>
 #include <string>

@@ -39,6 +39,32 @@ std::string expiry_key(base::UnixMs expires_ms, std::uint64_t seq) {
     return k;
 }
 
+std::string id_locator(base::UnixMs expires_ms, std::uint64_t seq) {
+    std::string k;
+    codec::append_be64(k, bias(expires_ms));
+    codec::append_be64(k, seq);
+    return k;
+}
+
+std::string expiry_key_of_id(std::string_view id) {
+    if (id.size() < kLocatorSize) return {};
+    std::string k(1, kExpiryTag);
+    k.append(id.substr(id.size() - kLocatorSize));
+    return k;
+}
+
+bool id_has_locator(std::string_view id, std::string_view xkey) {
+    return xkey.size() == 1 + kLocatorSize && id.size() >= kLocatorSize &&
+           id.substr(id.size() - kLocatorSize) == xkey.substr(1);
+}
+
+bool same_id(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
+
 bool uaid_of_queue_key(std::string_view qkey, std::string_view& uaid) {
     if (qkey.empty() || qkey.front() != kQueueTag) return false;
     qkey.remove_prefix(1);

@@ -18,7 +18,7 @@ inline constexpr char kUserAgentTag = 'u';     // 'u' uaid                     -
 inline constexpr char kSubscriptionTag = 's';  // 's' sub_id                   -> SubscriptionRecord
 inline constexpr char kUaSubsTag = 'i';        // 'i' lp(uaid) sub_id          -> ""
 inline constexpr char kQueueTag = 'q';         // 'q' lp(uaid) be64(seq)       -> MessageRecord
-inline constexpr char kMessageIdTag = 'm';     // 'm' msg_id                   -> queue key
+inline constexpr char kMessageIdTag = 'm';     // 'm' msg_id  -> queue key (format <= 2 ids only)
 inline constexpr char kTopicTag = 't';         // 't' lp(sub_id) topic         -> msg_id
 inline constexpr char kExpiryTag = 'x';        // 'x' be64(expires^bias) be64(seq) -> expiry value
 inline constexpr char kSeenTag = 'a';          // 'a' kind be64(last_seen^bias) uaid -> ""
@@ -30,6 +30,20 @@ std::string topic_key(std::string_view sub_id, std::string_view topic);
 // Signed times sort correctly as unsigned big-endian once the sign bit is flipped.
 std::uint64_t bias(base::UnixMs t);
 std::string expiry_key(base::UnixMs expires_ms, std::uint64_t seq);
+
+// Message ids (format 3): the caller's random id followed by the locator, be64(expires^bias)
+// be64(seq), which is the tail of the message's expiry key. The expiry value names the queue
+// key and holds the whole id, so an id finds its message with no index of its own, and only
+// the id that was handed out (the random part included) matches.
+inline constexpr std::size_t kLocatorSize = 16;
+std::string id_locator(base::UnixMs expires_ms, std::uint64_t seq);
+// The expiry key an id's locator names; "" when the id is too short to have one.
+std::string expiry_key_of_id(std::string_view id);
+// Whether `id` ends with the locator of expiry key `xkey` (ids of format 2 and before do not,
+// and are found through their 'm' key instead).
+bool id_has_locator(std::string_view id, std::string_view xkey);
+// Equal ids, in time independent of where they differ (the random part is the secret).
+bool same_id(std::string_view a, std::string_view b);
 bool uaid_of_queue_key(std::string_view qkey, std::string_view& uaid);
 // The value of an expiry key (format 2): the queue key, be64(received_ms), then lp() of the
 // message id, subscription id, topic and receipt id ("" unless the message asked for a

@@ -28,35 +28,32 @@ result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg, std::
             msg.topic.empty() ? std::string() : topic_key(msg.subscription_id, msg.topic);
         if (!tkey.empty()) {
             std::string old_id;
-            std::string old_qkey;
             switch (impl_->get(tkey, old_id)) {
                 case Got::failed:
                     return failure();
                 case Got::absent:
                     break;
-                case Got::found:
-                    switch (impl_->get(tagged(kMessageIdTag, old_id), old_qkey)) {
-                        case Got::failed:
-                            return failure();
-                        case Got::absent:
-                            break;
-                        case Got::found: {
-                            auto old = impl_->get_record<MessageRecord>(old_qkey);
-                            if (!old) return failure();
-                            if (*old) {
-                                Impl::erase_message(batch, old_qkey, **old);
-                                replaced = std::move(old_id);
-                            }
-                        }
+                case Got::found: {
+                    auto old_qkey = impl_->queue_key_of(old_id);
+                    if (!old_qkey) return failure();
+                    if (!*old_qkey) break;
+                    auto old = impl_->get_record<MessageRecord>(**old_qkey);
+                    if (!old) return failure();
+                    if (*old) {
+                        Impl::erase_message(batch, **old_qkey, **old);
+                        replaced = std::move(old_id);
                     }
+                }
             }
         }
         auto seq = impl_->next_seq();
         if (!seq) return failure();
         msg.seq = *seq;
+        // The id handed out names where the message is (rocks_keys.h): no id index to write.
+        const std::size_t caller_id_size = msg.id.size();
+        msg.id += id_locator(msg.expires_ms, msg.seq);
         const std::string qkey = queue_key(msg.uaid, msg.seq);
         batch.Put(slice(qkey), slice(codec::encode(msg))).PermitUncheckedError();
-        batch.Put(slice(tagged(kMessageIdTag, msg.id)), slice(qkey)).PermitUncheckedError();
         batch
             .Put(slice(expiry_key(msg.expires_ms, msg.seq)),
                  slice(expiry_value(qkey, msg.received_ms, msg.id, msg.subscription_id, msg.topic,
@@ -65,6 +62,7 @@ result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg, std::
         if (!tkey.empty()) batch.Put(slice(tkey), slice(msg.id)).PermitUncheckedError();
         if (!impl_->write(batch)) {
             impl_->counts(msg.uaid).forget(msg.uaid);
+            msg.id.resize(caller_id_size);
             return failure();
         }
         if (!replaced) impl_->counts(msg.uaid).added(msg.uaid);  // a replacement: same length
@@ -220,8 +218,9 @@ result<std::size_t> RocksStore::sweep_expired(base::UnixMs now, std::size_t limi
                         break;
                 }
                 batch.Delete(slice(e.qkey)).PermitUncheckedError();
-                batch.Delete(slice(tagged(kMessageIdTag, e.id))).PermitUncheckedError();
                 batch.Delete(slice(xkey)).PermitUncheckedError();
+                if (!id_has_locator(e.id, xkey))  // a message stored before format 3
+                    batch.Delete(slice(tagged(kMessageIdTag, e.id))).PermitUncheckedError();
                 if (!e.topic.empty())
                     batch.Delete(slice(topic_key(e.subscription_id, e.topic)))
                         .PermitUncheckedError();

@@ -19,7 +19,7 @@ namespace {
 // be64(seq)) after the previous expiry key for the usual constant TTL; so for these RocksDB
 // keeps, per prefix, where the last insert went and starts the next search there, instead of
 // from the top of a list of ~60k entries (callgrind: the skip-list search was a quarter of
-// the instructions of a push). Message-id keys are random and get no hint. A hint costs
+// the instructions of a push). Message-id keys (stores of format 2 only) get no hint. A hint costs
 // ~250 bytes per prefix until its memtable is flushed: one per user agent pushed to meanwhile.
 class InsertHintPrefix final : public rocksdb::SliceTransform {
   public:

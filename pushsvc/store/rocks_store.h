@@ -1,6 +1,6 @@
 #pragma once
 // RocksStore: the default Store, one RocksDB database under `path` (see README.md for the key
-// layout). RocksDB headers stay in rocks_store.cc.
+// layout). RocksDB headers stay out of this header (rocks_store_impl.h has them).
 //
 // Ownership: owns the database handle; destroying the store closes it. The clock (if given)
 // must outlive the store; it decides what is expired in get_message()/delete_message(), which

@@ -31,8 +31,9 @@ namespace pushsvc::store {
 using namespace keys;
 
 // 2: user agents indexed by kind and last_seen ('a' keys), received_ms in expiry values.
-// Format 1 is migrated on open (Impl::migrate_from_1).
-constexpr std::uint64_t kFormatVersion = 2;
+// 3: message ids carry their locator, no 'm' key for new messages (rocks_keys.h).
+// Older formats are migrated on open (rocks_format.cc).
+constexpr std::uint64_t kFormatVersion = 3;
 // Sequence numbers are handed out from memory; the store persists a ceiling kSeqBlock ahead
 // before any seq at or above the old ceiling is used, so seq keeps growing across reopen.
 constexpr std::uint64_t kSeqBlock = 1u << 16;
@@ -65,6 +66,10 @@ struct RocksStore::Impl {
     std::array<QueueCounts, kStripes> queue_counts;
     SubscriptionCache subscriptions;  // forget() after every write that touches one
     UserAgentCache user_agents;       // the same for user agent records
+
+    // Messages stored before format 3 may be live, whose ids have an 'm' key (their ids were
+    // handed out as URLs and WebSocket versions, so they keep working). Set at open.
+    bool legacy_ids = false;
 
     std::atomic<std::uint64_t> last_seq{0};
     std::atomic<std::uint64_t> seq_ceiling{0};
@@ -204,9 +209,12 @@ struct RocksStore::Impl {
     // stripe lock): a live message with a topic is the one its topic key points to.
     static void erase_message(rocksdb::WriteBatch& batch, std::string_view qkey,
                               const MessageRecord& msg) {
+        const std::string xkey = expiry_key(msg.expires_ms, msg.seq);
         batch.Delete(slice(qkey)).PermitUncheckedError();
-        batch.Delete(slice(tagged(kMessageIdTag, msg.id))).PermitUncheckedError();
-        batch.Delete(slice(expiry_key(msg.expires_ms, msg.seq))).PermitUncheckedError();
+        batch.Delete(slice(xkey)).PermitUncheckedError();
+        // Only a message of format 2 or before has an id index entry.
+        if (!id_has_locator(msg.id, xkey))
+            batch.Delete(slice(tagged(kMessageIdTag, msg.id))).PermitUncheckedError();
         if (!msg.topic.empty()) {
             batch.Delete(slice(topic_key(msg.subscription_id, msg.topic))).PermitUncheckedError();
         }
@@ -247,6 +255,25 @@ struct RocksStore::Impl {
 
     // The queue key of message `id`, nullopt if there is no such message.
     result<std::optional<std::string>> queue_key_of(std::string_view id) {
+        // Format 3: the id's locator names its expiry key, whose value names the queue key
+        // and holds the whole id, so an id with any other random part finds nothing.
+        if (const std::string xkey = expiry_key_of_id(id); !xkey.empty()) {
+            std::string value;
+            switch (get(xkey, value)) {
+                case Got::failed:
+                    return failure();
+                case Got::absent:
+                    break;
+                case Got::found: {
+                    ExpiryEntry e;
+                    if (!split_expiry_value(value, e)) return failure();
+                    if (e.received && same_id(e.id, id))
+                        return std::optional<std::string>(std::string(e.qkey));
+                }
+            }
+        }
+        // An id handed out before format 3 has an 'm' key.
+        if (!legacy_ids) return std::nullopt;
         std::string qkey;
         switch (get(tagged(kMessageIdTag, id), qkey)) {
             case Got::failed:
@@ -277,41 +304,10 @@ struct RocksStore::Impl {
         return true;
     }
 
-    // Format 1 had no last_seen index and named receipt subscriptions only by their uaid:
-    // 'R' + 16 random bytes (a WebSocket uaid is 16 bytes, an RFC 8030 set id too). Every
-    // user agent record is rewritten with its kind and indexed; expiry values keep their
-    // format-1 shape (the queue key alone) until their message goes, which split_expiry_value
-    // reads. Idempotent: a crash before the format key is written repeats it on next open.
-    result<void> migrate_from_1(const std::string& format_key, const std::string& format_2) {
-        const base::UnixMs now = clock->now_ms();
-        rocksdb::WriteBatch batch;
-        bool bad = false;
-        const std::string prefix(1, kUserAgentTag);
-        const bool ok = scan(prefix, prefix, [&](std::string_view key, std::string_view value) {
-            UserAgentRecord ua;
-            if (!codec::decode(value, ua)) {
-                bad = true;
-                return false;
-            }
-            if (ua.uaid.size() == 17 && ua.uaid.front() == 'R') ua.kind = AgentKind::receipts;
-            // Format 1 wrote last_seen on WebSocket hellos only: subscription sets and receipt
-            // subscriptions kept their creation time. Counting idleness from the upgrade keeps
-            // it from collecting live ones at once.
-            ua.last_seen_ms = std::max(ua.last_seen_ms, now);
-            batch.Put(slice(key), slice(codec::encode(ua))).PermitUncheckedError();
-            batch
-                .Put(slice(seen_key(std::uint8_t(ua.kind), ua.last_seen_ms, ua.uaid)),
-                     rocksdb::Slice())
-                .PermitUncheckedError();
-            return true;
-        });
-        if (!ok || bad) return failure();
-        batch.Put(slice(format_key), slice(format_2)).PermitUncheckedError();
-        rocksdb::WriteOptions wo;
-        wo.sync = true;  // the format key says the index is complete: make both durable
-        if (!db->Write(wo, &batch).ok()) return failure();
-        return {};
-    }
+    // Format 1 had no last_seen index; rewrites every user agent (rocks_format.cc).
+    result<void> migrate_from_1(const std::string& format_key, const std::string& format_2);
+    // Format 2 wrote an 'm' key per message; nothing is rewritten (rocks_format.cc).
+    result<void> migrate_from_2(const std::string& format_key, const std::string& format_3);
 
     // Count of keys under `prefix` (keys only are looked at; values stay unread).
     result<std::uint64_t> count_keys(const std::string& prefix) {
@@ -321,46 +317,8 @@ struct RocksStore::Impl {
         return n;
     }
 
-    result<void> open_meta() {
-        std::string value;
-        const std::string format_key = tagged(kMetaTag, "format");
-        std::string expected;
-        codec::append_be64(expected, kFormatVersion);
-        std::string format_1;
-        codec::append_be64(format_1, 1);
-        switch (get(format_key, value)) {
-            case Got::failed:
-                return failure();
-            case Got::found:
-                if (value == format_1) {
-                    if (auto r = migrate_from_1(format_key, expected); !r) return failure();
-                } else if (value != expected) {
-                    return failure();
-                }
-                break;
-            case Got::absent: {
-                rocksdb::WriteBatch batch;
-                batch.Put(slice(format_key), slice(expected)).PermitUncheckedError();
-                if (!db->Write(rocksdb::WriteOptions(), &batch).ok()) return failure();
-                break;
-            }
-        }
-        switch (get(tagged(kMetaTag, "seq"), value)) {
-            case Got::failed:
-                return failure();
-            case Got::absent:
-                break;
-            case Got::found: {
-                std::string_view in = value;
-                std::uint64_t ceiling = 0;
-                if (!codec::read_be64(in, ceiling)) return failure();
-                last_seq.store(ceiling);
-                seq_ceiling.store(ceiling);
-                break;
-            }
-        }
-        return {};
-    }
+    // Checks the format (migrating older ones), finds legacy ids, loads the seq ceiling.
+    result<void> open_meta();
 };
 
 }  // namespace pushsvc::store

@@ -58,7 +58,12 @@ class Store {
     // --- messages ---
     static constexpr std::size_t kNoQueueCap = std::numeric_limits<std::size_t>::max();
 
-    // Appends to the owner's queue, assigning msg.seq (monotonic across the store). When
+    // Appends to the owner's queue, assigning msg.seq (monotonic across the store). A store
+    // may append to msg.id what it needs to find the message without an index of ids
+    // (RocksStore appends 16 octets: its expiry and seq); from then on the message is named by
+    // msg.id as enqueue leaves it (get_message, mark_delivered, delete_message, pending, the
+    // id a Topic replacement returns), and the caller's id alone names nothing. MemoryStore
+    // and PgStore keep the id as given. When
     // msg.topic is set, an undelivered message of the same subscription with the same topic is
     // removed in the same atomic write (RFC 8030 §5.4); its id is returned so callers can
     // suppress its receipt. The message is in the WAL when this returns.

@@ -71,6 +71,18 @@ std::optional<std::string> id_from_segment(std::string_view segment) {
     return raw;
 }
 
+// A message id is ours plus whatever the store appended to find it (Store::enqueue;
+// RocksStore: 16 octets); at most this long.
+constexpr std::size_t kMaxMessageIdBytes = 64;
+
+// The raw message id behind a URL segment, or nullopt.
+std::optional<std::string> message_id_from_segment(std::string_view segment) {
+    if (segment.size() > (kMaxMessageIdBytes * 4 + 2) / 3) return std::nullopt;
+    auto raw = base::base64url_decode(segment);
+    if (!raw || raw->size() < kIdBytes || raw->size() > kMaxMessageIdBytes) return std::nullopt;
+    return raw;
+}
+
 // The id named by a Link URI-reference (absolute, or a path relative to our origin) whose
 // path is `prefix` + one segment (R8030-4.1-b: both forms).
 std::optional<std::string> id_from_link(std::string_view uri, std::string_view prefix) {
@@ -239,12 +251,12 @@ result<PushOutcome> PushService::push(PushRequest req, std::uint32_t* retry_afte
     msg.crypto_key = std::move(enc->crypto_key);
     msg.body = std::move(req.body);
     out.ttl_kept = ttl->kept;
-    out.location = message_url(msg.id);
     if (ttl->kept == 0) {
         // TTL 0: delivered now if the UA is online, otherwise it expires at once
         // (R8030-5.2-i). Either way the sender gets 201: it was accepted. It is never
         // stored, so nothing could confirm it: Prefer: respond-async is not honoured (a
         // preference, RFC 7240 §2) and no receipt subscription is made for it.
+        out.location = message_url(msg.id);
         if (notifier_) notifier_->notify(msg, false);
         return out;
     }
@@ -276,13 +288,15 @@ result<PushOutcome> PushService::push(PushRequest req, std::uint32_t* retry_afte
             spdlog::warn("receipt: could not remove the receipt subscription of a refused push");
         return replaced.error();
     }
+    // The id as the store left it (Store::enqueue may have extended it).
+    out.location = message_url(msg.id);
     // A replaced message is gone with whatever it was owed: no receipt (R8030-5.4-d).
     if (notifier_) notifier_->notify(msg, true);
     return out;
 }
 
 result<store::MessageRecord> PushService::remove_message(std::string_view id_segment) {
-    auto id = id_from_segment(id_segment);
+    auto id = message_id_from_segment(id_segment);
     if (!id) return errc::not_found;
     auto removed = store_.delete_message(*id);
     if (!removed) return removed.error();

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -31,6 +32,11 @@ using testing::make_message;
 using testing::make_subscription;
 using testing::must;
 
+// The caller's id of a message stored in format 3: its id minus the 16-octet locator.
+std::string name_of(const std::string& id) {
+    return id.size() < keys::kLocatorSize ? id : id.substr(0, id.size() - keys::kLocatorSize);
+}
+
 class RocksStoreTest : public ::testing::Test {
   protected:
     std::unique_ptr<RocksStore> open(bool sync = false) {
@@ -49,6 +55,7 @@ class RocksStoreTest : public ::testing::Test {
 
 TEST_F(RocksStoreTest, ReopenKeepsEverythingAndSeqKeepsIncreasing) {
     std::uint64_t last_seq = 0;
+    std::map<std::string, std::string> ids;  // name -> stored id
     {
         auto s = open();
         ASSERT_NE(s, nullptr);
@@ -59,9 +66,10 @@ TEST_F(RocksStoreTest, ReopenKeepsEverythingAndSeqKeepsIncreasing) {
                 make_message(id, "ua1", "s1", 600, id == std::string("m3") ? "t" : "");
             must(s->enqueue(m));
             last_seq = m.seq;
+            ids[id] = m.id;
         }
-        EXPECT_TRUE(must(s->delete_message("m2")));
-        must(s->mark_delivered("m1"));
+        EXPECT_TRUE(must(s->delete_message(ids["m2"])));
+        must(s->mark_delivered(ids["m1"]));
     }
     for (int round = 0; round < 3; ++round) {
         auto s = open();
@@ -75,15 +83,15 @@ TEST_F(RocksStoreTest, ReopenKeepsEverythingAndSeqKeepsIncreasing) {
     }
     auto s = open();
     ASSERT_NE(s, nullptr);
-    std::vector<std::string> ids;
-    for (const auto& m : must(s->pending("ua1", kT0, 0, 100))) ids.push_back(m.id);
-    EXPECT_EQ(ids, (std::vector<std::string>{"m1", "m3", "n0", "n1", "n2"}));
-    EXPECT_FALSE(must(s->get_message("m2")).has_value());
-    EXPECT_TRUE(must(s->get_message("m1"))->delivered);
-    EXPECT_FALSE(must(s->get_message("m3"))->delivered);
+    std::vector<std::string> names;
+    for (const auto& m : must(s->pending("ua1", kT0, 0, 100))) names.push_back(name_of(m.id));
+    EXPECT_EQ(names, (std::vector<std::string>{"m1", "m3", "n0", "n1", "n2"}));
+    EXPECT_FALSE(must(s->get_message(ids["m2"])).has_value());
+    EXPECT_TRUE(must(s->get_message(ids["m1"]))->delivered);
+    EXPECT_FALSE(must(s->get_message(ids["m3"]))->delivered);
     // The topic index survived: m3 is still replaceable (R8030-5.4-a).
     MessageRecord r = make_message("m3b", "ua1", "s1", 600, "t");
-    EXPECT_EQ(must(s->enqueue(r)), std::optional<std::string>("m3"));
+    EXPECT_EQ(must(s->enqueue(r)), std::optional<std::string>(ids["m3"]));
 }
 
 TEST_F(RocksStoreTest, SweptMessagesStayGoneAfterReopen) {
@@ -159,6 +167,7 @@ TEST_F(RocksStoreTest, FormatOneStoreIsMigratedOnOpen) {
     EXPECT_EQ(st.receipt_subscriptions, 1u);
     EXPECT_GT(st.disk_bytes, 0u);
     EXPECT_EQ(must(s->next_expiry()), kT0 + 59'500);
+    EXPECT_EQ(must(s->get_message("m1"))->seq, 7u);  // its id, handed out then, still works
     EXPECT_EQ(must(s->sweep_expired(kT0 + 60'000, 10, nullptr)), 1u);
     EXPECT_FALSE(must(s->get_message("m1")).has_value());
     s.reset();
@@ -166,6 +175,159 @@ TEST_F(RocksStoreTest, FormatOneStoreIsMigratedOnOpen) {
     s = open();
     ASSERT_NE(s, nullptr);
     EXPECT_EQ(must(s->idle_user_agents(AgentKind::receipts, kT0 + 1, 10)), V{receipts});
+}
+
+// Keys per table in the database at `path` (the store must be closed).
+std::map<char, int> count_tables(const std::string& path) {
+    std::map<char, int> n;
+    rocksdb::DB* raw = nullptr;
+    if (!rocksdb::DB::OpenForReadOnly(rocksdb::Options(), path, &raw).ok()) {
+        ADD_FAILURE() << "cannot open " << path;
+        return n;
+    }
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n[it->key()[0]];
+    return n;
+}
+
+std::string be64(std::uint64_t v) {
+    std::string out;
+    codec::append_be64(out, v);
+    return out;
+}
+
+// Format 3: a message is its queue entry and its expiry entry (and its topic entry): no index
+// of ids. The id ends with the locator (be64(expires^2^63) be64(seq)) its expiry key ends with.
+TEST_F(RocksStoreTest, AMessageWritesNoIdIndex) {
+    MessageRecord a = make_message("a", "ua1", "s1");
+    MessageRecord b = make_message("b", "ua1", "s1", 60, "t");
+    {
+        auto s = open();
+        ASSERT_NE(s, nullptr);
+        must(s->enqueue(a));
+        must(s->enqueue(b));
+        EXPECT_EQ(a.id, "a" + keys::id_locator(a.expires_ms, a.seq));
+        EXPECT_EQ(b.id, "b" + keys::id_locator(b.expires_ms, b.seq));
+        EXPECT_TRUE(must(s->get_message(b.id)).has_value());
+        EXPECT_FALSE(must(s->get_message("b")).has_value());  // the caller's part alone
+    }
+    auto n = count_tables(path_);
+    EXPECT_EQ(n['q'], 2);
+    EXPECT_EQ(n['x'], 2);
+    EXPECT_EQ(n['t'], 1);
+    EXPECT_EQ(n['m'], 0);
+}
+
+// A store written by format 2 (every message indexed by its random id, 'm' id -> queue key)
+// is migrated on open, not refused: its messages keep the ids they were handed out with
+// (application servers hold their URLs, browsers ack their versions), and every operation
+// finds them; removing one removes its index entry too; new messages get none.
+TEST_F(RocksStoreTest, FormatTwoStoreIsMigratedOnOpen) {
+    const std::string l1 = "legacy-message-1", l2 = "legacy-message-2", l3 = "legacy-message-3";
+    {
+        rocksdb::Options o;
+        o.create_if_missing = true;
+        std::filesystem::create_directories(path_);
+        rocksdb::DB* raw = nullptr;
+        ASSERT_TRUE(rocksdb::DB::Open(o, path_, &raw).ok());
+        std::unique_ptr<rocksdb::DB> db(raw);
+        rocksdb::WriteOptions wo;
+        ASSERT_TRUE(db->Put(wo, "#format", be64(2)).ok());
+        ASSERT_TRUE(db->Put(wo, "#seq", be64(1u << 16)).ok());
+        const UserAgentRecord ua{.uaid = "ua1", .created_ms = kT0, .last_seen_ms = kT0};
+        ASSERT_TRUE(db->Put(wo, keys::tagged('u', "ua1"), codec::encode(ua)).ok());
+        ASSERT_TRUE(db->Put(wo, keys::seen_key(0, kT0, "ua1"), "").ok());
+        ASSERT_TRUE(
+            db->Put(wo, keys::tagged('s', "s1"), codec::encode(make_subscription("s1", "ua1")))
+                .ok());
+        ASSERT_TRUE(db->Put(wo, keys::lp_key('i', "ua1") + "s1", "").ok());
+        // What format 2's enqueue wrote for each message.
+        auto put_v2 = [&](MessageRecord m, std::uint64_t seq) {
+            m.seq = seq;
+            const std::string qkey = keys::queue_key(m.uaid, seq);
+            ASSERT_TRUE(db->Put(wo, qkey, codec::encode(m)).ok());
+            ASSERT_TRUE(db->Put(wo, keys::tagged('m', m.id), qkey).ok());
+            ASSERT_TRUE(db->Put(wo, keys::expiry_key(m.expires_ms, seq),
+                                keys::expiry_value(qkey, m.received_ms, m.id, m.subscription_id,
+                                                   m.topic, m.receipt_id))
+                            .ok());
+            if (!m.topic.empty()) {
+                ASSERT_TRUE(db->Put(wo, keys::topic_key(m.subscription_id, m.topic), m.id).ok());
+            }
+        };
+        put_v2(make_message(l1, "ua1", "s1"), 1);
+        put_v2(make_message(l2, "ua1", "s1", 600, "t"), 2);
+        MessageRecord l3m = make_message(l3, "ua1", "s1", 1);
+        l3m.receipt_id = "rcpt";
+        put_v2(l3m, 3);
+    }
+    MessageRecord n1 = make_message("new-1", "ua1", "s1");
+    MessageRecord n2 = make_message("new-2", "ua1", "s1", 600, "t");
+    {
+        auto s = open();
+        ASSERT_NE(s, nullptr);
+        std::vector<std::string> ids;
+        for (const auto& m : must(s->pending("ua1", kT0, 0, 10))) ids.push_back(m.id);
+        EXPECT_EQ(ids, (std::vector<std::string>{l1, l2, l3}));
+        EXPECT_EQ(must(s->queued("ua1", 10)), 3u);
+        must(s->mark_delivered(l1));
+        EXPECT_TRUE(must(s->get_message(l1))->delivered);
+        must(s->enqueue(n1));
+        // Topic replacement finds the old message through its old id (R8030-5.4-a).
+        EXPECT_EQ(must(s->enqueue(n2)), std::optional<std::string>(l2));
+        EXPECT_FALSE(must(s->get_message(l2)).has_value());
+        auto acked = must(s->delete_message(l1));  // exactly one, once
+        ASSERT_TRUE(acked.has_value());
+        EXPECT_EQ(acked->id, l1);
+        EXPECT_FALSE(must(s->delete_message(l1)).has_value());
+        std::vector<MessageRecord> receipts;
+        EXPECT_EQ(must(s->sweep_expired(kT0 + 1000, 10, &receipts)), 1u);
+        ASSERT_EQ(receipts.size(), 1u);
+        EXPECT_EQ(receipts[0].id, l3);
+        EXPECT_EQ(receipts[0].receipt_id, "rcpt");
+        EXPECT_FALSE(must(s->get_message(l3)).has_value());
+        ids.clear();
+        for (const auto& m : must(s->pending("ua1", kT0, 0, 10))) ids.push_back(m.id);
+        EXPECT_EQ(ids, (std::vector<std::string>{n1.id, n2.id}));
+        EXPECT_EQ(must(s->queued("ua1", 10)), 2u);
+    }
+    // Every legacy index entry went with its message; the format says 3.
+    auto n = count_tables(path_);
+    EXPECT_EQ(n['m'], 0);
+    EXPECT_EQ(n['q'], 2);
+    EXPECT_EQ(n['x'], 2);
+    EXPECT_EQ(n['t'], 1);
+    {
+        rocksdb::DB* raw = nullptr;
+        ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::Options(), path_, &raw).ok());
+        std::unique_ptr<rocksdb::DB> db(raw);
+        std::string format;
+        ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), "#format", &format).ok());
+        EXPECT_EQ(format, be64(3));
+    }
+    // Reopening the migrated store changes nothing.
+    auto s = open();
+    ASSERT_NE(s, nullptr);
+    EXPECT_TRUE(must(s->get_message(n1.id)).has_value());
+    EXPECT_TRUE(must(s->delete_message(n2.id)).has_value());
+    EXPECT_EQ(must(s->queued("ua1", 10)), 1u);
+}
+
+// A store of a newer format than this build knows is refused, not guessed at.
+TEST_F(RocksStoreTest, UnknownFormatIsRefused) {
+    {
+        rocksdb::Options o;
+        o.create_if_missing = true;
+        std::filesystem::create_directories(path_);
+        rocksdb::DB* raw = nullptr;
+        ASSERT_TRUE(rocksdb::DB::Open(o, path_, &raw).ok());
+        std::unique_ptr<rocksdb::DB> db(raw);
+        ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "#format", be64(4)).ok());
+    }
+    auto r = RocksStore::open(path_, RocksOptions{.clock = &clock_});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), make_error_code(errc::store_failure));
 }
 
 TEST_F(RocksStoreTest, SyncModeWritesReadBackFromConcurrentWriters) {
@@ -185,7 +347,9 @@ TEST_F(RocksStoreTest, SyncModeWritesReadBackFromConcurrentWriters) {
             });
         }
         for (auto& th : threads) th.join();
-        EXPECT_TRUE(must(s->delete_message("m0-19")));
+        auto ua0 = must(s->pending("ua0", kT0, 0, 100));
+        ASSERT_EQ(ua0.size(), 1u);
+        EXPECT_TRUE(must(s->delete_message(ua0[0].id)));
     }
     auto s = open(/*sync=*/true);
     ASSERT_NE(s, nullptr);
@@ -193,7 +357,7 @@ TEST_F(RocksStoreTest, SyncModeWritesReadBackFromConcurrentWriters) {
     for (int t = 1; t < 4; ++t) {
         auto left = must(s->pending("ua" + std::to_string(t), kT0, 0, 100));
         ASSERT_EQ(left.size(), 1u);
-        EXPECT_EQ(left[0].id, "m" + std::to_string(t) + "-19");
+        EXPECT_EQ(name_of(left[0].id), "m" + std::to_string(t) + "-19");
     }
     EXPECT_TRUE(must(s->pending("ua0", kT0, 0, 100)).empty());
 }
@@ -236,7 +400,8 @@ TEST_F(RocksStoreTest, ReturnedWritesSurviveKillMinus9WithoutSync) {
     ASSERT_NE(s, nullptr);
     auto left = must(s->pending("ua1", kT0, 0, 1000));
     ASSERT_EQ(left.size(), std::size_t{kChildMessages});
-    for (int i = 0; i < kChildMessages; ++i) EXPECT_EQ(left[i].id, "m" + std::to_string(i));
+    for (int i = 0; i < kChildMessages; ++i)
+        EXPECT_EQ(name_of(left[i].id), "m" + std::to_string(i));
     MessageRecord next = make_message("after", "ua1", "s1");
     must(s->enqueue(next));
     EXPECT_GT(next.seq, left.back().seq);

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -88,18 +90,50 @@ class StoreContract : public ::testing::Test {
   protected:
     Store& store() { return *backend_.store; }
 
+    // Tests name messages ("m1"); Store::enqueue may extend the id it is given (RocksStore
+    // appends where the message is), so the id a message is stored under is looked up by
+    // name, and ids the store returns are turned back into names.
+    result<std::optional<std::string>> enqueue(MessageRecord& m,
+                                               std::size_t cap = Store::kNoQueueCap) {
+        const std::string name = m.id;
+        auto r = store().enqueue(m, cap);
+        if (!r) return r;
+        {
+            std::lock_guard lk(names_mu_);
+            ids_[name] = m.id;
+            names_[m.id] = name;
+        }
+        if (*r) return std::optional<std::string>(name_of(**r));
+        return r;
+    }
+    // The stored id of message `name` (the name itself if it was never enqueued).
+    std::string id(const std::string& name) {
+        std::lock_guard lk(names_mu_);
+        auto it = ids_.find(name);
+        return it == ids_.end() ? name : it->second;
+    }
+    std::string name_of(const std::string& id) {
+        std::lock_guard lk(names_mu_);
+        auto it = names_.find(id);
+        return it == names_.end() ? id : it->second;
+    }
+
     // Enqueues and returns the assigned seq.
     std::uint64_t add(MessageRecord m) {
-        must(store().enqueue(m));
+        must(enqueue(m));
         return m.seq;
     }
 
     std::vector<std::string> pending_ids(const std::string& uaid, base::UnixMs now = kT0,
                                          std::uint64_t after = 0, std::size_t limit = 1000) {
         std::vector<std::string> ids;
-        for (const auto& m : must(store().pending(uaid, now, after, limit))) ids.push_back(m.id);
+        for (const auto& m : must(store().pending(uaid, now, after, limit)))
+            ids.push_back(name_of(m.id));
         return ids;
     }
+
+    std::mutex names_mu_;
+    std::map<std::string, std::string> ids_, names_;
 
     base::FakeClock clock_{kT0};
     Backend backend_{&clock_};

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -92,15 +94,15 @@ TYPED_TEST(StoreContract, DeleteSubscriptionRemovesItAndOnlyItsMessages) {
     EXPECT_TRUE(must(s.delete_subscription("s1")));
     EXPECT_FALSE(must(s.get_subscription("s1")).has_value());
     EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"m2"}));
-    EXPECT_FALSE(must(s.get_message("m1")).has_value());
-    EXPECT_FALSE(must(s.delete_message("m3")));
+    EXPECT_FALSE(must(s.get_message(this->id("m1"))).has_value());
+    EXPECT_FALSE(must(s.delete_message(this->id("m3"))));
     ASSERT_EQ(must(s.subscriptions_of("ua1")).size(), 1u);
     EXPECT_FALSE(must(s.delete_subscription("s1")));
 
     // Its topic index went with it: a re-created subscription starts clean (R8030-5.4-f).
     must(s.put_subscription(make_subscription("s1", "ua1")));
     MessageRecord again = make_message("m4", "ua1", "s1", 600, "t");
-    EXPECT_FALSE(must(s.enqueue(again)).has_value());
+    EXPECT_FALSE(must(this->enqueue(again)).has_value());
 }
 
 TYPED_TEST(StoreContract, DeleteUserAgentCascadesToSubscriptionsAndMessages) {
@@ -116,8 +118,8 @@ TYPED_TEST(StoreContract, DeleteUserAgentCascadesToSubscriptionsAndMessages) {
     EXPECT_FALSE(must(s.get_subscription("s1")).has_value());
     EXPECT_TRUE(must(s.subscriptions_of("ua1")).empty());
     EXPECT_TRUE(this->pending_ids("ua1").empty());
-    EXPECT_FALSE(must(s.get_message("m1")).has_value());
-    EXPECT_FALSE(must(s.delete_message("m1")));
+    EXPECT_FALSE(must(s.get_message(this->id("m1"))).has_value());
+    EXPECT_FALSE(must(s.delete_message(this->id("m1"))));
 
     EXPECT_TRUE(must(s.get_user_agent("ua2")).has_value());
     EXPECT_TRUE(must(s.get_subscription("s2")).has_value());
@@ -217,42 +219,65 @@ TYPED_TEST(StoreContract, GetMessageReturnsEveryFieldByteExact) {
     EXPECT_EQ(listed[0].body, m.body);
 }
 
+// A message id is a capability (RFC 8030 §8.3): only the id enqueue left finds the message;
+// any other byte string, however close, finds nothing and changes nothing.
+TYPED_TEST(StoreContract, OnlyTheExactIdFindsAMessage) {
+    Store& s = this->store();
+    const std::string name = "0123456789abcdef";  // 16 octets, like the ids webpush/ mints
+    this->add(make_message(name, "ua1", "s1", 600, "t"));
+    const std::string id = this->id(name);
+    EXPECT_EQ(id.substr(0, name.size()), name);  // extended, if at all, at the end
+    std::vector<std::string> forged{id.substr(0, id.size() - 1), id + "x", ""};
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        forged.push_back(id);
+        forged.back()[i] = static_cast<char>(forged.back()[i] ^ 0x01);
+    }
+    for (const auto& f : forged) {
+        EXPECT_FALSE(must(s.get_message(f)).has_value()) << f.size();
+        must(s.mark_delivered(f));
+        EXPECT_FALSE(must(s.delete_message(f)).has_value()) << f.size();
+    }
+    auto m = must(s.get_message(id));
+    ASSERT_TRUE(m.has_value());
+    EXPECT_FALSE(m->delivered);
+    EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{name}));
+    EXPECT_TRUE(must(s.delete_message(id)).has_value());
+}
+
 // --- topic replacement (RFC 8030 §5.4) ---
 
 // R8030-5.4-a, R8030-5.4-c
 TYPED_TEST(StoreContract, TopicReplacesUndeliveredMessageOfSameSubscription) {
     Store& s = this->store();
     MessageRecord a = make_message("A", "ua1", "s1", 600, "t");
-    EXPECT_FALSE(must(s.enqueue(a)).has_value());  // R8030-5.4-f: no match, stored normally
+    EXPECT_FALSE(must(this->enqueue(a)).has_value());  // R8030-5.4-f: no match, stored normally
     MessageRecord b = make_message("B", "ua1", "s1", 600, "t");
-    auto replaced = must(s.enqueue(b));
+    auto replaced = must(this->enqueue(b));
     ASSERT_TRUE(replaced.has_value());
     EXPECT_EQ(*replaced, "A");
     EXPECT_GT(b.seq, a.seq);
     EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"B"}));
-    EXPECT_FALSE(must(s.get_message("A")).has_value());
-    EXPECT_FALSE(must(s.delete_message("A")));  // R8030-5.4-c: old resource is gone
-    EXPECT_TRUE(must(s.get_message("B")).has_value());
+    EXPECT_FALSE(must(s.get_message(this->id("A"))).has_value());
+    EXPECT_FALSE(must(s.delete_message(this->id("A"))));  // R8030-5.4-c: old resource is gone
+    EXPECT_TRUE(must(s.get_message(this->id("B"))).has_value());
 }
 
 // R8030-5.4-a
 TYPED_TEST(StoreContract, SameTopicOnAnotherSubscriptionIsUntouched) {
-    Store& s = this->store();
     this->add(make_message("A", "ua1", "s1", 600, "t"));
     MessageRecord b = make_message("B", "ua1", "s2", 600, "t");
-    EXPECT_FALSE(must(s.enqueue(b)).has_value());
+    EXPECT_FALSE(must(this->enqueue(b)).has_value());
     EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"A", "B"}));
 }
 
 TYPED_TEST(StoreContract, MessagesWithoutOrWithOtherTopicAreNeverReplaced) {
-    Store& s = this->store();
     this->add(make_message("A", "ua1", "s1"));
     MessageRecord b = make_message("B", "ua1", "s1");
-    EXPECT_FALSE(must(s.enqueue(b)).has_value());
+    EXPECT_FALSE(must(this->enqueue(b)).has_value());
     MessageRecord c = make_message("C", "ua1", "s1", 600, "t1");
-    EXPECT_FALSE(must(s.enqueue(c)).has_value());
+    EXPECT_FALSE(must(this->enqueue(c)).has_value());
     MessageRecord d = make_message("D", "ua1", "s1", 600, "t2");
-    EXPECT_FALSE(must(s.enqueue(d)).has_value());
+    EXPECT_FALSE(must(this->enqueue(d)).has_value());
     EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"A", "B", "C", "D"}));
 }
 
@@ -265,7 +290,7 @@ TYPED_TEST(StoreContract, ReplacementCarriesItsOwnTtlUrgencyAndReceipt) {
     MessageRecord b = make_message("B", "ua1", "s1", 30, "t");
     b.urgency = 0;
     this->add(b);
-    auto got = must(this->store().get_message("B"));
+    auto got = must(this->store().get_message(this->id("B")));
     ASSERT_TRUE(got.has_value());
     EXPECT_EQ(got->urgency, 0);
     EXPECT_EQ(got->ttl_s, 30u);
@@ -275,11 +300,11 @@ TYPED_TEST(StoreContract, ReplacementCarriesItsOwnTtlUrgencyAndReceipt) {
 TYPED_TEST(StoreContract, AckedTopicMessageIsNotReportedAsReplaced) {
     Store& s = this->store();
     this->add(make_message("A", "ua1", "s1", 600, "t"));
-    EXPECT_TRUE(must(s.delete_message("A")));
+    EXPECT_TRUE(must(s.delete_message(this->id("A"))));
     MessageRecord b = make_message("B", "ua1", "s1", 600, "t");
-    EXPECT_FALSE(must(s.enqueue(b)).has_value());
+    EXPECT_FALSE(must(this->enqueue(b)).has_value());
     MessageRecord c = make_message("C", "ua1", "s1", 600, "t");
-    EXPECT_EQ(must(s.enqueue(c)), std::optional<std::string>("B"));
+    EXPECT_EQ(must(this->enqueue(c)), std::optional<std::string>("B"));
 }
 
 // --- expiry ---
@@ -299,10 +324,10 @@ TYPED_TEST(StoreContract, ExpiredMessageBehavesAsIfNeverSent) {
     Store& s = this->store();
     this->add(make_message("m1", "ua1", "s1", 1));
     this->add(make_message("m2", "ua1", "s1", 1));
-    EXPECT_TRUE(must(s.get_message("m1")).has_value());
+    EXPECT_TRUE(must(s.get_message(this->id("m1"))).has_value());
     this->clock_.set(kT0 + 1000);
-    EXPECT_FALSE(must(s.get_message("m1")).has_value());
-    EXPECT_FALSE(must(s.delete_message("m2")));
+    EXPECT_FALSE(must(s.get_message(this->id("m1"))).has_value());
+    EXPECT_FALSE(must(s.delete_message(this->id("m2"))));
     EXPECT_TRUE(this->pending_ids("ua1", kT0 + 1000).empty());
 }
 
@@ -315,15 +340,15 @@ TYPED_TEST(StoreContract, SweepExpiredCountsAndRemovesOnlyExpiredMessages) {
 
     EXPECT_EQ(must(s.sweep_expired(kT0 + 2000, 100, nullptr)), 3u);  // expires_ms <= now is swept
     EXPECT_EQ(must(s.sweep_expired(kT0 + 2000, 100, nullptr)), 0u);
-    EXPECT_FALSE(must(s.delete_message("e1")));
-    EXPECT_FALSE(must(s.delete_message("e2")));
+    EXPECT_FALSE(must(s.delete_message(this->id("e1"))));
+    EXPECT_FALSE(must(s.delete_message(this->id("e2"))));
     EXPECT_EQ(this->pending_ids("ua1", kT0), (std::vector<std::string>{"keep"}));
     EXPECT_TRUE(this->pending_ids("ua2", kT0).empty());
-    EXPECT_TRUE(must(s.get_message("keep")).has_value());
+    EXPECT_TRUE(must(s.get_message(this->id("keep"))).has_value());
 
     // The swept message's topic index is gone too.
     MessageRecord again = make_message("e1b", "ua1", "s1", 600, "t");
-    EXPECT_FALSE(must(s.enqueue(again)).has_value());
+    EXPECT_FALSE(must(this->enqueue(again)).has_value());
 }
 
 // --- acks ---
@@ -333,12 +358,12 @@ TYPED_TEST(StoreContract, MarkDeliveredIsKeptWithTheMessage) {
     Store& s = this->store();
     this->add(make_message("m1", "ua1", "s1"));
     this->add(make_message("m2", "ua1", "s1"));
-    EXPECT_FALSE(must(s.get_message("m1"))->delivered);
-    must(s.mark_delivered("m1"));
-    must(s.mark_delivered("m1"));       // idempotent
-    must(s.mark_delivered("missing"));  // gone: nothing to do
-    EXPECT_TRUE(must(s.get_message("m1"))->delivered);
-    EXPECT_FALSE(must(s.get_message("m2"))->delivered);
+    EXPECT_FALSE(must(s.get_message(this->id("m1")))->delivered);
+    must(s.mark_delivered(this->id("m1")));
+    must(s.mark_delivered(this->id("m1")));       // idempotent
+    must(s.mark_delivered(this->id("missing")));  // gone: nothing to do
+    EXPECT_TRUE(must(s.get_message(this->id("m1")))->delivered);
+    EXPECT_FALSE(must(s.get_message(this->id("m2")))->delivered);
     auto pending = must(s.pending("ua1", kT0, 0, 10));
     ASSERT_EQ(pending.size(), 2u);
     EXPECT_TRUE(pending[0].delivered);
@@ -350,14 +375,14 @@ TYPED_TEST(StoreContract, DeleteMessageRemovesExactlyOneAndSecondCallReportsFals
     this->add(make_message("m1", "ua1", "s1"));
     this->add(make_message("m2", "ua1", "s1"));
     this->add(make_message("m3", "ua1", "s1"));
-    auto removed = must(s.delete_message("m2"));
+    auto removed = must(s.delete_message(this->id("m2")));
     ASSERT_TRUE(removed.has_value());  // what it was, for the receipt decision
-    EXPECT_EQ(removed->id, "m2");
+    EXPECT_EQ(this->name_of(removed->id), "m2");
     EXPECT_EQ(removed->uaid, "ua1");
     EXPECT_EQ(removed->subscription_id, "s1");
     EXPECT_TRUE(removed->body.empty());
-    EXPECT_FALSE(must(s.delete_message("m2")));
-    EXPECT_FALSE(must(s.delete_message("never")));
+    EXPECT_FALSE(must(s.delete_message(this->id("m2"))));
+    EXPECT_FALSE(must(s.delete_message(this->id("never"))));
     EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"m1", "m3"}));
 }
 
@@ -371,7 +396,7 @@ TYPED_TEST(StoreContract, SweepReportsExpiredMessagesThatAskedForAReceipt) {
     std::vector<MessageRecord> receipts;
     EXPECT_EQ(must(s.sweep_expired(kT0 + 5000, 100, &receipts)), 2u);
     ASSERT_EQ(receipts.size(), 1u);
-    EXPECT_EQ(receipts[0].id, "with");
+    EXPECT_EQ(this->name_of(receipts[0].id), "with");
     EXPECT_EQ(receipts[0].receipt_id, "rcpt");
     EXPECT_TRUE(receipts[0].body.empty());
 }
@@ -385,7 +410,8 @@ TYPED_TEST(StoreContract, NextExpiryIsTheEarliestQueuedExpiry) {
     this->add(make_message("soon", "ua2", "s2", 2));
     this->add(make_message("past", "ua3", "s3", 1, "", kT0 - 5000));
     EXPECT_EQ(must(s.next_expiry()), kT0 - 4000);
-    EXPECT_FALSE(must(s.delete_message("past")).has_value());  // expired: removed, not returned
+    EXPECT_FALSE(
+        must(s.delete_message(this->id("past"))).has_value());  // expired: removed, not returned
     EXPECT_EQ(must(s.next_expiry()), kT0 + 2000);
     EXPECT_EQ(must(s.sweep_expired(kT0 + 2000, 10, nullptr)), 1u);
     EXPECT_EQ(must(s.next_expiry()), kT0 + 60'000);
@@ -404,7 +430,7 @@ TYPED_TEST(StoreContract, SweepTakesAtMostTheLimitEarliestFirst) {
     std::set<std::string> left;
     for (int u = 0; u < 3; ++u)
         for (const auto& m : must(s.pending("ua" + std::to_string(u), kT0, 0, 10)))
-            left.insert(m.id);
+            left.insert(this->name_of(m.id));
     EXPECT_EQ(left, (std::set<std::string>{"m0", "m1", "m2", "m3"}));
     EXPECT_EQ(must(s.sweep_expired(kT0 + 10'000, 3, nullptr)), 3u);
     EXPECT_EQ(must(s.sweep_expired(kT0 + 10'000, 3, nullptr)), 1u);  // fewer: none left
@@ -478,7 +504,7 @@ TYPED_TEST(StoreContract, StatsCountWhatIsStored) {
     EXPECT_EQ(st.user_agents, 2u);
     EXPECT_EQ(st.receipt_subscriptions, 1u);
     EXPECT_EQ(st.oldest_received_ms, kT0 - 50);
-    must(s.delete_message("m2"));
+    must(s.delete_message(this->id("m2")));
     st = must(s.stats());
     EXPECT_EQ(st.queued_messages, 2u);
     EXPECT_EQ(st.oldest_received_ms, kT0);
@@ -492,7 +518,7 @@ TYPED_TEST(StoreContract, QueuedCountsOneUserAgentsMessagesUpToTheLimit) {
     EXPECT_EQ(must(s.queued("ua1", 10)), 5u);
     EXPECT_EQ(must(s.queued("ua1", 3)), 3u);  // stops counting at the limit
     EXPECT_EQ(must(s.queued("ua2", 10)), 1u);
-    EXPECT_TRUE(must(s.delete_message("m0")));
+    EXPECT_TRUE(must(s.delete_message(this->id("m0"))));
     EXPECT_EQ(must(s.queued("ua1", 10)), 4u);
 }
 
@@ -503,22 +529,22 @@ TYPED_TEST(StoreContract, EnqueueRefusesAFullQueueAndWritesNothing) {
     Store& s = this->store();
     for (int i = 0; i < 3; ++i) {
         MessageRecord m = make_message("m" + std::to_string(i), "ua1", "s1", 600, i ? "" : "t");
-        must(s.enqueue(m, 3));
+        must(this->enqueue(m, 3));
     }
     MessageRecord plain = make_message("over", "ua1", "s1");
-    auto refused = s.enqueue(plain, 3);
+    auto refused = this->enqueue(plain, 3);
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error(), errc::too_many_requests);
     MessageRecord topic = make_message("replacing", "ua1", "s1", 600, "t");
-    ASSERT_FALSE(s.enqueue(topic, 3));
+    ASSERT_FALSE(this->enqueue(topic, 3));
     EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"m0", "m1", "m2"}));
     MessageRecord other = make_message("other", "ua2", "s2");
-    must(s.enqueue(other, 3));  // another user agent's queue is its own
+    must(this->enqueue(other, 3));  // another user agent's queue is its own
 
-    EXPECT_TRUE(must(s.delete_message("m1")));
-    must(s.enqueue(plain, 3));
+    EXPECT_TRUE(must(s.delete_message(this->id("m1"))));
+    must(this->enqueue(plain, 3));
     EXPECT_EQ(this->pending_ids("ua1"), (std::vector<std::string>{"m0", "m2", "over"}));
-    must(s.enqueue(plain = make_message("uncapped", "ua1", "s1")));  // no cap given
+    must(this->enqueue(plain = make_message("uncapped", "ua1", "s1")));  // no cap given
     EXPECT_EQ(must(s.queued("ua1", 10)), 4u);
 }
 
