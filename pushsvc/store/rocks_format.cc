@@ -1,6 +1,7 @@
 // RocksStore's on-disk format: the version check at open and the migrations from older
 // formats (README.md lists what each format changed).
 
+#include "pushsvc/crypto/random.h"
 #include "pushsvc/store/rocks_store_impl.h"
 
 namespace pushsvc::store {
@@ -45,12 +46,14 @@ result<void> RocksStore::Impl::migrate_from_1(const std::string& format_key,
 // their locator instead (rocks_keys.h), so a push writes one key less. Ids already handed out
 // (message URLs held by application servers, WebSocket versions a browser may ack after the
 // upgrade) cannot change, so their 'm' keys stay and are read until their message goes
-// (queue_key_of, erase_message and the sweep know both kinds). Nothing else changes: only
-// the format key is written, synced so a downgrade refuses the store instead of missing the
-// new messages.
+// (queue_key_of, erase_message and the sweep know both kinds). Nothing else is rewritten:
+// the id key is made and the format key written, synced, so a downgrade refuses the store
+// instead of missing the new messages.
 result<void> RocksStore::Impl::migrate_from_2(const std::string& format_key,
                                               const std::string& format_3) {
     rocksdb::WriteBatch batch;
+    batch.Put(slice(tagged(kMetaTag, "idkey")), slice(crypto::random_bytes(kIdKeySize)))
+        .PermitUncheckedError();
     batch.Put(slice(format_key), slice(format_3)).PermitUncheckedError();
     rocksdb::WriteOptions wo;
     wo.sync = true;
@@ -83,13 +86,26 @@ result<void> RocksStore::Impl::open_meta() {
             }
             if (value != expected) return failure();
             break;
-        case Got::absent: {
+        case Got::absent: {  // a new store
             rocksdb::WriteBatch batch;
+            batch.Put(slice(tagged(kMetaTag, "idkey")), slice(crypto::random_bytes(kIdKeySize)))
+                .PermitUncheckedError();
             batch.Put(slice(format_key), slice(expected)).PermitUncheckedError();
-            if (!db->Write(rocksdb::WriteOptions(), &batch).ok()) return failure();
+            rocksdb::WriteOptions wo;
+            wo.sync = true;  // once: every id handed out depends on the key
+            if (!db->Write(wo, &batch).ok()) return failure();
             break;
         }
     }
+    switch (get(tagged(kMetaTag, "idkey"), value)) {
+        case Got::found:
+            if (value.size() == kIdKeySize) break;
+            [[fallthrough]];
+        case Got::failed:
+        case Got::absent:
+            return failure();
+    }
+    id_key = std::make_unique<crypto::AesBlockKey>(value);
     // Any 'm' key left: ids of an older format may still be looked up (one Seek at open).
     const std::string legacy_prefix(1, kMessageIdTag);
     if (!scan(legacy_prefix, legacy_prefix, [&](std::string_view, std::string_view) {

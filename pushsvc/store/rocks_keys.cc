@@ -46,18 +46,6 @@ std::string id_locator(base::UnixMs expires_ms, std::uint64_t seq) {
     return k;
 }
 
-std::string expiry_key_of_id(std::string_view id) {
-    if (id.size() < kLocatorSize) return {};
-    std::string k(1, kExpiryTag);
-    k.append(id.substr(id.size() - kLocatorSize));
-    return k;
-}
-
-bool id_has_locator(std::string_view id, std::string_view xkey) {
-    return xkey.size() == 1 + kLocatorSize && id.size() >= kLocatorSize &&
-           id.substr(id.size() - kLocatorSize) == xkey.substr(1);
-}
-
 bool same_id(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     unsigned char diff = 0;

@@ -31,17 +31,14 @@ std::string topic_key(std::string_view sub_id, std::string_view topic);
 std::uint64_t bias(base::UnixMs t);
 std::string expiry_key(base::UnixMs expires_ms, std::uint64_t seq);
 
-// Message ids (format 3): the caller's random id followed by the locator, be64(expires^bias)
-// be64(seq), which is the tail of the message's expiry key. The expiry value names the queue
-// key and holds the whole id, so an id finds its message with no index of its own, and only
-// the id that was handed out (the random part included) matches.
+// Message ids (format 3): the caller's random id followed by 16 octets that say where the
+// message is: its locator, be64(expires^bias) be64(seq) (the tail of its expiry key),
+// encrypted as one AES block under the store's id key (rocks_store_impl.h), so ids of
+// different messages share nothing an observer could link (RFC 8030 §8.2). The expiry value
+// names the queue key and holds the whole id, so an id finds its message with no index of
+// its own, and only the id that was handed out (the random part included) matches.
 inline constexpr std::size_t kLocatorSize = 16;
 std::string id_locator(base::UnixMs expires_ms, std::uint64_t seq);
-// The expiry key an id's locator names; "" when the id is too short to have one.
-std::string expiry_key_of_id(std::string_view id);
-// Whether `id` ends with the locator of expiry key `xkey` (ids of format 2 and before do not,
-// and are found through their 'm' key instead).
-bool id_has_locator(std::string_view id, std::string_view xkey);
 // Equal ids, in time independent of where they differ (the random part is the secret).
 bool same_id(std::string_view a, std::string_view b);
 bool uaid_of_queue_key(std::string_view qkey, std::string_view& uaid);

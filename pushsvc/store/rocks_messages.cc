@@ -40,7 +40,7 @@ result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg, std::
                     auto old = impl_->get_record<MessageRecord>(**old_qkey);
                     if (!old) return failure();
                     if (*old) {
-                        Impl::erase_message(batch, **old_qkey, **old);
+                        impl_->erase_message(batch, **old_qkey, **old);
                         replaced = std::move(old_id);
                     }
                 }
@@ -51,11 +51,12 @@ result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg, std::
         msg.seq = *seq;
         // The id handed out names where the message is (rocks_keys.h): no id index to write.
         const std::size_t caller_id_size = msg.id.size();
-        msg.id += id_locator(msg.expires_ms, msg.seq);
+        const std::string xkey = expiry_key(msg.expires_ms, msg.seq);
+        msg.id += impl_->sealed_locator(xkey);
         const std::string qkey = queue_key(msg.uaid, msg.seq);
         batch.Put(slice(qkey), slice(codec::encode(msg))).PermitUncheckedError();
         batch
-            .Put(slice(expiry_key(msg.expires_ms, msg.seq)),
+            .Put(slice(xkey),
                  slice(expiry_value(qkey, msg.received_ms, msg.id, msg.subscription_id, msg.topic,
                                     msg.receipt_status == 0 ? msg.receipt_id : "")))
             .PermitUncheckedError();
@@ -129,7 +130,7 @@ result<std::optional<MessageRecord>> RocksStore::delete_message(std::string_view
                 removed->body.clear();
             }
             rocksdb::WriteBatch batch;
-            Impl::erase_message(batch, qkey, msg);
+            impl_->erase_message(batch, qkey, msg);
             if (!impl_->write(batch)) {
                 impl_->counts(uaid).forget(uaid);
                 return false;
@@ -219,7 +220,7 @@ result<std::size_t> RocksStore::sweep_expired(base::UnixMs now, std::size_t limi
                 }
                 batch.Delete(slice(e.qkey)).PermitUncheckedError();
                 batch.Delete(slice(xkey)).PermitUncheckedError();
-                if (!id_has_locator(e.id, xkey))  // a message stored before format 3
+                if (impl_->legacy_ids && !impl_->id_has_locator(e.id, xkey))  // before format 3
                     batch.Delete(slice(tagged(kMessageIdTag, e.id))).PermitUncheckedError();
                 if (!e.topic.empty())
                     batch.Delete(slice(topic_key(e.subscription_id, e.topic)))
@@ -230,7 +231,7 @@ result<std::size_t> RocksStore::sweep_expired(base::UnixMs now, std::size_t limi
                 auto msg = impl_->get_record<MessageRecord>(e.qkey);
                 if (!msg) return failure();
                 if (!*msg || (*msg)->expires_ms > now) continue;  // acked or replaced meanwhile
-                Impl::erase_message(batch, e.qkey, **msg);
+                impl_->erase_message(batch, e.qkey, **msg);
                 gone.id = (*msg)->id;
                 if ((*msg)->receipt_status == 0) gone.receipt_id = (*msg)->receipt_id;
             }

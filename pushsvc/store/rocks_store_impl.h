@@ -17,9 +17,11 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
+#include "pushsvc/crypto/aes_block.h"
 #include "pushsvc/store/queue_counts.h"
 #include "pushsvc/store/record_codec.h"
 #include "pushsvc/store/rocks_keys.h"
@@ -34,6 +36,8 @@ using namespace keys;
 // 3: message ids carry their locator, no 'm' key for new messages (rocks_keys.h).
 // Older formats are migrated on open (rocks_format.cc).
 constexpr std::uint64_t kFormatVersion = 3;
+// AES-128 key of the message id locators ('#idkey', made with the store).
+constexpr std::size_t kIdKeySize = 16;
 // Sequence numbers are handed out from memory; the store persists a ceiling kSeqBlock ahead
 // before any seq at or above the old ceiling is used, so seq keeps growing across reopen.
 constexpr std::uint64_t kSeqBlock = 1u << 16;
@@ -70,6 +74,32 @@ struct RocksStore::Impl {
     // Messages stored before format 3 may be live, whose ids have an 'm' key (their ids were
     // handed out as URLs and WebSocket versions, so they keep working). Set at open.
     bool legacy_ids = false;
+    // Encrypts the locator at the end of every message id (rocks_keys.h); its 16 random
+    // octets are made with the store and kept in it ('#idkey'). Set at open.
+    std::unique_ptr<crypto::AesBlockKey> id_key;
+
+    // The id suffix of the message at expiry key `xkey` ('x' + the plain locator).
+    std::string sealed_locator(std::string_view xkey) const {
+        std::string out(kLocatorSize, '\0');
+        id_key->encrypt(std::span<const char, kLocatorSize>(xkey.data() + 1, kLocatorSize),
+                        std::span<char, kLocatorSize>(out.data(), kLocatorSize));
+        return out;
+    }
+    // The expiry key the end of `id` names; "" when it is too short to have a locator.
+    std::string expiry_key_of_id(std::string_view id) const {
+        if (id.size() < kLocatorSize) return {};
+        std::string xkey(1 + kLocatorSize, kExpiryTag);
+        id_key->decrypt(
+            std::span<const char, kLocatorSize>(id.data() + id.size() - kLocatorSize, kLocatorSize),
+            std::span<char, kLocatorSize>(xkey.data() + 1, kLocatorSize));
+        return xkey;
+    }
+    // Whether `id` is a format-3 id of the message at expiry key `xkey` (if not, the message
+    // was stored before format 3 and has an 'm' key). Only asked while legacy ids may live.
+    bool id_has_locator(std::string_view id, std::string_view xkey) const {
+        return xkey.size() == 1 + kLocatorSize && id.size() >= kLocatorSize &&
+               id.substr(id.size() - kLocatorSize) == sealed_locator(xkey);
+    }
 
     std::atomic<std::uint64_t> last_seq{0};
     std::atomic<std::uint64_t> seq_ceiling{0};
@@ -207,13 +237,13 @@ struct RocksStore::Impl {
 
     // Adds deletes for a message and all its index entries. Invariant (kept under the
     // stripe lock): a live message with a topic is the one its topic key points to.
-    static void erase_message(rocksdb::WriteBatch& batch, std::string_view qkey,
-                              const MessageRecord& msg) {
+    void erase_message(rocksdb::WriteBatch& batch, std::string_view qkey,
+                       const MessageRecord& msg) const {
         const std::string xkey = expiry_key(msg.expires_ms, msg.seq);
         batch.Delete(slice(qkey)).PermitUncheckedError();
         batch.Delete(slice(xkey)).PermitUncheckedError();
         // Only a message of format 2 or before has an id index entry.
-        if (!id_has_locator(msg.id, xkey))
+        if (legacy_ids && !id_has_locator(msg.id, xkey))
             batch.Delete(slice(tagged(kMessageIdTag, msg.id))).PermitUncheckedError();
         if (!msg.topic.empty()) {
             batch.Delete(slice(topic_key(msg.subscription_id, msg.topic))).PermitUncheckedError();

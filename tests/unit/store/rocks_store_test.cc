@@ -13,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include <rocksdb/db.h>
 
 #include "pushsvc/base/clock.h"
+#include "pushsvc/crypto/aes_block.h"
 #include "pushsvc/store/record_codec.h"
 #include "pushsvc/store/rocks_keys.h"
 #include "tests/unit/store/store_test_support.h"
@@ -197,8 +199,19 @@ std::string be64(std::uint64_t v) {
     return out;
 }
 
+// The database at `path` (the store must be closed), read-only.
+std::unique_ptr<rocksdb::DB> open_raw(const std::string& path) {
+    rocksdb::DB* raw = nullptr;
+    if (!rocksdb::DB::OpenForReadOnly(rocksdb::Options(), path, &raw).ok()) {
+        ADD_FAILURE() << "cannot open " << path;
+        return nullptr;
+    }
+    return std::unique_ptr<rocksdb::DB>(raw);
+}
+
 // Format 3: a message is its queue entry and its expiry entry (and its topic entry): no index
-// of ids. The id ends with the locator (be64(expires^2^63) be64(seq)) its expiry key ends with.
+// of ids. The id ends with the locator (be64(expires^2^63) be64(seq), its expiry key's tail)
+// encrypted under the store's id key.
 TEST_F(RocksStoreTest, AMessageWritesNoIdIndex) {
     MessageRecord a = make_message("a", "ua1", "s1");
     MessageRecord b = make_message("b", "ua1", "s1", 60, "t");
@@ -207,8 +220,6 @@ TEST_F(RocksStoreTest, AMessageWritesNoIdIndex) {
         ASSERT_NE(s, nullptr);
         must(s->enqueue(a));
         must(s->enqueue(b));
-        EXPECT_EQ(a.id, "a" + keys::id_locator(a.expires_ms, a.seq));
-        EXPECT_EQ(b.id, "b" + keys::id_locator(b.expires_ms, b.seq));
         EXPECT_TRUE(must(s->get_message(b.id)).has_value());
         EXPECT_FALSE(must(s->get_message("b")).has_value());  // the caller's part alone
     }
@@ -217,6 +228,36 @@ TEST_F(RocksStoreTest, AMessageWritesNoIdIndex) {
     EXPECT_EQ(n['x'], 2);
     EXPECT_EQ(n['t'], 1);
     EXPECT_EQ(n['m'], 0);
+    auto db = open_raw(path_);
+    ASSERT_NE(db, nullptr);
+    std::string key;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), "#idkey", &key).ok());
+    ASSERT_EQ(key.size(), 16u);
+    const crypto::AesBlockKey cipher(key);
+    for (const MessageRecord* m : {&a, &b}) {
+        ASSERT_EQ(m->id.size(), 1 + keys::kLocatorSize);
+        std::string plain(keys::kLocatorSize, '\0');
+        cipher.decrypt(std::span<const char, 16>(m->id.data() + 1, 16),
+                       std::span<char, 16>(plain.data(), 16));
+        EXPECT_EQ(plain, keys::id_locator(m->expires_ms, m->seq));
+    }
+}
+
+// RFC 8030 §8.2: message URIs of different subscriptions cannot be linked. Messages stored
+// together (one expiry, consecutive seqs) get id suffixes that share no run of 6 octets.
+TEST_F(RocksStoreTest, IdsOfMessagesStoredTogetherShareNothing) {
+    auto s = open();
+    ASSERT_NE(s, nullptr);
+    std::vector<std::string> tails;
+    for (int i = 0; i < 40; ++i) {
+        MessageRecord m = make_message(std::string(16, 'r'), "ua" + std::to_string(i), "s");
+        must(s->enqueue(m));
+        tails.push_back(m.id.substr(16));
+    }
+    for (std::size_t i = 0; i < tails.size(); ++i)
+        for (std::size_t j = i + 1; j < tails.size(); ++j)
+            for (std::size_t k = 0; k + 6 <= tails[i].size(); ++k)
+                EXPECT_EQ(tails[j].find(tails[i].substr(k, 6)), std::string::npos) << i << j;
 }
 
 // A store written by format 2 (every message indexed by its random id, 'm' id -> queue key)
@@ -299,12 +340,13 @@ TEST_F(RocksStoreTest, FormatTwoStoreIsMigratedOnOpen) {
     EXPECT_EQ(n['x'], 2);
     EXPECT_EQ(n['t'], 1);
     {
-        rocksdb::DB* raw = nullptr;
-        ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::Options(), path_, &raw).ok());
-        std::unique_ptr<rocksdb::DB> db(raw);
-        std::string format;
+        auto db = open_raw(path_);
+        ASSERT_NE(db, nullptr);
+        std::string format, key;
         ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), "#format", &format).ok());
         EXPECT_EQ(format, be64(3));
+        ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), "#idkey", &key).ok());
+        EXPECT_EQ(key.size(), 16u);
     }
     // Reopening the migrated store changes nothing.
     auto s = open();
