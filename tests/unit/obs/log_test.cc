@@ -33,9 +33,9 @@ TEST(RedactTarget, KeepsRoutesHidesTokensAndQueries) {
 TEST(JsonQuote, EscapesControlsAndReplacesInvalidUtf8) {
     EXPECT_EQ(json_quote("plain"), "\"plain\"");
     EXPECT_EQ(json_quote("a\"b\\c\n\t\x01"), "\"a\\\"b\\\\c\\n\\t\\u0001\"");
-    EXPECT_EQ(json_quote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");          // valid UTF-8 kept
-    EXPECT_EQ(json_quote("bad\xff\xc3"), "\"bad\\ufffd\\ufffd\"");    // invalid bytes replaced
-    EXPECT_EQ(json_quote("\xc0\xaf"), "\"\\ufffd\\ufffd\"");          // overlong encoding
+    EXPECT_EQ(json_quote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");        // valid UTF-8 kept
+    EXPECT_EQ(json_quote("bad\xff\xc3"), "\"bad\\ufffd\\ufffd\"");  // invalid bytes replaced
+    EXPECT_EQ(json_quote("\xc0\xaf"), "\"\\ufffd\\ufffd\"");        // overlong encoding
 }
 
 // log.format = "json": the connection prefix the code puts on its lines becomes fields.
