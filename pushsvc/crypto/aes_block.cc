@@ -9,13 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "pushsvc/crypto/cipher_pool.h"
+
 namespace pushsvc::crypto {
 namespace {
-
-struct CtxFree {
-    void operator()(EVP_CIPHER_CTX* c) const noexcept { EVP_CIPHER_CTX_free(c); }
-};
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
 
 const EVP_CIPHER* ecb_for(std::size_t key_size) noexcept {
     // Fetched once (OpenSSL 3 looks EVP_aes_*_ecb() up again on every init). Never freed.
@@ -33,40 +30,14 @@ const EVP_CIPHER* ecb_for(std::size_t key_size) noexcept {
 
 }  // namespace
 
-// Idle contexts of one direction, each with the key set and padding off: ECB over whole
-// blocks keeps no state between updates, so a context is reused as it is.
-struct AesBlockKey::Pool {
-    const EVP_CIPHER* cipher = nullptr;
-    std::string key;
-    int enc = 1;
-    std::mutex mu;
-    std::vector<CipherCtx> idle;
+// Contexts of one direction, each with the key set and padding off: ECB over whole blocks
+// keeps no state between updates, so a context is reused as it is.
+struct AesBlockKey::Pool : CipherCtxPool {
+    using CipherCtxPool::CipherCtxPool;
 
-    CipherCtx take() {
-        {
-            std::lock_guard lk(mu);
-            if (!idle.empty()) {
-                CipherCtx ctx = std::move(idle.back());
-                idle.pop_back();
-                return ctx;
-            }
-        }
-        CipherCtx ctx(EVP_CIPHER_CTX_new());
-        if (!ctx ||
-            EVP_CipherInit_ex(ctx.get(), cipher, nullptr,
-                              reinterpret_cast<const unsigned char*>(key.data()), nullptr,
-                              enc) != 1 ||
-            EVP_CIPHER_CTX_set_padding(ctx.get(), 0) != 1)
-            std::abort();
-        return ctx;
-    }
-    void give(CipherCtx ctx) {
-        constexpr std::size_t kMaxIdle = 16;
-        std::lock_guard lk(mu);
-        if (idle.size() < kMaxIdle) idle.push_back(std::move(ctx));
-    }
     void run(std::span<const char, kAesBlockSize> in, std::span<char, kAesBlockSize> out) {
         CipherCtx ctx = take();
+        if (!ctx) std::abort();
         int len = 0;
         if (EVP_CipherUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
                              reinterpret_cast<const unsigned char*>(in.data()),
@@ -75,18 +46,18 @@ struct AesBlockKey::Pool {
             std::abort();
         give(std::move(ctx));
     }
-    ~Pool() { OPENSSL_cleanse(key.data(), key.size()); }
 };
 
-AesBlockKey::AesBlockKey(std::string_view key)
-    : encrypting_(std::make_unique<Pool>()), decrypting_(std::make_unique<Pool>()) {
+AesBlockKey::AesBlockKey(std::string_view key) {
     const EVP_CIPHER* cipher = ecb_for(key.size());
     if (cipher == nullptr) throw std::invalid_argument("AES keys are 16 or 32 octets");
-    for (auto* p : {encrypting_.get(), decrypting_.get()}) {
-        p->cipher = cipher;
-        p->key.assign(key);
-    }
-    decrypting_->enc = 0;
+    constexpr CipherCtxPool::Init init = [](EVP_CIPHER_CTX* c, const EVP_CIPHER* cipher,
+                                            const unsigned char* k, int enc) {
+        return EVP_CipherInit_ex(c, cipher, nullptr, k, nullptr, enc) == 1 &&
+               EVP_CIPHER_CTX_set_padding(c, 0) == 1;
+    };
+    encrypting_ = std::make_unique<Pool>(cipher, key, 1, init);
+    decrypting_ = std::make_unique<Pool>(cipher, key, 0, init);
 }
 
 AesBlockKey::~AesBlockKey() = default;

@@ -11,13 +11,10 @@
 #include <stdexcept>
 #include <vector>
 
+#include "pushsvc/crypto/cipher_pool.h"
+
 namespace pushsvc::crypto {
 namespace {
-
-struct CtxFree {
-    void operator()(EVP_CIPHER_CTX* c) const noexcept { EVP_CIPHER_CTX_free(c); }
-};
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
 
 const unsigned char* bytes(std::string_view s) noexcept {
     return reinterpret_cast<const unsigned char*>(s.data());
@@ -106,42 +103,20 @@ std::optional<std::string> aes_gcm_open(std::string_view key, std::string_view i
     return out;
 }
 
-// Idle contexts, each with the key set (AES round keys and GHASH table computed): a call
-// takes one (making it if none is idle, i.e. when more threads than ever before open at
-// once) and gives it back. The key bytes are kept to make new ones, and wiped at the end.
-struct AesGcmKey::Pool {
-    const EVP_CIPHER* cipher = nullptr;
-    std::string key;
-    std::mutex mu;
-    std::vector<CipherCtx> idle;
-
-    CipherCtx take() {
-        {
-            std::lock_guard lk(mu);
-            if (!idle.empty()) {
-                CipherCtx ctx = std::move(idle.back());
-                idle.pop_back();
-                return ctx;
-            }
-        }
-        CipherCtx ctx(EVP_CIPHER_CTX_new());
-        if (ctx && EVP_DecryptInit_ex(ctx.get(), cipher, nullptr, bytes(key), nullptr) != 1)
-            ctx.reset();
-        return ctx;
-    }
-    void give(CipherCtx ctx) {
-        // A context is reused only through the IV-only init in open(), which restarts GCM.
-        constexpr std::size_t kMaxIdle = 16;
-        std::lock_guard lk(mu);
-        if (idle.size() < kMaxIdle) idle.push_back(std::move(ctx));
-    }
-    ~Pool() { OPENSSL_cleanse(key.data(), key.size()); }
+// Contexts of the key for decryption; a context is reused only through the IV-only init in
+// open(), which restarts GCM.
+struct AesGcmKey::Pool : CipherCtxPool {
+    using CipherCtxPool::CipherCtxPool;
 };
 
-AesGcmKey::AesGcmKey(std::string_view key) : pool_(std::make_unique<Pool>()) {
-    pool_->cipher = cipher_for(key.size());
-    if (pool_->cipher == nullptr) throw std::invalid_argument("AES-GCM keys are 16 or 32 octets");
-    pool_->key.assign(key);
+AesGcmKey::AesGcmKey(std::string_view key) {
+    const EVP_CIPHER* cipher = cipher_for(key.size());
+    if (cipher == nullptr) throw std::invalid_argument("AES-GCM keys are 16 or 32 octets");
+    pool_ = std::make_unique<Pool>(
+        cipher, key, 0,
+        [](EVP_CIPHER_CTX* c, const EVP_CIPHER* cipher, const unsigned char* k, int) {
+            return EVP_DecryptInit_ex(c, cipher, nullptr, k, nullptr) == 1;
+        });
 }
 
 AesGcmKey::~AesGcmKey() = default;
