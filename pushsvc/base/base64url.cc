@@ -70,27 +70,30 @@ std::optional<std::string> decode(std::string_view text, bool allow_std) {
 }  // namespace
 
 std::string base64url_encode(std::string_view bytes) {
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
+    // Sized once and written by index (string::push_back per character cost ~15 instructions
+    // each; a message URL is encoded on every push).
+    std::string out(bytes.size() / 3 * 4 + (bytes.size() % 3 == 0 ? 0 : bytes.size() % 3 + 1),
+                    '\0');
+    char* o = out.data();
     std::size_t i = 0;
     for (; i + 3 <= bytes.size(); i += 3) {
         std::uint32_t n = (std::uint8_t(bytes[i]) << 16) | (std::uint8_t(bytes[i + 1]) << 8) |
                           std::uint8_t(bytes[i + 2]);
-        out.push_back(kUrlAlphabet[(n >> 18) & 63]);
-        out.push_back(kUrlAlphabet[(n >> 12) & 63]);
-        out.push_back(kUrlAlphabet[(n >> 6) & 63]);
-        out.push_back(kUrlAlphabet[n & 63]);
+        *o++ = kUrlAlphabet[(n >> 18) & 63];
+        *o++ = kUrlAlphabet[(n >> 12) & 63];
+        *o++ = kUrlAlphabet[(n >> 6) & 63];
+        *o++ = kUrlAlphabet[n & 63];
     }
     std::size_t rest = bytes.size() - i;
     if (rest == 1) {
         std::uint32_t n = std::uint8_t(bytes[i]) << 16;
-        out.push_back(kUrlAlphabet[(n >> 18) & 63]);
-        out.push_back(kUrlAlphabet[(n >> 12) & 63]);
+        *o++ = kUrlAlphabet[(n >> 18) & 63];
+        *o++ = kUrlAlphabet[(n >> 12) & 63];
     } else if (rest == 2) {
         std::uint32_t n = (std::uint8_t(bytes[i]) << 16) | (std::uint8_t(bytes[i + 1]) << 8);
-        out.push_back(kUrlAlphabet[(n >> 18) & 63]);
-        out.push_back(kUrlAlphabet[(n >> 12) & 63]);
-        out.push_back(kUrlAlphabet[(n >> 6) & 63]);
+        *o++ = kUrlAlphabet[(n >> 18) & 63];
+        *o++ = kUrlAlphabet[(n >> 12) & 63];
+        *o++ = kUrlAlphabet[(n >> 6) & 63];
     }
     return out;
 }

@@ -124,7 +124,13 @@ PushService::PushService(ServiceOptions options, store::Store& store, EndpointCo
       audiences_(audiences_for(options_.origin, options_.profile)) {}
 
 std::string PushService::message_url(std::string_view message_id) const {
-    return options_.origin + std::string(kMessagePrefix) + base::base64url_encode(message_id);
+    // One allocation for the URL (every 201 carries one).
+    std::string url;
+    url.reserve(options_.origin.size() + kMessagePrefix.size() + (message_id.size() * 4 + 2) / 3);
+    url += options_.origin;
+    url += kMessagePrefix;
+    url += base::base64url_encode(message_id);
+    return url;
 }
 
 std::string PushService::endpoint_url(const store::SubscriptionRecord& sub) const {
