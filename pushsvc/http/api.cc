@@ -75,6 +75,9 @@ void Api::handle(Request req, Responder respond) {
         route = "subscribe";
     } else if (auto token = segment_after(path, kPushPrefix); !token.empty()) {
         if (req.method != "POST") return respond(method_not_allowed("POST"));
+        // Stored with the other pushes of its group in one write when the store can (group
+        // commit): answered when the group ends, after the write.
+        if (req.group && service_.batches_pushes()) return join_push_group(req, token, respond);
         work = [this, req = std::move(req), token = std::string(token)]() mutable {
             return push(req, token);
         };
@@ -171,8 +174,7 @@ Response Api::subscribe(const Request& req) {
     return r;
 }
 
-Response Api::push(Request& req, std::string_view token) {
-    auto started = std::chrono::steady_clock::now();
+webpush::PushRequest Api::push_request(Request& req, std::string_view token) {
     webpush::PushRequest preq;
     preq.token = std::string(token);
     preq.ttl = req.headers.get("ttl");
@@ -186,8 +188,11 @@ Response Api::push(Request& req, std::string_view token) {
     preq.link = req.headers.get("link");
     preq.body = std::move(req.body);
     preq.client = req.client;
-    std::uint32_t retry_after_s = 0;
-    auto out = service_.push(std::move(preq), &retry_after_s);
+    return preq;
+}
+
+Response Api::push_response(const result<webpush::PushOutcome>& out, std::uint32_t retry_after_s,
+                            std::chrono::steady_clock::time_point started) const {
     if (!out) return error(to_errc(out.error()), retry_after_s);
     obs::catalog().push_accepted.inc();
     obs::catalog().push_seconds.observe_us(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -200,6 +205,65 @@ Response Api::push(Request& req, std::string_view token) {
     r.headers.add("ttl", std::to_string(out->ttl_kept));
     if (!out->receipt_url.empty()) r.headers.add("link", link(out->receipt_url, kRelReceipt));
     return r;
+}
+
+Response Api::push(Request& req, std::string_view token) {
+    auto started = std::chrono::steady_clock::now();
+    std::uint32_t retry_after_s = 0;
+    auto out = service_.push(push_request(req, token), &retry_after_s);
+    return push_response(out, retry_after_s, started);
+}
+
+// Collects the pushes of one RequestGroup; when the group ends, stores them with one
+// PushService::push_batch (inline, or as one job on the store pool) and answers each.
+class Api::PushGroup final : public GroupWork {
+  public:
+    explicit PushGroup(Api& api) : api_(api) {}
+
+    void add(webpush::PushRequest req, Responder respond) {
+        reqs_.push_back(std::move(req));
+        responders_.push_back(std::move(respond));
+        started_.push_back(std::chrono::steady_clock::now());
+    }
+
+    void run() override {
+        auto job = [&api = api_, reqs = std::move(reqs_), responders = std::move(responders_),
+                    started = std::move(started_)]() mutable {
+            std::vector<std::uint32_t> retry_after(reqs.size(), 0);
+            std::vector<Response> answers;
+            answers.reserve(reqs.size());
+            // The boundary handle() keeps for store work: an exception answers the group 500.
+            try {
+                auto outs = api.service_.push_batch(reqs, retry_after);
+                for (std::size_t i = 0; i < outs.size(); ++i)
+                    answers.push_back(api.push_response(outs[i], retry_after[i], started[i]));
+            } catch (...) {
+                spdlog::error("push group failed, answered 500: {}",
+                              base::current_exception_text());
+                answers.clear();
+            }
+            for (std::size_t i = 0; i < responders.size(); ++i)
+                responders[i](i < answers.size() ? std::move(answers[i])
+                                                 : api.error(errc::internal));
+        };
+        if (api_.offload_) {
+            api_.offload_(std::move(job));
+        } else {
+            job();
+        }
+    }
+
+  private:
+    Api& api_;
+    std::vector<webpush::PushRequest> reqs_;
+    std::vector<Responder> responders_;
+    std::vector<std::chrono::steady_clock::time_point> started_;
+};
+
+void Api::join_push_group(Request& req, std::string_view token, Responder& respond) {
+    auto& group =
+        req.group->work<PushGroup>(this, [this] { return std::make_unique<PushGroup>(*this); });
+    group.add(push_request(req, token), std::move(respond));
 }
 
 Response Api::delete_resource(std::string_view path) {

@@ -15,6 +15,7 @@
 //
 // Thread-safety: handle() may be called from any network thread concurrently.
 
+#include <chrono>
 #include <functional>
 #include <optional>
 
@@ -49,6 +50,12 @@ class Api {
   private:
     Response subscribe(const Request& req);
     Response push(Request& req, std::string_view token);
+    // The pushes of one RequestGroup (an HTTP/2 read), stored together when it ends.
+    class PushGroup;
+    void join_push_group(Request& req, std::string_view token, Responder& respond);
+    static webpush::PushRequest push_request(Request& req, std::string_view token);
+    Response push_response(const result<webpush::PushOutcome>& out, std::uint32_t retry_after_s,
+                           std::chrono::steady_clock::time_point started) const;
     Response delete_resource(std::string_view path);
     void monitor(Request& req, std::string_view path, Responder& respond);
     // retry_after_s: Retry-After of a 429 (0: error_response's default).

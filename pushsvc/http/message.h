@@ -60,6 +60,41 @@ class Pusher {
     virtual std::string tag() const { return {}; }
 };
 
+// Work a handler holds back for all requests of a RequestGroup and does once at its end. run()
+// must answer every request it holds (an error response when it fails).
+class GroupWork {
+  public:
+    virtual ~GroupWork() = default;
+    virtual void run() = 0;
+};
+
+// Requests that arrived together: with HTTP/2, every request one read of the connection
+// brought in (Request::group). A handler may collect work of several of them here and do it
+// once when the session ends the group: after it handed the group's last request to the
+// handler, before it writes (http::Api: the pushes' store writes, one WAL append for all).
+// Used on the session's executor only, for the length of one dispatch.
+class RequestGroup {
+  public:
+    // The work `owner` keeps in this group, made by `make()` (a unique_ptr<W>) on first use.
+    template <class W, class Make>
+    W& work(const void* owner, Make&& make) {
+        for (auto& [o, w] : works_)
+            if (o == owner) return static_cast<W&>(*w);
+        auto made = make();
+        W& out = *made;
+        works_.emplace_back(owner, std::move(made));
+        return out;
+    }
+    // Runs every work in the order it was made; called once, by the session.
+    void end() {
+        auto works = std::move(works_);
+        for (auto& [owner, w] : works) w->run();
+    }
+
+  private:
+    std::vector<std::pair<const void*, std::unique_ptr<GroupWork>>> works_;
+};
+
 struct Request {
     std::string method;     // "POST", "GET", ...
     std::string target;     // origin-form path with query, e.g. "/wpush/v2/abc"
@@ -71,6 +106,9 @@ struct Request {
     std::string client;
     bool can_push = false;           // HTTP/2 with SETTINGS_ENABLE_PUSH=1 (RFC 8030 §6)
     std::shared_ptr<Pusher> pusher;  // set for HTTP/2 GETs when can_push
+    // Set by sessions that can group requests (HTTP/2, per read); valid only during the
+    // handler call it is given to. nullptr: answer this request on its own.
+    RequestGroup* group = nullptr;
     // The client's IP address as text ("192.0.2.1", "::1"), no port; "" when unknown (a
     // request built in a test). Set by the sessions from net::SessionContext.
     std::string peer_address;

@@ -190,17 +190,20 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
         arm_timer();
     }
 
-    // Handler calls happen here, outside nghttp2 callbacks. A handler that answers at once
-    // (every push with store.sync off) has its response submitted directly, so one write
-    // after this carries the responses to everything one read brought in; answers from other
-    // threads or later are posted to the connection's executor.
+    // Handler calls happen here, outside nghttp2 callbacks. The requests of one read form one
+    // http::RequestGroup, ended after the last of them (the pushes' group commit). A handler
+    // that answers at once or at the group's end (pushes with store.sync off) has its response
+    // submitted directly, so one write after this carries the responses to everything one
+    // read brought in; answers from other threads or later are posted to the executor.
     void dispatch_ready() {
         struct Dispatching {  // restored on every way out
             const void* outer = tl_dispatching;
             explicit Dispatching(const void* self) { tl_dispatching = self; }
             ~Dispatching() { tl_dispatching = outer; }
         } dispatching(this);
+        http::RequestGroup group;
         for (auto& r : engine_.take_ready()) {
+            r.request.group = &group;
             http::Responder responder = [weak = this->weak_from_this(), ex = ex_,
                                          id = r.stream_id](http::Response res) {
                 if (auto s = weak.lock(); s && tl_dispatching == s.get()) {
@@ -243,6 +246,7 @@ class Connection : public net::Connection, public std::enable_shared_from_this<C
                                         http::error_response(errc::internal, ctx_.profile));
             }
         }
+        group.end();  // GroupWork::run answers what it holds, failures included
     }
 
     // The connection whose dispatch_ready() runs on this thread, if any.

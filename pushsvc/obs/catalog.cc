@@ -136,6 +136,11 @@ Catalog::Catalog()
                             "Push messages accepted from application servers (201/202).")),
       push_seconds(histogram("pushsvc_push_seconds",
                              "Time to accept a push message, from request to response.")),
+      push_group_commits(counter("pushsvc_push_group_commits_total",
+                                 "Store writes that committed two or more pushes of one HTTP/2 "
+                                 "read at once (one WAL append; group commit).")),
+      push_grouped(counter("pushsvc_push_grouped_total",
+                           "Pushes stored by group commits (pushsvc_push_group_commits_total).")),
       delivered(counter("pushsvc_delivered_total",
                         "Messages acknowledged by user agents over WebSocket.")),
       monitors(counter("pushsvc_monitors_total",

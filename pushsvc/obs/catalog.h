@@ -98,6 +98,8 @@ struct Catalog {
     Counter& subscriptions;
     Counter& push_accepted;
     Histogram& push_seconds;
+    Counter& push_group_commits;  // store writes of two or more pushes of one HTTP/2 read
+    Counter& push_grouped;        // pushes stored by those writes
     Counter& delivered;
     Counter& monitors;
     Counter& monitor_errors;

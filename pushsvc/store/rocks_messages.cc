@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "pushsvc/store/rocks_store_impl.h"
@@ -12,67 +13,167 @@ namespace pushsvc::store {
 // --- messages ---
 
 result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg, std::size_t max_queued) {
-    std::optional<std::string> replaced;
-    {
-        // Same user agent -> same stripe: the cap check, the topic lookup, the seq and the
-        // write are one step for every writer of this queue (RFC 8030 §5.4 replacement is
-        // race-free, and the cap exact).
-        std::lock_guard lk(impl_->stripe(msg.uaid));
+    MessageRecord* one[] = {&msg};
+    return std::move(enqueue_batch(one, max_queued).front());
+}
+
+namespace {
+
+// The stripes a batch's user agents hash to, locked in ascending order (every writer that
+// holds two stripes at once takes them in that order, and single writers hold one: no
+// deadlock) and released when this goes out of scope.
+class StripeLocks {
+  public:
+    StripeLocks(std::array<std::mutex, kStripes>& stripes, std::array<bool, kStripes> used)
+        : stripes_(stripes), used_(used) {
+        for (std::size_t i = 0; i < kStripes; ++i)
+            if (used_[i]) stripes_[i].lock();
+    }
+    ~StripeLocks() { unlock(); }
+    StripeLocks(const StripeLocks&) = delete;
+    StripeLocks& operator=(const StripeLocks&) = delete;
+    void unlock() {
+        for (std::size_t i = kStripes; i-- > 0;)
+            if (std::exchange(used_[i], false)) stripes_[i].unlock();
+    }
+
+  private:
+    std::array<std::mutex, kStripes>& stripes_;
+    std::array<bool, kStripes> used_;
+};
+
+// A message of the batch that is in the WriteBatch.
+struct Staged {
+    MessageRecord* msg = nullptr;
+    std::size_t index = 0;           // in the batch (and in its results)
+    std::size_t caller_id_size = 0;  // msg->id before the locator was appended
+    std::string qkey, tkey;          // tkey: "" without a topic
+    bool replacement = false;        // replaced a message: the queue did not grow
+    bool live = true;                // false: a later message of the batch replaced it
+};
+
+}  // namespace
+
+std::vector<Store::Enqueued> RocksStore::enqueue_batch(std::span<MessageRecord* const> msgs,
+                                                       std::size_t max_queued) {
+    std::vector<Enqueued> out;
+    out.reserve(msgs.size());
+    std::vector<Staged> staged;
+    staged.reserve(msgs.size());
+    std::size_t body_bytes = 0;
+    std::array<bool, kStripes> used{};
+    for (const MessageRecord* msg : msgs) {
+        used[Impl::stripe_of(msg->uaid)] = true;
+        body_bytes += msg->body.size();
+    }
+    // Sized once for the records (bodies and ~200 octets of fields each) and their index
+    // entries: a batch that grows by doubling copies the 3 KB bodies again at each step.
+    rocksdb::WriteBatch batch(body_bytes + 1024 * msgs.size());
+    // The user agents' stripes make the cap check, the topic lookup, the seq and the write one
+    // step for every writer of these queues (RFC 8030 §5.4 replacement is race-free, and the
+    // cap exact), for the whole batch.
+    StripeLocks locks(impl_->stripes, used);
+    for (std::size_t i = 0; i < msgs.size(); ++i) {
+        MessageRecord& msg = *msgs[i];
         if (max_queued != kNoQueueCap) {
             auto queued = impl_->queued_locked(msg.uaid, max_queued);
-            if (!queued) return failure();
-            if (*queued >= max_queued) return errc::too_many_requests;
+            if (!queued) {
+                out.push_back(failure());
+                continue;
+            }
+            // The batch's earlier messages to this queue count as queued already.
+            std::size_t n = *queued;
+            for (const auto& s : staged) n += !s.replacement && s.msg->uaid == msg.uaid;
+            if (n >= max_queued) {
+                out.emplace_back(errc::too_many_requests);
+                continue;
+            }
         }
-        // Sized once for the record (the body and ~200 octets of fields) and its index
-        // entries: a batch that grows by doubling copies the 3 KB body again at each step.
-        rocksdb::WriteBatch batch(msg.body.size() + 1024);
-        const std::string tkey =
-            msg.topic.empty() ? std::string() : topic_key(msg.subscription_id, msg.topic);
-        if (!tkey.empty()) {
-            std::string old_id;
-            switch (impl_->get(tkey, old_id)) {
-                case Got::failed:
-                    return failure();
-                case Got::absent:
-                    break;
-                case Got::found: {
-                    auto old_qkey = impl_->queue_key_of(old_id);
-                    if (!old_qkey) return failure();
-                    if (!*old_qkey) break;
-                    auto old = impl_->get_record<MessageRecord>(**old_qkey);
-                    if (!old) return failure();
-                    if (*old) {
-                        impl_->erase_message(batch, **old_qkey, **old);
-                        replaced = std::move(old_id);
+        Staged st{.msg = &msg, .index = i, .caller_id_size = msg.id.size()};
+        std::optional<std::string> replaced;
+        if (!msg.topic.empty()) {
+            st.tkey = topic_key(msg.subscription_id, msg.topic);
+            // The holder of the topic is the batch's own latest message with it, if any (its
+            // topic key is in the WriteBatch, not yet in the database).
+            Staged* holder = nullptr;
+            for (auto& s : staged)
+                if (s.live && s.tkey == st.tkey) holder = &s;
+            if (holder) {
+                impl_->erase_message(batch, holder->qkey, *holder->msg);
+                holder->live = false;
+                replaced = holder->msg->id;
+            } else {
+                std::string old_id;
+                bool failed = false;
+                switch (impl_->get(st.tkey, old_id)) {
+                    case Got::failed:
+                        failed = true;
+                        break;
+                    case Got::absent:
+                        break;
+                    case Got::found: {
+                        auto old_qkey = impl_->queue_key_of(old_id);
+                        if (!old_qkey) {
+                            failed = true;
+                            break;
+                        }
+                        if (!*old_qkey) break;
+                        auto old = impl_->get_record<MessageRecord>(**old_qkey);
+                        if (!old) {
+                            failed = true;
+                            break;
+                        }
+                        if (*old) {
+                            impl_->erase_message(batch, **old_qkey, **old);
+                            replaced = std::move(old_id);
+                        }
                     }
+                }
+                if (failed) {
+                    out.push_back(failure());
+                    continue;
                 }
             }
         }
         auto seq = impl_->next_seq();
-        if (!seq) return failure();
+        if (!seq) {
+            out.push_back(failure());
+            continue;
+        }
         msg.seq = *seq;
         // The id handed out names where the message is (rocks_keys.h): no id index to write.
-        const std::size_t caller_id_size = msg.id.size();
         const std::string xkey = expiry_key(msg.expires_ms, msg.seq);
         msg.id += impl_->sealed_locator(xkey);
-        const std::string qkey = queue_key(msg.uaid, msg.seq);
-        batch.Put(slice(qkey), slice(codec::encode(msg))).PermitUncheckedError();
+        st.qkey = queue_key(msg.uaid, msg.seq);
+        batch.Put(slice(st.qkey), slice(codec::encode(msg))).PermitUncheckedError();
         batch
             .Put(slice(xkey),
-                 slice(expiry_value(qkey, msg.received_ms, msg.id, msg.subscription_id, msg.topic,
-                                    msg.receipt_status == 0 ? msg.receipt_id : "")))
+                 slice(expiry_value(st.qkey, msg.received_ms, msg.id, msg.subscription_id,
+                                    msg.topic, msg.receipt_status == 0 ? msg.receipt_id : "")))
             .PermitUncheckedError();
-        if (!tkey.empty()) batch.Put(slice(tkey), slice(msg.id)).PermitUncheckedError();
-        if (!impl_->write(batch)) {
-            impl_->counts(msg.uaid).forget(msg.uaid);
-            msg.id.resize(caller_id_size);
-            return failure();
-        }
-        if (!replaced) impl_->counts(msg.uaid).added(msg.uaid);  // a replacement: same length
-        impl_->expiry_enqueued(msg.expires_ms);
+        if (!st.tkey.empty()) batch.Put(slice(st.tkey), slice(msg.id)).PermitUncheckedError();
+        st.replacement = replaced.has_value();
+        staged.push_back(std::move(st));
+        out.emplace_back(std::move(replaced));
     }
-    if (auto r = impl_->make_durable(); !r) return failure();
-    return replaced;
+    if (staged.empty()) return out;
+    if (!impl_->write(batch)) {
+        for (auto& s : staged) {
+            impl_->counts(s.msg->uaid).forget(s.msg->uaid);
+            s.msg->id.resize(s.caller_id_size);
+            out[s.index] = failure();
+        }
+        return out;
+    }
+    for (const auto& s : staged) {
+        if (!s.replacement) impl_->counts(s.msg->uaid).added(s.msg->uaid);
+        impl_->expiry_enqueued(s.msg->expires_ms);
+    }
+    locks.unlock();
+    // One fsync for the batch (and, through the group commit, for concurrent writers).
+    if (auto r = impl_->make_durable(); !r)
+        for (const auto& s : staged) out[s.index] = failure();
+    return out;
 }
 
 result<std::vector<MessageRecord>> RocksStore::pending(std::string_view uaid, base::UnixMs now,

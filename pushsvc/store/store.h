@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +77,24 @@ class Store {
     result<std::optional<std::string>> enqueue(MessageRecord& msg) {
         return enqueue(msg, kNoQueueCap);
     }
+
+    // Enqueues msgs[0], msgs[1], ... as enqueue() called for each in that order would: a later
+    // message sees the earlier ones (the queue cap counts them, a Topic replaces an earlier
+    // message of the batch), and out[i] is what enqueue() would have returned for msgs[i]. A
+    // store that can writes them all at once (batched_enqueue()); every message whose result
+    // is a value is in the WAL (with `sync`, fsynced) when this returns. The default is a
+    // loop of enqueue() (MemoryStore, PgStore).
+    using Enqueued = result<std::optional<std::string>>;
+    virtual std::vector<Enqueued> enqueue_batch(std::span<MessageRecord* const> msgs,
+                                                std::size_t max_queued) {
+        std::vector<Enqueued> out;
+        out.reserve(msgs.size());
+        for (MessageRecord* msg : msgs) out.push_back(enqueue(*msg, max_queued));
+        return out;
+    }
+    // Whether enqueue_batch() is one write (one WAL append, one fsync) rather than a loop: only
+    // then do callers gain by collecting messages for it (http::Api, per HTTP/2 read).
+    virtual bool batched_enqueue() const noexcept { return false; }
 
     // Unexpired messages of a user agent in arrival order with seq > after_seq, at most
     // `limit`.

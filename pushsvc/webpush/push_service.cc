@@ -94,10 +94,6 @@ std::optional<std::string> id_from_link(std::string_view uri, std::string_view p
     return id_from_segment(uri.substr(prefix.size()));
 }
 
-// Receipt subscriptions are queues of their own; their key cannot be a uaid a WebSocket hello
-// could name (those are 16 bytes).
-std::string receipt_queue(std::string_view rid) { return "R" + std::string(rid); }
-
 // "Seen" is recorded at most once per this period per user agent (or per half its idle age,
 // when that is shorter, as for receipt subscriptions under a short push.max_ttl): idleness is
 // counted in days, and a write per reconnect would cost a store write per hello.
@@ -111,6 +107,10 @@ bool wants_receipt(const store::MessageRecord& m) {
 }  // namespace
 
 std::string new_id() { return crypto::random_bytes(kIdBytes); }
+
+// Receipt subscriptions are queues of their own; their key cannot be a uaid a WebSocket hello
+// could name (those are 16 bytes).
+std::string receipt_queue(std::string_view receipt_id) { return "R" + std::string(receipt_id); }
 
 PushService::PushService(ServiceOptions options, store::Store& store, EndpointCodec codec,
                          const base::Clock& clock)
@@ -173,131 +173,6 @@ result<Subscription> PushService::subscribe(const SubscribeRequest& req) {
     if (rfc8030)
         out.set_url = options_.origin + std::string(kSetPrefix) + base::base64url_encode(sub.uaid);
     out.record = std::move(sub);
-    return out;
-}
-
-result<void> PushService::check_vapid(const PushRequest& req, const store::SubscriptionRecord& sub,
-                                      const EndpointToken& token, std::string& verified_key) {
-    bool strict = options_.profile == config::Profile::strict;
-    bool restricted = !sub.app_server_key.empty();
-    vapid::ParseOptions parse_opts{.allow_bearer = !strict, .allow_padded_key = !strict};
-    auto parsed = vapid_headers_.parse(req.authorization, req.crypto_key, parse_opts);
-    if (!parsed) {
-        // Unrestricted subscriptions: credentials are optional; strict refuses bad ones
-        // (R8292-2-f), compat ignores them and uses nothing from them (A-8, R8292-2-g).
-        if (!restricted && (parsed.error() == errc::vapid_missing || !strict)) return {};
-        return parsed.error();
-    }
-    const vapid::Credentials& creds = (*parsed)->creds;
-    if (restricted) {
-        // R8292-4.2-g: the key must be the one the subscription was restricted to; the token
-        // carries its hash, so a forged endpoint for another key cannot pass either.
-        if (!crypto::constant_time_equal(creds.key, sub.app_server_key) ||
-            !crypto::constant_time_equal((*parsed)->key_hash, token.key_hash))
-            return errc::vapid_key_mismatch;
-    }
-    vapid::VerifyOptions verify{audiences_, clock_.now_ms(), options_.vapid_skew_s};
-    if (auto claims = vapid_cache_.verify(creds, (*parsed)->token_id, verify); !claims) {
-        if (!restricted && !strict) return {};
-        return errc::vapid_invalid;
-    }
-    verified_key = creds.key;
-    return {};
-}
-
-result<PushOutcome> PushService::push(PushRequest req, std::uint32_t* retry_after_s) {
-    auto token = codec_.decode(req.token);
-    if (!token) return token.error();
-    auto sub = store_.get_subscription(token->subscription_id);
-    if (!sub) return sub.error();
-    if (!*sub) return errc::subscription_gone;  // removed or expired (R8030-7.3-d)
-    // An owner unseen for push.ua_idle_days is gone for senders at once, before collection
-    // removes it, so they stop pushing (R8030-7.3-d).
-    if (auto owner = live_user_agent((*sub)->uaid); !owner || !*owner)
-        return owner ? errc::subscription_gone : owner.error();
-    if (req.body.size() > options_.max_body_bytes) return errc::payload_too_large;
-
-    std::string vapid_key;
-    if (auto r = check_vapid(req, **sub, *token, vapid_key); !r) return r.error();
-    // Per sender (R8030-8.4-b), TTL 0 included, before anything is stored (so a refused push
-    // leaves no receipt subscription). A restricted subscription's key is the sender's
-    // identity; an unrestricted one takes any key, so there the address is.
-    if (auto admit = rate_limits_.take_push((*sub)->app_server_key, req.client); !admit) {
-        if (retry_after_s) *retry_after_s = admit.retry_after_s;
-        return errc::rate_limited;
-    }
-
-    auto ttl = parse_ttl(req.ttl, options_.max_ttl);
-    if (!ttl) return ttl.error();
-    auto urgency = parse_urgency(req.urgency);
-    if (!urgency) return urgency.error();
-    auto topic = parse_topic(req.topic, options_.profile);
-    if (!topic) return topic.error();
-    auto enc = parse_encoding({req.content_encoding, req.encryption, req.crypto_key, req.body},
-                              options_.profile);
-    if (!enc) return enc.error();
-    // R8292-3.2-b / RVAPID01-4-c: the sender's ECDH key must differ from its signing key.
-    if (!vapid_key.empty() && !enc->sender_key.empty() && enc->sender_key == vapid_key)
-        return errc::same_key;
-
-    base::UnixMs now = clock_.now_ms();
-    PushOutcome out;
-    auto& msg = out.message;
-    msg.id = new_id();
-    msg.uaid = (*sub)->uaid;
-    msg.subscription_id = (*sub)->id;
-    msg.received_ms = now;
-    msg.ttl_s = ttl->kept;
-    msg.expires_ms = now + std::int64_t(ttl->kept) * 1000;
-    msg.urgency = static_cast<std::uint8_t>(*urgency);
-    msg.topic = std::move(*topic);
-    if (enc->coding == Coding::aes128gcm) msg.content_encoding = "aes128gcm";
-    if (enc->coding == Coding::aesgcm) msg.content_encoding = "aesgcm";
-    msg.encryption = std::move(enc->encryption);
-    msg.crypto_key = std::move(enc->crypto_key);
-    msg.body = std::move(req.body);
-    out.ttl_kept = ttl->kept;
-    if (ttl->kept == 0) {
-        // TTL 0: delivered now if the UA is online, otherwise it expires at once
-        // (R8030-5.2-i). Either way the sender gets 201: it was accepted. It is never
-        // stored, so nothing could confirm it: Prefer: respond-async is not honoured (a
-        // preference, RFC 7240 §2) and no receipt subscription is made for it.
-        out.location = message_url(msg.id);
-        if (notifier_) notifier_->notify(msg, false);
-        return out;
-    }
-    // A receipt subscription the sender names must exist (R8030-5.1-h); a new one is made
-    // only for a push that is accepted, so refused pushes leave nothing behind.
-    std::string new_receipts;  // a receipt subscription made for this push, to undo on refusal
-    if (parse_prefer(req.prefer).respond_async) {
-        auto rid = named_receipt_subscription(req);
-        if (!rid) return rid.error();
-        if (rid->empty()) {
-            *rid = new_id();
-            new_receipts = receipt_queue(*rid);
-            base::UnixMs created = clock_.now_ms();
-            if (auto r = store_.put_user_agent(
-                    {new_receipts, created, created, store::AgentKind::receipts});
-                !r)
-                return r.error();
-        }
-        msg.receipt_id = *rid;
-        out.receipt_url =
-            options_.origin + std::string(kReceiptPrefix) + base::base64url_encode(*rid);
-    }
-    // Per-UA queue cap (errc::too_many_requests): the sender backs off instead of the service
-    // dropping anything. A Topic message may replace one instead of growing the queue, but
-    // the cap counts it too.
-    auto replaced = store_.enqueue(msg, options_.max_queued_per_ua);
-    if (!replaced) {
-        if (!new_receipts.empty() && !store_.delete_user_agent(new_receipts))
-            spdlog::warn("receipt: could not remove the receipt subscription of a refused push");
-        return replaced.error();
-    }
-    // The id as the store left it (Store::enqueue may have extended it).
-    out.location = message_url(msg.id);
-    // A replaced message is gone with whatever it was owed: no receipt (R8030-5.4-d).
-    if (notifier_) notifier_->notify(msg, true);
     return out;
 }
 

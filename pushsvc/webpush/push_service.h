@@ -11,8 +11,10 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pushsvc/base/clock.h"
 #include "pushsvc/base/result.h"
@@ -99,6 +101,14 @@ struct PushOutcome {
     std::string receipt_url;  // receipt subscription when asked for: answer 202 (§5.1)
 };
 
+// A push checked and ready to store (PushService::prepare_push): stored alone (push()) or
+// with the other pushes of one HTTP/2 read (push_batch()), then finished (finish_push()).
+struct PreparedPush {
+    PushOutcome out;
+    bool store = true;         // false: TTL 0, never stored
+    std::string new_receipts;  // a receipt subscription made for this push: undone on refusal
+};
+
 // The kinds of resources a monitoring GET may name (RFC 8030 §6, §6.1, §6.3).
 enum class MonitorKind { subscription, set, receipts };
 
@@ -123,6 +133,16 @@ class PushService {
     // errc::rate_limited when the sender is over rate.push_*: then `retry_after_s` (if given)
     // is set to the seconds until it may push again.
     result<PushOutcome> push(PushRequest req, std::uint32_t* retry_after_s = nullptr);
+    // Pushes that arrived together (one HTTP/2 read): each is checked as push() checks it, in
+    // order, then the ones to store are written by one Store::enqueue_batch (one WAL append;
+    // the queue cap and Topic replacement see the earlier pushes of the batch) and finished.
+    // out[i] answers reqs[i] as push() would have; retry_after_s[i] is set for a 429 of a
+    // rate limit. Every accepted message is in the WAL when this returns.
+    std::vector<result<PushOutcome>> push_batch(std::span<PushRequest> reqs,
+                                                std::span<std::uint32_t> retry_after_s);
+    // Whether push_batch() writes its pushes at once (Store::batched_enqueue); if not, callers
+    // gain nothing by collecting pushes for it.
+    bool batches_pushes() const noexcept { return store_.batched_enqueue(); }
 
     // The rate limits of every transport (subscribe and hello limits are applied by the
     // HTTP API and the WebSocket channel, before they call in here).
@@ -179,6 +199,12 @@ class PushService {
     std::string endpoint_url(const store::SubscriptionRecord& sub) const;
 
   private:
+    // push() up to the store: token, subscription, owner, VAPID, rate limit, headers, and a
+    // receipt subscription when one is asked for (push_ingest.cc).
+    result<PreparedPush> prepare_push(PushRequest req, std::uint32_t* retry_after_s);
+    // After the store's answer: the Location and the notification, or the receipt
+    // subscription undone on refusal.
+    result<PushOutcome> finish_push(PreparedPush& p, store::Store::Enqueued stored);
     result<void> check_vapid(const PushRequest& req, const store::SubscriptionRecord& sub,
                              const EndpointToken& token, std::string& verified_key);
     result<std::string> named_receipt_subscription(const PushRequest& req);
@@ -210,5 +236,9 @@ class PushService {
 
 // 16 random bytes: subscription, user-agent and message ids (>= 120 bits, RFC 8030 §8.3).
 std::string new_id();
+
+// The queue (user agent record) of receipt subscription `receipt_id`: a key no WebSocket
+// hello could name (those are 16 bytes).
+std::string receipt_queue(std::string_view receipt_id);
 
 }  // namespace pushsvc::webpush
