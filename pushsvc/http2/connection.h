@@ -1,9 +1,9 @@
 #pragma once
 // HTTP/2 server connections (RFC 9113) over a plain (h2c prior knowledge, RFC 9113 §3.3) or
 // TLS (ALPN "h2", RFC 9113 §3.2) stream. A Connection owns the stream, an http2::Engine
-// (nghttp2_session + stream map), an 16 KiB read buffer and one write buffer; it lives on the
-// stream's strand and is kept alive by its pending operations. One write is in flight at a
-// time; frames queued meanwhile go out with the next write.
+// (nghttp2_session + stream map), a read buffer (16 KiB, 64 KiB once a read fills it) and one
+// write buffer; it lives on the stream's strand and is kept alive by its pending operations.
+// One write is in flight at a time; frames queued meanwhile go out with the next write.
 //
 // - Requests are handed to the application handler after nghttp2_session_mem_recv returns,
 //   never from inside an nghttp2 callback; the Responder (any thread) posts the response to
