@@ -83,16 +83,18 @@ class ServiceNotifier final : public webpush::Notifier {
   public:
     ServiceNotifier(delivery::Hub& hub, Housekeeping& housekeeping, cluster::Router* router)
         : hub_(hub), housekeeping_(housekeeping), router_(router) {}
-    void notify(const store::MessageRecord& message, bool stored) override {
+    void notify(const store::MessageRecord& message, bool stored,
+                const store::RouteSeen& route) override {
         if (stored) housekeeping_.expiring_at(message.expires_ms);
-        hub_.notify(message, stored);
+        hub_.wake(message, stored);
         if (!router_) return;
         using Kind = cluster::Event::Kind;
         router_->forward(
             {.kind = stored ? Kind::wake : Kind::direct,
              .uaid = message.uaid,
              .id = {},
-             .message = stored ? nullptr : std::make_shared<const store::MessageRecord>(message)});
+             .message = stored ? nullptr : std::make_shared<const store::MessageRecord>(message)},
+            route);
     }
     void acknowledged(const std::string& uaid, const std::string& message_id) override {
         hub_.acknowledged(uaid, message_id);
@@ -122,6 +124,7 @@ std::unique_ptr<store::Store> open_store(const config::Config& cfg, const base::
                              .pool_size = int(pg.pool_size),
                              .connect_timeout_ms = int(pg.connect_timeout_ms),
                              .statement_timeout_ms = int(pg.statement_timeout_ms),
+                             .cache_ms = int(pg.cache_ms),
                              .clock = &clock},
             error);
         if (!store) throw std::runtime_error("cannot open the PostgreSQL store: " + error);

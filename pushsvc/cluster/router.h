@@ -67,7 +67,8 @@ class Router final : public delivery::Presence {
 
     // After the local hub was told about `event`: tells the node that holds the user agent,
     // when that is another node.
-    void forward(Event event);
+    // `seen`: the route as the store read it with the append, if it did (no read of our own).
+    void forward(Event event, const store::RouteSeen& seen = {});
     // The route of `uaid` with `version` turned out stale (PeerClient): cleared by version.
     void stale(const std::string& uaid, std::uint64_t version);
 
@@ -88,7 +89,7 @@ class Router final : public delivery::Presence {
     void set_route(const std::string& uaid, int attempt, base::UnixMs attached_ms);
     void retry_later(const std::string& uaid, int attempt, base::UnixMs attached_ms);
     void clear_if_gone(const std::string& uaid);
-    void lookup(Event event);
+    void lookup(Event event, const store::RouteSeen& seen);
 
     store::Store& store_;
     delivery::Hub& hub_;

@@ -189,6 +189,82 @@ CREATE TABLE routes (
     connected_ms bigint NOT NULL
 ) WITH (fillfactor = 70);
 )sql",
+        // 3: one round trip per push (docs/storage.md). Rows up to 8160 bytes stay in their
+        // heap page: a push body (at most 4 KiB) is no longer moved to the TOAST table, which
+        // cost another heap insert and index insert per message, and reads and deletes there.
+        R"sql(
+ALTER TABLE messages SET (toast_tuple_target = 8160);
+
+-- Store::enqueue for the push path: p_check asks to refuse (out_status 2) a message whose
+-- subscription (or, for a receipt record without one, whose user agent) is gone, since the
+-- node read it from a cache; subscriptions and user agents are deleted under the queue's lock,
+-- so what this sees holds until the commit. The route is read after the queue's lock, and
+-- pushsvc_set_route takes that lock too: a connection whose route this does not return wrote
+-- it after this commit, and reads the queue after writing it. out_status 1: the queue is full.
+CREATE FUNCTION pushsvc_append(
+    p_id bytea, p_uaid bytea, p_sub bytea, p_received bigint, p_expires bigint, p_ttl bigint,
+    p_urgency smallint, p_topic bytea, p_encoding bytea, p_encryption bytea, p_crypto_key bytea,
+    p_receipt bytea, p_receipt_status integer, p_delivered boolean, p_body bytea, p_cap bigint,
+    p_check boolean)
+RETURNS TABLE (out_status integer, out_seq bigint, out_replaced bytea, out_node bytea,
+    out_address bytea, out_version bigint, out_connected bigint) LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+    s bigint;
+    old bytea;
+BEGIN
+    n := pushsvc_lock_queue(p_uaid);
+    IF p_check THEN
+        IF p_sub <> '' THEN
+            PERFORM 1 FROM subscriptions x WHERE x.id = p_sub;
+        ELSE
+            PERFORM 1 FROM user_agents a WHERE a.uaid = p_uaid;
+        END IF;
+        IF NOT FOUND THEN
+            -- The queue row pushsvc_lock_queue made for a user agent that is gone.
+            DELETE FROM queues q WHERE q.uaid = p_uaid AND q.queued = 0
+                AND NOT EXISTS (SELECT 1 FROM user_agents a WHERE a.uaid = p_uaid);
+            RETURN QUERY SELECT 2, 0::bigint, NULL::bytea, NULL::bytea, NULL::bytea,
+                NULL::bigint, NULL::bigint;
+            RETURN;
+        END IF;
+    END IF;
+    IF n >= p_cap THEN
+        RETURN QUERY SELECT 1, 0::bigint, NULL::bytea, NULL::bytea, NULL::bytea, NULL::bigint,
+            NULL::bigint;
+        RETURN;
+    END IF;
+    IF p_topic <> '' THEN
+        DELETE FROM messages m WHERE m.subscription_id = p_sub AND m.topic = p_topic
+            RETURNING m.id INTO old;
+    END IF;
+    s := nextval('message_seq');
+    INSERT INTO messages VALUES (p_id, p_uaid, p_sub, s, p_received, p_expires, p_ttl,
+        p_urgency, p_topic, p_encoding, p_encryption, p_crypto_key, p_receipt,
+        p_receipt_status, p_delivered, p_body);
+    RETURN QUERY SELECT 0, s, old, r.node_id, r.address, r.version, r.connected_ms
+        FROM (SELECT 1) one LEFT JOIN routes r ON r.uaid = p_uaid;
+END $$;
+
+-- Store::set_route (see pushsvc_append for why it takes the queue's lock): the version
+-- written, NULL when a later connection's route stays.
+CREATE FUNCTION pushsvc_set_route(p_uaid bytea, p_node bytea, p_address bytea,
+    p_connected bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v bigint;
+BEGIN
+    PERFORM pushsvc_lock_queue(p_uaid);
+    INSERT INTO routes AS r (uaid, node_id, address, version, connected_ms)
+        VALUES (p_uaid, p_node, p_address, nextval('route_version'), p_connected)
+        ON CONFLICT (uaid) DO UPDATE SET node_id = EXCLUDED.node_id,
+            address = EXCLUDED.address, version = EXCLUDED.version,
+            connected_ms = EXCLUDED.connected_ms
+        WHERE r.version < EXCLUDED.version
+            AND (r.node_id = EXCLUDED.node_id OR r.connected_ms <= EXCLUDED.connected_ms)
+        RETURNING r.version INTO v;
+    RETURN v;
+END $$;
+)sql",
     };
     return all;
 }

@@ -32,6 +32,9 @@ struct PgOptions {
     int pool_size = 8;              // connections at most
     int connect_timeout_ms = 3000;  // per connection attempt, all hosts together
     int statement_timeout_ms = 5000;
+    // How long push_target() may answer from this process's cache (pg_target_cache.h says
+    // what may lag, and why pushes stay exact); 0 reads the database every time.
+    int cache_ms = 2000;
     const base::Clock* clock = nullptr;  // expiry in get/delete_message; nullptr = system
 };
 
@@ -59,11 +62,13 @@ class PgStore final : public Store {
 
     result<void> put_subscription(const SubscriptionRecord& sub) override;
     result<std::optional<SubscriptionRecord>> get_subscription(std::string_view id) override;
+    result<std::optional<PushTarget>> push_target(std::string_view subscription_id) override;
     result<std::vector<SubscriptionRecord>> subscriptions_of(std::string_view uaid) override;
     result<bool> delete_subscription(std::string_view id) override;
 
     using Store::enqueue;
-    result<std::optional<std::string>> enqueue(MessageRecord& msg, std::size_t max_queued) override;
+    result<std::optional<std::string>> enqueue(MessageRecord& msg, std::size_t max_queued,
+                                               RouteSeen* route) override;
     result<std::vector<MessageRecord>> pending(std::string_view uaid, base::UnixMs now,
                                                std::uint64_t after_seq, std::size_t limit) override;
     result<std::size_t> queued(std::string_view uaid, std::size_t limit) override;

@@ -11,7 +11,8 @@ namespace pushsvc::store {
 
 // --- messages ---
 
-result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg, std::size_t max_queued) {
+result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg, std::size_t max_queued,
+                                                       RouteSeen* /*route: not read*/) {
     std::optional<std::string> replaced;
     {
         // Same user agent -> same stripe: the cap check, the topic lookup, the seq and the

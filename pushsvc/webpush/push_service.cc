@@ -202,21 +202,23 @@ result<void> PushService::check_vapid(const PushRequest& req, const store::Subsc
 result<PushOutcome> PushService::push(PushRequest req, std::uint32_t* retry_after_s) {
     auto token = codec_.decode(req.token);
     if (!token) return token.error();
-    auto sub = store_.get_subscription(token->subscription_id);
-    if (!sub) return sub.error();
-    if (!*sub) return errc::subscription_gone;  // removed or expired (R8030-7.3-d)
+    auto target = store_.push_target(token->subscription_id);
+    if (!target) return target.error();
+    if (!*target) return errc::subscription_gone;  // removed or expired (R8030-7.3-d)
+    const store::SubscriptionRecord& sub = (*target)->subscription;
     // An owner unseen for push.ua_idle_days is gone for senders at once, before collection
     // removes it, so they stop pushing (R8030-7.3-d).
-    if (auto owner = live_user_agent((*sub)->uaid); !owner || !*owner)
-        return owner ? errc::subscription_gone : owner.error();
+    if (const auto& owner = (*target)->owner;
+        !owner || clock_.now_ms() - owner->last_seen_ms >= idle_limit_ms(owner->kind))
+        return errc::subscription_gone;
     if (req.body.size() > options_.max_body_bytes) return errc::payload_too_large;
 
     std::string vapid_key;
-    if (auto r = check_vapid(req, **sub, *token, vapid_key); !r) return r.error();
+    if (auto r = check_vapid(req, sub, *token, vapid_key); !r) return r.error();
     // Per sender (R8030-8.4-b), TTL 0 included, before anything is stored (so a refused push
     // leaves no receipt subscription). A restricted subscription's key is the sender's
     // identity; an unrestricted one takes any key, so there the address is.
-    if (auto admit = rate_limits_.take_push((*sub)->app_server_key, req.client); !admit) {
+    if (auto admit = rate_limits_.take_push(sub.app_server_key, req.client); !admit) {
         if (retry_after_s) *retry_after_s = admit.retry_after_s;
         return errc::rate_limited;
     }
@@ -238,8 +240,8 @@ result<PushOutcome> PushService::push(PushRequest req, std::uint32_t* retry_afte
     PushOutcome out;
     auto& msg = out.message;
     msg.id = new_id();
-    msg.uaid = (*sub)->uaid;
-    msg.subscription_id = (*sub)->id;
+    msg.uaid = sub.uaid;
+    msg.subscription_id = sub.id;
     msg.received_ms = now;
     msg.ttl_s = ttl->kept;
     msg.expires_ms = now + std::int64_t(ttl->kept) * 1000;
@@ -257,7 +259,7 @@ result<PushOutcome> PushService::push(PushRequest req, std::uint32_t* retry_afte
         // stored, so nothing could confirm it: Prefer: respond-async is not honoured (a
         // preference, RFC 7240 §2) and no receipt subscription is made for it.
         out.location = message_url(msg.id);
-        if (notifier_) notifier_->notify(msg, false);
+        if (notifier_) notifier_->notify(msg, false, out.route);
         return out;
     }
     // A receipt subscription the sender names must exist (R8030-5.1-h); a new one is made
@@ -282,7 +284,9 @@ result<PushOutcome> PushService::push(PushRequest req, std::uint32_t* retry_afte
     // Per-UA queue cap (errc::too_many_requests): the sender backs off instead of the service
     // dropping anything. A Topic message may replace one instead of growing the queue, but
     // the cap counts it too.
-    auto replaced = store_.enqueue(msg, options_.max_queued_per_ua);
+    // With the route the store read in the same step (cluster mode: no second read to find the
+    // node of the browser), and the subscription checked again where the read came from a cache.
+    auto replaced = store_.enqueue(msg, options_.max_queued_per_ua, &out.route);
     if (!replaced) {
         if (!new_receipts.empty() && !store_.delete_user_agent(new_receipts))
             spdlog::warn("receipt: could not remove the receipt subscription of a refused push");
@@ -291,7 +295,7 @@ result<PushOutcome> PushService::push(PushRequest req, std::uint32_t* retry_afte
     // The id as the store left it (Store::enqueue may have extended it).
     out.location = message_url(msg.id);
     // A replaced message is gone with whatever it was owed: no receipt (R8030-5.4-d).
-    if (notifier_) notifier_->notify(msg, true);
+    if (notifier_) notifier_->notify(msg, true, out.route);
     return out;
 }
 
@@ -404,12 +408,6 @@ base::UnixMs PushService::idle_limit_ms(store::AgentKind kind) const {
     return std::int64_t(options_.max_ttl) * 1000 + seen_resolution_ms(kind);
 }
 
-result<bool> PushService::live_user_agent(std::string_view uaid) {
-    auto ua = store_.get_user_agent(uaid);
-    if (!ua) return {boost::system::in_place_error, ua.error()};
-    return *ua && clock_.now_ms() - (*ua)->last_seen_ms < idle_limit_ms((*ua)->kind);
-}
-
 result<bool> PushService::seen(std::string_view uaid) {
     auto ua = store_.get_user_agent(uaid);
     if (!ua) return {boost::system::in_place_error, ua.error()};
@@ -480,7 +478,7 @@ void PushService::send_receipt(const store::MessageRecord& message, std::uint16_
     // (made with the subscription) is not collected with it.
     if (!record_seen(**ua, now))
         spdlog::debug("receipt: could not record the receipt subscription's last use");
-    if (notifier_) notifier_->notify(receipt, true);
+    if (notifier_) notifier_->notify(receipt, true, {});
 }
 
 void PushService::mark_delivered(const store::MessageRecord& message) {

@@ -186,8 +186,9 @@ class FailoverStore final : public store::Store {
     result<bool> delete_subscription(std::string_view id) override {
         return inner.delete_subscription(id);
     }
-    result<std::optional<std::string>> enqueue(store::MessageRecord& m, std::size_t cap) override {
-        return inner.enqueue(m, cap);
+    result<std::optional<std::string>> enqueue(store::MessageRecord& m, std::size_t cap,
+                                               store::RouteSeen* route) override {
+        return inner.enqueue(m, cap, route);
     }
     result<std::vector<store::MessageRecord>> pending(std::string_view id, base::UnixMs now,
                                                       std::uint64_t after, std::size_t n) override {
