@@ -263,11 +263,16 @@ int run(const config::Config& cfg, const RunOptions& options) {
     // with store.sync every write, since each waits for fsync; network threads never wait.
     // Eight threads with sync so concurrent writers share an fsync (RocksDB group commit).
     // PostgreSQL: every store call (reads too) is a round trip to the database, so all of them
-    // go to the pool, one thread per connection (concurrent appends share a commit there).
+    // go to the pool: one thread per connection, and as many again as appends can share a
+    // commit, since each append holds its thread until its batch commits (with only one per
+    // connection, a batch could never hold more appends than there are connections).
     const bool postgres = cfg.store.backend == "postgres";
     const bool offload_store = cfg.store.sync || postgres;
     int pool_threads = cfg.store.sync ? 8 : 2;
-    if (postgres) pool_threads = std::max(2, int(cfg.store.postgres.pool_size));
+#ifdef PUSHSVC_WITH_POSTGRES
+    if (postgres)
+        pool_threads = int(cfg.store.postgres.pool_size + store::PgStore::kMaxAppendBatch);
+#endif
     auto store_pool = std::make_unique<asio::thread_pool>(pool_threads);
     http::Api::Offload offload;
     if (offload_store) {

@@ -144,7 +144,7 @@ struct Append {
     MessageRecord* msg;
     std::int64_t cap;
     RouteSeen* route;  // the push path: check the subscription, return the route
-    bool done = false;
+    bool done = false;  // under gc_mu
     result<std::optional<std::string>> out = errc::store_failure;
 };
 
@@ -166,7 +166,11 @@ struct PgStore::Impl {
     std::mutex gc_mu;
     std::condition_variable gc_cv;
     std::deque<Append*> gc_queue;
-    bool gc_leader = false;
+    int gc_leaders = 0;  // batches being committed
+    // Batches in flight at once: a push that arrives while one commits starts the next instead
+    // of waiting for it (a commit waits for the synchronous standby), and under load each
+    // leader still takes everything queued.
+    static constexpr int kMaxLeaders = 4;
 
     // Runs `calls` as one transaction on a pooled connection, retrying (up to 3 times) when
     // PostgreSQL aborted it for a deadlock or a serialization failure.
@@ -241,7 +245,6 @@ struct PgStore::Impl {
                                                  .connected_ms = r.i64(0, 6)};
             }
         }
-        a.done = true;
     }
 
     // Commits a batch of appends in one transaction. Sorted by uaid so that concurrent
@@ -272,17 +275,13 @@ struct PgStore::Impl {
                     std::vector<Call> alone;
                     alone.push_back(enqueue_call(*a));
                     std::vector<PgResult> r;
-                    if (run(alone, r))
-                        settle(*a, r.at(0));
-                    else
-                        a->done = true;  // out stays store_failure
+                    if (run(alone, r)) settle(*a, r.at(0));  // else out stays store_failure
                 }
                 return;
             }
             break;
         }
-        pool.report(err);
-        for (auto* a : batch) a->done = true;  // store_failure
+        pool.report(err);  // every out stays store_failure
     }
 };
 
@@ -418,24 +417,26 @@ result<std::optional<std::string>> PgStore::enqueue(MessageRecord& msg, std::siz
     Append me{&msg, clamp64(max_queued), route};
     std::unique_lock lk(impl_->gc_mu);
     impl_->gc_queue.push_back(&me);
-    // Group commit: whoever finds no batch in flight takes everything queued (its own append
-    // included, unless the queue is longer than a batch) and commits it; the rest wait.
-    constexpr std::size_t kMaxBatch = 64;
+    // Group commit: while fewer than kMaxLeaders batches are in flight, a waiting caller takes
+    // everything queued (its own append included, unless the queue is longer than a batch)
+    // and commits it; the rest wait. Batches lock queue rows in uaid order (commit_batch), so
+    // concurrent ones cannot deadlock.
     while (!me.done) {
-        if (impl_->gc_leader) {
+        if (impl_->gc_leaders >= Impl::kMaxLeaders || impl_->gc_queue.empty()) {
             impl_->gc_cv.wait(lk);
             continue;
         }
-        impl_->gc_leader = true;
+        ++impl_->gc_leaders;
         std::vector<Append*> batch;
-        while (!impl_->gc_queue.empty() && batch.size() < kMaxBatch) {
+        while (!impl_->gc_queue.empty() && batch.size() < kMaxAppendBatch) {
             batch.push_back(impl_->gc_queue.front());
             impl_->gc_queue.pop_front();
         }
         lk.unlock();
         impl_->commit_batch(batch);
         lk.lock();
-        impl_->gc_leader = false;
+        --impl_->gc_leaders;
+        for (auto* a : batch) a->done = true;
         impl_->gc_cv.notify_all();
     }
     return std::move(me.out);

@@ -8,7 +8,8 @@
 // Thread-safety: every method may be called from any thread concurrently; each call holds one
 // pooled connection while it runs, and blocks on PostgreSQL, so callers on network threads
 // hand calls to the store's executor (app/). Concurrent enqueue() calls are group-committed:
-// one caller at a time sends every waiting append in one pipeline and one transaction.
+// a caller sends every waiting append in one pipeline and one transaction, with up to four such
+// batches in flight.
 // Consistency: every change of a queue first locks that queue's row in `queues`, which also
 // holds its length: the queue cap is exact, Topic replacement race-free and a queue's commit
 // order is its seq order (seq comes from a sequence, taken under that lock).
@@ -52,6 +53,10 @@ class PgStore final : public Store {
     std::string server() const;
     int schema_found() const;
     static int schema_version();  // the version this build writes
+    // Appends committed together at most. Each waits in its caller's thread until its batch
+    // commits, so a caller wanting full batches lends the store this many threads beyond
+    // pool_size (app/: the store executor).
+    static constexpr std::size_t kMaxAppendBatch = 64;
 
     result<void> put_user_agent(const UserAgentRecord& ua) override;
     result<std::optional<UserAgentRecord>> get_user_agent(std::string_view uaid) override;
