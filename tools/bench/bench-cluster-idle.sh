@@ -75,7 +75,7 @@ for i in $(seq 0 $((PROCS - 1))); do
     left=$((left - n))
     "$BIN/pushsvc-loadgen" cluster-idle --urls "$URL_LIST" --uas "$n" --sources "$SOURCES" \
         --source-base $((i * SOURCES)) --kill-node "$KILL" --timeout-s "$CONNECT_S" \
-        --wait-s "$WAIT_S" --probes "$PROBES" >"$WORK/lg$i.out" 2>"$WORK/lg$i.err" &
+        --wait-s "$WAIT_S" --probes "$PROBES" --release-file "$WORK/release" >"$WORK/lg$i.out" 2>"$WORK/lg$i.err" &
     LG+=($!)
     STARTED_PIDS+=($!)
 done
@@ -130,11 +130,11 @@ done
 KILL_MS=$(date +%s%3N)
 "$cluster" kill "$CDIR" "node$NODES" >/dev/null
 log "killed node$NODES; waiting for its $(per_node "$KILL") browsers to reconnect"
+# Each load generator prints its result and keeps its browsers connected until $WORK/release.
 deadline=$((SECONDS + WAIT_S))
-rc=0
 for i in "${!LG[@]}"; do
-    while kill -0 "${LG[$i]}" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.5; done
-    wait "${LG[$i]}" || rc=1
+    while ! grep -q cluster_failover "$WORK/lg$i.out" && kill -0 "${LG[$i]}" 2>/dev/null &&
+        [ $SECONDS -lt $deadline ]; do sleep 0.5; done
 done
 grep -h cluster_failover "$WORK"/lg*.out
 sum() { sed -n "s/.*\"bench\":\"cluster_failover\".*\"$1\":\([0-9.]*\).*/\1/p" "$WORK"/lg*.out | awk '{s += $1} END {print s + 0}'; }
@@ -152,6 +152,20 @@ P99=$(maxf p99_ms)
 RSS2=""
 for k in "${!NODE_PIDS[@]}"; do
     [ "$k" = "$KILL" ] || RSS2+="${RSS2:+,}$(rss "${NODE_PIDS[$k]}")"
+done
+# Why browsers that gave up did: each surviving node's open files and what its log says
+# about refused connections (limits.max_connections) or failed accepts (open-files limit).
+for k in "${!NODE_PIDS[@]}"; do
+    [ "$k" = "$KILL" ] && continue
+    log "node$((k + 1)): $(fds "${NODE_PIDS[$k]}") open files (limit" \
+        "$(awk '/^Max open files/ {print $4}' "/proc/${NODE_PIDS[$k]}/limits"))"
+    grep -E 'connection limits:|refused [0-9]+ connection|accept on .* failed' "$CDIR/node$((k + 1))/log" | tail -n 2 >&2 || true
+done
+touch "$WORK/release"
+rc=0
+for i in "${!LG[@]}"; do
+    while kill -0 "${LG[$i]}" 2>/dev/null && [ $SECONDS -lt $((deadline + 30)) ]; do sleep 0.2; done
+    wait "${LG[$i]}" || rc=1
 done
 printf '{"bench":"cluster_idle","nodes":%d,"browsers":%d,"load_generators":%d,"connect_s":%s,"rss_bytes_per_browser_per_node":[%s],"killed":"node%d","dropped":%d,"reconnected":%d,"gave_up":%d,"uaid_changed":%d,"unexpected_drops":%d,"all_reconnected_s":%s,"worst_p99_ms":%s,"probes":%d,"probes_delivered":%d,"rss_after_failover_kib":[%s]}\n' \
     "$NODES" "$UAS" "$PROCS" "$CONNECT_WALL" "$PER_NODE_JSON" "$NODES" "$DROPPED" "$RECONNECTED" \

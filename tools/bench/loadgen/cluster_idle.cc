@@ -9,6 +9,8 @@
 // round of failures. Then a few moved browsers get a push made at yet another node: their
 // registration survived the move and the new route is followed.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <deque>
@@ -238,6 +240,11 @@ int cmd_cluster_idle(const Args& a) {
         .add("probes", static_cast<double>(probed))
         .add("probes_delivered", static_cast<double>(delivered))
         .print();
+    // The browsers stay connected until the script has looked at the nodes (open files, RSS):
+    // until --release-file exists, within the same deadline.
+    const std::string release = a.str("release-file", "");
+    while (!release.empty() && Clock::now() < deadline && ::access(release.c_str(), F_OK) != 0)
+        std::this_thread::sleep_for(milliseconds(50));
     const bool all = dropped == expected && reconnected == expected && uaid_changed == 0 &&
                      unexpected == 0 && delivered == probed &&
                      probed == std::min(probes, reconnected);
