@@ -159,7 +159,8 @@ for k in "${!NODE_PIDS[@]}"; do
     [ "$k" = "$KILL" ] && continue
     log "node$((k + 1)): $(fds "${NODE_PIDS[$k]}") open files (limit" \
         "$(awk '/^Max open files/ {print $4}' "/proc/${NODE_PIDS[$k]}/limits"))"
-    grep -E 'connection limits:|refused [0-9]+ connection|accept on .* failed' "$CDIR/node$((k + 1))/log" | tail -n 2 >&2 || true
+    { grep -m1 'connection limits:' "$CDIR/node$((k + 1))/log"
+      grep -E 'refused [0-9]+ connection|accept on .* failed' "$CDIR/node$((k + 1))/log" | tail -n 1; } >&2 || true
 done
 touch "$WORK/release"
 rc=0
