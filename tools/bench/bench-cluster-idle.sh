@@ -146,6 +146,7 @@ CHANGED=$(sum uaid_changed)
 UNEXPECTED=$(sum unexpected_drops)
 PROBED=$(sum probes)
 DELIVERED=$(sum probes_delivered)
+PUSH_FAILED=$(sum probe_pushes_failed)
 LAST=$(maxf last_reconnect_ms)
 ALL_S=$(awk -v a="$LAST" -v b="$KILL_MS" 'BEGIN{printf "%.2f", (a > 0 ? (a - b) / 1000 : 0)}')
 P99=$(maxf p99_ms)
@@ -168,9 +169,9 @@ for i in "${!LG[@]}"; do
     while kill -0 "${LG[$i]}" 2>/dev/null && [ $SECONDS -lt $((deadline + 30)) ]; do sleep 0.2; done
     wait "${LG[$i]}" || rc=1
 done
-printf '{"bench":"cluster_idle","nodes":%d,"browsers":%d,"load_generators":%d,"connect_s":%s,"rss_bytes_per_browser_per_node":[%s],"killed":"node%d","dropped":%d,"reconnected":%d,"gave_up":%d,"uaid_changed":%d,"unexpected_drops":%d,"all_reconnected_s":%s,"worst_p99_ms":%s,"probes":%d,"probes_delivered":%d,"rss_after_failover_kib":[%s]}\n' \
+printf '{"bench":"cluster_idle","nodes":%d,"browsers":%d,"load_generators":%d,"connect_s":%s,"rss_bytes_per_browser_per_node":[%s],"killed":"node%d","dropped":%d,"reconnected":%d,"gave_up":%d,"uaid_changed":%d,"unexpected_drops":%d,"all_reconnected_s":%s,"worst_p99_ms":%s,"probes":%d,"probes_delivered":%d,"probe_pushes_failed":%d,"rss_after_failover_kib":[%s]}\n' \
     "$NODES" "$UAS" "$PROCS" "$CONNECT_WALL" "$PER_NODE_JSON" "$NODES" "$DROPPED" "$RECONNECTED" \
-    "$GAVE_UP" "$CHANGED" "$UNEXPECTED" "$ALL_S" "$P99" "$PROBED" "$DELIVERED" "$RSS2"
+    "$GAVE_UP" "$CHANGED" "$UNEXPECTED" "$ALL_S" "$P99" "$PROBED" "$DELIVERED" "$PUSH_FAILED" "$RSS2"
 if [ "$SMOKE" = 1 ] || [ "$rc" != 0 ]; then
     # Every browser of the killed node came back on another node with its uaid, and a push
     # made at a third node reached the moved browsers probed.

@@ -124,6 +124,7 @@ int cmd_cluster_idle(const Args& a) {
     Clock::time_point first_drop{}, last_reconnect{};
     const auto deadline = Clock::now() + seconds(a.num("wait-s", 600));
     const auto* base = records.data();
+    std::vector<char> back(n, 0);  // moved and connected again
     while (Clock::now() < deadline) {
         std::deque<UaRecord*> new_drops;
         std::deque<std::pair<UaRecord*, bool>> done;
@@ -152,6 +153,7 @@ int cmd_cluster_idle(const Args& a) {
             if (good) {
                 if (r->uaid != m.uaid) ++uaid_changed;
                 ++reconnected;
+                back[static_cast<std::size_t>(r - base)] = 1;
                 reconnect_ms.push_back(duration<double>(now - m.dropped).count() * 1000);
                 last_reconnect = now;
                 last_reconnect_ms = epoch_ms();
@@ -189,12 +191,10 @@ int cmd_cluster_idle(const Args& a) {
     }
 
     // ---- probes: a push at a third node reaches a moved browser ------------------------------
-    std::size_t probed = 0, delivered = 0;
-    for (auto& r : records) {
-        if (probed >= probes) break;
-        // Only browsers that moved: their endpoint names the killed node's origin.
-        if (r.node != static_cast<std::size_t>(kill) &&
-            origin_of(r.endpoint) == urls[static_cast<std::size_t>(kill)]) {
+    std::size_t probed = 0, delivered = 0, push_failed = 0;
+    for (std::size_t i = 0; i < n && probed < probes; ++i) {
+        auto& r = records[i];
+        if (back[i]) {
             auto at = (r.node + 1) % nodes;
             if (at == static_cast<std::size_t>(kill)) at = (at + 1) % nodes;
             const std::string endpoint = urls[at] + path_of(r.endpoint);
@@ -206,7 +206,10 @@ int cmd_cluster_idle(const Args& a) {
             ++probed;
             wc::Http1Client http;
             auto res = http.request(req);
-            if (!res || res->status != 201) continue;
+            if (!res || res->status != 201) {
+                ++push_failed;  // no 201: refused (a full node) or an error
+                continue;
+            }
             auto until = Clock::now() + seconds(10);
             while (Clock::now() < until) {
                 {
@@ -239,6 +242,7 @@ int cmd_cluster_idle(const Args& a) {
         .add("max_ms", percentile(reconnect_ms, 100))
         .add("probes", static_cast<double>(probed))
         .add("probes_delivered", static_cast<double>(delivered))
+        .add("probe_pushes_failed", static_cast<double>(push_failed))
         .print();
     // The browsers stay connected until the script has looked at the nodes (open files, RSS):
     // until --release-file exists, within the same deadline.
