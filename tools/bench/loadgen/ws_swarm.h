@@ -33,9 +33,11 @@ struct UaRecord {
 struct SwarmOptions {
     std::string url;                // ws://host:port/ or wss://host:port/
     std::vector<std::string> urls;  // several nodes (ws:// or wss://, one scheme); overrides url
-    int source_base = 0;            // first source address is 127.0.0.2 + source_base
-    int sources = 1;                // source addresses 127.0.0.2 .. 127.0.0.(1+sources)
-    int connect_window = 256;       // handshakes in flight at once
+    // Source addresses: `sources` of them from 127.0.0.2 + source_base on, counted as one
+    // 32-bit number (127.0.0.255 + 1 = 127.0.1.0), all on the loopback interface.
+    int source_base = 0;
+    int sources = 1;
+    int connect_window = 256;  // handshakes in flight at once
     bool register_channel = true;
     std::optional<webpush_client::Bytes> application_server_key;
     bool ack = true;  // ack every notification (code 100)
