@@ -144,7 +144,8 @@ struct Append {
     MessageRecord* msg;
     std::int64_t cap;
     RouteSeen* route;  // the push path: check the subscription, return the route
-    bool done = false;  // under gc_mu
+    bool done = false;           // under gc_mu
+    std::condition_variable cv;  // its caller waits here: woken alone, not with every waiter
     result<std::optional<std::string>> out = errc::store_failure;
 };
 
@@ -164,7 +165,6 @@ struct PgStore::Impl {
     int schema_found = 0;
 
     std::mutex gc_mu;
-    std::condition_variable gc_cv;
     std::deque<Append*> gc_queue;
     int gc_leaders = 0;  // batches being committed
     // Batches in flight at once: a push that arrives while one commits starts the next instead
@@ -419,25 +419,37 @@ result<std::optional<std::string>> PgStore::enqueue(MessageRecord& msg, std::siz
     impl_->gc_queue.push_back(&me);
     // Group commit: while fewer than kMaxLeaders batches are in flight, a waiting caller takes
     // everything queued (its own append included, unless the queue is longer than a batch)
-    // and commits it; the rest wait. Batches lock queue rows in uaid order (commit_batch), so
-    // concurrent ones cannot deadlock.
+    // and commits it; the rest wait, each on its own condition (with one shared by all, every
+    // commit woke every waiter to fight for the mutex). Whoever changes what a leader could
+    // start (a batch taken with appends left over, a batch done) wakes the first caller still
+    // queued, so queued appends never wait while a batch could start. Batches lock queue rows
+    // in uaid order (commit_batch), so concurrent ones cannot deadlock.
+    auto& im = *impl_;
+    auto wake_next = [&im] {
+        if (!im.gc_queue.empty() && im.gc_leaders < Impl::kMaxLeaders)
+            im.gc_queue.front()->cv.notify_one();
+    };
     while (!me.done) {
-        if (impl_->gc_leaders >= Impl::kMaxLeaders || impl_->gc_queue.empty()) {
-            impl_->gc_cv.wait(lk);
+        if (im.gc_leaders >= Impl::kMaxLeaders || im.gc_queue.empty()) {
+            me.cv.wait(lk);
             continue;
         }
-        ++impl_->gc_leaders;
+        ++im.gc_leaders;
         std::vector<Append*> batch;
-        while (!impl_->gc_queue.empty() && batch.size() < kMaxAppendBatch) {
-            batch.push_back(impl_->gc_queue.front());
-            impl_->gc_queue.pop_front();
+        while (!im.gc_queue.empty() && batch.size() < kMaxAppendBatch) {
+            batch.push_back(im.gc_queue.front());
+            im.gc_queue.pop_front();
         }
+        wake_next();
         lk.unlock();
-        impl_->commit_batch(batch);
+        im.commit_batch(batch);
         lk.lock();
-        --impl_->gc_leaders;
-        for (auto* a : batch) a->done = true;
-        impl_->gc_cv.notify_all();
+        --im.gc_leaders;
+        for (auto* a : batch) {
+            a->done = true;
+            a->cv.notify_one();
+        }
+        wake_next();
     }
     return std::move(me.out);
 }
