@@ -143,7 +143,7 @@ SubscriptionRecord subscription_of(const PgResult& r, int row) {
 struct Append {
     MessageRecord* msg;
     std::int64_t cap;
-    RouteSeen* route;  // the push path: check the subscription, return the route
+    RouteSeen* route;            // the push path: check the subscription, return the route
     bool done = false;           // under gc_mu
     std::condition_variable cv;  // its caller waits here: woken alone, not with every waiter
     result<std::optional<std::string>> out = errc::store_failure;

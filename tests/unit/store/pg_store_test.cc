@@ -78,6 +78,18 @@ TEST(PgStore, UpgradesADatabaseOfSchemaVersion1) {
     auto m = must(store->get_message("m1"));
     ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->body, "hi");
+    // The queue's length, kept by version 1's triggers, is carried on by the functions of
+    // version 3; a node of an earlier version appending during a rolling upgrade counts too.
+    EXPECT_EQ(must(store->queued("ua", 100)), 1u);
+    ASSERT_TRUE(
+        conn->exec_script("SELECT out_status FROM pushsvc_enqueue('\\x6d32', "
+                          "'\\x7561', '\\x7331', 1, 9223372036854775807, 600, "
+                          "2::int2, '', '', '', '', '', 0, false, '\\x6869', 10)",
+                          err))
+        << err.message;
+    EXPECT_EQ(must(store->queued("ua", 100)), 2u);
+    ASSERT_TRUE(must(store->delete_message("m1")).has_value());
+    EXPECT_EQ(must(store->queued("ua", 100)), 1u);
     const auto v = must(store->set_route("ua", {.node_id = "n1", .address = "http://a:1"}));
     EXPECT_GT(v, 0u);
     EXPECT_EQ(must(store->get_route("ua"))->node_id, "n1");
