@@ -13,9 +13,10 @@
 //    version this node wrote (compare-and-delete), so a newer connection elsewhere keeps its
 //    route.
 //  - Push: the message is stored and answered first (201); then, off the network threads, the
-//    route is read and the event sent to that node (peer_client.h), which wakes its sessions
-//    exactly like a local push. A route naming this node needs nothing (the hub woke the
-//    sessions already) unless it is stale (no session here: cleared).
+//    route (read by the append itself where the store can, Store::enqueue's RouteSeen, else
+//    read here) is looked at and the event sent to that node (peer_client.h), which wakes its
+//    sessions exactly like a local push. A route naming this node needs nothing (the hub woke
+//    the sessions already) unless it is stale (no session here: cleared).
 //  - Stale: a node that answers "absent" or cannot be reached has that route cleared by its
 //    version.
 //
