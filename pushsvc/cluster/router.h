@@ -76,6 +76,11 @@ class Router final : public delivery::Presence {
     // Shutdown, before the store executor is joined: cancels the pending retries of route
     // writes (they would hold the executor's threads for up to 30 s).
     void cancel_retries() noexcept;
+    // Route writes waiting for their retry's timer (for tests and shutdown logs).
+    std::size_t retries_pending() const {
+        std::lock_guard lk(timers_mu_);
+        return timers_.size();
+    }
     // Ignores everything from now on (shutdown: the store executor has finished).
     void stop() noexcept { stopped_ = true; }
 
@@ -101,7 +106,7 @@ class Router final : public delivery::Presence {
     std::atomic<bool> stopped_{true};  // until start()
     std::mutex mu_;
     std::unordered_map<std::string, Held> held_;
-    std::mutex timers_mu_;
+    mutable std::mutex timers_mu_;
     bool timers_closed_ = false;
     std::unordered_set<std::shared_ptr<boost::asio::steady_timer>> timers_;
 };
