@@ -83,16 +83,18 @@ class ServiceNotifier final : public webpush::Notifier {
   public:
     ServiceNotifier(delivery::Hub& hub, Housekeeping& housekeeping, cluster::Router* router)
         : hub_(hub), housekeeping_(housekeeping), router_(router) {}
-    void notify(const store::MessageRecord& message, bool stored) override {
+    void notify(const store::MessageRecord& message, bool stored,
+                const store::RouteSeen& route) override {
         if (stored) housekeeping_.expiring_at(message.expires_ms);
-        hub_.notify(message, stored);
+        hub_.wake(message, stored);
         if (!router_) return;
         using Kind = cluster::Event::Kind;
         router_->forward(
             {.kind = stored ? Kind::wake : Kind::direct,
              .uaid = message.uaid,
              .id = {},
-             .message = stored ? nullptr : std::make_shared<const store::MessageRecord>(message)});
+             .message = stored ? nullptr : std::make_shared<const store::MessageRecord>(message)},
+            route);
     }
     void acknowledged(const std::string& uaid, const std::string& message_id) override {
         hub_.acknowledged(uaid, message_id);
@@ -122,6 +124,7 @@ std::unique_ptr<store::Store> open_store(const config::Config& cfg, const base::
                              .pool_size = int(pg.pool_size),
                              .connect_timeout_ms = int(pg.connect_timeout_ms),
                              .statement_timeout_ms = int(pg.statement_timeout_ms),
+                             .cache_ms = int(pg.cache_ms),
                              .clock = &clock},
             error);
         if (!store) throw std::runtime_error("cannot open the PostgreSQL store: " + error);
@@ -260,11 +263,16 @@ int run(const config::Config& cfg, const RunOptions& options) {
     // with store.sync every write, since each waits for fsync; network threads never wait.
     // Eight threads with sync so concurrent writers share an fsync (RocksDB group commit).
     // PostgreSQL: every store call (reads too) is a round trip to the database, so all of them
-    // go to the pool, one thread per connection (concurrent appends share a commit there).
+    // go to the pool: one thread per connection, and as many again as appends can share a
+    // commit, since each append holds its thread until its batch commits (with only one per
+    // connection, a batch could never hold more appends than there are connections).
     const bool postgres = cfg.store.backend == "postgres";
     const bool offload_store = cfg.store.sync || postgres;
     int pool_threads = cfg.store.sync ? 8 : 2;
-    if (postgres) pool_threads = std::max(2, int(cfg.store.postgres.pool_size));
+#ifdef PUSHSVC_WITH_POSTGRES
+    if (postgres)
+        pool_threads = int(cfg.store.postgres.pool_size + store::PgStore::kMaxAppendBatch);
+#endif
     auto store_pool = std::make_unique<asio::thread_pool>(pool_threads);
     http::Api::Offload offload;
     if (offload_store) {

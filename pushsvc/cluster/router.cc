@@ -143,12 +143,19 @@ void Router::clear_if_gone(const std::string& uaid) {
     (*r ? obs::catalog().cluster_routes_cleared : obs::catalog().cluster_routes_superseded).inc();
 }
 
-void Router::forward(Event event) {
-    post([this, event = std::move(event)]() mutable { lookup(std::move(event)); });
+void Router::forward(Event event, const store::RouteSeen& seen) {
+    if (seen.read && !seen.route) return;  // not connected anywhere: it reads its queue later
+    // An acknowledgement for a user agent held here came from its session here, which the hub
+    // told already; the route names this node then, so it is not read (a second connection
+    // of the user agent on another node, if one lingers, counts the message in flight until
+    // it ends: it holds a slot of its window, nothing is lost).
+    if (event.kind == Event::Kind::acked && hub_.holds(event.uaid)) return;
+    post([this, event = std::move(event), seen]() mutable { lookup(std::move(event), seen); });
 }
 
-void Router::lookup(Event event) {
-    auto route = store_.get_route(event.uaid);
+void Router::lookup(Event event, const store::RouteSeen& seen) {
+    auto route = seen.read ? result<std::optional<store::RouteRecord>>(seen.route)
+                           : store_.get_route(event.uaid);
     if (!route) {
         report("reading a route", route.error());
         obs::catalog().cluster_failed(obs::ClusterFailure::store).inc();

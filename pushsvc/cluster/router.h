@@ -13,9 +13,10 @@
 //    version this node wrote (compare-and-delete), so a newer connection elsewhere keeps its
 //    route.
 //  - Push: the message is stored and answered first (201); then, off the network threads, the
-//    route is read and the event sent to that node (peer_client.h), which wakes its sessions
-//    exactly like a local push. A route naming this node needs nothing (the hub woke the
-//    sessions already) unless it is stale (no session here: cleared).
+//    route (read by the append itself where the store can, Store::enqueue's RouteSeen, else
+//    read here) is looked at and the event sent to that node (peer_client.h), which wakes its
+//    sessions exactly like a local push. A route naming this node needs nothing (the hub woke
+//    the sessions already) unless it is stale (no session here: cleared).
 //  - Stale: a node that answers "absent" or cannot be reached has that route cleared by its
 //    version.
 //
@@ -67,13 +68,19 @@ class Router final : public delivery::Presence {
 
     // After the local hub was told about `event`: tells the node that holds the user agent,
     // when that is another node.
-    void forward(Event event);
+    // `seen`: the route as the store read it with the append, if it did (no read of our own).
+    void forward(Event event, const store::RouteSeen& seen = {});
     // The route of `uaid` with `version` turned out stale (PeerClient): cleared by version.
     void stale(const std::string& uaid, std::uint64_t version);
 
     // Shutdown, before the store executor is joined: cancels the pending retries of route
     // writes (they would hold the executor's threads for up to 30 s).
     void cancel_retries() noexcept;
+    // Route writes waiting for their retry's timer (for tests and shutdown logs).
+    std::size_t retries_pending() const {
+        std::lock_guard lk(timers_mu_);
+        return timers_.size();
+    }
     // Ignores everything from now on (shutdown: the store executor has finished).
     void stop() noexcept { stopped_ = true; }
 
@@ -88,7 +95,7 @@ class Router final : public delivery::Presence {
     void set_route(const std::string& uaid, int attempt, base::UnixMs attached_ms);
     void retry_later(const std::string& uaid, int attempt, base::UnixMs attached_ms);
     void clear_if_gone(const std::string& uaid);
-    void lookup(Event event);
+    void lookup(Event event, const store::RouteSeen& seen);
 
     store::Store& store_;
     delivery::Hub& hub_;
@@ -99,7 +106,7 @@ class Router final : public delivery::Presence {
     std::atomic<bool> stopped_{true};  // until start()
     std::mutex mu_;
     std::unordered_map<std::string, Held> held_;
-    std::mutex timers_mu_;
+    mutable std::mutex timers_mu_;
     bool timers_closed_ = false;
     std::unordered_set<std::shared_ptr<boost::asio::steady_timer>> timers_;
 };

@@ -124,6 +124,11 @@ struct PostgresConfig {
     // Server-side statement_timeout, and (plus a margin) how long the client waits for an
     // answer before it drops the connection: a stalled database never hangs a request.
     std::uint32_t statement_timeout_ms = 5000;
+    // How long a push may use this node's copy of a subscription and its user agent instead
+    // of reading them (every append still checks that the subscription exists): another
+    // node's hello reaches push.ua_idle_days checks this much later, a TTL-0 push to a
+    // subscription removed on another node this long ago is still answered 201.
+    std::uint32_t cache_ms = 2000;
 };
 
 struct StoreConfig {

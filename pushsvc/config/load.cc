@@ -242,6 +242,8 @@ std::vector<Key> keys_of(Config& c) {
                 600'000),
         int_key("store.postgres.statement_timeout_ms", c.store.postgres.statement_timeout_ms, 100,
                 600'000),
+        // Up to a minute: how long another node's change may take to be seen here.
+        int_key("store.postgres.cache_ms", c.store.postgres.cache_ms, 0, 60'000),
         string_key("store.path", c.store.path),
         bool_key("store.sync", c.store.sync),
         // Expired messages removed per step: 0 would never finish a sweep.

@@ -68,7 +68,8 @@ class Hub final : public webpush::Notifier {
     void set_presence(Presence* presence) noexcept { presence_ = presence; }
 
     // webpush::Notifier: wakes the UA's sessions if it is online.
-    void notify(const store::MessageRecord& message, bool stored) override {
+    void notify(const store::MessageRecord& message, bool stored,
+                const store::RouteSeen& /*route*/) override {
         wake(message, stored);
     }
     // What notify does: wakes the message's user agent's sessions; returns how many.

@@ -94,8 +94,8 @@ result<bool> MemoryStore::delete_subscription(std::string_view id) {
     return true;
 }
 
-result<std::optional<std::string>> MemoryStore::enqueue(MessageRecord& msg,
-                                                        std::size_t max_queued) {
+result<std::optional<std::string>> MemoryStore::enqueue(MessageRecord& msg, std::size_t max_queued,
+                                                        RouteSeen* /*route: not read*/) {
     std::lock_guard lk(mu_);
     if (queued_locked(msg.uaid) >= max_queued) return errc::too_many_requests;
     std::optional<std::string> replaced;

@@ -35,7 +35,8 @@ class MemoryStore final : public Store {
     result<bool> delete_subscription(std::string_view id) override;
 
     using Store::enqueue;
-    result<std::optional<std::string>> enqueue(MessageRecord& msg, std::size_t max_queued) override;
+    result<std::optional<std::string>> enqueue(MessageRecord& msg, std::size_t max_queued,
+                                               RouteSeen* route) override;
     result<std::vector<MessageRecord>> pending(std::string_view uaid, base::UnixMs now,
                                                std::uint64_t after_seq, std::size_t limit) override;
     result<std::size_t> queued(std::string_view uaid, std::size_t limit) override;

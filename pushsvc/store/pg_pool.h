@@ -74,10 +74,11 @@ class Pool {
             // point at the same server, so drop them too rather than fail one call each.
             open_ -= int(idle_.size());
             idle_.clear();
+            cv_.notify_all();  // room for as many new connections as were dropped
         } else {
             idle_.push_back(std::move(c));
+            cv_.notify_one();  // one connection for one waiter (not a herd for it)
         }
-        cv_.notify_all();
     }
 
     // Logs the first failure of an outage, then at most every 10 s.

@@ -189,6 +189,172 @@ CREATE TABLE routes (
     connected_ms bigint NOT NULL
 ) WITH (fillfactor = 70);
 )sql",
+        // 3: one round trip per push (docs/storage.md). Rows up to 8160 bytes stay in their
+        // heap page: a push body (at most 4 KiB) is no longer moved to the TOAST table, which
+        // cost another heap insert and index insert per message, and reads and deletes there.
+        R"sql(
+ALTER TABLE messages SET (toast_tuple_target = 8160);
+
+-- Queue lengths are kept by the functions that change queues, no longer by statement triggers:
+-- a trigger with transition tables, fired for every append, cost more than the append's own
+-- insert. The lengths the triggers kept are carried on as they are.
+DROP TRIGGER messages_in ON messages;
+DROP TRIGGER messages_out ON messages;
+DROP FUNCTION queues_count_in();
+DROP FUNCTION queues_count_out();
+
+-- Store::enqueue for the push path: p_check asks to refuse (out_status 2) a message whose
+-- subscription (or, for a receipt record without one, whose user agent) is gone, since the
+-- node read it from a cache; subscriptions and user agents are deleted under the queue's lock,
+-- so what this sees holds until the commit. The route is read after the queue's lock, and
+-- pushsvc_set_route takes that lock too: a connection whose route this does not return wrote
+-- it after this commit, and reads the queue after writing it. out_status 1: the queue is full.
+-- The queue's row is locked by counting the message in at once (one statement for the lock
+-- and the count); a refusal counts it out again.
+CREATE FUNCTION pushsvc_append(
+    p_id bytea, p_uaid bytea, p_sub bytea, p_received bigint, p_expires bigint, p_ttl bigint,
+    p_urgency smallint, p_topic bytea, p_encoding bytea, p_encryption bytea, p_crypto_key bytea,
+    p_receipt bytea, p_receipt_status integer, p_delivered boolean, p_body bytea, p_cap bigint,
+    p_check boolean)
+RETURNS TABLE (out_status integer, out_seq bigint, out_replaced bytea, out_node bytea,
+    out_address bytea, out_version bigint, out_connected bigint) LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+    s bigint;
+    old bytea;
+BEGIN
+    LOOP
+        UPDATE queues q SET queued = q.queued + 1 WHERE q.uaid = p_uaid
+            RETURNING q.queued - 1 INTO n;
+        EXIT WHEN FOUND;
+        INSERT INTO queues (uaid, queued) VALUES (p_uaid, 0) ON CONFLICT DO NOTHING;
+    END LOOP;
+    IF p_check THEN
+        IF p_sub <> '' THEN
+            PERFORM 1 FROM subscriptions x WHERE x.id = p_sub;
+        ELSE
+            PERFORM 1 FROM user_agents a WHERE a.uaid = p_uaid;
+        END IF;
+        IF NOT FOUND THEN
+            -- The queue row made above for a user agent that is gone goes again.
+            DELETE FROM queues q WHERE q.uaid = p_uaid AND q.queued = 1
+                AND NOT EXISTS (SELECT 1 FROM user_agents a WHERE a.uaid = p_uaid);
+            IF NOT FOUND THEN
+                UPDATE queues q SET queued = q.queued - 1 WHERE q.uaid = p_uaid;
+            END IF;
+            RETURN QUERY SELECT 2, 0::bigint, NULL::bytea, NULL::bytea, NULL::bytea,
+                NULL::bigint, NULL::bigint;
+            RETURN;
+        END IF;
+    END IF;
+    IF n >= p_cap THEN
+        UPDATE queues q SET queued = q.queued - 1 WHERE q.uaid = p_uaid;
+        RETURN QUERY SELECT 1, 0::bigint, NULL::bytea, NULL::bytea, NULL::bytea, NULL::bigint,
+            NULL::bigint;
+        RETURN;
+    END IF;
+    IF p_topic <> '' THEN
+        DELETE FROM messages m WHERE m.subscription_id = p_sub AND m.topic = p_topic
+            RETURNING m.id INTO old;
+        IF old IS NOT NULL THEN
+            UPDATE queues q SET queued = q.queued - 1 WHERE q.uaid = p_uaid;
+        END IF;
+    END IF;
+    INSERT INTO messages VALUES (p_id, p_uaid, p_sub, nextval('message_seq'), p_received,
+        p_expires, p_ttl, p_urgency, p_topic, p_encoding, p_encryption, p_crypto_key, p_receipt,
+        p_receipt_status, p_delivered, p_body) RETURNING seq INTO s;
+    RETURN QUERY SELECT 0, s, old, r.node_id, r.address, r.version, r.connected_ms
+        FROM (SELECT 1) one LEFT JOIN routes r ON r.uaid = p_uaid;
+END $$;
+
+-- Nodes of schema version 2 still running during a rolling upgrade append through this.
+CREATE OR REPLACE FUNCTION pushsvc_enqueue(
+    p_id bytea, p_uaid bytea, p_sub bytea, p_received bigint, p_expires bigint, p_ttl bigint,
+    p_urgency smallint, p_topic bytea, p_encoding bytea, p_encryption bytea, p_crypto_key bytea,
+    p_receipt bytea, p_receipt_status integer, p_delivered boolean, p_body bytea, p_cap bigint)
+RETURNS TABLE (out_status integer, out_seq bigint, out_replaced bytea) LANGUAGE sql AS $$
+    SELECT a.out_status, a.out_seq, a.out_replaced FROM pushsvc_append(p_id, p_uaid, p_sub,
+        p_received, p_expires, p_ttl, p_urgency, p_topic, p_encoding, p_encryption, p_crypto_key,
+        p_receipt, p_receipt_status, p_delivered, p_body, p_cap, false) a
+$$;
+
+-- Store::delete_message: the removed row without its body (none if it did not exist). The
+-- count goes down first (which locks the queue) and back up if another call removed it first.
+CREATE OR REPLACE FUNCTION pushsvc_delete_message(p_id bytea) RETURNS SETOF messages
+LANGUAGE plpgsql AS $$
+DECLARE
+    u bytea;
+BEGIN
+    SELECT m.uaid INTO u FROM messages m WHERE m.id = p_id;
+    IF NOT FOUND THEN RETURN; END IF;
+    UPDATE queues q SET queued = q.queued - 1 WHERE q.uaid = u;
+    RETURN QUERY DELETE FROM messages m WHERE m.id = p_id RETURNING m.id, m.uaid,
+        m.subscription_id, m.seq, m.received_ms, m.expires_ms, m.ttl_s, m.urgency, m.topic,
+        m.content_encoding, m.encryption, m.crypto_key, m.receipt_id, m.receipt_status,
+        m.delivered, ''::bytea;
+    IF NOT FOUND THEN
+        UPDATE queues q SET queued = q.queued + 1 WHERE q.uaid = u;
+    END IF;
+END $$;
+
+-- Store::delete_subscription: false if it did not exist.
+CREATE OR REPLACE FUNCTION pushsvc_delete_subscription(p_id bytea) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    u bytea;
+    n bigint;
+BEGIN
+    SELECT s.uaid INTO u FROM subscriptions s WHERE s.id = p_id;
+    IF NOT FOUND THEN RETURN false; END IF;
+    PERFORM pushsvc_lock_queue(u);
+    DELETE FROM messages m WHERE m.uaid = u AND m.subscription_id = p_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        UPDATE queues q SET queued = q.queued - n WHERE q.uaid = u;
+    END IF;
+    DELETE FROM subscriptions s WHERE s.id = p_id;
+    RETURN FOUND;
+END $$;
+
+-- Store::sweep_expired (as in version 1, counting the removed messages out of their queues).
+CREATE OR REPLACE FUNCTION pushsvc_sweep(p_now bigint, p_limit bigint) RETURNS SETOF messages
+LANGUAGE plpgsql AS $$
+DECLARE
+    doomed bytea[];
+BEGIN
+    SELECT array_agg(id) INTO doomed FROM (SELECT m.id FROM messages m
+        WHERE m.expires_ms <= p_now ORDER BY m.expires_ms, m.seq LIMIT p_limit) d;
+    IF doomed IS NULL THEN RETURN; END IF;
+    PERFORM 1 FROM queues q WHERE q.uaid IN (SELECT m.uaid FROM messages m
+        WHERE m.id = ANY (doomed)) ORDER BY q.uaid FOR UPDATE;
+    RETURN QUERY WITH gone AS (DELETE FROM messages m WHERE m.id = ANY (doomed)
+            RETURNING m.id, m.uaid, m.subscription_id, m.seq, m.received_ms, m.expires_ms,
+            m.ttl_s, m.urgency, m.topic, m.content_encoding, m.encryption, m.crypto_key,
+            m.receipt_id, m.receipt_status, m.delivered, ''::bytea),
+        counted AS (UPDATE queues q SET queued = q.queued - c.n FROM (SELECT g.uaid,
+            count(*) AS n FROM gone g GROUP BY g.uaid) c WHERE q.uaid = c.uaid)
+        SELECT * FROM gone;
+END $$;
+
+-- Store::set_route (see pushsvc_append for why it takes the queue's lock): the version
+-- written, NULL when a later connection's route stays.
+CREATE FUNCTION pushsvc_set_route(p_uaid bytea, p_node bytea, p_address bytea,
+    p_connected bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v bigint;
+BEGIN
+    PERFORM pushsvc_lock_queue(p_uaid);
+    INSERT INTO routes AS r (uaid, node_id, address, version, connected_ms)
+        VALUES (p_uaid, p_node, p_address, nextval('route_version'), p_connected)
+        ON CONFLICT (uaid) DO UPDATE SET node_id = EXCLUDED.node_id,
+            address = EXCLUDED.address, version = EXCLUDED.version,
+            connected_ms = EXCLUDED.connected_ms
+        WHERE r.version < EXCLUDED.version
+            AND (r.node_id = EXCLUDED.node_id OR r.connected_ms <= EXCLUDED.connected_ms)
+        RETURNING r.version INTO v;
+    RETURN v;
+END $$;
+)sql",
     };
     return all;
 }

@@ -12,6 +12,7 @@
 #include "pushsvc/store/pg_conn.h"
 #include "pushsvc/store/pg_pool.h"
 #include "pushsvc/store/pg_schema.h"
+#include "pushsvc/store/pg_target_cache.h"
 
 namespace pushsvc::store {
 namespace {
@@ -57,13 +58,19 @@ const Statement kPutSub{"put_sub",
 const Statement kGetSub{"get_sub",
                         "SELECT id, uaid, channel_id, app_server_key, created_ms FROM "
                         "subscriptions WHERE id = $1"};
+// push_target(): the subscription and its owner in one round trip.
+const Statement kPushTarget{"push_target",
+                            "SELECT s.id, s.uaid, s.channel_id, s.app_server_key, s.created_ms, "
+                            "a.created_ms, a.last_seen_ms, a.kind FROM subscriptions s LEFT JOIN "
+                            "user_agents a ON a.uaid = s.uaid WHERE s.id = $1"};
 const Statement kSubsOf{"subs_of",
                         "SELECT id, uaid, channel_id, app_server_key, created_ms FROM "
                         "subscriptions WHERE uaid = $1 ORDER BY id"};
 const Statement kDeleteSub{"delete_sub", "SELECT pushsvc_delete_subscription($1)"};
-const Statement kEnqueue{"enqueue",
-                         "SELECT out_status, out_seq, out_replaced FROM pushsvc_enqueue($1, $2, "
-                         "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"};
+const Statement kAppend{"append",
+                        "SELECT out_status, out_seq, out_replaced, out_node, out_address, "
+                        "out_version, out_connected FROM pushsvc_append($1, $2, $3, $4, $5, $6, "
+                        "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"};
 const Statement kPending{"pending", "SELECT " PUSHSVC_MESSAGE_COLUMNS
                                     " FROM messages WHERE uaid = $1 AND "
                                     "seq > $2 AND expires_ms > $3 ORDER BY seq LIMIT $4"};
@@ -75,6 +82,13 @@ const Statement kMarkDelivered{"mark_delivered",
                                "delivered"};
 const Statement kDeleteMessage{
     "delete_message", "SELECT " PUSHSVC_MESSAGE_COLUMNS " FROM pushsvc_delete_message($1)"};
+// Run first in a transaction that deletes a message (an acknowledgement, a cancel): it commits
+// without waiting for the WAL flush here or on the synchronous standby. Losing it in a crash or
+// failover brings the message back, to be delivered again (at-least-once, docs/cluster.md);
+// nothing answered 201 depends on it. Acks are as frequent as pushes, and waiting for the
+// standby on each was most of a delivery's time under load.
+const Statement kAsyncCommit{"async_commit",
+                             "SELECT set_config('synchronous_commit', 'off', true)"};
 const Statement kNextExpiry{"next_expiry", "SELECT min(expires_ms) FROM messages"};
 const Statement kSweep{"sweep", "SELECT " PUSHSVC_MESSAGE_COLUMNS " FROM pushsvc_sweep($1, $2)"};
 // A later connection's route is never overwritten by an earlier one's: the version comes from
@@ -82,14 +96,8 @@ const Statement kSweep{"sweep", "SELECT " PUSHSVC_MESSAGE_COLUMNS " FROM pushsvc
 // writing at once: whoever took the larger version wins, in whichever order they commit), and
 // when the stored route's connection did not attach later on another node (a write retried
 // after a failover carries its connection's attach time, and loses to a newer connection's).
-const Statement kSetRoute{"set_route",
-                          "INSERT INTO routes AS r (uaid, node_id, address, version, "
-                          "connected_ms) VALUES ($1, $2, $3, nextval('route_version'), $4) "
-                          "ON CONFLICT (uaid) DO UPDATE SET node_id = EXCLUDED.node_id, "
-                          "address = EXCLUDED.address, version = EXCLUDED.version, "
-                          "connected_ms = EXCLUDED.connected_ms "
-                          "WHERE r.version < EXCLUDED.version AND (r.node_id = EXCLUDED.node_id "
-                          "OR r.connected_ms <= EXCLUDED.connected_ms) RETURNING r.version"};
+// The function takes the queue's lock first (see pushsvc_append in pg_schema.cc).
+const Statement kSetRoute{"set_route", "SELECT pushsvc_set_route($1, $2, $3, $4)"};
 const Statement kGetRoute{
     "get_route", "SELECT node_id, address, version, connected_ms FROM routes WHERE uaid = $1"};
 const Statement kClearRoute{"clear_route",
@@ -135,26 +143,34 @@ SubscriptionRecord subscription_of(const PgResult& r, int row) {
 struct Append {
     MessageRecord* msg;
     std::int64_t cap;
-    bool done = false;
+    RouteSeen* route;            // the push path: check the subscription, return the route
+    bool done = false;           // under gc_mu
+    std::condition_variable cv;  // its caller waits here: woken alone, not with every waiter
     result<std::optional<std::string>> out = errc::store_failure;
 };
 
 }  // namespace
 
 struct PgStore::Impl {
-    explicit Impl(const PgOptions& o) : opts(o), pool(o) {}
+    explicit Impl(const PgOptions& o)
+        : opts(o), pool(o), targets(std::chrono::milliseconds(o.cache_ms), kCachedTargets) {}
+    static constexpr std::size_t kCachedTargets = 100'000;
 
     PgOptions opts;
     base::SystemClock system_clock;
     const base::Clock* clock = nullptr;
     Pool pool;
+    pg::TargetCache targets;
     std::string server;
     int schema_found = 0;
 
     std::mutex gc_mu;
-    std::condition_variable gc_cv;
     std::deque<Append*> gc_queue;
-    bool gc_leader = false;
+    int gc_leaders = 0;  // batches being committed
+    // Batches in flight at once: a push that arrives while one commits starts the next instead
+    // of waiting for it (a commit waits for the synchronous standby), and under load each
+    // leader still takes everything queued.
+    static constexpr int kMaxLeaders = 4;
 
     // Runs `calls` as one transaction on a pooled connection, retrying (up to 3 times) when
     // PostgreSQL aborted it for a deadlock or a serialization failure.
@@ -203,8 +219,9 @@ struct PgStore::Impl {
             .i32(m.receipt_status)
             .boolean(m.delivered)
             .bytes(m.body)
-            .i64(a.cap);
-        return {&kEnqueue, std::move(p)};
+            .i64(a.cap)
+            .boolean(a.route != nullptr);
+        return {&kAppend, std::move(p)};
     }
 
     static void settle(Append& a, const PgResult& r) {
@@ -212,11 +229,22 @@ struct PgStore::Impl {
             a.out = errc::store_failure;
         } else if (r.i32(0, 0) == 1) {
             a.out = errc::too_many_requests;
+        } else if (r.i32(0, 0) == 2) {
+            a.out = errc::subscription_gone;
         } else {
             a.msg->seq = std::uint64_t(r.i64(0, 1));
             a.out = r.null(0, 2) ? std::optional<std::string>() : std::optional(r.bytes(0, 2));
+            if (a.route) {
+                a.route->read = true;
+                if (r.null(0, 3))
+                    a.route->route.reset();
+                else
+                    a.route->route = RouteRecord{.node_id = r.bytes(0, 3),
+                                                 .address = r.bytes(0, 4),
+                                                 .version = std::uint64_t(r.i64(0, 5)),
+                                                 .connected_ms = r.i64(0, 6)};
+            }
         }
-        a.done = true;
     }
 
     // Commits a batch of appends in one transaction. Sorted by uaid so that concurrent
@@ -247,17 +275,13 @@ struct PgStore::Impl {
                     std::vector<Call> alone;
                     alone.push_back(enqueue_call(*a));
                     std::vector<PgResult> r;
-                    if (run(alone, r))
-                        settle(*a, r.at(0));
-                    else
-                        a->done = true;  // out stays store_failure
+                    if (run(alone, r)) settle(*a, r.at(0));  // else out stays store_failure
                 }
                 return;
             }
             break;
         }
-        pool.report(err);
-        for (auto* a : batch) a->done = true;  // store_failure
+        pool.report(err);  // every out stays store_failure
     }
 };
 
@@ -285,6 +309,7 @@ int PgStore::schema_found() const { return impl_->schema_found; }
 int PgStore::schema_version() { return pg::schema_version(); }
 
 result<void> PgStore::put_user_agent(const UserAgentRecord& ua) {
+    impl_->targets.forget_user_agent(ua.uaid);
     PgResult r;
     if (!impl_->one(kPutUa,
                     std::move(PgParams()
@@ -308,12 +333,14 @@ result<std::optional<UserAgentRecord>> PgStore::get_user_agent(std::string_view 
 }
 
 result<void> PgStore::delete_user_agent(std::string_view uaid) {
+    impl_->targets.forget_user_agent(uaid);
     PgResult r;
     if (!impl_->one(kDeleteUa, std::move(PgParams().bytes(uaid)), r)) return errc::store_failure;
     return {};
 }
 
 result<bool> PgStore::touch_user_agent(std::string_view uaid, base::UnixMs last_seen_ms) {
+    impl_->targets.forget_user_agent(uaid);
     PgResult r;
     if (!impl_->one(kTouchUa, std::move(PgParams().bytes(uaid).i64(last_seen_ms)), r))
         return errc::store_failure;
@@ -333,6 +360,7 @@ result<std::vector<std::string>> PgStore::idle_user_agents(AgentKind kind, base:
 }
 
 result<void> PgStore::put_subscription(const SubscriptionRecord& sub) {
+    impl_->targets.forget_subscription(sub.id);
     PgResult r;
     if (!impl_->one(kPutSub,
                     std::move(PgParams()
@@ -353,6 +381,22 @@ result<std::optional<SubscriptionRecord>> PgStore::get_subscription(std::string_
     return std::optional(subscription_of(r, 0));
 }
 
+result<std::optional<Store::PushTarget>> PgStore::push_target(std::string_view subscription_id) {
+    if (auto hit = impl_->targets.get(subscription_id)) return hit;
+    PgResult r;
+    if (!impl_->one(kPushTarget, std::move(PgParams().bytes(subscription_id)), r))
+        return errc::store_failure;
+    if (r.rows() == 0) return std::nullopt;
+    PushTarget t{subscription_of(r, 0), std::nullopt};
+    if (!r.null(0, 5))
+        t.owner = UserAgentRecord{.uaid = t.subscription.uaid,
+                                  .created_ms = r.i64(0, 5),
+                                  .last_seen_ms = r.i64(0, 6),
+                                  .kind = AgentKind(r.i16(0, 7))};
+    impl_->targets.put(t);
+    return std::optional(std::move(t));
+}
+
 result<std::vector<SubscriptionRecord>> PgStore::subscriptions_of(std::string_view uaid) {
     PgResult r;
     if (!impl_->one(kSubsOf, std::move(PgParams().bytes(uaid)), r)) return errc::store_failure;
@@ -362,34 +406,50 @@ result<std::vector<SubscriptionRecord>> PgStore::subscriptions_of(std::string_vi
 }
 
 result<bool> PgStore::delete_subscription(std::string_view id) {
+    impl_->targets.forget_subscription(id);
     PgResult r;
     if (!impl_->one(kDeleteSub, std::move(PgParams().bytes(id)), r)) return errc::store_failure;
     return r.rows() == 1 && r.boolean(0, 0);
 }
 
-result<std::optional<std::string>> PgStore::enqueue(MessageRecord& msg, std::size_t max_queued) {
-    Append me{&msg, clamp64(max_queued)};
+result<std::optional<std::string>> PgStore::enqueue(MessageRecord& msg, std::size_t max_queued,
+                                                    RouteSeen* route) {
+    Append me{&msg, clamp64(max_queued), route};
     std::unique_lock lk(impl_->gc_mu);
     impl_->gc_queue.push_back(&me);
-    // Group commit: whoever finds no batch in flight takes everything queued (its own append
-    // included, unless the queue is longer than a batch) and commits it; the rest wait.
-    constexpr std::size_t kMaxBatch = 64;
+    // Group commit: while fewer than kMaxLeaders batches are in flight, a waiting caller takes
+    // everything queued (its own append included, unless the queue is longer than a batch)
+    // and commits it; the rest wait, each on its own condition (with one shared by all, every
+    // commit woke every waiter to fight for the mutex). Whoever changes what a leader could
+    // start (a batch taken with appends left over, a batch done) wakes the first caller still
+    // queued, so queued appends never wait while a batch could start. Batches lock queue rows
+    // in uaid order (commit_batch), so concurrent ones cannot deadlock.
+    auto& im = *impl_;
+    auto wake_next = [&im] {
+        if (!im.gc_queue.empty() && im.gc_leaders < Impl::kMaxLeaders)
+            im.gc_queue.front()->cv.notify_one();
+    };
     while (!me.done) {
-        if (impl_->gc_leader) {
-            impl_->gc_cv.wait(lk);
+        if (im.gc_leaders >= Impl::kMaxLeaders || im.gc_queue.empty()) {
+            me.cv.wait(lk);
             continue;
         }
-        impl_->gc_leader = true;
+        ++im.gc_leaders;
         std::vector<Append*> batch;
-        while (!impl_->gc_queue.empty() && batch.size() < kMaxBatch) {
-            batch.push_back(impl_->gc_queue.front());
-            impl_->gc_queue.pop_front();
+        while (!im.gc_queue.empty() && batch.size() < kMaxAppendBatch) {
+            batch.push_back(im.gc_queue.front());
+            im.gc_queue.pop_front();
         }
+        wake_next();
         lk.unlock();
-        impl_->commit_batch(batch);
+        im.commit_batch(batch);
         lk.lock();
-        impl_->gc_leader = false;
-        impl_->gc_cv.notify_all();
+        --im.gc_leaders;
+        for (auto* a : batch) {
+            a->done = true;
+            a->cv.notify_one();
+        }
+        wake_next();
     }
     return std::move(me.out);
 }
@@ -433,8 +493,12 @@ result<void> PgStore::mark_delivered(std::string_view id) {
 }
 
 result<std::optional<MessageRecord>> PgStore::delete_message(std::string_view id) {
-    PgResult r;
-    if (!impl_->one(kDeleteMessage, std::move(PgParams().bytes(id)), r)) return errc::store_failure;
+    std::vector<Call> calls;
+    calls.push_back({&kAsyncCommit, PgParams()});
+    calls.push_back({&kDeleteMessage, std::move(PgParams().bytes(id))});
+    std::vector<PgResult> results;
+    if (!impl_->run(calls, results)) return errc::store_failure;
+    const PgResult& r = results.at(1);
     if (r.rows() == 0) return std::nullopt;
     MessageRecord m = message_of(r, 0);
     if (impl_->clock->now_ms() >= m.expires_ms) return std::nullopt;  // removed, not returned
@@ -471,7 +535,7 @@ result<std::uint64_t> PgStore::set_route(std::string_view uaid, const RouteRecor
                                   .i64(route.connected_ms)),
                     r))
         return errc::store_failure;
-    return r.rows() == 1 ? std::uint64_t(r.i64(0, 0)) : std::uint64_t{0};
+    return r.rows() == 1 && !r.null(0, 0) ? std::uint64_t(r.i64(0, 0)) : std::uint64_t{0};
 }
 
 result<std::optional<RouteRecord>> PgStore::get_route(std::string_view uaid) {

@@ -8,7 +8,8 @@
 // Thread-safety: every method may be called from any thread concurrently; each call holds one
 // pooled connection while it runs, and blocks on PostgreSQL, so callers on network threads
 // hand calls to the store's executor (app/). Concurrent enqueue() calls are group-committed:
-// one caller at a time sends every waiting append in one pipeline and one transaction.
+// a caller sends every waiting append in one pipeline and one transaction, with up to four such
+// batches in flight.
 // Consistency: every change of a queue first locks that queue's row in `queues`, which also
 // holds its length: the queue cap is exact, Topic replacement race-free and a queue's commit
 // order is its seq order (seq comes from a sequence, taken under that lock).
@@ -32,6 +33,9 @@ struct PgOptions {
     int pool_size = 8;              // connections at most
     int connect_timeout_ms = 3000;  // per connection attempt, all hosts together
     int statement_timeout_ms = 5000;
+    // How long push_target() may answer from this process's cache (pg_target_cache.h says
+    // what may lag, and why pushes stay exact); 0 reads the database every time.
+    int cache_ms = 2000;
     const base::Clock* clock = nullptr;  // expiry in get/delete_message; nullptr = system
 };
 
@@ -49,6 +53,10 @@ class PgStore final : public Store {
     std::string server() const;
     int schema_found() const;
     static int schema_version();  // the version this build writes
+    // Appends committed together at most. Each waits in its caller's thread until its batch
+    // commits, so a caller wanting full batches lends the store this many threads beyond
+    // pool_size (app/: the store executor).
+    static constexpr std::size_t kMaxAppendBatch = 64;
 
     result<void> put_user_agent(const UserAgentRecord& ua) override;
     result<std::optional<UserAgentRecord>> get_user_agent(std::string_view uaid) override;
@@ -59,11 +67,13 @@ class PgStore final : public Store {
 
     result<void> put_subscription(const SubscriptionRecord& sub) override;
     result<std::optional<SubscriptionRecord>> get_subscription(std::string_view id) override;
+    result<std::optional<PushTarget>> push_target(std::string_view subscription_id) override;
     result<std::vector<SubscriptionRecord>> subscriptions_of(std::string_view uaid) override;
     result<bool> delete_subscription(std::string_view id) override;
 
     using Store::enqueue;
-    result<std::optional<std::string>> enqueue(MessageRecord& msg, std::size_t max_queued) override;
+    result<std::optional<std::string>> enqueue(MessageRecord& msg, std::size_t max_queued,
+                                               RouteSeen* route) override;
     result<std::vector<MessageRecord>> pending(std::string_view uaid, base::UnixMs now,
                                                std::uint64_t after_seq, std::size_t limit) override;
     result<std::size_t> queued(std::string_view uaid, std::size_t limit) override;

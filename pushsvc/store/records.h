@@ -4,6 +4,7 @@
 // be extended by the store when it is enqueued (Store::enqueue).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "pushsvc/base/clock.h"
@@ -68,6 +69,14 @@ struct RouteRecord {
     // route by this version, so an older connection's cleanup never removes a newer one's.
     std::uint64_t version = 0;
     base::UnixMs connected_ms = 0;  // since when (the node's clock; for operators)
+};
+
+// The route of a user agent as Store::enqueue() read it in the same step as the append, so the
+// router needs no read of its own after a push. `read` is false when the store did not read
+// it (RocksStore and MemoryStore keep routes in memory: Store::get_route costs nothing there).
+struct RouteSeen {
+    bool read = false;
+    std::optional<RouteRecord> route;  // none: not connected anywhere
 };
 
 }  // namespace pushsvc::store

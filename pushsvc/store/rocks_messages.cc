@@ -12,9 +12,10 @@ namespace pushsvc::store {
 
 // --- messages ---
 
-result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg, std::size_t max_queued) {
+result<std::optional<std::string>> RocksStore::enqueue(MessageRecord& msg, std::size_t max_queued,
+                                                       RouteSeen* /*route: not read*/) {
     MessageRecord* one[] = {&msg};
-    return std::move(enqueue_batch(one, max_queued).front());
+    return std::move(enqueue_batch(one, max_queued, {}).front());
 }
 
 namespace {
@@ -55,7 +56,8 @@ struct Staged {
 }  // namespace
 
 std::vector<Store::Enqueued> RocksStore::enqueue_batch(std::span<MessageRecord* const> msgs,
-                                                       std::size_t max_queued) {
+                                                       std::size_t max_queued,
+                                                       std::span<RouteSeen* const> /*not read*/) {
     std::vector<Enqueued> out;
     out.reserve(msgs.size());
     std::vector<Staged> staged;

@@ -51,11 +51,13 @@ class RocksStore final : public Store {
     result<bool> delete_subscription(std::string_view id) override;
 
     using Store::enqueue;
-    result<std::optional<std::string>> enqueue(MessageRecord& msg, std::size_t max_queued) override;
+    result<std::optional<std::string>> enqueue(MessageRecord& msg, std::size_t max_queued,
+                                               RouteSeen* route) override;
     // One WriteBatch for the whole batch, under the stripes of all its user agents (locked in
     // ascending order, so batches and single writers never deadlock).
     std::vector<Enqueued> enqueue_batch(std::span<MessageRecord* const> msgs,
-                                        std::size_t max_queued) override;
+                                        std::size_t max_queued,
+                                        std::span<RouteSeen* const> routes) override;
     bool batched_enqueue() const noexcept override { return true; }
     result<std::vector<MessageRecord>> pending(std::string_view uaid, base::UnixMs now,
                                                std::uint64_t after_seq, std::size_t limit) override;

@@ -52,6 +52,22 @@ class Store {
 
     virtual result<void> put_subscription(const SubscriptionRecord& sub) = 0;
     virtual result<std::optional<SubscriptionRecord>> get_subscription(std::string_view id) = 0;
+    // The subscription and its owner, for the push path. Exact by default (get_subscription
+    // and get_user_agent). A store shared by several processes (PgStore) may answer from a
+    // per-process cache that lags other processes' writes by a bounded time; its enqueue()
+    // then checks in the same atomic step that the subscription still exists.
+    struct PushTarget {
+        SubscriptionRecord subscription;
+        std::optional<UserAgentRecord> owner;  // none: the user agent is gone
+    };
+    virtual result<std::optional<PushTarget>> push_target(std::string_view subscription_id) {
+        auto sub = get_subscription(subscription_id);
+        if (!sub) return sub.error();
+        if (!*sub) return std::nullopt;
+        auto owner = get_user_agent((*sub)->uaid);
+        if (!owner) return owner.error();
+        return std::optional(PushTarget{std::move(**sub), std::move(*owner)});
+    }
     virtual result<std::vector<SubscriptionRecord>> subscriptions_of(std::string_view uaid) = 0;
     // Removes the subscription and its queued messages. Returns false if it did not exist.
     virtual result<bool> delete_subscription(std::string_view id) = 0;
@@ -72,10 +88,19 @@ class Store {
     // swept included), nothing is written and the error is errc::too_many_requests; a Topic
     // replacement counts too. The count and the append are one step for all writers of the
     // queue, so concurrent senders cannot overshoot the cap.
-    virtual result<std::optional<std::string>> enqueue(MessageRecord& msg,
-                                                       std::size_t max_queued) = 0;
+    // A subscription that no longer exists gets errc::subscription_gone from a store whose
+    // push_target() may be stale (PgStore); the others assume the caller just read it.
+    // `route`, when given, receives what the store read of the user agent's route in the same
+    // step (RouteSeen), read after the queue's lock so that a connection whose route it does
+    // not show reads the queue after this append is visible (PgStore's set_route takes that
+    // lock too).
+    virtual result<std::optional<std::string>> enqueue(MessageRecord& msg, std::size_t max_queued,
+                                                       RouteSeen* route) = 0;
+    result<std::optional<std::string>> enqueue(MessageRecord& msg, std::size_t max_queued) {
+        return enqueue(msg, max_queued, nullptr);
+    }
     result<std::optional<std::string>> enqueue(MessageRecord& msg) {
-        return enqueue(msg, kNoQueueCap);
+        return enqueue(msg, kNoQueueCap, nullptr);
     }
 
     // Enqueues msgs[0], msgs[1], ... as enqueue() called for each in that order would: a later
@@ -83,13 +108,16 @@ class Store {
     // message of the batch), and out[i] is what enqueue() would have returned for msgs[i]. A
     // store that can writes them all at once (batched_enqueue()); every message whose result
     // is a value is in the WAL (with `sync`, fsynced) when this returns. The default is a
-    // loop of enqueue() (MemoryStore, PgStore).
+    // loop of enqueue() (MemoryStore, PgStore). `routes` is empty or has one entry (possibly
+    // null) per message: enqueue()'s `route`.
     using Enqueued = result<std::optional<std::string>>;
     virtual std::vector<Enqueued> enqueue_batch(std::span<MessageRecord* const> msgs,
-                                                std::size_t max_queued) {
+                                                std::size_t max_queued,
+                                                std::span<RouteSeen* const> routes) {
         std::vector<Enqueued> out;
         out.reserve(msgs.size());
-        for (MessageRecord* msg : msgs) out.push_back(enqueue(*msg, max_queued));
+        for (std::size_t i = 0; i < msgs.size(); ++i)
+            out.push_back(enqueue(*msgs[i], max_queued, i < routes.size() ? routes[i] : nullptr));
         return out;
     }
     // Whether enqueue_batch() is one write (one WAL append, one fsync) rather than a loop: only

@@ -46,21 +46,23 @@ result<void> PushService::check_vapid(const PushRequest& req, const store::Subsc
 result<PreparedPush> PushService::prepare_push(PushRequest req, std::uint32_t* retry_after_s) {
     auto token = codec_.decode(req.token);
     if (!token) return token.error();
-    auto sub = store_.get_subscription(token->subscription_id);
-    if (!sub) return sub.error();
-    if (!*sub) return errc::subscription_gone;  // removed or expired (R8030-7.3-d)
+    auto target = store_.push_target(token->subscription_id);
+    if (!target) return target.error();
+    if (!*target) return errc::subscription_gone;  // removed or expired (R8030-7.3-d)
+    const store::SubscriptionRecord& sub = (*target)->subscription;
     // An owner unseen for push.ua_idle_days is gone for senders at once, before collection
     // removes it, so they stop pushing (R8030-7.3-d).
-    if (auto owner = live_user_agent((*sub)->uaid); !owner || !*owner)
-        return owner ? errc::subscription_gone : owner.error();
+    if (const auto& owner = (*target)->owner;
+        !owner || clock_.now_ms() - owner->last_seen_ms >= idle_limit_ms(owner->kind))
+        return errc::subscription_gone;
     if (req.body.size() > options_.max_body_bytes) return errc::payload_too_large;
 
     std::string vapid_key;
-    if (auto r = check_vapid(req, **sub, *token, vapid_key); !r) return r.error();
+    if (auto r = check_vapid(req, sub, *token, vapid_key); !r) return r.error();
     // Per sender (R8030-8.4-b), TTL 0 included, before anything is stored (so a refused push
     // leaves no receipt subscription). A restricted subscription's key is the sender's
     // identity; an unrestricted one takes any key, so there the address is.
-    if (auto admit = rate_limits_.take_push((*sub)->app_server_key, req.client); !admit) {
+    if (auto admit = rate_limits_.take_push(sub.app_server_key, req.client); !admit) {
         if (retry_after_s) *retry_after_s = admit.retry_after_s;
         return errc::rate_limited;
     }
@@ -82,8 +84,8 @@ result<PreparedPush> PushService::prepare_push(PushRequest req, std::uint32_t* r
     PreparedPush p;
     auto& msg = p.out.message;
     msg.id = new_id();
-    msg.uaid = (*sub)->uaid;
-    msg.subscription_id = (*sub)->id;
+    msg.uaid = sub.uaid;
+    msg.subscription_id = sub.id;
     msg.received_ms = now;
     msg.ttl_s = ttl->kept;
     msg.expires_ms = now + std::int64_t(ttl->kept) * 1000;
@@ -128,7 +130,7 @@ result<PushOutcome> PushService::finish_push(PreparedPush& p, store::Store::Enqu
     auto& msg = p.out.message;
     if (!p.store) {
         p.out.location = message_url(msg.id);
-        if (notifier_) notifier_->notify(msg, false);
+        if (notifier_) notifier_->notify(msg, false, p.out.route);
         return std::move(p.out);
     }
     if (!stored) {
@@ -139,7 +141,7 @@ result<PushOutcome> PushService::finish_push(PreparedPush& p, store::Store::Enqu
     // The id as the store left it (Store::enqueue may have extended it).
     p.out.location = message_url(msg.id);
     // A replaced message is gone with whatever it was owed: no receipt (R8030-5.4-d).
-    if (notifier_) notifier_->notify(msg, true);
+    if (notifier_) notifier_->notify(msg, true, p.out.route);
     return std::move(p.out);
 }
 
@@ -150,7 +152,9 @@ result<PushOutcome> PushService::push(PushRequest req, std::uint32_t* retry_afte
     // Per-UA queue cap (errc::too_many_requests): the sender backs off instead of the service
     // dropping anything. A Topic message may replace one instead of growing the queue, but
     // the cap counts it too.
-    auto stored = store_.enqueue(p->out.message, options_.max_queued_per_ua);
+    // With the route the store read in the same step (cluster mode: no second read to find the
+    // node of the browser), and the subscription checked again where the read came from a cache.
+    auto stored = store_.enqueue(p->out.message, options_.max_queued_per_ua, &p->out.route);
     return finish_push(*p, std::move(stored));
 }
 
@@ -159,15 +163,20 @@ std::vector<result<PushOutcome>> PushService::push_batch(std::span<PushRequest> 
     std::vector<result<PreparedPush>> prepared;
     prepared.reserve(reqs.size());
     std::vector<store::MessageRecord*> to_store;
+    std::vector<store::RouteSeen*> routes;
     for (std::size_t i = 0; i < reqs.size(); ++i) {
         prepared.push_back(prepare_push(std::move(reqs[i]),
                                         i < retry_after_s.size() ? &retry_after_s[i] : nullptr));
     }
     for (auto& p : prepared)
-        if (p && p->store) to_store.push_back(&p->out.message);
+        if (p && p->store) {
+            to_store.push_back(&p->out.message);
+            routes.push_back(&p->out.route);
+        }
     // One write for the batch; the cap and Topic replacement as push() by push, in order.
     std::vector<store::Store::Enqueued> stored;
-    if (!to_store.empty()) stored = store_.enqueue_batch(to_store, options_.max_queued_per_ua);
+    if (!to_store.empty())
+        stored = store_.enqueue_batch(to_store, options_.max_queued_per_ua, routes);
     if (to_store.size() > 1) {
         obs::catalog().push_group_commits.inc();
         obs::catalog().push_grouped.inc(to_store.size());

@@ -285,12 +285,6 @@ base::UnixMs PushService::idle_limit_ms(store::AgentKind kind) const {
     return std::int64_t(options_.max_ttl) * 1000 + seen_resolution_ms(kind);
 }
 
-result<bool> PushService::live_user_agent(std::string_view uaid) {
-    auto ua = store_.get_user_agent(uaid);
-    if (!ua) return {boost::system::in_place_error, ua.error()};
-    return *ua && clock_.now_ms() - (*ua)->last_seen_ms < idle_limit_ms((*ua)->kind);
-}
-
 result<bool> PushService::seen(std::string_view uaid) {
     auto ua = store_.get_user_agent(uaid);
     if (!ua) return {boost::system::in_place_error, ua.error()};
@@ -361,7 +355,7 @@ void PushService::send_receipt(const store::MessageRecord& message, std::uint16_
     // (made with the subscription) is not collected with it.
     if (!record_seen(**ua, now))
         spdlog::debug("receipt: could not record the receipt subscription's last use");
-    if (notifier_) notifier_->notify(receipt, true);
+    if (notifier_) notifier_->notify(receipt, true, {});
 }
 
 void PushService::mark_delivered(const store::MessageRecord& message) {

@@ -32,8 +32,10 @@ namespace pushsvc::webpush {
 class Notifier {
   public:
     virtual ~Notifier() = default;
-    // `stored` is false for TTL 0 messages, which exist only if delivered now.
-    virtual void notify(const store::MessageRecord& message, bool stored) = 0;
+    // `stored` is false for TTL 0 messages, which exist only if delivered now. `route`: what
+    // the store read of the user agent's route in the same step as the append (cluster mode).
+    virtual void notify(const store::MessageRecord& message, bool stored,
+                        const store::RouteSeen& route) = 0;
     // A message was deleted through its resource (the UA's ack or the sender's cancel), so
     // sessions that sent it stop counting it as in flight.
     virtual void acknowledged(const std::string& uaid, const std::string& message_id) = 0;
@@ -99,6 +101,7 @@ struct PushOutcome {
     std::string location;          // message resource URL
     std::uint32_t ttl_kept = 0;
     std::string receipt_url;  // receipt subscription when asked for: answer 202 (§5.1)
+    store::RouteSeen route;   // the user agent's route, if the store read it with the append
 };
 
 // A push checked and ready to store (PushService::prepare_push): stored alone (push()) or
@@ -213,7 +216,6 @@ class PushService {
     // How stale last_seen may be: it is written at most this often.
     base::UnixMs seen_resolution_ms(store::AgentKind kind) const;
     // The user agent exists and is not past its idle age.
-    result<bool> live_user_agent(std::string_view uaid);
     // Records last_seen = now when the stored value is as old as the resolution; false if the
     // user agent was deleted since `ua` was read.
     result<bool> record_seen(const store::UserAgentRecord& ua, base::UnixMs now);

@@ -25,7 +25,7 @@ constexpr base::UnixMs kDay = 24 * 3600 * 1000;
 // Records the receipts the service sends; tests wait on them (events, not sleeps).
 class ReceiptLog final : public webpush::Notifier {
   public:
-    void notify(const store::MessageRecord& m, bool) override {
+    void notify(const store::MessageRecord& m, bool, const store::RouteSeen&) override {
         std::lock_guard lk(mu_);
         if (m.receipt_status != 0) statuses_.push_back(m.receipt_status);
         cv_.notify_all();

@@ -144,9 +144,11 @@ struct Node {
 class FailoverStore final : public store::Store {
   public:
     std::atomic<bool> down{false};
+    std::atomic<int> route_writes{0};  // attempts, failed ones included
     store::MemoryStore inner;
 
     result<std::uint64_t> set_route(std::string_view uaid, const store::RouteRecord& r) override {
+        ++route_writes;
         if (down) return errc::store_failure;
         return inner.set_route(uaid, r);
     }
@@ -186,8 +188,9 @@ class FailoverStore final : public store::Store {
     result<bool> delete_subscription(std::string_view id) override {
         return inner.delete_subscription(id);
     }
-    result<std::optional<std::string>> enqueue(store::MessageRecord& m, std::size_t cap) override {
-        return inner.enqueue(m, cap);
+    result<std::optional<std::string>> enqueue(store::MessageRecord& m, std::size_t cap,
+                                               store::RouteSeen* route) override {
+        return inner.enqueue(m, cap, route);
     }
     result<std::vector<store::MessageRecord>> pending(std::string_view id, base::UnixMs now,
                                                       std::uint64_t after, std::size_t n) override {
@@ -238,12 +241,32 @@ TEST(RoutingFailover, NoRetryForAUserAgentThatLeftMeanwhile) {
     a.settle();
     a.hub.detach("ua", s.get());
     store.down = false;
+    EXPECT_EQ(store.route_writes, 1);
+    EXPECT_EQ(a.router->retries_pending(), 1u);
+    // The retry's timer fires (after about a second; bounded wait) and writes nothing.
+    for (int i = 0; i < 500 && a.router->retries_pending() > 0; ++i)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(a.router->retries_pending(), 0u);
     a.settle();
-    // Nothing comes back for it; and shutting the node down does not wait for the retry.
-    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(store.route_writes, 1);
     EXPECT_FALSE(a.route("ua").has_value());
+}
+
+// Shutting a node down does not wait for a retry's timer.
+TEST(RoutingFailover, ShutdownCancelsPendingRetries) {
+    FailoverStore store;
+    Node a{store, "node-a"};
+    store.down = true;
+    auto s = std::make_shared<Session>();
+    a.hub.attach("ua", s);
+    a.settle();
+    EXPECT_EQ(a.router->retries_pending(), 1u);
+    const auto start = std::chrono::steady_clock::now();
     a.router->cancel_retries();
+    EXPECT_EQ(a.router->retries_pending(), 0u);
+    a.settle();
     EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+    EXPECT_EQ(store.route_writes, 1);
 }
 
 class Routing : public ::testing::Test {

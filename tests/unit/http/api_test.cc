@@ -199,9 +199,9 @@ class ThrowingStore final : public store::Store {
     result<bool> delete_subscription(std::string_view id) override {
         return inner_.delete_subscription(id);
     }
-    result<std::optional<std::string>> enqueue(store::MessageRecord& msg,
-                                               std::size_t max_queued) override {
-        return inner_.enqueue(msg, max_queued);
+    result<std::optional<std::string>> enqueue(store::MessageRecord& msg, std::size_t max_queued,
+                                               store::RouteSeen* route) override {
+        return inner_.enqueue(msg, max_queued, route);
     }
     result<std::vector<store::MessageRecord>> pending(std::string_view uaid, base::UnixMs now,
                                                       std::uint64_t after_seq,

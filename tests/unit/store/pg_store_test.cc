@@ -2,7 +2,10 @@
 // and a database that goes away and comes back (a failover, a restart) while the store is open.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "pushsvc/store/pg_conn.h"
 #include "pushsvc/store/pg_schema.h"
@@ -75,6 +78,18 @@ TEST(PgStore, UpgradesADatabaseOfSchemaVersion1) {
     auto m = must(store->get_message("m1"));
     ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->body, "hi");
+    // The queue's length, kept by version 1's triggers, is carried on by the functions of
+    // version 3; a node of an earlier version appending during a rolling upgrade counts too.
+    EXPECT_EQ(must(store->queued("ua", 100)), 1u);
+    ASSERT_TRUE(
+        conn->exec_script("SELECT out_status FROM pushsvc_enqueue('\\x6d32', "
+                          "'\\x7561', '\\x7331', 1, 9223372036854775807, 600, "
+                          "2::int2, '', '', '', '', '', 0, false, '\\x6869', 10)",
+                          err))
+        << err.message;
+    EXPECT_EQ(must(store->queued("ua", 100)), 2u);
+    ASSERT_TRUE(must(store->delete_message("m1")).has_value());
+    EXPECT_EQ(must(store->queued("ua", 100)), 1u);
     const auto v = must(store->set_route("ua", {.node_id = "n1", .address = "http://a:1"}));
     EXPECT_GT(v, 0u);
     EXPECT_EQ(must(store->get_route("ua"))->node_id, "n1");
@@ -129,6 +144,110 @@ TEST(PgStore, FailsCallsWhileTheDatabaseIsDownAndReconnectsAfter) {
     std::vector<std::string> ids;
     for (const auto& m : must(store->pending("ua1", testing::kT0, 0, 10))) ids.push_back(m.id);
     EXPECT_EQ(ids, (std::vector<std::string>{"before", "after"}));
+}
+
+// Two nodes on one database. A push reads its subscription and owner from the node's cache
+// (store.postgres.cache_ms), so the append checks in the database that the subscription still
+// exists, and reads the user agent's route in the same call (no second round trip).
+TEST(PgStore, PushPathAppendChecksTheSubscriptionAndReturnsTheRoute) {
+    const std::string dsn = fresh_schema("push_path");
+    std::string error;
+    auto a = PgStore::open({.dsn = dsn, .cache_ms = 60'000}, error);
+    ASSERT_TRUE(a) << error;
+    auto b = PgStore::open({.dsn = dsn}, error);
+    ASSERT_TRUE(b) << error;
+    const auto now = base::SystemClock().now_ms();
+    must(b->put_user_agent({"ua", now, now, AgentKind::user_agent}));
+    must(b->put_subscription({"s1", "ua", "ch", "", now}));
+    auto target = must(a->push_target("s1"));
+    ASSERT_TRUE(target && target->owner);
+    EXPECT_EQ(target->subscription.uaid, "ua");
+    EXPECT_EQ(target->owner->last_seen_ms, now);
+
+    // Not connected anywhere: read, and none.
+    RouteSeen seen;
+    MessageRecord m1 = make_message("m1", "ua", "s1", 600, "", now);
+    must(a->enqueue(m1, Store::kNoQueueCap, &seen));
+    EXPECT_TRUE(seen.read);
+    EXPECT_FALSE(seen.route.has_value());
+    // Connected to node B: the append returns B's route.
+    const auto v = must(b->set_route("ua", {.node_id = "nB", .address = "http://b:1"}));
+    MessageRecord m2 = make_message("m2", "ua", "s1", 600, "", now);
+    must(a->enqueue(m2, Store::kNoQueueCap, &seen));
+    ASSERT_TRUE(seen.read && seen.route);
+    EXPECT_EQ(seen.route->node_id, "nB");
+    EXPECT_EQ(seen.route->address, "http://b:1");
+    EXPECT_EQ(seen.route->version, v);
+
+    // Removed on node B: node A's cache still has it, and its next append is refused (410),
+    // not stored (R8030-7.3-d).
+    ASSERT_TRUE(must(b->delete_subscription("s1")));
+    EXPECT_TRUE(must(a->push_target("s1")).has_value());
+    MessageRecord m3 = make_message("m3", "ua", "s1", 600, "", now);
+    auto refused = a->enqueue(m3, Store::kNoQueueCap, &seen);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), errc::subscription_gone);
+    EXPECT_FALSE(must(b->get_message("m3")).has_value());
+    EXPECT_EQ(must(b->queued("ua", 100)), 0u);
+    // A node without the cache, and node B itself, see the removal at once.
+    EXPECT_FALSE(must(b->push_target("s1")).has_value());
+    auto uncached = PgStore::open({.dsn = dsn, .cache_ms = 0}, error);
+    ASSERT_TRUE(uncached) << error;
+    EXPECT_FALSE(must(uncached->push_target("s1")).has_value());
+
+    // A record without a subscription (a receipt) is checked against its user agent.
+    MessageRecord receipt = make_message("r1", "ua", "", 600, "", now);
+    must(a->enqueue(receipt, Store::kNoQueueCap, &seen));
+    must(b->delete_user_agent("ua"));
+    MessageRecord receipt2 = make_message("r2", "ua", "", 600, "", now);
+    refused = a->enqueue(receipt2, Store::kNoQueueCap, &seen);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), errc::subscription_gone);
+    // The store's own callers (no route asked for) are not checked: the contract suite's
+    // appends name no records.
+    MessageRecord plain = make_message("p1", "nobody", "none", 600, "", now);
+    must(a->enqueue(plain));
+}
+
+// Why the route read inside the append is enough: set_route waits for the queue's lock, which
+// an append holds until it commits. So a connection either wrote its route before the append
+// read it, or writes it (and then reads its queue) only after the append is visible.
+TEST(PgStore, SetRouteWaitsForTheQueueLockOfAnAppendInFlight) {
+    const std::string dsn = fresh_schema("route_lock");
+    std::string error;
+    auto store = PgStore::open({.dsn = dsn}, error);
+    ASSERT_TRUE(store) << error;
+    auto holder = pg::PgConn::connect(dsn, 10'000, 10'000, error);
+    ASSERT_TRUE(holder) << error;
+    pg::PgError err;
+    // What an append in flight holds: the queue's row lock, until its commit.
+    ASSERT_TRUE(holder->exec_script("BEGIN; SELECT pushsvc_lock_queue('\\x7561')", err))
+        << err.message;
+    std::atomic<bool> written{false};
+    std::thread connect([&] {
+        must(store->set_route("ua", {.node_id = "n1", .address = "http://a:1"}));
+        written = true;
+    });
+    // Wait (bounded) until the route write is seen waiting on a lock.
+    auto watcher = pg::PgConn::connect(dsn, 10'000, 10'000, error);
+    ASSERT_TRUE(watcher) << error;
+    bool waiting = false;
+    for (int i = 0; i < 200 && !waiting && !written; ++i) {
+        std::vector<pg::PgResult> out;
+        const pg::Statement st{"waiting",
+                               "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                               "'Lock' AND query LIKE '%pushsvc_set_route%'"};
+        std::vector<pg::Call> calls{{&st, {}}};
+        ASSERT_TRUE(watcher->run(calls, out, err)) << err.message;
+        waiting = out.at(0).i64(0, 0) > 0;
+        if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(waiting);
+    EXPECT_FALSE(written);
+    ASSERT_TRUE(holder->exec_script("COMMIT", err)) << err.message;
+    connect.join();
+    EXPECT_TRUE(written);
+    EXPECT_EQ(must(store->get_route("ua"))->node_id, "n1");
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ class BatchContract : public contract::StoreContract<Backend> {
             names.push_back(m.id);
             ptrs.push_back(&m);
         }
-        auto results = this->store().enqueue_batch(ptrs, cap);
+        auto results = this->store().enqueue_batch(ptrs, cap, {});
         EXPECT_EQ(results.size(), msgs.size());
         for (std::size_t i = 0; i < msgs.size(); ++i) {
             if (!results[i]) continue;

@@ -25,5 +25,6 @@ T need(webpush_client::Result<T> r, const std::string& what) {
 int cmd_latency(const Args& a);
 int cmd_idle(const Args& a);
 int cmd_drain(const Args& a);
+int cmd_cluster_idle(const Args& a);  // cluster_idle.cc
 
 }  // namespace loadgen

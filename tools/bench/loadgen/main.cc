@@ -4,6 +4,7 @@
 //   latency  WebSocket UAs + paced senders: POST -> UA receipt percentiles per rate
 //   idle     many idle WebSocket UAs: server RSS per UA, then a reconnect storm
 //   drain    reconnect stored UAs (setup --ws) and receive + ack their backlog
+//   cluster-idle  idle browsers over the nodes of a cluster, then one node's browsers move
 // Every loop is bounded by a count and a deadline; results are JSON lines on stdout.
 
 #include <sys/resource.h>
@@ -239,7 +240,9 @@ int cmd_ingest(const Args& a) {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: pushsvc-loadgen setup|ingest|latency|idle|drain --flags\n");
+        std::fprintf(
+            stderr,
+            "usage: pushsvc-loadgen setup|ingest|latency|idle|drain|cluster-idle --flags\n");
         return 2;
     }
     raise_nofile();
@@ -251,6 +254,7 @@ int main(int argc, char** argv) {
         if (cmd == "latency") return cmd_latency(args);
         if (cmd == "idle") return cmd_idle(args);
         if (cmd == "drain") return cmd_drain(args);
+        if (cmd == "cluster-idle") return cmd_cluster_idle(args);
     } catch (const std::exception& e) {
         die(e.what());
     }

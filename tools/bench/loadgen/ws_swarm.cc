@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
@@ -26,7 +27,7 @@ struct Swarm::Impl {
     asio::io_context ioc{1};
     asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
     std::thread thread;
-    HostPort target;
+    std::vector<HostPort> targets;  // urls (or url alone); a record's node picks one
     bool tls = false;  // wss:// (the server's certificate is not verified: a benchmark)
     asio::ssl::context tls_ctx{asio::ssl::context::tls_client};
     std::vector<std::shared_ptr<Ua>> uas;  // touched on the swarm thread only
@@ -47,7 +48,13 @@ class Swarm::UaOver final : public Ua, public std::enable_shared_from_this<UaOve
     static constexpr bool kTls = !std::is_same_v<Next, tcp::socket>;
 
   public:
-    UaOver(Swarm& swarm, UaRecord& record) : swarm_(swarm), record_(record), ws_(make_ws(swarm)) {}
+    // done: set for a reconnection (Swarm::reconnect), which is not counted in ready/failed.
+    UaOver(Swarm& swarm, UaRecord& record, std::function<void(bool)> done = {})
+        : swarm_(swarm),
+          record_(record),
+          ws_(make_ws(swarm)),
+          timer_(swarm.impl_->ioc),
+          on_done_(std::move(done)) {}
 
     void start(const asio::ip::address& source) override {
         auto& sock = beast::get_lowest_layer(ws_);
@@ -59,7 +66,15 @@ class Swarm::UaOver final : public Ua, public std::enable_shared_from_this<UaOve
         ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
         if (!ec) sock.bind(tcp::endpoint(source, 0), ec);
         if (ec) return fail();
-        const auto& t = swarm_.impl_->target;
+        record_.source = source.to_v4().to_uint();
+        if (on_done_) {
+            // A reconnection gives up after 10 s (a node that accepts but never answers).
+            timer_.expires_after(std::chrono::seconds(10));
+            timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+                if (!ec && !self->finished_) self->fail();
+            });
+        }
+        const auto& t = target();
         tcp::endpoint ep(asio::ip::make_address(t.host), t.port);
         sock.async_connect(ep, [self = this->shared_from_this()](beast::error_code ec) {
             if (ec) return self->fail();
@@ -76,11 +91,21 @@ class Swarm::UaOver final : public Ua, public std::enable_shared_from_this<UaOve
     }
 
     void close() override {
+        closing_ = true;
+        shut();
+    }
+
+  private:
+    const HostPort& target() const {
+        const auto& all = swarm_.impl_->targets;
+        return all[record_.node % all.size()];
+    }
+
+    void shut() {
         beast::error_code ec;
         beast::get_lowest_layer(ws_).close(ec);
     }
 
-  private:
     static websocket::stream<Next> make_ws(Swarm& swarm) {
         if constexpr (kTls) {
             return websocket::stream<Next>(swarm.impl_->ioc, swarm.impl_->tls_ctx);
@@ -93,7 +118,7 @@ class Swarm::UaOver final : public Ua, public std::enable_shared_from_this<UaOve
         ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
             req.set(beast::http::field::sec_websocket_protocol, wc::kPushSubprotocol);
         }));
-        const auto& t = swarm_.impl_->target;
+        const auto& t = target();
         ws_.async_handshake(t.host + ":" + std::to_string(t.port), "/",
                             [self = this->shared_from_this()](beast::error_code ec) {
                                 if (ec) return self->fail();
@@ -155,7 +180,12 @@ class Swarm::UaOver final : public Ua, public std::enable_shared_from_this<UaOve
     }
 
     void fail() {
-        close();
+        // A ready user agent whose connection ends, not by drop_all(): the server dropped it.
+        if (finished_ && ok_ && !closing_ && !dropped_) {
+            dropped_ = true;
+            if (swarm_.options_.on_drop) swarm_.options_.on_drop(record_);
+        }
+        shut();
         done(false);
     }
 
@@ -163,6 +193,13 @@ class Swarm::UaOver final : public Ua, public std::enable_shared_from_this<UaOve
     void done(bool ok) {
         if (finished_) return;
         finished_ = true;
+        ok_ = ok;
+        timer_.cancel();
+        if (on_done_) {
+            auto cb = std::move(on_done_);
+            cb(ok);
+            return;
+        }
         (ok ? swarm_.ready_ : swarm_.failed_)++;
         --swarm_.impl_->in_flight;
         swarm_.pump();
@@ -173,15 +210,18 @@ class Swarm::UaOver final : public Ua, public std::enable_shared_from_this<UaOve
     websocket::stream<Next> ws_;
     beast::flat_buffer buffer_;
     std::deque<std::string> out_;
-    bool finished_ = false;
+    asio::steady_timer timer_;
+    std::function<void(bool)> on_done_;
+    bool finished_ = false, ok_ = false, closing_ = false, dropped_ = false;
 };
 
 Swarm::Swarm(SwarmOptions options, OnNotification on_notification)
     : impl_(std::make_unique<Impl>()),
       options_(std::move(options)),
       on_notification_(std::move(on_notification)) {
-    impl_->target = parse_origin(options_.url);
-    impl_->tls = options_.url.rfind("wss://", 0) == 0;
+    if (options_.urls.empty()) options_.urls.push_back(options_.url);
+    for (const auto& u : options_.urls) impl_->targets.push_back(parse_origin(u));
+    impl_->tls = options_.urls.front().rfind("wss://", 0) == 0;
     impl_->tls_ctx.set_verify_mode(asio::ssl::verify_none);
     impl_->thread = std::thread([this] { impl_->ioc.run(); });
 }
@@ -207,7 +247,8 @@ void Swarm::pump() {
         im.uas.push_back(ua);
         ++im.in_flight;
         auto src = asio::ip::make_address_v4(
-            0x7f000002u + static_cast<unsigned>(im.source++ % std::max(1, options_.sources)));
+            0x7f000002u + static_cast<unsigned>(options_.source_base) +
+            static_cast<unsigned>(im.source++ % std::max(1, options_.sources)));
         ua->start(src);
     }
 }
@@ -230,6 +271,20 @@ std::size_t Swarm::connect(std::vector<UaRecord>& records, Clock::time_point dea
     });
     stopped.get_future().wait();
     return ready_ - before_ready;
+}
+
+void Swarm::reconnect(UaRecord& record, std::function<void(bool ok)> done) {
+    asio::post(impl_->ioc, [this, &record, done = std::move(done)]() mutable {
+        std::shared_ptr<Ua> ua;
+        if (impl_->tls) {
+            ua = std::make_shared<UaOver<beast::ssl_stream<tcp::socket>>>(*this, record,
+                                                                          std::move(done));
+        } else {
+            ua = std::make_shared<UaOver<tcp::socket>>(*this, record, std::move(done));
+        }
+        impl_->uas.push_back(ua);
+        ua->start(asio::ip::make_address_v4(record.source));
+    });
 }
 
 void Swarm::drop_all() {
