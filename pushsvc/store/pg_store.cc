@@ -104,7 +104,8 @@ const Statement kClearRoute{"clear_route",
                             "DELETE FROM routes WHERE uaid = $1 AND version = $2 RETURNING 1"};
 const Statement kStats{
     "stats",
-    "SELECT (SELECT count(*) FROM messages), (SELECT min(received_ms) FROM messages), "
+    "SELECT (SELECT coalesce(sum(queued), 0)::int8 FROM queues), "
+    "(SELECT min(received_ms) FROM messages), "
     "(SELECT count(*) FROM user_agents WHERE kind = 0), "
     "(SELECT count(*) FROM user_agents WHERE kind = 1), "
     "(SELECT sum(pg_total_relation_size(c))::int8 FROM unnest(ARRAY['user_agents', "
