@@ -83,6 +83,13 @@ CLUSTER=$(sed -n 's/.*"ok_per_s":\([0-9.]*\).*/\1/p' "$WORK"/ingest-node*.json |
     awk '{s += $1} END {printf "%.0f", s}')
 
 # ---- 2. cross-node delivery latency ----------------------------------------------------------
+# The ingestion wrote ~0.5 GB of WAL: PostgreSQL's checkpoint for it would land inside this
+# step (a few hundred ms of tail on this box). It is taken now, so the step measures delivery,
+# not the aftermath of the previous step (BENCHMARKS.md says what a checkpoint costs).
+"$cluster" status "$CDIR" >/dev/null
+leader_port=$(members "[m['port'] for m in c['members'] if m.get('role') == 'leader'][0]")
+psql -qAt "host=127.0.0.1 port=$leader_port dbname=pushsvc user=postgres" -c CHECKPOINT ||
+    log "CHECKPOINT failed (measuring anyway)"
 "$BIN/pushsvc-loadgen" latency --url "${NODE_URLS[0]}" --push-origin "${NODE_URLS[1]}" \
     --uas "$UAS" --rates "$RATE" --duration "$SECS" --senders 2 --sources 4 >"$WORK/latency.json"
 cat "$WORK/latency.json"
