@@ -145,11 +145,6 @@ void Router::clear_if_gone(const std::string& uaid) {
 
 void Router::forward(Event event, const store::RouteSeen& seen) {
     if (seen.read && !seen.route) return;  // not connected anywhere: it reads its queue later
-    // An acknowledgement for a user agent held here came from its session here, which the hub
-    // told already; the route names this node then, so it is not read (a second connection
-    // of the user agent on another node, if one lingers, counts the message in flight until
-    // it ends: it holds a slot of its window, nothing is lost).
-    if (event.kind == Event::Kind::acked && hub_.holds(event.uaid)) return;
     post([this, event = std::move(event), seen]() mutable { lookup(std::move(event), seen); });
 }
 

@@ -193,6 +193,10 @@ CREATE TABLE routes (
         // heap page: a push body (at most 4 KiB) is no longer moved to the TOAST table, which
         // cost another heap insert and index insert per message, and reads and deletes there.
         R"sql(
+-- Everything below changes `messages`; its strongest lock first, so that calls already
+-- holding a weaker one (a delete's first read) finish before it instead of deadlocking with
+-- a lock upgraded halfway. Writers wait for the migration (the index build is its long part).
+LOCK TABLE messages IN ACCESS EXCLUSIVE MODE;
 ALTER TABLE messages SET (toast_tuple_target = 8160);
 -- With the bodies in the rows a scan of `messages` reads every body: Store::stats() (every
 -- 30 s on every node) takes the oldest arrival from this index and the count from `queues`.
@@ -287,15 +291,17 @@ CREATE OR REPLACE FUNCTION pushsvc_delete_message(p_id bytea) RETURNS SETOF mess
 LANGUAGE plpgsql AS $$
 DECLARE
     u bytea;
+    counted bigint;
 BEGIN
     SELECT m.uaid INTO u FROM messages m WHERE m.id = p_id;
     IF NOT FOUND THEN RETURN; END IF;
     UPDATE queues q SET queued = q.queued - 1 WHERE q.uaid = u;
+    GET DIAGNOSTICS counted = ROW_COUNT;  -- 0: the user agent went meanwhile, queue row too
     RETURN QUERY DELETE FROM messages m WHERE m.id = p_id RETURNING m.id, m.uaid,
         m.subscription_id, m.seq, m.received_ms, m.expires_ms, m.ttl_s, m.urgency, m.topic,
         m.content_encoding, m.encryption, m.crypto_key, m.receipt_id, m.receipt_status,
         m.delivered, ''::bytea;
-    IF NOT FOUND THEN
+    IF NOT FOUND AND counted > 0 THEN
         UPDATE queues q SET queued = q.queued + 1 WHERE q.uaid = u;
     END IF;
 END $$;

@@ -310,7 +310,7 @@ int PgStore::schema_found() const { return impl_->schema_found; }
 int PgStore::schema_version() { return pg::schema_version(); }
 
 result<void> PgStore::put_user_agent(const UserAgentRecord& ua) {
-    impl_->targets.forget_user_agent(ua.uaid);
+    pg::TargetCache::Bracket fresh(impl_->targets, pg::TargetCache::Bracket::user_agent, ua.uaid);
     PgResult r;
     if (!impl_->one(kPutUa,
                     std::move(PgParams()
@@ -334,14 +334,14 @@ result<std::optional<UserAgentRecord>> PgStore::get_user_agent(std::string_view 
 }
 
 result<void> PgStore::delete_user_agent(std::string_view uaid) {
-    impl_->targets.forget_user_agent(uaid);
+    pg::TargetCache::Bracket fresh(impl_->targets, pg::TargetCache::Bracket::user_agent, uaid);
     PgResult r;
     if (!impl_->one(kDeleteUa, std::move(PgParams().bytes(uaid)), r)) return errc::store_failure;
     return {};
 }
 
 result<bool> PgStore::touch_user_agent(std::string_view uaid, base::UnixMs last_seen_ms) {
-    impl_->targets.forget_user_agent(uaid);
+    pg::TargetCache::Bracket fresh(impl_->targets, pg::TargetCache::Bracket::user_agent, uaid);
     PgResult r;
     if (!impl_->one(kTouchUa, std::move(PgParams().bytes(uaid).i64(last_seen_ms)), r))
         return errc::store_failure;
@@ -361,7 +361,7 @@ result<std::vector<std::string>> PgStore::idle_user_agents(AgentKind kind, base:
 }
 
 result<void> PgStore::put_subscription(const SubscriptionRecord& sub) {
-    impl_->targets.forget_subscription(sub.id);
+    pg::TargetCache::Bracket fresh(impl_->targets, pg::TargetCache::Bracket::subscription, sub.id);
     PgResult r;
     if (!impl_->one(kPutSub,
                     std::move(PgParams()
@@ -407,7 +407,7 @@ result<std::vector<SubscriptionRecord>> PgStore::subscriptions_of(std::string_vi
 }
 
 result<bool> PgStore::delete_subscription(std::string_view id) {
-    impl_->targets.forget_subscription(id);
+    pg::TargetCache::Bracket fresh(impl_->targets, pg::TargetCache::Bracket::subscription, id);
     PgResult r;
     if (!impl_->one(kDeleteSub, std::move(PgParams().bytes(id)), r)) return errc::store_failure;
     return r.rows() == 1 && r.boolean(0, 0);
@@ -443,7 +443,13 @@ result<std::optional<std::string>> PgStore::enqueue(MessageRecord& msg, std::siz
         }
         wake_next();
         lk.unlock();
-        im.commit_batch(batch);
+        try {
+            im.commit_batch(batch);
+        } catch (const std::exception& e) {
+            // (bad_alloc, say) The batch's appends keep store_failure (503); the leader's slot
+            // and its waiters must be released below whatever happened.
+            spdlog::error("store: an append batch failed: {}", e.what());
+        }
         lk.lock();
         --im.gc_leaders;
         for (auto* a : batch) {
@@ -452,6 +458,9 @@ result<std::optional<std::string>> PgStore::enqueue(MessageRecord& msg, std::siz
         }
         wake_next();
     }
+    // A subscription the cache still had is gone: forget it, so the next push reads again.
+    if (!me.out && me.out.error() == errc::subscription_gone)
+        impl_->targets.forget_subscription(msg.subscription_id);
     return std::move(me.out);
 }
 

@@ -8,8 +8,10 @@
 // 410, never a stored message. What may lag by up to `max_age` is a user agent's last_seen_ms
 // (so a user agent crossing push.ua_idle_days on another node's hello answers 410 that much
 // later or earlier) and a TTL-0 push, which is never stored and so never checked. Writes through
-// this process forget what they change at once. Absence is never cached: a subscription made
-// on another node a moment ago must work at once.
+// this process forget what they change before and after the write (Bracket; a read racing the
+// write may still keep the old copy, for at most `max_age`), and an append refused because its
+// subscription is gone forgets it. Absence is never cached: a subscription made on another
+// node a moment ago must work at once.
 //
 // Bounded: a map that reaches `max_entries` is emptied (a full cache only costs reads).
 // Thread-safety: every method may be called from any thread (one mutex).
@@ -60,6 +62,29 @@ class TargetCache {
         std::lock_guard lk(mu_);
         if (auto it = owners_.find(uaid); it != owners_.end()) owners_.erase(it);
     }
+
+    // Forgets a subscription or a user agent when made and again when destroyed, around the
+    // write that changes it.
+    class Bracket {
+      public:
+        enum Kind { subscription, user_agent };
+        Bracket(TargetCache& cache, Kind kind, std::string_view key)
+            : cache_(cache), kind_(kind), key_(key) {
+            forget();
+        }
+        ~Bracket() { forget(); }
+        Bracket(const Bracket&) = delete;
+        Bracket& operator=(const Bracket&) = delete;
+
+      private:
+        void forget() {
+            kind_ == subscription ? cache_.forget_subscription(key_)
+                                  : cache_.forget_user_agent(key_);
+        }
+        TargetCache& cache_;
+        Kind kind_;
+        std::string_view key_;
+    };
 
   private:
     struct Hash {
