@@ -47,17 +47,8 @@ if [ "$AFTER" -gt "$NODE_CAP" ]; then
         "can be connected after it; the rest keep retrying until they give up"
 fi
 
-cluster=$ROOT/tools/cluster.sh
-CDIR=$WORK/cluster
-chmod 755 "$WORK"  # Patroni and PostgreSQL run as the postgres user under it
-trap '"$cluster" down "$CDIR" >/dev/null 2>&1 || true; cleanup' EXIT
-t0=$(date +%s)
-PUSHSVC_BIN=$BIN/pushsvc "$cluster" up "$CDIR" --nodes "$NODES" >"$WORK/cluster-up.log" 2>&1 ||
-    { cat "$WORK/cluster-up.log" >&2; exit 1; }
-log "cluster of $NODES nodes up in $(( $(date +%s) - t0 )) s"
-members() { python3 -c "import json,sys; c=json.load(open('$CDIR/cluster.json')); print($1)"; }
-mapfile -t URLS < <(members "'\n'.join(m['url'] for m in c['members'] if m['kind'] == 'pushsvc')")
-mapfile -t NODE_PIDS < <(members "'\n'.join(str(m['pid']) for m in c['members'] if m['kind'] == 'pushsvc')")
+start_cluster "$NODES"
+URLS=("${NODE_URLS[@]}")
 URL_LIST=$(IFS=,; echo "${URLS[*]}")
 
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }

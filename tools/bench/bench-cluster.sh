@@ -57,16 +57,7 @@ ROCKS=$H2LOAD_RATE
 stop_pid "$PS_PID"
 
 # ---- the cluster -----------------------------------------------------------------------------
-cluster=$ROOT/tools/cluster.sh
-CDIR=$WORK/cluster
-chmod 755 "$WORK"  # Patroni and PostgreSQL run as the postgres user under it
-trap '"$cluster" down "$CDIR" >/dev/null 2>&1 || true; cleanup' EXIT
-t0=$(date +%s)
-PUSHSVC_BIN=$BIN/pushsvc "$cluster" up "$CDIR" --nodes "$NODES" >"$WORK/cluster-up.log" 2>&1 ||
-    { cat "$WORK/cluster-up.log" >&2; exit 1; }
-log "cluster of $NODES nodes up in $(( $(date +%s) - t0 )) s"
-members() { python3 -c "import json,sys; c=json.load(open('$CDIR/cluster.json')); print($1)"; }
-mapfile -t NODE_URLS < <(members "'\n'.join(m['url'] for m in c['members'] if m['kind'] == 'pushsvc')")
+start_cluster "$NODES"
 
 # ---- 1b. ingestion into every node at once ---------------------------------------------------
 pids=()

@@ -108,6 +108,25 @@ restart_pushsvc() {
     fi
 }
 
+# start_cluster NODES: a tools/cluster.sh cluster of NODES pushsvc nodes (this BIN's pushsvc)
+# under $WORK/cluster, stopped on exit; sets `cluster` (the script), CDIR, NODE_URLS and
+# NODE_PIDS (pushsvc nodes in order). `members EXPR` then prints a Python expression over the
+# cluster's cluster.json (`c`).
+start_cluster() {
+    cluster=$ROOT/tools/cluster.sh
+    CDIR=$WORK/cluster
+    chmod 755 "$WORK"  # Patroni and PostgreSQL run as the postgres user under it
+    trap '"$cluster" down "$CDIR" >/dev/null 2>&1 || true; cleanup' EXIT
+    local t0
+    t0=$(date +%s)
+    PUSHSVC_BIN=$BIN/pushsvc "$cluster" up "$CDIR" --nodes "$1" >"$WORK/cluster-up.log" 2>&1 ||
+        { cat "$WORK/cluster-up.log" >&2; exit 1; }
+    log "cluster of $1 nodes up in $(( $(date +%s) - t0 )) s"
+    mapfile -t NODE_URLS < <(members "'\n'.join(m['url'] for m in c['members'] if m['kind'] == 'pushsvc')")
+    mapfile -t NODE_PIDS < <(members "'\n'.join(str(m['pid']) for m in c['members'] if m['kind'] == 'pushsvc')")
+}
+members() { python3 -c "import json,sys; c=json.load(open('$CDIR/cluster.json')); print($1)"; }
+
 # stop_pid PID: SIGTERM, then SIGKILL after 20 s. Only for PIDs this script started.
 stop_pid() {
     local pid=$1 i

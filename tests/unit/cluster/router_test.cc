@@ -214,15 +214,22 @@ class FailoverStore final : public store::Store {
     result<store::StoreStats> stats() override { return inner.stats(); }
 };
 
-// A connection made while the database fails over gets its route once it is back: without
-// it, pushes on other nodes would not reach the browser until it reconnected.
-TEST(RoutingFailover, ARouteThatCouldNotBeWrittenIsWrittenOnceTheStoreIsBack) {
+// A node whose store is down while a browser connects: the first route write failed.
+class RoutingFailover : public ::testing::Test {
+  protected:
+    RoutingFailover() {
+        store.down = true;
+        a.hub.attach("ua", s);
+        a.settle();
+    }
     FailoverStore store;
     Node a{store, "node-a"};
-    store.down = true;
-    auto s = std::make_shared<Session>();
-    a.hub.attach("ua", s);
-    a.settle();  // the first write failed
+    std::shared_ptr<Session> s = std::make_shared<Session>();
+};
+
+// A connection made while the database fails over gets its route once it is back: without
+// it, pushes on other nodes would not reach the browser until it reconnected.
+TEST_F(RoutingFailover, ARouteThatCouldNotBeWrittenIsWrittenOnceTheStoreIsBack) {
     EXPECT_FALSE(a.route("ua").has_value());
     store.down = false;
     // The retry (after about a second) writes it and wakes the session to read its queue.
@@ -232,13 +239,7 @@ TEST(RoutingFailover, ARouteThatCouldNotBeWrittenIsWrittenOnceTheStoreIsBack) {
     EXPECT_EQ(r->node_id, "node-a");
 }
 
-TEST(RoutingFailover, NoRetryForAUserAgentThatLeftMeanwhile) {
-    FailoverStore store;
-    Node a{store, "node-a"};
-    store.down = true;
-    auto s = std::make_shared<Session>();
-    a.hub.attach("ua", s);
-    a.settle();
+TEST_F(RoutingFailover, NoRetryForAUserAgentThatLeftMeanwhile) {
     a.hub.detach("ua", s.get());
     store.down = false;
     EXPECT_EQ(store.route_writes, 1);
@@ -253,13 +254,7 @@ TEST(RoutingFailover, NoRetryForAUserAgentThatLeftMeanwhile) {
 }
 
 // Shutting a node down does not wait for a retry's timer.
-TEST(RoutingFailover, ShutdownCancelsPendingRetries) {
-    FailoverStore store;
-    Node a{store, "node-a"};
-    store.down = true;
-    auto s = std::make_shared<Session>();
-    a.hub.attach("ua", s);
-    a.settle();
+TEST_F(RoutingFailover, ShutdownCancelsPendingRetries) {
     EXPECT_EQ(a.router->retries_pending(), 1u);
     const auto start = std::chrono::steady_clock::now();
     a.router->cancel_retries();
