@@ -1,7 +1,7 @@
 // Abuse limits of the transport (issue 14): connection limits per client address and in
 // total, enforced right after accept with a counter and rate-limited logs; absolute deadlines
 // for the TLS handshake, the protocol preface and the first request, however slowly a peer
-// drips bytes; HTTP/2 responses stalled on a flow-control window the peer never opens.
+// drips bytes (responses stalled on flow control: server_write_stall_test.cc).
 // Clients use several loopback source addresses (127.0.0.x) to stand for different hosts.
 // Timeouts are short here; every wait is bounded.
 #include <arpa/inet.h>
@@ -27,87 +27,13 @@
 #include "pushsvc/net/preface.h"
 #include "pushsvc/obs/catalog.h"
 #include "tests/unit/net/h2_raw.h"
+#include "tests/unit/net/limits_support.h"
 #include "tests/unit/net/test_support.h"
 
 namespace pushsvc::test {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-using std::chrono::milliseconds;
-
-// A TCP connection from `source` (a 127.0.0.x address) to 127.0.0.1:port; -1 on failure.
-int connect_from(const char* source, unsigned short port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    sockaddr_in src{};
-    src.sin_family = AF_INET;
-    ::inet_pton(AF_INET, source, &src.sin_addr);
-    sockaddr_in dst{};
-    dst.sin_family = AF_INET;
-    dst.sin_port = htons(port);
-    dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0 ||
-        ::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-struct Fd {
-    int fd = -1;
-    explicit Fd(int f) : fd(f) {}
-    Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
-// Waits up to `timeout` for the server to close (EOF or reset); data is discarded.
-bool closed_within(int fd, milliseconds timeout) {
-    const auto end = Clock::now() + timeout;
-    for (int i = 0; i < 10'000 && Clock::now() < end; ++i) {
-        const auto left = std::chrono::duration_cast<milliseconds>(end - Clock::now());
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(std::max<long>(1, left.count()))) <= 0) continue;
-        char buf[4096];
-        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
-    }
-    return false;
-}
-
-// One HTTP/1.1 request on `fd`; true when a 200 comes back within 3 s.
-bool served(int fd) {
-    const std::string req = "GET /hello HTTP/1.1\r\nhost: t\r\n\r\n";
-    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
-        return false;
-    std::string out;
-    const auto end = Clock::now() + std::chrono::seconds(3);
-    while (parse_responses(out).empty() && Clock::now() < end) {
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        char buf[4096];
-        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n <= 0) return false;
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    auto r = parse_responses(out);
-    return !r.empty() && r[0].status == 200;
-}
-
-// After a connection from `source` closed, its place is freed once the server has seen the
-// close and dropped the session: retried (each retry is a fresh connection) for up to 3 s.
-bool eventually_served_from(const char* source, unsigned short port) {
-    const auto end = Clock::now() + std::chrono::seconds(3);
-    for (int i = 0; i < 200 && Clock::now() < end; ++i) {
-        Fd c(connect_from(source, port));
-        if (c.fd >= 0 && served(c.fd)) return true;
-        pollfd none{-1, 0, 0};
-        ::poll(&none, 0, 10);  // pace the retries; the release has no event visible here
-    }
-    return false;
-}
+using namespace limits;
 
 // Collects the log lines written while it is installed on the default logger.
 class LogCapture : public spdlog::sinks::base_sink<std::mutex> {
@@ -143,14 +69,6 @@ class LogCapture : public spdlog::sinks::base_sink<std::mutex> {
     }
     std::vector<std::string> lines_;
 };
-
-config::Config limits_config() {
-    auto cfg = TestServer::default_config();
-    // Long enough that a connection closed within a second was refused, not timed out.
-    cfg.limits.first_request_timeout_ms = 5000;
-    cfg.limits.handshake_timeout_ms = 5000;
-    return cfg;
-}
 
 TEST(ConnectionLimits, PerAddressLimitRefusesTheNextConnectionFromThatAddressOnly) {
     auto cfg = limits_config();
@@ -452,151 +370,6 @@ TEST(Deadlines, TlsClientThatSendsNoRequestIsClosedAtTheFirstRequestDeadline) {
     EXPECT_LT(lasted, 1500);
     SSL_free(ssl);
     SSL_CTX_free(ctx);
-}
-
-// -- HTTP/2 responses stalled on flow control --------------------------------------------
-
-// An HTTP/2 client that announces a stream window of 0 and never sends WINDOW_UPDATE: the
-// server can send response headers but no DATA.
-class StallingClient {
-  public:
-    StallingClient(const char* source, unsigned short port) : fd_(connect_from(source, port)) {
-        nghttp2_session_callbacks* cbs = nullptr;
-        nghttp2_session_callbacks_new(&cbs);
-        nghttp2_session_callbacks_set_on_frame_recv_callback(
-            cbs, [](nghttp2_session*, const nghttp2_frame* f, void* u) -> int {
-                auto& self = *static_cast<StallingClient*>(u);
-                if (f->hd.type == NGHTTP2_HEADERS) ++self.headers;
-                if (f->hd.type == NGHTTP2_DATA) ++self.data;
-                if (f->hd.type == NGHTTP2_RST_STREAM) ++self.resets;
-                if (f->hd.type == NGHTTP2_GOAWAY) {
-                    ++self.goaways;
-                    self.goaway_error = f->goaway.error_code;
-                }
-                if (f->hd.type == NGHTTP2_RST_STREAM) self.reset_stream = f->hd.stream_id;
-                return 0;
-            });
-        nghttp2_session_client_new(&session_, cbs, this);
-        nghttp2_session_callbacks_del(cbs);
-        nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 0}};
-        nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, 1);
-    }
-    ~StallingClient() { nghttp2_session_del(session_); }
-
-    void get(const std::string& path) {
-        last_stream_ = testing::submit_h2_get(session_, path);
-        flush();
-    }
-    // A short send is not checked: the stalling peer's socket may already be reset.
-    void flush() { testing::send_h2_queued(session_, fd_.fd); }
-    // Reads (answering SETTINGS/PING as nghttp2 does, never opening a window) until the
-    // server closes or `timeout`; true when closed.
-    bool read_until_closed(milliseconds timeout) {
-        const auto end = Clock::now() + timeout;
-        for (int i = 0; i < 10'000 && Clock::now() < end; ++i) {
-            pollfd p{fd_.fd, POLLIN, 0};
-            const auto left = std::chrono::duration_cast<milliseconds>(end - Clock::now());
-            if (::poll(&p, 1, static_cast<int>(std::max<long>(1, left.count()))) <= 0) continue;
-            std::uint8_t buf[4096];
-            const ssize_t n = ::recv(fd_.fd, buf, sizeof buf, 0);
-            if (n <= 0) return true;
-            nghttp2_session_mem_recv(session_, buf, static_cast<std::size_t>(n));
-            flush();
-        }
-        return false;
-    }
-    // Reads for `duration` (returns early only if the server closes).
-    void read_for(milliseconds duration) { read_until_closed(duration); }
-
-    int fd() const { return fd_.fd; }
-    // Opens the window of one stream (and the connection's) so its response can flow.
-    void open_window(std::int32_t stream_id) {
-        nghttp2_submit_window_update(session_, NGHTTP2_FLAG_NONE, stream_id, 65535);
-        flush();
-    }
-    std::int32_t last_stream() const { return last_stream_; }
-
-    int headers = 0, data = 0, resets = 0, goaways = 0;
-    std::uint32_t goaway_error = 0;
-    std::int32_t reset_stream = 0;
-
-  private:
-    Fd fd_;
-    nghttp2_session* session_ = nullptr;
-    std::int32_t last_stream_ = 0;
-};
-
-TEST(WriteStall, ResponseHeldByAClosedWindowIsResetAndTheConnectionClosed) {
-    auto cfg = TestServer::default_config();
-    cfg.limits.write_stall_timeout_ms = 400;
-    cfg.limits.idle_timeout_ms = 5000;
-    cfg.limits.read_timeout_ms = 5000;
-    TestServer ts(cfg);
-    const auto before = obs::catalog().http2_write_stalls.value();
-
-    StallingClient stalling("127.0.0.9", ts.port());
-    ASSERT_GE(stalling.fd(), 0);
-    const auto start = Clock::now();
-    stalling.get("/stalled");
-    stalling.read_for(milliseconds(150));
-    EXPECT_EQ(stalling.headers, 1);  // the response started ...
-    EXPECT_EQ(stalling.data, 0);     // ... but its body waits for a window
-
-    // Meanwhile another client on another connection is served normally.
-    Fd other(connect_from("127.0.0.10", ts.port()));
-    ASSERT_GE(other.fd, 0);
-    EXPECT_TRUE(served(other.fd));
-
-    ASSERT_TRUE(stalling.read_until_closed(milliseconds(3000)));
-    const auto lasted = std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
-    EXPECT_GE(lasted, 350);
-    EXPECT_LT(lasted, 2000);
-    // Nothing moved on the whole connection: GOAWAY and close (the stream goes with it).
-    EXPECT_EQ(stalling.goaways, 1);
-    EXPECT_EQ(stalling.goaway_error, static_cast<std::uint32_t>(NGHTTP2_ENHANCE_YOUR_CALM));
-    EXPECT_EQ(obs::catalog().http2_write_stalls.value() - before, 1u);
-    EXPECT_TRUE(served(other.fd));  // still fine afterwards
-}
-
-// The slot moves with the context into whichever session the connection becomes: an h2c
-// connection (an http2::Connection by now) still counts against its address.
-TEST(ConnectionLimits, AnHttp2ConnectionKeepsItsPlaceUntilItCloses) {
-    auto cfg = limits_config();
-    cfg.limits.max_connections_per_ip = 1;
-    TestServer ts(cfg);
-    auto h2 = std::make_unique<StallingClient>("127.0.0.12", ts.port());
-    ASSERT_GE(h2->fd(), 0);
-    h2->get("/x");
-    for (int i = 0; i < 30 && h2->headers == 0; ++i) h2->read_for(milliseconds(100));
-    ASSERT_EQ(h2->headers, 1);  // served by the HTTP/2 session
-    Fd second(connect_from("127.0.0.12", ts.port()));
-    ASSERT_GE(second.fd, 0);
-    EXPECT_TRUE(closed_within(second.fd, milliseconds(1000)));
-    h2.reset();  // closing it frees the place
-    EXPECT_TRUE(eventually_served_from("127.0.0.12", ts.port()));
-}
-
-// While other responses on the connection make progress, only the stalled stream is reset
-// (RST_STREAM CANCEL) and the connection stays up.
-TEST(WriteStall, OnlyTheStalledStreamIsResetWhileOthersMove) {
-    auto cfg = TestServer::default_config();
-    cfg.limits.write_stall_timeout_ms = 600;
-    TestServer ts(cfg);
-    StallingClient client("127.0.0.11", ts.port());
-    ASSERT_GE(client.fd(), 0);
-    client.get("/stalled");
-    const std::int32_t stalled = client.last_stream();
-    client.read_for(milliseconds(300));
-    client.get("/flowing");
-    const std::int32_t flowing = client.last_stream();
-    client.open_window(flowing);  // its body goes out at ~300 ms: the connection moves
-    client.read_for(milliseconds(200));
-    EXPECT_EQ(client.data, 1);
-    // The stalled stream's deadline (600 ms) passes while the connection moved at ~300 ms.
-    EXPECT_FALSE(client.read_until_closed(milliseconds(700)));
-    EXPECT_EQ(client.resets, 1);
-    EXPECT_EQ(client.reset_stream, stalled);
-    EXPECT_EQ(client.goaways, 0);
 }
 
 }  // namespace
