@@ -24,6 +24,7 @@
 #include "pushsvc/net/server.h"
 #include "pushsvc/obs/catalog.h"
 #include "pushsvc/store/memory_store.h"
+#include "tests/support/forwarding_store.h"
 
 namespace pushsvc::cluster {
 namespace {
@@ -141,77 +142,20 @@ struct Node {
 };
 
 // The store of a database failing over: route writes fail while `down` is set.
-class FailoverStore final : public store::Store {
+struct MemoryHolder {
+    store::MemoryStore inner;
+};
+class FailoverStore final : private MemoryHolder, public pushsvc::testing::ForwardingStore {
   public:
+    FailoverStore() : ForwardingStore(inner) {}
     std::atomic<bool> down{false};
     std::atomic<int> route_writes{0};  // attempts, failed ones included
-    store::MemoryStore inner;
 
     result<std::uint64_t> set_route(std::string_view uaid, const store::RouteRecord& r) override {
         ++route_writes;
         if (down) return errc::store_failure;
-        return inner.set_route(uaid, r);
+        return ForwardingStore::set_route(uaid, r);
     }
-    result<std::optional<store::RouteRecord>> get_route(std::string_view uaid) override {
-        return inner.get_route(uaid);
-    }
-    result<bool> clear_route(std::string_view uaid, std::uint64_t version) override {
-        return inner.clear_route(uaid, version);
-    }
-    // The rest is not used by the router.
-    result<void> put_user_agent(const store::UserAgentRecord& ua) override {
-        return inner.put_user_agent(ua);
-    }
-    result<std::optional<store::UserAgentRecord>> get_user_agent(std::string_view id) override {
-        return inner.get_user_agent(id);
-    }
-    result<void> delete_user_agent(std::string_view id) override {
-        return inner.delete_user_agent(id);
-    }
-    result<bool> touch_user_agent(std::string_view id, base::UnixMs t) override {
-        return inner.touch_user_agent(id, t);
-    }
-    result<std::vector<std::string>> idle_user_agents(store::AgentKind k, base::UnixMs t,
-                                                      std::size_t n) override {
-        return inner.idle_user_agents(k, t, n);
-    }
-    result<void> put_subscription(const store::SubscriptionRecord& s) override {
-        return inner.put_subscription(s);
-    }
-    result<std::optional<store::SubscriptionRecord>> get_subscription(
-        std::string_view id) override {
-        return inner.get_subscription(id);
-    }
-    result<std::vector<store::SubscriptionRecord>> subscriptions_of(std::string_view id) override {
-        return inner.subscriptions_of(id);
-    }
-    result<bool> delete_subscription(std::string_view id) override {
-        return inner.delete_subscription(id);
-    }
-    result<std::optional<std::string>> enqueue(store::MessageRecord& m, std::size_t cap,
-                                               store::RouteSeen* route) override {
-        return inner.enqueue(m, cap, route);
-    }
-    result<std::vector<store::MessageRecord>> pending(std::string_view id, base::UnixMs now,
-                                                      std::uint64_t after, std::size_t n) override {
-        return inner.pending(id, now, after, n);
-    }
-    result<std::size_t> queued(std::string_view id, std::size_t n) override {
-        return inner.queued(id, n);
-    }
-    result<std::optional<store::MessageRecord>> get_message(std::string_view id) override {
-        return inner.get_message(id);
-    }
-    result<void> mark_delivered(std::string_view id) override { return inner.mark_delivered(id); }
-    result<std::optional<store::MessageRecord>> delete_message(std::string_view id) override {
-        return inner.delete_message(id);
-    }
-    result<std::optional<base::UnixMs>> next_expiry() override { return inner.next_expiry(); }
-    result<std::size_t> sweep_expired(base::UnixMs now, std::size_t n,
-                                      std::vector<store::MessageRecord>* r) override {
-        return inner.sweep_expired(now, n, r);
-    }
-    result<store::StoreStats> stats() override { return inner.stats(); }
 };
 
 // A node whose store is down while a browser connects: the first route write failed.

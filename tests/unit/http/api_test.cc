@@ -7,6 +7,7 @@
 
 #include "pushsvc/obs/catalog.h"
 #include "pushsvc/store/memory_store.h"
+#include "tests/support/forwarding_store.h"
 
 namespace pushsvc::http {
 namespace {
@@ -170,80 +171,15 @@ TEST_F(ApiTest, OffloadedMonitorFindsItsSubscriptionOffTheCallingThread) {
 
 // A store that throws from put_subscription while `fail` is set, as a store error or a bug in a
 // store call would: the fault injection point for the API's store-work boundary.
-class ThrowingStore final : public store::Store {
+class ThrowingStore final : public pushsvc::testing::ForwardingStore {
   public:
-    explicit ThrowingStore(store::Store& inner) : inner_(inner) {}
+    using ForwardingStore::ForwardingStore;
     bool fail = false;
 
-    result<void> put_user_agent(const store::UserAgentRecord& ua) override {
-        return inner_.put_user_agent(ua);
-    }
-    result<std::optional<store::UserAgentRecord>> get_user_agent(std::string_view id) override {
-        return inner_.get_user_agent(id);
-    }
-    result<void> delete_user_agent(std::string_view id) override {
-        return inner_.delete_user_agent(id);
-    }
     result<void> put_subscription(const store::SubscriptionRecord& sub) override {
         if (fail) throw std::runtime_error("injected store failure");
-        return inner_.put_subscription(sub);
+        return ForwardingStore::put_subscription(sub);
     }
-    result<std::optional<store::SubscriptionRecord>> get_subscription(
-        std::string_view id) override {
-        return inner_.get_subscription(id);
-    }
-    result<std::vector<store::SubscriptionRecord>> subscriptions_of(
-        std::string_view uaid) override {
-        return inner_.subscriptions_of(uaid);
-    }
-    result<bool> delete_subscription(std::string_view id) override {
-        return inner_.delete_subscription(id);
-    }
-    result<std::optional<std::string>> enqueue(store::MessageRecord& msg, std::size_t max_queued,
-                                               store::RouteSeen* route) override {
-        return inner_.enqueue(msg, max_queued, route);
-    }
-    result<std::vector<store::MessageRecord>> pending(std::string_view uaid, base::UnixMs now,
-                                                      std::uint64_t after_seq,
-                                                      std::size_t limit) override {
-        return inner_.pending(uaid, now, after_seq, limit);
-    }
-    result<std::size_t> queued(std::string_view uaid, std::size_t limit) override {
-        return inner_.queued(uaid, limit);
-    }
-    result<std::optional<store::MessageRecord>> get_message(std::string_view id) override {
-        return inner_.get_message(id);
-    }
-    result<void> mark_delivered(std::string_view id) override { return inner_.mark_delivered(id); }
-    result<std::optional<store::MessageRecord>> delete_message(std::string_view id) override {
-        return inner_.delete_message(id);
-    }
-    result<std::vector<std::string>> idle_user_agents(store::AgentKind kind,
-                                                      base::UnixMs seen_before,
-                                                      std::size_t limit) override {
-        return inner_.idle_user_agents(kind, seen_before, limit);
-    }
-    result<std::optional<base::UnixMs>> next_expiry() override { return inner_.next_expiry(); }
-    result<bool> touch_user_agent(std::string_view uaid, base::UnixMs seen) override {
-        return inner_.touch_user_agent(uaid, seen);
-    }
-    result<std::size_t> sweep_expired(base::UnixMs now, std::size_t limit,
-                                      std::vector<store::MessageRecord>* receipts) override {
-        return inner_.sweep_expired(now, limit, receipts);
-    }
-    result<store::StoreStats> stats() override { return inner_.stats(); }
-    result<std::uint64_t> set_route(std::string_view uaid, const store::RouteRecord& r) override {
-        return inner_.set_route(uaid, r);
-    }
-    result<std::optional<store::RouteRecord>> get_route(std::string_view uaid) override {
-        return inner_.get_route(uaid);
-    }
-    result<bool> clear_route(std::string_view uaid, std::uint64_t version) override {
-        return inner_.clear_route(uaid, version);
-    }
-
-  private:
-    store::Store& inner_;
 };
 
 // Store work that throws, inline or offloaded, is answered 500 (the responder still runs
