@@ -43,6 +43,9 @@ class MonitorSession final : public delivery::Target,
         asio::post(strand_,
                    [self] { self->guarded([&] { self->perform(self->monitor_.start()); }); });
         hub_.attach(uaid_, self, false);
+        // The start may have read the queue on another thread before this attach: anything
+        // stored in between woke nobody, so look once more (as a WebSocket hello does).
+        wake(nullptr);
         // The stream owns the session (the hub only holds it weakly): the callback keeps it
         // alive until the stream ends, then detaches and lets it go.
         pusher_->on_gone([self, hub = &hub_, uaid = uaid_] { hub->detach(uaid, self.get()); });
