@@ -364,6 +364,84 @@ BEGIN
     RETURN v;
 END $$;
 )sql",
+        // 4: every append returns the seq of the message appended to its queue before it
+        // (out_prev). A node holding the user agent gets the message with its wake-up, and a
+        // connection that has read its queue up to out_prev sends it without reading the queue
+        // again. The queue's lock orders its appends, so nothing lies between the two.
+        R"sql(
+-- The strongest lock on `messages` first, as in version 3: a delete holding a weaker one
+-- finishes before this starts. No append or delete of an older node runs meanwhile, so the
+-- seqs read below are the last ones.
+LOCK TABLE messages IN ACCESS EXCLUSIVE MODE;
+ALTER TABLE queues ADD COLUMN last_seq bigint NOT NULL DEFAULT 0,
+    ADD COLUMN prev_seq bigint NOT NULL DEFAULT 0;
+-- The highest seq still queued is the best known: an out_prev too low only costs a read.
+UPDATE queues q SET last_seq = m.top
+    FROM (SELECT uaid, max(seq) AS top FROM messages GROUP BY uaid) m WHERE q.uaid = m.uaid;
+
+DROP FUNCTION pushsvc_append(bytea, bytea, bytea, bigint, bigint, bigint, smallint, bytea,
+    bytea, bytea, bytea, bytea, integer, boolean, bytea, bigint, boolean);
+-- As in version 3, with the message's seq taken by the statement that locks the queue and
+-- counts the message in: SET reads the row as it was, so prev_seq gets the last seq before
+-- this one. A refusal gives the seq back. (pushsvc_enqueue, for version-2 nodes, calls this.)
+CREATE FUNCTION pushsvc_append(
+    p_id bytea, p_uaid bytea, p_sub bytea, p_received bigint, p_expires bigint, p_ttl bigint,
+    p_urgency smallint, p_topic bytea, p_encoding bytea, p_encryption bytea, p_crypto_key bytea,
+    p_receipt bytea, p_receipt_status integer, p_delivered boolean, p_body bytea, p_cap bigint,
+    p_check boolean)
+RETURNS TABLE (out_status integer, out_seq bigint, out_replaced bytea, out_node bytea,
+    out_address bytea, out_version bigint, out_connected bigint, out_prev bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+    s bigint;
+    prev bigint;
+    old bytea;
+BEGIN
+    LOOP
+        UPDATE queues q SET queued = q.queued + 1, prev_seq = q.last_seq,
+            last_seq = nextval('message_seq') WHERE q.uaid = p_uaid
+            RETURNING q.queued - 1, q.last_seq, q.prev_seq INTO n, s, prev;
+        EXIT WHEN FOUND;
+        INSERT INTO queues (uaid, queued) VALUES (p_uaid, 0) ON CONFLICT DO NOTHING;
+    END LOOP;
+    IF p_check THEN
+        IF p_sub <> '' THEN
+            PERFORM 1 FROM subscriptions x WHERE x.id = p_sub;
+        ELSE
+            PERFORM 1 FROM user_agents a WHERE a.uaid = p_uaid;
+        END IF;
+        IF NOT FOUND THEN
+            DELETE FROM queues q WHERE q.uaid = p_uaid AND q.queued = 1
+                AND NOT EXISTS (SELECT 1 FROM user_agents a WHERE a.uaid = p_uaid);
+            IF NOT FOUND THEN
+                UPDATE queues q SET queued = q.queued - 1, last_seq = prev WHERE q.uaid = p_uaid;
+            END IF;
+            RETURN QUERY SELECT 2, 0::bigint, NULL::bytea, NULL::bytea, NULL::bytea,
+                NULL::bigint, NULL::bigint, NULL::bigint;
+            RETURN;
+        END IF;
+    END IF;
+    IF n >= p_cap THEN
+        UPDATE queues q SET queued = q.queued - 1, last_seq = prev WHERE q.uaid = p_uaid;
+        RETURN QUERY SELECT 1, 0::bigint, NULL::bytea, NULL::bytea, NULL::bytea, NULL::bigint,
+            NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
+    IF p_topic <> '' THEN
+        DELETE FROM messages m WHERE m.subscription_id = p_sub AND m.topic = p_topic
+            RETURNING m.id INTO old;
+        IF old IS NOT NULL THEN
+            UPDATE queues q SET queued = q.queued - 1 WHERE q.uaid = p_uaid;
+        END IF;
+    END IF;
+    INSERT INTO messages VALUES (p_id, p_uaid, p_sub, s, p_received, p_expires, p_ttl,
+        p_urgency, p_topic, p_encoding, p_encryption, p_crypto_key, p_receipt,
+        p_receipt_status, p_delivered, p_body);
+    RETURN QUERY SELECT 0, s, old, r.node_id, r.address, r.version, r.connected_ms, prev
+        FROM (SELECT 1) one LEFT JOIN routes r ON r.uaid = p_uaid;
+END $$;
+)sql",
     };
     return all;
 }

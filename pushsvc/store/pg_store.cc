@@ -69,7 +69,8 @@ const Statement kSubsOf{"subs_of",
 const Statement kDeleteSub{"delete_sub", "SELECT pushsvc_delete_subscription($1)"};
 const Statement kAppend{"append",
                         "SELECT out_status, out_seq, out_replaced, out_node, out_address, "
-                        "out_version, out_connected FROM pushsvc_append($1, $2, $3, $4, $5, $6, "
+                        "out_version, out_connected, out_prev FROM pushsvc_append($1, $2, $3, "
+                        "$4, $5, $6, "
                         "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"};
 const Statement kPending{"pending", "SELECT " PUSHSVC_MESSAGE_COLUMNS
                                     " FROM messages WHERE uaid = $1 AND "
@@ -234,6 +235,7 @@ struct PgStore::Impl {
             a.out = errc::subscription_gone;
         } else {
             a.msg->seq = std::uint64_t(r.i64(0, 1));
+            a.msg->prev_seq = std::uint64_t(r.i64(0, 7));
             a.out = r.null(0, 2) ? std::optional<std::string>() : std::optional(r.bytes(0, 2));
             if (a.route) {
                 a.route->read = true;

@@ -41,6 +41,10 @@ struct MessageRecord {
     std::string uaid;  // queue it belongs to
     std::string subscription_id;
     std::uint64_t seq = 0;         // arrival order within the store; assigned by enqueue()
+    // Not stored: the seq enqueue() gave the message appended to this queue just before this
+    // one, where the store says (PgStore); 0 = unknown. A session that has read its queue up
+    // to it takes this message from its wake-up without reading the queue (DeliveryWindow).
+    std::uint64_t prev_seq = 0;
     base::UnixMs received_ms = 0;  // Last-Modified (R8030-7.2-a)
     base::UnixMs expires_ms = 0;   // received + TTL; never returned once now >= expires
     std::uint32_t ttl_s = 0;

@@ -72,6 +72,11 @@ TEST(PgStore, UpgradesADatabaseOfSchemaVersion1) {
     ASSERT_TRUE(store) << error;
     EXPECT_EQ(store->schema_found(), 1);
     EXPECT_GE(PgStore::schema_version(), 2);
+    // Version 4 starts each queue's chain of seqs at its highest queued message.
+    MessageRecord m0 = make_message("m0", "ua", "s1", 600, "", 1);
+    must(store->enqueue(m0));
+    EXPECT_EQ(m0.prev_seq, must(store->get_message("m1"))->seq);
+    must(store->delete_message("m0"));
     auto ua = must(store->get_user_agent("ua"));
     ASSERT_TRUE(ua.has_value());
     EXPECT_EQ(ua->last_seen_ms, 2);
@@ -207,6 +212,57 @@ TEST(PgStore, PushPathAppendChecksTheSubscriptionAndReturnsTheRoute) {
     // appends name no records.
     MessageRecord plain = make_message("p1", "nobody", "none", 600, "", now);
     must(a->enqueue(plain));
+}
+
+// Every append names the seq appended to its queue just before it (schema version 4): what a
+// session that has read its queue up to that seq needs to take the message from its wake-up
+// without reading the queue. A refused append gives its seq back, so the next message follows
+// the last one really queued; another queue's appends do not count.
+TEST(PgStore, AnAppendNamesTheSeqAppendedToItsQueueBeforeIt) {
+    const std::string dsn = fresh_schema("prev_seq");
+    std::string error;
+    auto store = PgStore::open({.dsn = dsn}, error);
+    ASSERT_TRUE(store) << error;
+    const auto now = base::SystemClock().now_ms();
+    must(store->put_user_agent({"ua", now, now, AgentKind::user_agent}));
+    must(store->put_subscription({"s1", "ua", "ch", "", now}));
+    auto append = [&](const std::string& id, const std::string& uaid, std::size_t cap,
+                      const std::string& topic = "", RouteSeen* seen = nullptr) {
+        MessageRecord m = make_message(id, uaid, uaid == "ua" ? "s1" : "s2", 600, topic, now);
+        auto r = store->enqueue(m, cap, seen);
+        return std::make_pair(m, r.has_value());
+    };
+    auto [a, a_ok] = append("a", "ua", 10);
+    ASSERT_TRUE(a_ok);
+    EXPECT_EQ(a.prev_seq, 0u);  // the queue's first: nothing to follow
+    auto [other, other_ok] = append("o", "other", 10);
+    ASSERT_TRUE(other_ok);
+    auto [b, b_ok] = append("b", "ua", 10);
+    ASSERT_TRUE(b_ok);
+    EXPECT_EQ(b.prev_seq, a.seq);
+    EXPECT_GT(b.seq, other.seq);
+    auto [full, full_ok] = append("full", "ua", 2);  // two queued: 429
+    EXPECT_FALSE(full_ok);
+    must(store->delete_message("a"));  // an ack does not move it either
+    auto [c, c_ok] = append("c", "ua", 10, "t");
+    ASSERT_TRUE(c_ok);
+    EXPECT_EQ(c.prev_seq, b.seq);
+    auto [d, d_ok] = append("d", "ua", 10, "t");  // replaces c
+    ASSERT_TRUE(d_ok);
+    EXPECT_EQ(d.prev_seq, c.seq);
+    // Refused for a subscription gone since the node read it: the seq is given back too.
+    ASSERT_TRUE(must(store->delete_subscription("s1")));
+    RouteSeen seen;
+    auto [gone, gone_ok] = append("gone", "ua", 10, "", &seen);
+    EXPECT_FALSE(gone_ok);
+    must(store->put_subscription({"s1", "ua", "ch", "", now}));
+    auto [e, e_ok] = append("e", "ua", 10, "", &seen);
+    ASSERT_TRUE(e_ok);
+    EXPECT_EQ(e.prev_seq, d.seq);
+    // A reader that had looked up to d (gone with its subscription) finds only e after it.
+    auto pending = must(store->pending("ua", now, d.seq - 1, 10));
+    ASSERT_EQ(pending.size(), 1u);
+    EXPECT_EQ(pending[0].id, "e");
 }
 
 // Why the route read inside the append is enough: set_route waits for the queue's lock, which
