@@ -89,12 +89,15 @@ class ServiceNotifier final : public webpush::Notifier {
         hub_.wake(message, stored);
         if (!router_) return;
         using Kind = cluster::Event::Kind;
-        router_->forward(
-            {.kind = stored ? Kind::wake : Kind::direct,
-             .uaid = message.uaid,
-             .id = {},
-             .message = stored ? nullptr : std::make_shared<const store::MessageRecord>(message)},
-            route);
+        router_->forward({.kind = stored ? Kind::wake : Kind::direct,
+                          .uaid = message.uaid,
+                          .id = {},
+                          // A stored message goes along when the store named the one before it: the
+                          // node holding the user agent may then send it without reading the queue.
+                          .message = stored && message.prev_seq == 0
+                                         ? nullptr
+                                         : std::make_shared<const store::MessageRecord>(message)},
+                         route);
     }
     void acknowledged(const std::string& uaid, const std::string& message_id) override {
         hub_.acknowledged(uaid, message_id);

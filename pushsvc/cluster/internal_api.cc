@@ -57,7 +57,10 @@ http::Response handle(delivery::Hub& hub, const InternalOptions& o, const http::
         }
         switch (e.kind) {
             case Event::Kind::wake:
-                hub.wake_user_agent(e.uaid);
+                if (e.message)
+                    hub.wake(*e.message, true);
+                else
+                    hub.wake_user_agent(e.uaid);
                 break;
             case Event::Kind::direct:
                 hub.wake(*e.message, false);

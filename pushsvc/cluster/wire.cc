@@ -51,8 +51,10 @@ std::string encode(const Notification& n) {
         o["uaid"] = base::base64url_encode(e.uaid);
         if (e.kind == Event::Kind::acked || e.kind == Event::Kind::removed)
             o["id"] = base::base64url_encode(e.id);
-        if (e.kind == Event::Kind::direct && e.message)
+        if ((e.kind == Event::Kind::direct || e.kind == Event::Kind::wake) && e.message) {
             o["message"] = base::base64url_encode(store::codec::encode(*e.message));
+            if (e.kind == Event::Kind::wake) o["prev"] = e.message->prev_seq;  // not in the codec
+        }
         events.push_back(std::move(o));
     }
     json::object root{{"to", n.to}, {"from", n.from}, {"events", std::move(events)}};
@@ -85,10 +87,19 @@ std::optional<Notification> decode(std::string_view body) {
             if (!id) return std::nullopt;
             e.id = std::move(*id);
         }
-        if (e.kind == Event::Kind::direct) {
+        // A wake may carry its message (with its prev_seq); a direct event always does.
+        const bool carried = e.kind == Event::Kind::wake && o.contains("message");
+        if (e.kind == Event::Kind::direct || carried) {
             auto raw = b64_field(o, "message");
             auto m = std::make_shared<store::MessageRecord>();
             if (!raw || !store::codec::decode(*raw, *m) || m->uaid != e.uaid) return std::nullopt;
+            if (carried) {
+                auto* prev = o.if_contains("prev");
+                if (prev == nullptr || !prev->is_number()) return std::nullopt;
+                boost::system::error_code ec;
+                m->prev_seq = prev->to_number<std::uint64_t>(ec);
+                if (ec) return std::nullopt;
+            }
             e.message = std::move(m);
         }
         n.events.push_back(std::move(e));

@@ -9,6 +9,8 @@
 //
 //   {"to": "<node id>", "from": "<node id>",
 //    "events": [{"kind": "wake", "uaid": "<b64url>"},
+//               {"kind": "wake", "uaid": "<b64url>", "message": "<b64url record>",
+//                "prev": <seq>},
 //               {"kind": "direct", "uaid": "<b64url>", "message": "<b64url record>"},
 //               {"kind": "acked", "uaid": "<b64url>", "id": "<b64url message id>"},
 //               {"kind": "removed", "uaid": "<b64url>", "id": "<b64url subscription id>"}]}
@@ -43,7 +45,8 @@ inline constexpr std::int64_t kReplayWindowMs = 300'000;
 // local session (delivery/hub.h).
 struct Event {
     enum class Kind {
-        wake,     // a message was stored: read the queue
+        wake,     // a message was stored: read the queue, or take `message` if it follows
+                  // what a session read (when the store named its prev_seq)
         direct,   // a TTL-0 message, never stored: deliver `message` now if connected
         acked,    // message `id` was deleted through its resource (ack or cancel)
         removed,  // subscription `id` ("" = the whole user agent) was removed
@@ -51,7 +54,7 @@ struct Event {
     Kind kind = Kind::wake;
     std::string uaid;
     std::string id;
-    std::shared_ptr<const store::MessageRecord> message;  // direct only
+    std::shared_ptr<const store::MessageRecord> message;  // direct; wake (optional)
 };
 
 struct Notification {

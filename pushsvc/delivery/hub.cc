@@ -106,8 +106,17 @@ bool Hub::holds(const std::string& uaid) const {
 std::size_t Hub::wake(const store::MessageRecord& message, bool stored) {
     auto targets = live(message.uaid);
     if (targets.empty()) return 0;
-    auto direct = stored ? nullptr : std::make_shared<const store::MessageRecord>(message);
-    for (auto& t : targets) t->wake(direct);
+    if (stored && message.prev_seq == 0) {
+        for (auto& t : targets) t->wake(nullptr);
+        return targets.size();
+    }
+    auto shared = std::make_shared<const store::MessageRecord>(message);
+    for (auto& t : targets) {
+        if (stored)
+            t->stored(shared);
+        else
+            t->wake(shared);
+    }
     return targets.size();
 }
 

@@ -32,6 +32,13 @@ class Target {
     // New stored messages may be waiting (direct == nullptr), or a TTL-0 message to deliver
     // now. Must only post to the session's executor.
     virtual void wake(std::shared_ptr<const store::MessageRecord> direct) = 0;
+    // `message` was stored and names the message stored before it (MessageRecord::prev_seq):
+    // a session may send it without reading the queue (DeliveryWindow::carried). Must only
+    // post. By default the same as wake(nullptr).
+    virtual void stored(std::shared_ptr<const store::MessageRecord> message) {
+        (void)message;
+        wake(nullptr);
+    }
     // A message of this user agent was acknowledged elsewhere (DELETE on its resource): it
     // no longer counts as in flight. Must only post.
     virtual void acked(std::string message_id) = 0;

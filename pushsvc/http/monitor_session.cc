@@ -57,6 +57,11 @@ class MonitorSession final : public delivery::Target,
             return direct ? m.on_direct(*direct) : m.on_stored();
         });
     }
+    void stored(std::shared_ptr<const store::MessageRecord> message) override {
+        run([message = std::move(message)](webpush::Monitor& m) {
+            return m.on_stored(message.get());
+        });
+    }
     void acked(std::string id) override {
         run([id = std::move(id)](webpush::Monitor& m) { return m.on_acked(id); });
     }

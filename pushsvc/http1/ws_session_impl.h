@@ -120,6 +120,11 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
             return direct ? ch.on_direct(*direct) : ch.on_stored();
         });
     }
+    void stored(std::shared_ptr<const store::MessageRecord> message) override {
+        run_channel([message = std::move(message)](webpush::UaChannel& ch) {
+            return ch.on_stored(message.get());
+        });
+    }
     void acked(std::string message_id) override {
         run_channel(
             [id = std::move(message_id)](webpush::UaChannel& ch) { return ch.on_acked(id); });

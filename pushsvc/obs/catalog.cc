@@ -143,6 +143,10 @@ Catalog::Catalog()
                            "Pushes stored by group commits (pushsvc_push_group_commits_total).")),
       delivered(counter("pushsvc_delivered_total",
                         "Messages acknowledged by user agents over WebSocket.")),
+      sent_from_wake(counter(
+          "pushsvc_sent_from_wake_total",
+          "Stored messages a session sent from the wake-up that carried them, without reading "
+          "its queue (cluster mode: the message followed what the session had read).")),
       monitors(counter("pushsvc_monitors_total",
                        "RFC 8030 monitoring requests (HTTP/2 GET of a subscription set or "
                        "subscription) started.")),

@@ -101,6 +101,7 @@ struct Catalog {
     Counter& push_group_commits;  // store writes of two or more pushes of one HTTP/2 read
     Counter& push_grouped;        // pushes stored by those writes
     Counter& delivered;
+    Counter& sent_from_wake;  // stored messages sent without reading the queue (cluster wake)
     Counter& monitors;
     Counter& monitor_errors;
     Counter& receipts_204;

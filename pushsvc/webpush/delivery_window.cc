@@ -25,6 +25,16 @@ result<std::vector<store::MessageRecord>> DeliveryWindow::next(std::string_view 
     return out;
 }
 
+DeliveryWindow::Carried DeliveryWindow::carried(const store::MessageRecord& m) {
+    if (m.seq != 0 && m.seq <= cursor_) return Carried::seen;
+    if (drained_ && m.prev_seq != 0 && m.prev_seq == cursor_ && room() > 0) {
+        cursor_ = m.seq;
+        return Carried::take;
+    }
+    more_stored();
+    return Carried::read;
+}
+
 std::optional<bool> DeliveryWindow::release(const std::string& message_id) {
     auto it = inflight_.find(message_id);
     if (it == inflight_.end()) return std::nullopt;

@@ -39,6 +39,14 @@ class DeliveryWindow {
                                                    std::size_t limit);
     // Messages may have been stored since the queue was last read to its end (a hub wake).
     void more_stored() noexcept { drained_ = false; }
+    // A stored message handed over with its wake-up. `take`: it is the next one, since the
+    // message appended before it (MessageRecord::prev_seq) is where this connection's last
+    // read of the queue ended, and there is room; the cursor moves to it and the caller sends
+    // it (if admitted) without reading the queue. Appends to a queue are ordered by its lock,
+    // so nothing can lie between. `seen`: a read got to it already. `read`: anything else
+    // (wake-ups from several nodes may come out of order); more_stored(), fill as usual.
+    enum class Carried { take, seen, read };
+    Carried carried(const store::MessageRecord& m);
     // Room left in the window.
     std::size_t room() const noexcept {
         return inflight_.size() < max_inflight_ ? max_inflight_ - inflight_.size() : 0;

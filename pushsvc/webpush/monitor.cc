@@ -1,6 +1,7 @@
 #include "pushsvc/webpush/monitor.h"
 
 #include "pushsvc/base/base64url.h"
+#include "pushsvc/obs/catalog.h"
 #include "pushsvc/webpush/push_service.h"
 
 namespace pushsvc::webpush {
@@ -51,10 +52,21 @@ std::vector<monitor::Action> Monitor::start() {
     return out;
 }
 
-std::vector<monitor::Action> Monitor::on_stored() {
+std::vector<monitor::Action> Monitor::on_stored(const store::MessageRecord* carried) {
     Actions out;
-    window_.more_stored();
-    if (!finished_) fill(out, window_.room());
+    if (finished_) return out;
+    switch (carried ? window_.carried(*carried) : DeliveryWindow::Carried::read) {
+        case DeliveryWindow::Carried::take:
+            obs::catalog().sent_from_wake.inc();
+            if (admit(*carried)) push(*carried, true, out);
+            return out;
+        case DeliveryWindow::Carried::seen:
+            return out;
+        case DeliveryWindow::Carried::read:
+            window_.more_stored();
+            fill(out, window_.room());
+            return out;
+    }
     return out;
 }
 

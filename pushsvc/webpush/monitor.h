@@ -55,7 +55,8 @@ class Monitor {
             std::size_t max_inflight);
 
     std::vector<monitor::Action> start();
-    std::vector<monitor::Action> on_stored();
+    // `carried`: as UaChannel::on_stored's.
+    std::vector<monitor::Action> on_stored(const store::MessageRecord* carried = nullptr);
     std::vector<monitor::Action> on_direct(const store::MessageRecord& message);
     std::vector<monitor::Action> on_acked(const std::string& message_id);
     // `subscription_id` empty: the whole user agent (set, receipt subscription) is gone.

@@ -266,10 +266,26 @@ std::vector<channel::Action> UaChannel::on_acked(const std::string& message_id) 
     return out;
 }
 
-std::vector<channel::Action> UaChannel::on_stored() {
+std::vector<channel::Action> UaChannel::on_stored(const store::MessageRecord* carried) {
     Actions out;
-    window_.more_stored();
-    if (state_ == State::identified) fill(out);
+    if (state_ != State::identified) {
+        window_.more_stored();
+        return out;
+    }
+    switch (carried ? window_.carried(*carried) : DeliveryWindow::Carried::read) {
+        case DeliveryWindow::Carried::take:
+            obs::catalog().sent_from_wake.inc();
+            if (admit(*carried))
+                send_notification(*carried, channel_of_sub_.at(carried->subscription_id), true,
+                                  out);
+            return out;
+        case DeliveryWindow::Carried::seen:
+            return out;
+        case DeliveryWindow::Carried::read:
+            window_.more_stored();
+            fill(out);
+            return out;
+    }
     return out;
 }
 
@@ -291,14 +307,16 @@ void UaChannel::load_channels() {
         }
 }
 
+bool UaChannel::admit(const store::MessageRecord& m) {
+    if (channel_of_sub_.count(m.subscription_id)) return true;
+    // Subscribed by another connection since this one's hello: reload once.
+    load_channels();
+    return channel_of_sub_.count(m.subscription_id) > 0;
+}
+
 void UaChannel::fill(Actions& out) {
-    auto admit = [this](const store::MessageRecord& m) {
-        if (channel_of_sub_.count(m.subscription_id)) return true;
-        // Subscribed by another connection since this one's hello: reload once.
-        load_channels();
-        return channel_of_sub_.count(m.subscription_id) > 0;
-    };
-    auto batch = window_.next(uaid_, admit, window_.room());
+    auto batch = window_.next(
+        uaid_, [this](const store::MessageRecord& m) { return admit(m); }, window_.room());
     if (!batch) return fail(out, kInternalError, "store unavailable");
     for (const auto& m : *batch)
         send_notification(m, channel_of_sub_.at(m.subscription_id), true, out);

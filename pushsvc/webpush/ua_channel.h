@@ -61,8 +61,9 @@ class UaChannel {
     UaChannel(ChannelBackend& backend, ChannelOptions options = {});
 
     std::vector<channel::Action> on_text(std::string_view frame);
-    // New stored messages may be waiting for this user agent.
-    std::vector<channel::Action> on_stored();
+    // New stored messages may be waiting for this user agent; `carried`, when given, is the
+    // one whose storing woke it (DeliveryWindow::carried).
+    std::vector<channel::Action> on_stored(const store::MessageRecord* carried = nullptr);
     // A TTL-0 message (not stored) to deliver now if there is room, else it is dropped.
     std::vector<channel::Action> on_direct(const store::MessageRecord& message);
     // A message was acknowledged by DELETE on its resource instead of a WebSocket ack.
@@ -85,6 +86,7 @@ class UaChannel {
     void ack(const boost::json::object& msg, Actions& out);
     void fail(Actions& out, std::uint16_t code, std::string reason);
     void fill(Actions& out);
+    bool admit(const store::MessageRecord& m);
     void load_channels();
     void send_notification(const store::MessageRecord& m, const std::string& channel_id,
                            bool stored, Actions& out);

@@ -196,6 +196,14 @@ TEST_F(ClusterRouting, APushAtOneNodeReachesTheBrowserOnTheOtherLive) {
     EXPECT_TRUE(
         eventually([&] { return metric(*a_, "pushsvc_cluster_notifications_sent_total") >= 2; }));
     EXPECT_GE(metric(*b_, "pushsvc_cluster_notifications_received_total"), 2);
+    // The first push was read from the queue; each later one follows the one before it, so
+    // node b sends it from the notification that carried it, without reading the queue.
+    EXPECT_EQ(metric(*b_, "pushsvc_sent_from_wake_total"), 0);
+    for (const char* text : {"carried-1", "carried-2"}) {
+        EXPECT_EQ(push_to(*a_, *ch, text).status, 201);
+        EXPECT_EQ(receive_text(ua), text);
+    }
+    EXPECT_EQ(metric(*b_, "pushsvc_sent_from_wake_total"), 2);
 }
 
 TEST_F(ClusterRouting, TheBrowserMovesAndGetsItsQueueInOrderAndLaterPushesFollowIt) {

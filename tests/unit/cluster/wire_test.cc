@@ -20,11 +20,27 @@ TEST(ClusterWire, EveryKindOfEventRoundTripsByteExact) {
     n.events.push_back({Event::Kind::direct, m->uaid, "", m});
     n.events.push_back({Event::Kind::acked, "ua2", std::string("id\0", 3), nullptr});
     n.events.push_back({Event::Kind::removed, "ua3", "", nullptr});  // the whole user agent
+    auto stored = std::make_shared<store::MessageRecord>(*m);
+    stored->seq = 41;
+    stored->prev_seq = 40;  // not in the record codec: a field of its own
+    n.events.push_back({Event::Kind::wake, m->uaid, "", stored});
     auto back = decode(encode(n));
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->to, "http://b:1");
     EXPECT_EQ(back->from, "node-a");
-    ASSERT_EQ(back->events.size(), 4u);
+    ASSERT_EQ(back->events.size(), 5u);
+    EXPECT_FALSE(back->events[0].message);  // a wake without its message
+    ASSERT_TRUE(back->events[4].message);
+    EXPECT_EQ(back->events[4].kind, Event::Kind::wake);
+    EXPECT_EQ(back->events[4].message->seq, 41u);
+    EXPECT_EQ(back->events[4].message->prev_seq, 40u);
+    EXPECT_EQ(back->events[4].message->body, m->body);
+    // Its prev is required with the message, and is a seq.
+    const std::string text = encode(n);
+    const auto at = text.find(",\"prev\":40");
+    ASSERT_NE(at, std::string::npos) << text;
+    EXPECT_FALSE(decode(std::string(text).erase(at, 10)).has_value());
+    EXPECT_FALSE(decode(std::string(text).replace(at, 10, ",\"prev\":-4")).has_value());
     EXPECT_EQ(back->events[0].kind, Event::Kind::wake);
     EXPECT_EQ(back->events[0].uaid, std::string("u\0\x01", 3));
     EXPECT_EQ(back->events[1].kind, Event::Kind::direct);
@@ -45,7 +61,10 @@ TEST(ClusterWire, MalformedNotificationsAreRefused) {
           "{\"events\": [{\"kind\": \"poke\", \"uaid\": \"dWE\"}]}",   // unknown kind
           "{\"events\": [{\"kind\": \"wake\", \"uaid\": \"d+E\"}]}",   // not base64url
           "{\"events\": [{\"kind\": \"acked\", \"uaid\": \"dWE\"}]}",  // no id
-          "{\"events\": [{\"kind\": \"direct\", \"uaid\": \"dWE\", \"message\": \"AAAA\"}]}"})
+          "{\"events\": [{\"kind\": \"direct\", \"uaid\": \"dWE\", \"message\": \"AAAA\"}]}",
+          // a wake's message must decode, and come with its prev
+          "{\"events\": [{\"kind\": \"wake\", \"uaid\": \"dWE\", \"message\": \"AAAA\", "
+          "\"prev\": 1}]}"})
         EXPECT_FALSE(decode(body).has_value()) << body;
     EXPECT_TRUE(decode("{\"events\": []}").has_value());
 }

@@ -25,6 +25,14 @@ struct FakeTarget : Target {
     std::vector<std::string> acks;
 };
 
+// Overrides stored() as the sessions do.
+struct CarryingTarget : FakeTarget {
+    std::shared_ptr<const store::MessageRecord> last_stored;
+    void stored(std::shared_ptr<const store::MessageRecord> m) override {
+        last_stored = std::move(m);
+    }
+};
+
 store::MessageRecord message_for(std::string uaid) {
     store::MessageRecord m;
     m.uaid = std::move(uaid);
@@ -44,6 +52,29 @@ TEST(Hub, WakesTheOnlineSessionAndReportsOfflineOnes) {
     ASSERT_TRUE(t->last_direct);
     EXPECT_EQ(t->last_direct->id, "m1");
     EXPECT_FALSE(hub.wake(message_for("other"), true));
+}
+
+// A stored message whose store named the one before it goes to the sessions along with the
+// wake-up; without that a session is woken to read its queue (the default for any Target).
+TEST(Hub, AStoredMessageWithItsPrevSeqIsHandedOver) {
+    Hub hub;
+    auto t = std::make_shared<CarryingTarget>();
+    hub.attach("ua", t);
+    EXPECT_TRUE(hub.wake(message_for("ua"), true));  // prev_seq 0 (RocksStore, MemoryStore)
+    EXPECT_EQ(t->wakes, 1);
+    EXPECT_FALSE(t->last_stored);
+    auto m = message_for("ua");
+    m.prev_seq = 7;
+    EXPECT_TRUE(hub.wake(m, true));
+    EXPECT_EQ(t->wakes, 1);
+    ASSERT_TRUE(t->last_stored);
+    EXPECT_EQ(t->last_stored->prev_seq, 7u);
+    auto plain = std::make_shared<FakeTarget>();  // no override: read the queue
+    hub.attach("ub", plain);
+    m.uaid = "ub";
+    EXPECT_TRUE(hub.wake(m, true));
+    EXPECT_EQ(plain->wakes, 1);
+    EXPECT_EQ(plain->last_direct, nullptr);
 }
 
 TEST(Hub, SecondSessionForTheSameUaidReplacesTheFirst) {

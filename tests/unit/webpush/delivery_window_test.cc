@@ -145,5 +145,65 @@ TEST_F(DeliveryWindowTest, MoreStoredReadsAgainAfterTheQueueWasDrained) {
     EXPECT_EQ(next(w, 4).size(), 1u);
 }
 
+// A message handed over with its wake-up (cluster mode) is sent without a read only when it
+// follows exactly where this connection's last read ended; anything else reads the queue, so
+// wake-ups arriving out of order lose nothing.
+TEST_F(DeliveryWindowTest, ACarriedMessageIsTakenOnlyWhenItFollowsTheLastRead) {
+    using Carried = DeliveryWindow::Carried;
+    auto stored_after = [&](std::uint64_t seq) {
+        auto r = store_.pending(uaid_, clock_.now_ms(), seq, 10);
+        EXPECT_TRUE(r && !r->empty());
+        return r && !r->empty() ? r->front() : store::MessageRecord{};
+    };
+    push(1);
+    DeliveryWindow w(backend_, 4);
+    auto fresh = stored_after(0);
+    fresh.prev_seq = 0;
+    EXPECT_EQ(w.carried(fresh), Carried::read);  // nothing read yet (and no prev_seq)
+    auto first = next(w, 4);
+    ASSERT_EQ(first.size(), 1u);
+    send_all(w, first);
+
+    push(1);
+    auto second = stored_after(first[0].seq);
+    second.prev_seq = first[0].seq;
+    EXPECT_EQ(w.carried(second), Carried::take);
+    w.sent(second.id, true, second.seq);
+    EXPECT_EQ(w.carried(second), Carried::seen);  // twice: the second is a no-op
+    w.more_stored();
+    EXPECT_TRUE(next(w, 4).empty());  // the cursor moved past it: not sent again
+
+    // Two appends whose wake-ups come in reverse order: the later one reads, and the read
+    // covers the earlier one, which then needs nothing.
+    push(2);
+    auto third = stored_after(second.seq);
+    auto fourth = stored_after(third.seq);
+    third.prev_seq = second.seq;
+    fourth.prev_seq = third.seq;
+    EXPECT_EQ(w.carried(fourth), Carried::read);
+    EXPECT_EQ(next(w, w.room()).size(), 2u);  // third, fourth
+    EXPECT_EQ(w.carried(third), Carried::seen);
+}
+
+TEST_F(DeliveryWindowTest, ACarriedMessageWaitsWhenTheWindowIsFull) {
+    using Carried = DeliveryWindow::Carried;
+    push(1);
+    DeliveryWindow w(backend_, 1);
+    auto first = next(w, 1);
+    ASSERT_EQ(first.size(), 1u);
+    send_all(w, first);
+    EXPECT_EQ(w.room(), 0u);
+    push(1);
+    auto r = store_.pending(uaid_, clock_.now_ms(), first[0].seq, 10);
+    ASSERT_TRUE(r && r->size() == 1);
+    auto second = r->front();
+    second.prev_seq = first[0].seq;
+    EXPECT_EQ(w.carried(second), Carried::read);  // not taken: no room
+    ASSERT_TRUE(w.release(first[0].id));
+    auto after = next(w, w.room());  // the read it asked for finds it
+    ASSERT_EQ(after.size(), 1u);
+    EXPECT_EQ(after[0].id, second.id);
+}
+
 }  // namespace
 }  // namespace pushsvc::webpush
