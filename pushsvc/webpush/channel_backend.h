@@ -39,6 +39,10 @@ class ChannelBackend {
     // A message was sent to a user agent: a later DELETE of it is an acknowledgement, which
     // earns a receipt when one was asked for (RFC 8030 §6.2).
     virtual void delivered(const store::MessageRecord& message) = 0;
+    // Whether `message` is past its TTL now: a message handed over with a wake-up (it may
+    // have waited in a notification to another node) is then not sent, as pending() never
+    // returns one (R8030-5.2-h).
+    virtual bool expired(const store::MessageRecord& message) = 0;
     // One hello (or one new user agent) from `client` against the per-address rate limits
     // (rate_limits.h). Backends without limits (tests) allow everything.
     virtual base::Admit admit(Limited /*which*/, std::string_view /*client*/) { return {}; }
@@ -64,6 +68,9 @@ class ServiceChannelBackend final : public ChannelBackend {
     }
     void delivered(const store::MessageRecord& message) override {
         service_.mark_delivered(message);
+    }
+    bool expired(const store::MessageRecord& message) override {
+        return clock_.now_ms() >= message.expires_ms;
     }
     base::Admit admit(Limited which, std::string_view client) override {
         return service_.rate_limits().take(which, client);

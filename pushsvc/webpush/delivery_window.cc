@@ -29,7 +29,7 @@ DeliveryWindow::Carried DeliveryWindow::carried(const store::MessageRecord& m) {
     if (m.seq != 0 && m.seq <= cursor_) return Carried::seen;
     if (drained_ && m.prev_seq != 0 && m.prev_seq == cursor_ && room() > 0) {
         cursor_ = m.seq;
-        return Carried::take;
+        return backend_.expired(m) ? Carried::seen : Carried::take;
     }
     more_stored();
     return Carried::read;

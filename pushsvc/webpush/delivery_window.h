@@ -43,7 +43,8 @@ class DeliveryWindow {
     // message appended before it (MessageRecord::prev_seq) is where this connection's last
     // read of the queue ended, and there is room; the cursor moves to it and the caller sends
     // it (if admitted) without reading the queue. Appends to a queue are ordered by its lock,
-    // so nothing can lie between. `seen`: a read got to it already. `read`: anything else
+    // so nothing can lie between. `seen`: nothing to send (a read got to it already, or it is
+    // past its TTL, ChannelBackend::expired). `read`: anything else
     // (wake-ups from several nodes may come out of order); more_stored(), fill as usual.
     enum class Carried { take, seen, read };
     Carried carried(const store::MessageRecord& m);

@@ -62,6 +62,7 @@ class RecordingBackend final : public webpush::ChannelBackend {
         ++delivered_count;
         inner_.delivered(m);
     }
+    bool expired(const store::MessageRecord& m) override { return inner_.expired(m); }
 
     bool throw_on_pending = false;
     int writes_off_store_executor = 0;

@@ -305,6 +305,7 @@ class ThrowingBackend final : public webpush::ChannelBackend {
         return inner_.endpoint_url(sub);
     }
     void delivered(const store::MessageRecord& m) override { inner_.delivered(m); }
+    bool expired(const store::MessageRecord& m) override { return inner_.expired(m); }
 
   private:
     webpush::ChannelBackend& inner_;

@@ -205,5 +205,22 @@ TEST_F(DeliveryWindowTest, ACarriedMessageWaitsWhenTheWindowIsFull) {
     EXPECT_EQ(after[0].id, second.id);
 }
 
+// A carried message that waited past its TTL (in a notification to another node) is never
+// sent, just as a read never returns one (R8030-5.2-h).
+TEST_F(DeliveryWindowTest, ACarriedMessagePastItsTtlIsNotSent) {
+    push(1);
+    DeliveryWindow w(backend_, 4);
+    auto first = next(w, 4);
+    ASSERT_EQ(first.size(), 1u);
+    push(1);  // TTL 60 s
+    auto r = store_.pending(uaid_, clock_.now_ms(), first[0].seq, 10);
+    ASSERT_TRUE(r && r->size() == 1);
+    auto second = r->front();
+    second.prev_seq = first[0].seq;
+    clock_.advance_ms(60'000);
+    EXPECT_EQ(w.carried(second), DeliveryWindow::Carried::seen);
+    EXPECT_EQ(w.inflight(), 0u);
+}
+
 }  // namespace
 }  // namespace pushsvc::webpush
