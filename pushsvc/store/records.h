@@ -40,7 +40,7 @@ struct MessageRecord {
     std::string id;    // message id (the message resource path segment)
     std::string uaid;  // queue it belongs to
     std::string subscription_id;
-    std::uint64_t seq = 0;         // arrival order within the store; assigned by enqueue()
+    std::uint64_t seq = 0;  // arrival order within the store; assigned by enqueue()
     // Not stored: the seq enqueue() gave the message appended to this queue just before this
     // one, where the store says (PgStore); 0 = unknown. A session that has read its queue up
     // to it takes this message from its wake-up without reading the queue (DeliveryWindow).
