@@ -24,17 +24,11 @@ namespace {
 
 namespace wc = webpush_client;
 
-// `url` (an absolute URL the server minted with its origin) on this server's listener.
-std::string here(const PushsvcProcess& p, const std::string& url) {
-    auto path = url.find('/', url.find("://") + 3);
-    return "http://" + p.cleartext() + url.substr(path);
-}
-
 wc::HttpResponse call(const PushsvcProcess& p, std::string method, const std::string& url) {
     wc::Http1Client c;
     wc::HttpRequest req;
     req.method = std::move(method);
-    req.url = here(p, url);
+    req.url = p.on_cleartext(url);
     auto r = c.request(req);
     if (!r) ADD_FAILURE() << r.error().message;
     return r ? *r : wc::HttpResponse{};
@@ -65,7 +59,7 @@ wc::HttpRequest push_request(const PushsvcProcess& p, const std::string& endpoin
                              const std::string& body, const std::string& topic = "") {
     wc::HttpRequest req;
     req.method = "POST";
-    req.url = here(p, endpoint);
+    req.url = p.on_cleartext(endpoint);
     req.headers.add("TTL", "3600");
     req.headers.add("Content-Encoding", "aes128gcm");
     if (!topic.empty()) req.headers.add("Topic", topic);
@@ -226,7 +220,7 @@ void every_201_survives_kill9(bool sync) {
     for (const auto& loc : locations) {
         wc::HttpRequest req;
         req.method = "DELETE";
-        req.url = here(server, loc);
+        req.url = server.on_cleartext(loc);
         auto r = client.request(req);
         ASSERT_TRUE(r) << r.error().message;
         if (r->status != 204) ++lost;

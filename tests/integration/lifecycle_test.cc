@@ -17,17 +17,12 @@ namespace {
 
 namespace wc = webpush_client;
 
-std::string here(const PushsvcProcess& p, const std::string& url) {
-    auto path = url.find('/', url.find("://") + 3);
-    return "http://" + p.cleartext() + url.substr(path);
-}
-
 wc::HttpResponse call(wc::Http1Client& c, const PushsvcProcess& p, std::string method,
                       const std::string& url,
                       std::vector<std::pair<std::string, std::string>> headers = {}) {
     wc::HttpRequest req;
     req.method = std::move(method);
-    req.url = here(p, url);
+    req.url = p.on_cleartext(url);
     for (auto& [k, v] : headers) req.headers.add(k, v);
     auto r = c.request(req);
     if (!r) ADD_FAILURE() << r.error().message;
@@ -114,7 +109,7 @@ TEST(Durability, EveryAcceptedMessageSurvivesKill9DuringConcurrentCommits) {
             for (int i = 0; i < 2000 && !stop.load(); ++i) {
                 wc::HttpRequest req;
                 req.method = "POST";
-                req.url = here(server, endpoints[t]);
+                req.url = server.on_cleartext(endpoints[t]);
                 req.headers.add("TTL", "3600");
                 req.headers.add("Content-Encoding", "aes128gcm");
                 req.body = body;

@@ -65,8 +65,7 @@ class PostgresStore : public ::testing::Test {
         po.ttl = 600;
         auto req = wc::build_push_request(ch.subscription(), wc::to_bytes(text), po);
         EXPECT_TRUE(req);
-        auto path = req->url.find('/', req->url.find("://") + 3);
-        req->url = "http://" + server_->cleartext() + req->url.substr(path);
+        req->url = server_->on_cleartext(req->url);
         wc::Http1Client client(opts_);
         auto r = client.request(*req);
         EXPECT_TRUE(r) << (r ? "" : r.error().message);

@@ -187,6 +187,10 @@ int PushsvcProcess::wait_exit(std::chrono::milliseconds timeout) {
 
 int PushsvcProcess::cleartext_port() const { return port_of(cleartext_); }
 int PushsvcProcess::tls_port() const { return port_of(tls_); }
+std::string PushsvcProcess::on_cleartext(const std::string& url) const {
+    return "http://" + cleartext_ + url.substr(url.find('/', url.find("://") + 3));
+}
+
 std::string PushsvcProcess::log() const { return read_file(dir_ / "pushsvc.log"); }
 
 }  // namespace pushsvc::testing

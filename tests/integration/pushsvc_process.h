@@ -40,6 +40,9 @@ class PushsvcProcess {
 
     const std::string& origin() const { return origin_; }
     const std::string& cleartext() const { return cleartext_; }  // "127.0.0.1:port"
+    // `url` (one the service minted, naming its origin) with the same path on the cleartext
+    // listener.
+    std::string on_cleartext(const std::string& url) const;
     const std::string& tls() const { return tls_; }
     int cleartext_port() const;
     int tls_port() const;

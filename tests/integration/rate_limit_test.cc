@@ -117,8 +117,7 @@ TEST_F(RateLimits, PushesPerSenderGet429WithTheBucketsRetryAfterTtlZeroIncluded)
         po.ttl = ttl;
         auto req = wc::build_push_request(channel->subscription(), wc::to_bytes("x"), po);
         EXPECT_TRUE(req);
-        auto path = req->url.find('/', req->url.find("://") + 3);
-        req->url = "http://" + server_->cleartext() + req->url.substr(path);
+        req->url = server_->on_cleartext(req->url);
         wc::Http1Client client(opts_);
         auto r = client.request(*req);
         EXPECT_TRUE(r);

@@ -40,8 +40,7 @@ class WsDelivery : public ::testing::Test {
         auto req = wc::build_push_request(ch.subscription(), wc::to_bytes(text), po);
         EXPECT_TRUE(req);
         // The endpoint names the service's origin (TLS); send over the cleartext listener.
-        auto path = req->url.find('/', req->url.find("://") + 3);
-        req->url = "http://" + server_->cleartext() + req->url.substr(path);
+        req->url = server_->on_cleartext(req->url);
         wc::Http1Client client(opts_);
         auto r = client.request(*req);
         EXPECT_TRUE(r) << (r ? "" : r.error().message);
@@ -95,7 +94,7 @@ TEST_F(WsDelivery, AWebSocketAckEarnsTheReceiptTheSenderAskedFor_R8030_6_3_b) {
     auto req = wc::build_push_request(ch->subscription(), wc::to_bytes("with receipt"), po);
     ASSERT_TRUE(req);
     const std::string base = "http://" + server_->cleartext();
-    req->url = base + req->url.substr(req->url.find('/', req->url.find("://") + 3));
+    req->url = server_->on_cleartext(req->url);
     req->headers.add("Prefer", "respond-async");  // RFC 8030 §5.1
     wc::Http1Client sender(opts_);
     auto sent = sender.request(*req);
@@ -106,8 +105,7 @@ TEST_F(WsDelivery, AWebSocketAckEarnsTheReceiptTheSenderAskedFor_R8030_6_3_b) {
     // The application server waits for receipts over HTTP/2 (RFC 8030 §6.3).
     wc::Http2Client as(opts_);
     ASSERT_TRUE(as.connect(base + "/"));
-    const std::string rpath = receipts.substr(receipts.find('/', receipts.find("://") + 3));
-    ASSERT_TRUE(as.submit(wc::make_monitor_request(base + rpath)));
+    ASSERT_TRUE(as.submit(wc::make_monitor_request(server_->on_cleartext(receipts))));
     EXPECT_EQ(receive_text(ua), "with receipt");  // acked over the WebSocket
     auto receipt = as.wait_push(milliseconds(5000));
     ASSERT_TRUE(receipt) << receipt.error().message;
