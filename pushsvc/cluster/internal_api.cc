@@ -58,12 +58,12 @@ http::Response handle(delivery::Hub& hub, const InternalOptions& o, const http::
         switch (e.kind) {
             case Event::Kind::wake:
                 if (e.message)
-                    hub.wake(*e.message, true);
+                    hub.wake(e.message, true);
                 else
                     hub.wake_user_agent(e.uaid);
                 break;
             case Event::Kind::direct:
-                hub.wake(*e.message, false);
+                hub.wake(e.message, false);
                 break;
             case Event::Kind::acked:
                 hub.acknowledged(e.uaid, e.id);

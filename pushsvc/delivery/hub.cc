@@ -104,14 +104,24 @@ bool Hub::holds(const std::string& uaid) const {
 }
 
 std::size_t Hub::wake(const store::MessageRecord& message, bool stored) {
-    auto targets = live(message.uaid);
+    return wake(live(message.uaid), message, nullptr, stored);
+}
+
+std::size_t Hub::wake(std::shared_ptr<const store::MessageRecord> message, bool stored) {
+    const auto& m = *message;
+    return wake(live(m.uaid), m, std::move(message), stored);
+}
+
+std::size_t Hub::wake(const std::vector<std::shared_ptr<Target>>& targets,
+                      const store::MessageRecord& message,
+                      std::shared_ptr<const store::MessageRecord> shared, bool stored) {
     if (targets.empty()) return 0;
     if (stored && message.prev_seq == 0) {
-        for (auto& t : targets) t->wake(nullptr);
+        for (const auto& t : targets) t->wake(nullptr);
         return targets.size();
     }
-    auto shared = std::make_shared<const store::MessageRecord>(message);
-    for (auto& t : targets) {
+    if (!shared) shared = std::make_shared<const store::MessageRecord>(message);  // a copy
+    for (const auto& t : targets) {
         if (stored)
             t->stored(shared);
         else

@@ -79,8 +79,10 @@ class Hub final : public webpush::Notifier {
                 const store::RouteSeen& /*route*/) override {
         wake(message, stored);
     }
-    // What notify does: wakes the message's user agent's sessions; returns how many.
+    // What notify does: wakes the message's user agent's sessions; returns how many. The
+    // message is copied only when it goes to sessions; the second form hands over its own.
     std::size_t wake(const store::MessageRecord& message, bool stored);
+    std::size_t wake(std::shared_ptr<const store::MessageRecord> message, bool stored);
     void acknowledged(const std::string& uaid, const std::string& message_id) override;
     void removed(const std::string& uaid, const std::string& subscription_id) override;
     // Wakes the user agent's sessions to read its queue (new messages may be stored); returns
@@ -115,6 +117,10 @@ class Hub final : public webpush::Notifier {
     Shard& shard_of(const std::string& uaid);
     // Live sessions of a uaid (expired ones are pruned on the way).
     std::vector<std::shared_ptr<Target>> live(const std::string& uaid);
+    // Both wake()s: `shared`, when given, holds `message`.
+    std::size_t wake(const std::vector<std::shared_ptr<Target>>& targets,
+                     const store::MessageRecord& message,
+                     std::shared_ptr<const store::MessageRecord> shared, bool stored);
     // Runs `change` on a uaid's entries (under its shard lock) and moves the per-channel
     // counts by the channels the uaid gained or lost; drops the uaid when none are left and
     // returns true then.
