@@ -120,6 +120,10 @@ bootstrap:
       parameters:
         wal_log_hints: "on"
         max_connections: 100
+        # Every message is a row inserted and deleted: pushsvc's tables ask autovacuum to
+        # come after a fixed number of dead rows (schema version 5), and this is how often it
+        # looks (default 1 min, by when a busy queue table is mostly dead pages).
+        autovacuum_naptime: 5s
   initdb:
     - encoding: UTF8
     - data-checksums

@@ -72,10 +72,18 @@ const Statement kAppend{"append",
                         "out_version, out_connected, out_prev FROM pushsvc_append($1, $2, $3, "
                         "$4, $5, $6, "
                         "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"};
+// `expires_ms + 0`: the expiry index must not serve this read. With statistics taken when
+// `messages` was nearly empty the planner estimated one row either way and chose a scan of
+// every unexpired entry of that index (thousands of pages on a busy node) over the queue's own
+// range; now the queue index (uaid, seq), already in seq order, is the only one that fits.
 const Statement kPending{"pending", "SELECT " PUSHSVC_MESSAGE_COLUMNS
                                     " FROM messages WHERE uaid = $1 AND "
-                                    "seq > $2 AND expires_ms > $3 ORDER BY seq LIMIT $4"};
-const Statement kQueued{"queued", "SELECT queued FROM queues WHERE uaid = $1"};
+                                    "seq > $2 AND expires_ms + 0 > $3 ORDER BY seq LIMIT $4"};
+// A queue's length is what appends counted in less what acknowledgements counted out
+// (schema version 5: acks count on a row of their own, see pg_migrations.cc).
+const Statement kQueued{"queued",
+                        "SELECT q.queued - coalesce(k.acked, 0) FROM queues q LEFT JOIN "
+                        "queue_acks k ON k.uaid = q.uaid WHERE q.uaid = $1"};
 const Statement kGetMessage{"get_message",
                             "SELECT " PUSHSVC_MESSAGE_COLUMNS " FROM messages WHERE id = $1"};
 const Statement kMarkDelivered{"mark_delivered",
@@ -97,7 +105,7 @@ const Statement kSweep{"sweep", "SELECT " PUSHSVC_MESSAGE_COLUMNS " FROM pushsvc
 // writing at once: whoever took the larger version wins, in whichever order they commit), and
 // when the stored route's connection did not attach later on another node (a write retried
 // after a failover carries its connection's attach time, and loses to a newer connection's).
-// The function takes the queue's lock first (see pushsvc_append in pg_schema.cc).
+// The function takes the queue's lock first (see pushsvc_append in pg_migrations.cc).
 const Statement kSetRoute{"set_route", "SELECT pushsvc_set_route($1, $2, $3, $4)"};
 const Statement kGetRoute{
     "get_route", "SELECT node_id, address, version, connected_ms FROM routes WHERE uaid = $1"};
@@ -105,12 +113,13 @@ const Statement kClearRoute{"clear_route",
                             "DELETE FROM routes WHERE uaid = $1 AND version = $2 RETURNING 1"};
 const Statement kStats{
     "stats",
-    "SELECT (SELECT coalesce(sum(queued), 0)::int8 FROM queues), "
+    "SELECT (SELECT coalesce(sum(queued), 0)::int8 FROM queues) - "
+    "(SELECT coalesce(sum(acked), 0)::int8 FROM queue_acks), "
     "(SELECT min(received_ms) FROM messages), "
     "(SELECT count(*) FROM user_agents WHERE kind = 0), "
     "(SELECT count(*) FROM user_agents WHERE kind = 1), "
     "(SELECT sum(pg_total_relation_size(c))::int8 FROM unnest(ARRAY['user_agents', "
-    "'subscriptions', 'queues', 'messages', 'routes']::regclass[]) c)"};
+    "'subscriptions', 'queues', 'queue_acks', 'messages', 'routes']::regclass[]) c)"};
 
 MessageRecord message_of(const PgResult& r, int row) {
     MessageRecord m;
@@ -308,6 +317,7 @@ std::unique_ptr<PgStore> PgStore::open(const PgOptions& opts, std::string& error
 }
 
 std::string PgStore::server() const { return impl_->server; }
+const char* PgStore::pending_query() { return kPending.sql; }
 int PgStore::schema_found() const { return impl_->schema_found; }
 int PgStore::schema_version() { return pg::schema_version(); }
 

@@ -52,7 +52,8 @@ class PgStore final : public Store {
     // before open (0: created now): for the startup log.
     std::string server() const;
     int schema_found() const;
-    static int schema_version();  // the version this build writes
+    static int schema_version();         // the version this build writes
+    static const char* pending_query();  // what pending() runs: to EXPLAIN its plan
     // Appends committed together at most. Each waits in its caller's thread until its batch
     // commits, so a caller wanting full batches lends the store this many threads beyond
     // pool_size (app/: the store executor).
