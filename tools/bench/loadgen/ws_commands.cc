@@ -134,7 +134,8 @@ int cmd_latency(const Args& a) {
                     auto now = Clock::now();
                     while (next <= now && now < end && open.size() < 120) {
                         wc::HttpRequest req = tmpl;
-                        req.url = endpoint_of(records[i++ % n]);
+                        req.url = endpoint_of(records[i % n]);
+                        i += static_cast<std::size_t>(senders);  // the senders interleave
                         std::int64_t ns = now_ns();
                         std::memcpy(req.body.data(), &ns, sizeof ns);
                         auto id = h2.submit(req);
