@@ -178,10 +178,21 @@ struct PgStore::Impl {
     std::mutex gc_mu;
     std::deque<Append*> gc_queue;
     int gc_leaders = 0;  // batches being committed
-    // Batches in flight at once: a push that arrives while one commits starts the next instead
-    // of waiting for it (a commit waits for the synchronous standby), and under load each
-    // leader still takes everything queued.
+    // Batches in flight at once: under load a push that arrives while one commits starts the
+    // next instead of waiting for it (a commit waits for the synchronous standby), and each
+    // leader still takes everything queued. But a batch starts beside others only once
+    // kSpareLeaderQueue appends wait: at a steady 1,000 pushes/s, four batches of one or two
+    // (as many commits, each a round to the standby) cost the database a quarter more CPU per
+    // message than one batch at a time gathering what arrived during the last commit, and
+    // the box's latency with it (BENCHMARKS.md).
     static constexpr int kMaxLeaders = 4;
+    static constexpr std::size_t kSpareLeaderQueue = 8;
+
+    // Whether a waiting append may start a batch now (gc_mu held).
+    bool may_lead() const {
+        if (gc_queue.empty() || gc_leaders >= kMaxLeaders) return false;
+        return gc_leaders == 0 || gc_queue.size() >= kSpareLeaderQueue;
+    }
 
     // Runs `calls` as one transaction on a pooled connection, retrying (up to 3 times) when
     // PostgreSQL aborted it for a deadlock or a serialization failure.
@@ -430,20 +441,20 @@ result<std::optional<std::string>> PgStore::enqueue(MessageRecord& msg, std::siz
     Append me{&msg, clamp64(max_queued), route};
     std::unique_lock lk(impl_->gc_mu);
     impl_->gc_queue.push_back(&me);
-    // Group commit: while fewer than kMaxLeaders batches are in flight, a waiting caller takes
-    // everything queued (its own append included, unless the queue is longer than a batch)
-    // and commits it; the rest wait, each on its own condition (with one shared by all, every
-    // commit woke every waiter to fight for the mutex). Whoever changes what a leader could
-    // start (a batch taken with appends left over, a batch done) wakes the first caller still
-    // queued, so queued appends never wait while a batch could start. Batches lock queue rows
-    // in uaid order (commit_batch), so concurrent ones cannot deadlock.
+    // Group commit: while may_lead() (no batch in flight, or fewer than kMaxLeaders and at
+    // least kSpareLeaderQueue appends waiting), a waiting caller takes everything queued (its own
+    // append included, unless the queue is longer than a batch) and commits it; the rest wait, each
+    // on its own condition (with one shared by all, every commit woke every waiter to fight for the
+    // mutex). Whoever changes what a leader could start (a batch taken with appends left over, a
+    // batch done) wakes the first caller still queued, so queued appends never wait while a batch
+    // could start. Batches lock queue rows in uaid order (commit_batch), so concurrent ones cannot
+    // deadlock.
     auto& im = *impl_;
     auto wake_next = [&im] {
-        if (!im.gc_queue.empty() && im.gc_leaders < Impl::kMaxLeaders)
-            im.gc_queue.front()->cv.notify_one();
+        if (im.may_lead()) im.gc_queue.front()->cv.notify_one();
     };
     while (!me.done) {
-        if (im.gc_leaders >= Impl::kMaxLeaders || im.gc_queue.empty()) {
+        if (!im.may_lead()) {
             me.cv.wait(lk);
             continue;
         }
