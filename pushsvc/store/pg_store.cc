@@ -1,15 +1,10 @@
 #include "pushsvc/store/pg_store.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <limits>
-#include <mutex>
 
 #include "pushsvc/store/pg_conn.h"
+#include "pushsvc/store/pg_group_commit.h"
 #include "pushsvc/store/pg_pool.h"
 #include "pushsvc/store/pg_schema.h"
 #include "pushsvc/store/pg_target_cache.h"
@@ -151,13 +146,19 @@ SubscriptionRecord subscription_of(const PgResult& r, int row) {
 }
 
 // One enqueue() waiting for the group commit.
-struct Append {
+struct Append : pg::GroupWaiter {
+    Append(MessageRecord* m, std::int64_t c, RouteSeen* r) : msg(m), cap(c), route(r) {}
     MessageRecord* msg;
     std::int64_t cap;
-    RouteSeen* route;            // the push path: check the subscription, return the route
-    bool done = false;           // under gc_mu
-    std::condition_variable cv;  // its caller waits here: woken alone, not with every waiter
+    RouteSeen* route;  // the push path: check the subscription, return the route
     result<std::optional<std::string>> out = errc::store_failure;
+};
+
+// One delete_message() waiting for the group commit.
+struct Delete : pg::GroupWaiter {
+    explicit Delete(std::string_view i) : id(i) {}
+    std::string_view id;
+    result<std::optional<MessageRecord>> out = errc::store_failure;
 };
 
 }  // namespace
@@ -175,24 +176,10 @@ struct PgStore::Impl {
     std::string server;
     int schema_found = 0;
 
-    std::mutex gc_mu;
-    std::deque<Append*> gc_queue;
-    int gc_leaders = 0;  // batches being committed
-    // Batches in flight at once: under load a push that arrives while one commits starts the
-    // next instead of waiting for it (a commit waits for the synchronous standby), and each
-    // leader still takes everything queued. But a batch starts beside others only once
-    // kSpareLeaderQueue appends wait: at a steady 1,000 pushes/s, four batches of one or two
-    // (as many commits, each a round to the standby) cost the database a quarter more CPU per
-    // message than one batch at a time gathering what arrived during the last commit, and
-    // the box's latency with it (BENCHMARKS.md).
-    static constexpr int kMaxLeaders = 4;
-    static constexpr std::size_t kSpareLeaderQueue = 8;
-
-    // Whether a waiting append may start a batch now (gc_mu held).
-    bool may_lead() const {
-        if (gc_queue.empty() || gc_leaders >= kMaxLeaders) return false;
-        return gc_leaders == 0 || gc_queue.size() >= kSpareLeaderQueue;
-    }
+    // Appends (enqueue) and acknowledgements (delete_message) each share commits
+    // (pg_group_commit.h); at most 4 batches of each at once, a second one only when 8 wait.
+    pg::GroupCommit<Append> appends{"an append", 4, 8, kMaxAppendBatch};
+    pg::GroupCommit<Delete> deletes{"a delete", 4, 8, kMaxAppendBatch};
 
     // Runs `calls` as one transaction on a pooled connection, retrying (up to 3 times) when
     // PostgreSQL aborted it for a deadlock or a serialization failure.
@@ -270,15 +257,21 @@ struct PgStore::Impl {
         }
     }
 
-    // Commits a batch of appends in one transaction. Sorted by uaid so that concurrent
-    // transactions lock queue rows in one order. If the transaction fails for one of them
-    // (a duplicate id, say), each is retried alone, so only that one fails.
-    void commit_batch(std::vector<Append*>& batch) {
-        std::stable_sort(batch.begin(), batch.end(), [](const Append* a, const Append* b) {
-            return a->msg->uaid < b->msg->uaid;
-        });
-        std::vector<Call> calls;
-        for (auto* a : batch) calls.push_back(enqueue_call(*a));
+    // Runs one call per item (after `prefix`, if set) as one transaction and settles each
+    // item with its result. If the transaction fails for one of them (a duplicate id, say),
+    // each is retried alone, so only that one fails. A connection that broke fails them all:
+    // whether it committed is unknown (the caller answers 503, the sender retries).
+    template <class Item, class MakeCall, class Settle>
+    void commit_each(std::vector<Item*>& batch, const Statement* prefix, MakeCall make_call,
+                     Settle settle) {
+        const int first = prefix != nullptr ? 1 : 0;
+        auto calls_for = [&](Item* const* items, std::size_t n) {
+            std::vector<Call> calls;
+            if (prefix != nullptr) calls.push_back({prefix, PgParams()});
+            for (std::size_t i = 0; i < n; ++i) calls.push_back(make_call(*items[i]));
+            return calls;
+        };
+        std::vector<Call> calls = calls_for(batch.data(), batch.size());
         std::vector<PgResult> out;
         PgError err;
         for (int attempt = 0;; ++attempt) {
@@ -288,23 +281,53 @@ struct PgStore::Impl {
             const bool broken = conn->broken();
             pool.release(std::move(conn));
             if (ok) {
-                for (std::size_t i = 0; i < batch.size(); ++i) settle(*batch[i], out[i]);
+                for (std::size_t i = 0; i < batch.size(); ++i)
+                    settle(*batch[i], out[std::size_t(first) + i]);
                 return;
             }
-            if (broken) break;  // unknown whether it committed: every append fails (503)
+            if (broken) break;
             if (err.retryable() && attempt < 3) continue;
             if (batch.size() > 1) {
-                for (auto* a : batch) {
-                    std::vector<Call> alone;
-                    alone.push_back(enqueue_call(*a));
+                for (auto* item : batch) {
+                    std::vector<Call> alone = calls_for(&item, 1);
                     std::vector<PgResult> r;
-                    if (run(alone, r)) settle(*a, r.at(0));  // else out stays store_failure
+                    if (run(alone, r)) settle(*item, r.at(std::size_t(first)));
                 }
                 return;
             }
             break;
         }
-        pool.report(err);  // every out stays store_failure
+        pool.report(err);  // every result stays a failure
+    }
+
+    // Appends sorted by uaid, so that concurrent transactions lock queue rows in one order.
+    void commit_appends(std::vector<Append*>& batch) {
+        std::stable_sort(batch.begin(), batch.end(), [](const Append* a, const Append* b) {
+            return a->msg->uaid < b->msg->uaid;
+        });
+        commit_each(batch, nullptr, enqueue_call, settle);
+    }
+
+    // Acknowledgements commit without waiting for the flush (docs/storage.md), sorted by id so
+    // that concurrent batches take message rows in one order.
+    void commit_deletes(std::vector<Delete*>& batch) {
+        std::stable_sort(batch.begin(), batch.end(),
+                         [](const Delete* a, const Delete* b) { return a->id < b->id; });
+        commit_each(
+            batch, &kAsyncCommit,
+            [](const Delete& d) {
+                return Call{&kDeleteMessage, std::move(PgParams().bytes(d.id))};
+            },
+            [this](Delete& d, const PgResult& r) {
+                if (r.rows() == 0) {
+                    d.out = std::nullopt;
+                    return;
+                }
+                MessageRecord m = message_of(r, 0);
+                // removed, not returned
+                d.out =
+                    clock->now_ms() >= m.expires_ms ? std::nullopt : std::optional(std::move(m));
+            });
     }
 };
 
@@ -438,49 +461,9 @@ result<bool> PgStore::delete_subscription(std::string_view id) {
 
 result<std::optional<std::string>> PgStore::enqueue(MessageRecord& msg, std::size_t max_queued,
                                                     RouteSeen* route) {
-    Append me{&msg, clamp64(max_queued), route};
-    std::unique_lock lk(impl_->gc_mu);
-    impl_->gc_queue.push_back(&me);
-    // Group commit: while may_lead() (no batch in flight, or fewer than kMaxLeaders and at
-    // least kSpareLeaderQueue appends waiting), a waiting caller takes everything queued (its own
-    // append included, unless the queue is longer than a batch) and commits it; the rest wait, each
-    // on its own condition (with one shared by all, every commit woke every waiter to fight for the
-    // mutex). Whoever changes what a leader could start (a batch taken with appends left over, a
-    // batch done) wakes the first caller still queued, so queued appends never wait while a batch
-    // could start. Batches lock queue rows in uaid order (commit_batch), so concurrent ones cannot
-    // deadlock.
-    auto& im = *impl_;
-    auto wake_next = [&im] {
-        if (im.may_lead()) im.gc_queue.front()->cv.notify_one();
-    };
-    while (!me.done) {
-        if (!im.may_lead()) {
-            me.cv.wait(lk);
-            continue;
-        }
-        ++im.gc_leaders;
-        std::vector<Append*> batch;
-        while (!im.gc_queue.empty() && batch.size() < kMaxAppendBatch) {
-            batch.push_back(im.gc_queue.front());
-            im.gc_queue.pop_front();
-        }
-        wake_next();
-        lk.unlock();
-        try {
-            im.commit_batch(batch);
-        } catch (const std::exception& e) {
-            // (bad_alloc, say) The batch's appends keep store_failure (503); the leader's slot
-            // and its waiters must be released below whatever happened.
-            spdlog::error("store: an append batch failed: {}", e.what());
-        }
-        lk.lock();
-        --im.gc_leaders;
-        for (auto* a : batch) {
-            a->done = true;
-            a->cv.notify_one();
-        }
-        wake_next();
-    }
+    Append me(&msg, clamp64(max_queued), route);
+    impl_->appends.submit(me,
+                          [this](std::vector<Append*>& batch) { impl_->commit_appends(batch); });
     // A subscription the cache still had is gone: forget it, so the next push reads again.
     if (!me.out && me.out.error() == errc::subscription_gone)
         impl_->targets.forget_subscription(msg.subscription_id);
@@ -526,16 +509,10 @@ result<void> PgStore::mark_delivered(std::string_view id) {
 }
 
 result<std::optional<MessageRecord>> PgStore::delete_message(std::string_view id) {
-    std::vector<Call> calls;
-    calls.push_back({&kAsyncCommit, PgParams()});
-    calls.push_back({&kDeleteMessage, std::move(PgParams().bytes(id))});
-    std::vector<PgResult> results;
-    if (!impl_->run(calls, results)) return errc::store_failure;
-    const PgResult& r = results.at(1);
-    if (r.rows() == 0) return std::nullopt;
-    MessageRecord m = message_of(r, 0);
-    if (impl_->clock->now_ms() >= m.expires_ms) return std::nullopt;  // removed, not returned
-    return std::optional(std::move(m));
+    Delete me(id);
+    impl_->deletes.submit(me,
+                          [this](std::vector<Delete*>& batch) { impl_->commit_deletes(batch); });
+    return std::move(me.out);
 }
 
 result<std::optional<base::UnixMs>> PgStore::next_expiry() {

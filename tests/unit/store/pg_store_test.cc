@@ -312,6 +312,46 @@ TEST(PgStore, AnAckDoesNotWaitForAnAppendInFlightOnItsQueue) {
     EXPECT_EQ(must(store->queued("ua", 100)), 1u);
 }
 
+// Acknowledgements share commits like appends (pg_group_commit.h). Concurrent ones, each
+// message acked twice at once (two connections of a browser, say): each message is removed
+// and returned exactly once, whichever batch or position its two deletes took, and the
+// queue's length is exact afterwards.
+TEST(PgStore, ConcurrentAcksEachRemoveTheirMessageOnce) {
+    const std::string dsn = fresh_schema("acks_batched");
+    std::string error;
+    auto store = PgStore::open({.dsn = dsn, .pool_size = 2}, error);
+    ASSERT_TRUE(store) << error;
+    const auto now = base::SystemClock().now_ms();
+    constexpr int kMessages = 24;
+    for (int i = 0; i < kMessages; ++i) {
+        MessageRecord m =
+            make_message("m" + std::to_string(i), "ua" + std::to_string(i % 3), "s", 600, "", now);
+        must(store->enqueue(m));
+    }
+    MessageRecord keep = make_message("keep", "ua0", "s", 600, "", now);
+    must(store->enqueue(keep));
+    std::atomic<int> removed{0}, absent{0}, failed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2 * kMessages; ++t)
+        threads.emplace_back([&, t] {
+            auto r = store->delete_message("m" + std::to_string(t % kMessages));
+            if (!r)
+                ++failed;
+            else if (r->has_value())
+                ++removed;
+            else
+                ++absent;
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(failed.load(), 0);
+    EXPECT_EQ(removed.load(), kMessages);
+    EXPECT_EQ(absent.load(), kMessages);
+    EXPECT_EQ(must(store->queued("ua0", 100)), 1u);
+    EXPECT_EQ(must(store->queued("ua1", 100)), 0u);
+    EXPECT_EQ(must(store->stats()).queued_messages, 1u);
+    EXPECT_TRUE(must(store->get_message("keep")).has_value());
+}
+
 // The read of a queue uses the queue's index: on an empty table (the store's sessions run
 // without sequential scans, which a plan cached while `messages` was a page kept doing as it
 // grew), and whatever the statistics say. On a busy cluster they were often taken when the
