@@ -62,6 +62,8 @@ class GroupCommit {
                 commit(batch);
             } catch (const std::exception& e) {
                 spdlog::error("store: {} batch failed: {}", what_, e.what());
+            } catch (...) {
+                spdlog::error("store: {} batch failed", what_);
             }
             lk.lock();
             --leaders_;

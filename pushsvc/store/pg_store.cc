@@ -154,8 +154,8 @@ struct Append : pg::GroupWaiter {
     result<std::optional<std::string>> out = errc::store_failure;
 };
 
-// One delete_message() waiting for the group commit.
-struct Delete : pg::GroupWaiter {
+// One delete_message() and its result.
+struct Delete {
     explicit Delete(std::string_view i) : id(i) {}
     std::string_view id;
     result<std::optional<MessageRecord>> out = errc::store_failure;
@@ -176,10 +176,9 @@ struct PgStore::Impl {
     std::string server;
     int schema_found = 0;
 
-    // Appends (enqueue) and acknowledgements (delete_message) each share commits
-    // (pg_group_commit.h); at most 4 batches of each at once, a second one only when 8 wait.
+    // Appends (enqueue) share commits (pg_group_commit.h): at most 4 batches at once, a
+    // second one only when 8 wait.
     pg::GroupCommit<Append> appends{"an append", 4, 8, kMaxAppendBatch};
-    pg::GroupCommit<Delete> deletes{"a delete", 4, 8, kMaxAppendBatch};
 
     // Runs `calls` as one transaction on a pooled connection, retrying (up to 3 times) when
     // PostgreSQL aborted it for a deadlock or a serialization failure.
@@ -509,9 +508,11 @@ result<void> PgStore::mark_delivered(std::string_view id) {
 }
 
 result<std::optional<MessageRecord>> PgStore::delete_message(std::string_view id) {
+    // One transaction per acknowledgement: batched, they held message and queue_acks rows in
+    // no common order and could deadlock with each other (BENCHMARKS.md, fourth round).
     Delete me(id);
-    impl_->deletes.submit(me,
-                          [this](std::vector<Delete*>& batch) { impl_->commit_deletes(batch); });
+    std::vector<Delete*> one{&me};
+    impl_->commit_deletes(one);
     return std::move(me.out);
 }
 
