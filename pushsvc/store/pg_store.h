@@ -54,7 +54,7 @@ class PgStore final : public Store {
     int schema_found() const;
     static int schema_version();         // the version this build writes
     static const char* pending_query();  // what pending() runs: to EXPLAIN its plan
-    // Appends (and, apart, acknowledgements) committed together at most. Each waits in its
+    // Appends committed together at most. Each waits in its
     // caller's thread until its batch commits, so a caller wanting full batches lends the
     // store this many threads beyond pool_size (app/: the store executor).
     static constexpr std::size_t kMaxAppendBatch = 64;
