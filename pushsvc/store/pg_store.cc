@@ -307,11 +307,9 @@ struct PgStore::Impl {
         commit_each(batch, nullptr, enqueue_call, settle);
     }
 
-    // Acknowledgements commit without waiting for the flush (docs/storage.md), sorted by id so
-    // that concurrent batches take message rows in one order.
-    void commit_deletes(std::vector<Delete*>& batch) {
-        std::stable_sort(batch.begin(), batch.end(),
-                         [](const Delete* a, const Delete* b) { return a->id < b->id; });
+    // An acknowledgement commits without waiting for the flush (docs/storage.md).
+    void commit_delete(Delete& d) {
+        std::vector<Delete*> batch{&d};
         commit_each(
             batch, &kAsyncCommit,
             [](const Delete& d) {
@@ -511,8 +509,7 @@ result<std::optional<MessageRecord>> PgStore::delete_message(std::string_view id
     // One transaction per acknowledgement: batched, they held message and queue_acks rows in
     // no common order and could deadlock with each other (BENCHMARKS.md, fourth round).
     Delete me(id);
-    std::vector<Delete*> one{&me};
-    impl_->commit_deletes(one);
+    impl_->commit_delete(me);
     return std::move(me.out);
 }
 
