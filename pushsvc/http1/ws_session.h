@@ -6,10 +6,12 @@
 // performs (send a frame, close, register with the hub).
 //
 // Threads: socket work runs on the connection's strand. Channel work (which may write the
-// store) runs on `channel_executor` when one is given (a strand of the store pool, used when
-// store.sync is on so network threads never wait on fsync), else on the connection's strand.
-// Events are handled one at a time, in order: the next frame is read only after the previous
-// one was handled, which also bounds what a flooding client can queue.
+// store) runs on `channel_executor` when one is given (the store pool, used with store.sync
+// and PostgreSQL so network threads never wait on the store), else on the connection's strand;
+// an event the channel can handle without the store in its present state (a wake-up carrying
+// the next message to send) runs on the strand either way. Events are handled one at a time,
+// in order: the next frame is read only after the previous one was handled, which also bounds
+// what a flooding client can queue.
 //
 // Limits: a hello must arrive within hello_timeout_ms; frames above 16 KiB close the
 // connection; silence for ws_idle_timeout_ms closes it (pings are sent at half that); at most

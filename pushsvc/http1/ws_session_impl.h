@@ -23,6 +23,7 @@
 #include <boost/beast/core.hpp>
 
 #include <array>
+#include <functional>
 #include <list>
 #include <vector>
 
@@ -73,9 +74,6 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
               *options_->backend,
               webpush::ChannelOptions{options_->delivery.max_inflight,
                                       options_->delivery.max_subscriptions_per_ua, ctx.client}),
-          channel_ex_(options_->channel_executor
-                          ? asio::any_io_executor(asio::make_strand(*options_->channel_executor))
-                          : asio::any_io_executor(stream_.get_executor())),
           timer_(stream_.get_executor()),
           reader_(kMaxMessageBytes) {}
 
@@ -116,18 +114,28 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
 
     // delivery::Target
     void wake(std::shared_ptr<const store::MessageRecord> direct) override {
-        run_channel([direct = std::move(direct)](webpush::UaChannel& ch) {
-            return direct ? ch.on_direct(*direct) : ch.on_stored();
-        });
+        ChannelEvent ev{[direct](webpush::UaChannel& ch) {
+                            return direct ? ch.on_direct(*direct) : ch.on_stored();
+                        },
+                        {}};
+        if (direct)
+            ev.without_store = [direct](const webpush::UaChannel& ch) {
+                return ch.handles_without_store(*direct, true);
+            };
+        post_channel(std::move(ev));
     }
     void stored(std::shared_ptr<const store::MessageRecord> message) override {
-        run_channel([message = std::move(message)](webpush::UaChannel& ch) {
-            return ch.on_stored(message.get());
-        });
+        ChannelEvent ev{[message](webpush::UaChannel& ch) { return ch.on_stored(message.get()); },
+                        {}};
+        if (message)
+            ev.without_store = [message](const webpush::UaChannel& ch) {
+                return ch.handles_without_store(*message, false);
+            };
+        post_channel(std::move(ev));
     }
     void acked(std::string message_id) override {
-        run_channel(
-            [id = std::move(message_id)](webpush::UaChannel& ch) { return ch.on_acked(id); });
+        post_channel(
+            {[id = std::move(message_id)](webpush::UaChannel& ch) { return ch.on_acked(id); }, {}});
     }
     // A WebSocket UA removes its own subscriptions (unregister); nothing to do here.
     void removed(std::string) override {}
@@ -212,6 +220,13 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     // next event waits until its actions are performed (this also bounds what a flooding
     // client can make the server hold). Reads more when no complete event is left.
     void process_inbox() {
+        if (in_inbox_) return;  // a message handled at once: the loop below goes on
+        in_inbox_ = true;
+        inbox_loop();
+        in_inbox_ = false;
+    }
+
+    void inbox_loop() {
         while (!busy_ && !ended_) {
             std::string_view rest(inbox_);
             rest.remove_prefix(consumed_);
@@ -224,10 +239,13 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
                 case ws::Event::Kind::text:
                     if (close_sent_) break;  // the close is under way; data is discarded
                     busy_ = true;
-                    run_channel([text = std::move(ev.payload)](
-                                    webpush::UaChannel& ch) { return ch.on_text(text); },
-                                true);
-                    return;
+                    run_channel({[text = std::move(ev.payload)](webpush::UaChannel& ch) {
+                                     return ch.on_text(text);
+                                 },
+                                 {},
+                                 true});
+                    if (busy_) return;  // with the store executor: finish() goes on
+                    break;
                 case ws::Event::Kind::binary:
                     close_with(ws::kUnsupportedData, "text frames only");
                     break;
@@ -268,22 +286,67 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
 
     // --- the channel ---
 
-    // Runs a channel event on the channel executor, then performs its actions on the socket's
-    // executor (and goes on with the input, for messages from the UA).
-    template <class Event>
-    void run_channel(Event event, bool from_input = false) {
-        asio::post(channel_ex_, guarded([self = this->shared_from_this(), event = std::move(event),
-                                         from_input]() mutable {
-                       Actions actions = event(self->channel_);
-                       asio::post(self->stream_.get_executor(),
-                                  self->guarded(
-                                      [self, actions = std::move(actions), from_input]() mutable {
-                                          self->perform(actions);
-                                          if (!from_input) return;
-                                          self->busy_ = false;
-                                          self->process_inbox();
-                                      }));
+    // A channel event: what it does to the channel; when it can tell, whether that involves no
+    // store call in the channel's present state; whether it is a message from the UA.
+    struct ChannelEvent {
+        std::function<Actions(webpush::UaChannel&)> run;
+        std::function<bool(const webpush::UaChannel&)> without_store;
+        bool from_input = false;
+    };
+
+    // From any thread (the hub's callers): onto the socket's strand, then in line.
+    void post_channel(ChannelEvent ev) {
+        asio::post(stream_.get_executor(),
+                   guarded([self = this->shared_from_this(), ev = std::move(ev)]() mutable {
+                       self->run_channel(std::move(ev));
                    }));
+    }
+
+    // On the socket's strand. Events run one at a time, in order. With a store executor, an
+    // event runs there and its actions come back here, unless it needs no store call now (a
+    // wake-up carrying the next message: sent without two thread hand-offs); without one,
+    // every event runs here.
+    void run_channel(ChannelEvent ev) {
+        events_.push_back(std::move(ev));
+        pump_channel();
+    }
+
+    void pump_channel() {
+        if (pumping_) return;  // the loop below takes what was added
+        pumping_ = true;
+        while (!channel_busy_ && !events_.empty()) {
+            ChannelEvent next = std::move(events_.front());
+            events_.pop_front();
+            if (!options_->channel_executor ||
+                (next.without_store && next.without_store(channel_))) {
+                Actions actions = next.run(channel_);
+                finish(actions, next.from_input);
+                continue;
+            }
+            channel_busy_ = true;
+            asio::post(*options_->channel_executor,
+                       guarded([self = this->shared_from_this(), run = std::move(next.run),
+                                from_input = next.from_input]() mutable {
+                           Actions actions = run(self->channel_);
+                           asio::post(self->stream_.get_executor(),
+                                      self->guarded([self, actions = std::move(actions),
+                                                     from_input]() mutable {
+                                          self->channel_busy_ = false;
+                                          self->finish(actions, from_input);
+                                          self->pump_channel();
+                                      }));
+                       }));
+        }
+        pumping_ = false;
+    }
+
+    // Performs an event's actions (on the socket's strand); after a message from the UA, the
+    // input goes on.
+    void finish(Actions& actions, bool from_input) {
+        perform(actions);
+        if (!from_input) return;
+        busy_ = false;
+        process_inbox();
     }
 
     void perform(Actions& actions) {
@@ -415,8 +478,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     Stream stream_;
     std::shared_ptr<const WsOptions> options_;
     net::SessionContext ctx_;
-    webpush::UaChannel channel_;  // touched only on channel_ex_
-    asio::any_io_executor channel_ex_;
+    // Touched by one event at a time: on the socket's strand, or on the store executor while
+    // channel_busy_ (the posts in between order the two).
+    webpush::UaChannel channel_;
     asio::steady_timer timer_;
     ws::FrameReader reader_;
     std::string inbox_;  // received bytes not yet handled; empty (no heap) when idle
@@ -428,12 +492,16 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     std::string uaid_;  // set once identified and attached to the hub
     Clock::time_point last_rx_;
     bool reading_ = false;
-    bool busy_ = false;         // a text message is with the channel
-    bool ping_sent_ = false;    // since the last received bytes
-    bool close_sent_ = false;   // our close frame is queued or out
-    bool peer_closed_ = false;  // the peer's close frame arrived
-    bool broken_ = false;       // the peer broke the framing
-    bool ended_ = false;        // the socket is closed
+    std::list<ChannelEvent> events_;  // waiting for the channel, in order
+    bool busy_ = false;               // a text message is with the channel
+    bool channel_busy_ = false;       // an event runs on the store executor
+    bool pumping_ = false;            // pump_channel's loop is on the stack
+    bool in_inbox_ = false;           // process_inbox's loop is on the stack
+    bool ping_sent_ = false;          // since the last received bytes
+    bool close_sent_ = false;         // our close frame is queued or out
+    bool peer_closed_ = false;        // the peer's close frame arrived
+    bool broken_ = false;             // the peer broke the framing
+    bool ended_ = false;              // the socket is closed
 };
 
 // Takes over `GET /` with a valid RFC 6455 handshake; anything else stays with the HTTP/1.1

@@ -39,6 +39,9 @@ class ChannelBackend {
     // A message was sent to a user agent: a later DELETE of it is an acknowledgement, which
     // earns a receipt when one was asked for (RFC 8030 §6.2).
     virtual void delivered(const store::MessageRecord& message) = 0;
+    // Whether delivered(message) writes to the store (it records the delivery of a message
+    // that asked for a receipt). Backends that cannot tell say yes.
+    virtual bool delivery_writes(const store::MessageRecord& /*message*/) { return true; }
     // Whether `message` is past its TTL now: a message handed over with a wake-up (it may
     // have waited in a notification to another node) is then not sent, as pending() never
     // returns one (R8030-5.2-h).
@@ -68,6 +71,9 @@ class ServiceChannelBackend final : public ChannelBackend {
     }
     void delivered(const store::MessageRecord& message) override {
         service_.mark_delivered(message);
+    }
+    bool delivery_writes(const store::MessageRecord& message) override {
+        return PushService::records_delivery(message);
     }
     bool expired(const store::MessageRecord& message) override {
         return clock_.now_ms() >= message.expires_ms;

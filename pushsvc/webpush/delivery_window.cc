@@ -25,11 +25,21 @@ result<std::vector<store::MessageRecord>> DeliveryWindow::next(std::string_view 
     return out;
 }
 
-DeliveryWindow::Carried DeliveryWindow::carried(const store::MessageRecord& m) {
+DeliveryWindow::Carried DeliveryWindow::classify(const store::MessageRecord& m) const noexcept {
     if (m.seq != 0 && m.seq <= cursor_) return Carried::seen;
-    if (drained_ && m.prev_seq != 0 && m.prev_seq == cursor_ && room() > 0) {
-        cursor_ = m.seq;
-        return backend_.expired(m) ? Carried::seen : Carried::take;
+    if (drained_ && m.prev_seq != 0 && m.prev_seq == cursor_ && room() > 0) return Carried::take;
+    return Carried::read;
+}
+
+DeliveryWindow::Carried DeliveryWindow::carried(const store::MessageRecord& m) {
+    switch (classify(m)) {
+        case Carried::seen:
+            return Carried::seen;
+        case Carried::take:
+            cursor_ = m.seq;
+            return backend_.expired(m) ? Carried::seen : Carried::take;
+        case Carried::read:
+            break;
     }
     more_stored();
     return Carried::read;

@@ -48,6 +48,9 @@ class DeliveryWindow {
     // (wake-ups from several nodes may come out of order); more_stored(), fill as usual.
     enum class Carried { take, seen, read };
     Carried carried(const store::MessageRecord& m);
+    // What carried(m) would answer now, changing nothing (and not asking about the TTL: a
+    // `take` may still turn out `seen`).
+    Carried classify(const store::MessageRecord& m) const noexcept;
     // Room left in the window.
     std::size_t room() const noexcept {
         return inflight_.size() < max_inflight_ ? max_inflight_ - inflight_.size() : 0;

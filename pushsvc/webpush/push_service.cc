@@ -358,10 +358,14 @@ void PushService::send_receipt(const store::MessageRecord& message, std::uint16_
     if (notifier_) notifier_->notify(receipt, true, {});
 }
 
+bool PushService::records_delivery(const store::MessageRecord& message) {
+    return wants_receipt(message) && !message.delivered;
+}
+
 void PushService::mark_delivered(const store::MessageRecord& message) {
     // Only messages that asked for a receipt care; stored, so an ack after a restart still
     // earns its 204. Called before the message goes out, so before the UA can ack it.
-    if (!wants_receipt(message) || message.delivered) return;
+    if (!records_delivery(message)) return;
     if (!store_.mark_delivered(message.id))
         spdlog::warn("receipt: could not record delivery of a message; its ack earns no 204");
 }

@@ -174,6 +174,9 @@ class PushService {
     // 204 receipt when one was asked for (A-6: a DELETE of an undelivered message is the
     // sender's cancel and earns none).
     void mark_delivered(const store::MessageRecord& message);
+    // Whether mark_delivered(message) writes to the store: it asked for a receipt and is not
+    // marked yet.
+    static bool records_delivery(const store::MessageRecord& message);
 
     // Gives up a message before its TTL (an operator or test-double decision, RFC 8030 §6.2,
     // §7.2): it is deleted and, when a receipt was asked for, a 410 receipt goes out

@@ -289,6 +289,27 @@ std::vector<channel::Action> UaChannel::on_stored(const store::MessageRecord* ca
     return out;
 }
 
+bool UaChannel::handles_without_store(const store::MessageRecord& m, bool direct) const {
+    if (state_ != State::identified) return true;  // nothing happens, or more_stored() only
+    if (direct) {
+        if (window_.room() == 0) return true;  // dropped
+    } else {
+        switch (window_.classify(m)) {
+            case DeliveryWindow::Carried::seen:
+                return true;
+            case DeliveryWindow::Carried::read:
+                return false;  // fill() reads the queue
+            case DeliveryWindow::Carried::take:
+                break;
+        }
+    }
+    // Sent (or, direct, dropped for an unknown channel) without the store, unless admit()
+    // reloads the subscriptions or delivered() records a receipt's delivery.
+    const bool known = channel_of_sub_.count(m.subscription_id) > 0;
+    if (direct && !known) return true;
+    return known && !backend_.delivery_writes(m);
+}
+
 std::vector<channel::Action> UaChannel::on_direct(const store::MessageRecord& message) {
     Actions out;
     if (state_ != State::identified || window_.room() == 0) return out;

@@ -68,6 +68,10 @@ class UaChannel {
     std::vector<channel::Action> on_direct(const store::MessageRecord& message);
     // A message was acknowledged by DELETE on its resource instead of a WebSocket ack.
     std::vector<channel::Action> on_acked(const std::string& message_id);
+    // Whether on_stored(&message) (or, `direct`, on_direct(message)) would run now without a
+    // store call: what is cheap on a network thread even when the store is not. A `false`
+    // may be cautious; a `true` is exact.
+    bool handles_without_store(const store::MessageRecord& message, bool direct) const;
 
     bool identified() const noexcept { return state_ == State::identified; }
     const std::string& uaid() const noexcept { return uaid_; }

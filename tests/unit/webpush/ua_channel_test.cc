@@ -9,6 +9,7 @@
 #include "pushsvc/crypto/p256.h"
 #include "pushsvc/obs/catalog.h"
 #include "pushsvc/store/memory_store.h"
+#include "tests/support/forwarding_store.h"
 
 namespace pushsvc::webpush {
 namespace {
@@ -18,6 +19,39 @@ using namespace channel;
 
 constexpr std::string_view kChannelA = "d501fd61-5d2f-44d6-8fcb-9c183a0b83ae";
 constexpr std::string_view kChannelB = "347e5a77-0f34-4ec9-a876-02b6bfdae660";
+
+// Counts the store calls a channel can make.
+class CountingStore final : public pushsvc::testing::ForwardingStore {
+  public:
+    using ForwardingStore::ForwardingStore;
+    int calls = 0;
+
+    result<std::vector<store::MessageRecord>> pending(std::string_view id, base::UnixMs now,
+                                                      std::uint64_t after, std::size_t n) override {
+        ++calls;
+        return ForwardingStore::pending(id, now, after, n);
+    }
+    result<std::vector<store::SubscriptionRecord>> subscriptions_of(std::string_view id) override {
+        ++calls;
+        return ForwardingStore::subscriptions_of(id);
+    }
+    result<void> mark_delivered(std::string_view id) override {
+        ++calls;
+        return ForwardingStore::mark_delivered(id);
+    }
+    result<std::optional<store::MessageRecord>> get_message(std::string_view id) override {
+        ++calls;
+        return ForwardingStore::get_message(id);
+    }
+    result<std::optional<store::MessageRecord>> delete_message(std::string_view id) override {
+        ++calls;
+        return ForwardingStore::delete_message(id);
+    }
+    result<bool> touch_user_agent(std::string_view id, base::UnixMs t) override {
+        ++calls;
+        return ForwardingStore::touch_user_agent(id, t);
+    }
+};
 
 class UaChannelTest : public ::testing::Test {
   protected:
@@ -93,7 +127,8 @@ class UaChannelTest : public ::testing::Test {
     }
 
     base::FakeClock clock_;
-    store::MemoryStore store_{&clock_};
+    store::MemoryStore memory_{&clock_};
+    CountingStore store_{memory_};
     PushService service_;
     ServiceChannelBackend backend_;
 };
@@ -306,6 +341,52 @@ TEST_F(UaChannelTest, TtlZeroMessageIsDeliveredDirectlyOnlyWhenOnline) {
     ASSERT_EQ(replies.size(), 1u);
     EXPECT_TRUE(sent(ch.on_text(ack_frame(replies[0]))).empty());
     EXPECT_EQ(ch.inflight(), 0u);
+}
+
+// What handles_without_store() promises (a WebSocket session then runs the event on its
+// network thread, however slow the store is): `true` means on_stored()/on_direct() make no
+// store call. The store is needed to read the queue (a message out of order), to learn a
+// channel subscribed elsewhere, and to record the delivery of a message asking for a receipt.
+TEST_F(UaChannelTest, AWakeUpCarryingTheNextMessageIsHandledWithoutTheStore) {
+    UaChannel ch(backend_);
+    EXPECT_TRUE(ch.handles_without_store(store::MessageRecord{}, false));  // before the hello
+    hello(ch);
+    std::string endpoint = register_channel(ch, kChannelA);
+    auto m0 = push(endpoint, "m0").message;
+    ASSERT_EQ(sent(ch.on_stored()).size(), 1u);  // the queue, read to its end
+    // The next message, carried by its wake-up (prev_seq names m0, as PgStore sets it).
+    auto m1 = push(endpoint, "m1").message;
+    m1.prev_seq = m0.seq;
+    int calls = store_.calls;
+    ASSERT_TRUE(ch.handles_without_store(m1, false));
+    EXPECT_EQ(sent(ch.on_stored(&m1)).size(), 1u);
+    EXPECT_TRUE(ch.handles_without_store(m1, false));  // seen now: nothing to do
+    EXPECT_TRUE(sent(ch.on_stored(&m1)).empty());
+    EXPECT_EQ(store_.calls, calls);
+
+    auto m2 = push(endpoint, "m2").message;
+    m2.prev_seq = m1.seq;
+    auto with_receipt = m2;
+    with_receipt.receipt_id = "receipts";
+    EXPECT_FALSE(ch.handles_without_store(with_receipt, false));  // mark_delivered
+    auto elsewhere = m2;
+    elsewhere.subscription_id = "subscribed-by-another-connection";
+    EXPECT_FALSE(ch.handles_without_store(elsewhere, false));  // admit() reloads channels
+    auto out_of_order = m2;
+    out_of_order.prev_seq = m2.seq;
+    EXPECT_FALSE(ch.handles_without_store(out_of_order, false));  // the queue is read
+    calls = store_.calls;
+    sent(ch.on_stored(&out_of_order));
+    EXPECT_GT(store_.calls, calls);
+
+    // TTL 0: sent directly, no store call, unless its delivery is to be recorded.
+    auto now = push(endpoint, "now", "0").message;
+    calls = store_.calls;
+    ASSERT_TRUE(ch.handles_without_store(now, true));
+    EXPECT_EQ(sent(ch.on_direct(now)).size(), 1u);
+    EXPECT_EQ(store_.calls, calls);
+    now.receipt_id = "receipts";
+    EXPECT_FALSE(ch.handles_without_store(now, true));
 }
 
 TEST_F(UaChannelTest, UnregisterRemovesTheSubscriptionSoPushesAreGone) {

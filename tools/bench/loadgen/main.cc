@@ -2,6 +2,7 @@
 //   setup    subscriptions + an h2load-ready workload (uris.txt, body.bin, headers.txt)
 //   ingest   POSTs from this process (HTTP/2), optionally every request freshly VAPID-signed
 //   latency  WebSocket UAs + paced senders: POST -> UA receipt percentiles per rate
+//            (--trace FILE: every receipt as "sent_ns latency_ms", to see bursts)
 //   idle     many idle WebSocket UAs: server RSS per UA, then a reconnect storm
 //   drain    reconnect stored UAs (setup --ws) and receive + ack their backlog
 //   cluster-idle  idle browsers over the nodes of a cluster, then one node's browsers move

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -70,6 +71,10 @@ int cmd_latency(const Args& a) {
 
     std::mutex mu;
     std::vector<double> lat_ms;
+    // --trace FILE: every receipt as "sent_ns latency_ms", to see whether a tail comes in
+    // bursts (a periodic task somewhere) or spread evenly (contention for the cores).
+    std::vector<std::pair<std::int64_t, double>> trace;
+    const std::string trace_path = a.str("trace", "");
     SwarmOptions so;
     so.url = ws_url(url);
     so.sources = static_cast<int>(a.num("sources", 2));
@@ -80,6 +85,7 @@ int cmd_latency(const Args& a) {
         double ms = static_cast<double>(at.time_since_epoch().count() - sent) / 1e6;
         std::lock_guard lock(mu);
         lat_ms.push_back(ms);
+        if (!trace_path.empty()) trace.emplace_back(sent, ms);
     });
     std::vector<UaRecord> records(n);
     if (swarm.connect(records, Clock::now() + seconds(60)) != n) die("UAs failed to connect");
@@ -192,6 +198,11 @@ int cmd_latency(const Args& a) {
             .add("max_ms", r.max)
             .add("p99_under_5ms", pass ? 1.0 : 0.0)
             .print();
+    }
+    if (!trace_path.empty()) {
+        std::lock_guard lock(mu);
+        std::ofstream out(trace_path);
+        for (auto& [sent, ms] : trace) out << sent << ' ' << ms << '\n';
     }
     JsonLine("latency_summary")
         .add("max_rate_p99_under_5ms", any_pass ? best.rate : 0.0)
