@@ -11,7 +11,7 @@
 # Env: BENCH_SMOKE=1 (tiny counts; checks the machinery), BENCH_SECONDS (ingestion and latency
 # per step, default 10), BENCH_NODES (default 3), BENCH_SUBS (subscriptions per node, default
 # 500), BENCH_RATE (latency step, msg/s, default 1000), BENCH_UAS (latency step, default 500),
-# PUSHSVC_BIN_DIR.
+# BENCH_TRACE (latency step: a file for every receipt's send time and latency), PUSHSVC_BIN_DIR.
 source "$(dirname "$0")/lib.sh"
 need_bin pushsvc pushsvc-loadgen h2load
 for b in patroni etcd /usr/lib/postgresql/15/bin/postgres; do
@@ -75,14 +75,19 @@ CLUSTER=$(sed -n 's/.*"ok_per_s":\([0-9.]*\).*/\1/p' "$WORK"/ingest-node*.json |
 
 # ---- 2. cross-node delivery latency ----------------------------------------------------------
 # The ingestion wrote ~0.5 GB of WAL: PostgreSQL's checkpoint for it would land inside this
-# step (a few hundred ms of tail on this box). It is taken now, so the step measures delivery,
-# not the aftermath of the previous step (BENCHMARKS.md says what a checkpoint costs).
+# step (a few hundred ms of tail on this box). It is taken now, on the leader and then on the
+# standbys (a restartpoint there), so the step measures delivery, not the aftermath of the
+# previous step (BENCHMARKS.md says what a checkpoint costs). It also turns the ingestion's
+# WAL files into recycled ones (min_wal_size, tools/cluster.sh), as a database that has run
+# for a while has them: a fresh cluster creates a zero-filled file per 16 MB of WAL instead.
 "$cluster" status "$CDIR" >/dev/null
-leader_port=$(members "[m['port'] for m in c['members'] if m.get('role') == 'leader'][0]")
-psql -qAt "host=127.0.0.1 port=$leader_port dbname=pushsvc user=postgres" -c CHECKPOINT ||
-    log "CHECKPOINT failed (measuring anyway)"
+for port in $(members "' '.join(str(m['port']) for m in sorted(c['members'], key=lambda m: m.get('role') != 'leader') if m.get('kind') == 'postgres')"); do
+    psql -qAt "host=127.0.0.1 port=$port dbname=pushsvc user=postgres" -c CHECKPOINT ||
+        log "CHECKPOINT on port $port failed (measuring anyway)"
+done
 "$BIN/pushsvc-loadgen" latency --url "${NODE_URLS[0]}" --push-origin "${NODE_URLS[1]}" \
-    --uas "$UAS" --rates "$RATE" --duration "$SECS" --senders 2 --sources 4 >"$WORK/latency.json"
+    --uas "$UAS" --rates "$RATE" --duration "$SECS" --senders 2 --sources 4 \
+    ${BENCH_TRACE:+--trace "$BENCH_TRACE"} >"$WORK/latency.json"
 cat "$WORK/latency.json"
 latency_field() { sed -n "s/.*\"bench\":\"latency\".*\"$1\":\([0-9.e+-]*\).*/\1/p" "$WORK/latency.json" | head -1; }
 P50=$(latency_field p50_ms)
