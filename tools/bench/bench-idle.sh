@@ -9,6 +9,9 @@ source "$(dirname "$0")/lib.sh"
 need_bin pushsvc pushsvc-loadgen
 raise_nofile
 
+# The UAs come from 16 addresses: the default of 256 connections per address would stop them
+# at 4,096 (an environment override wins).
+export PUSHSVC__LIMITS__MAX_CONNECTIONS_PER_IP=${PUSHSVC__LIMITS__MAX_CONNECTIONS_PER_IP:-100000}
 LIMIT=$(ulimit -n)
 UAS=${BENCH_UAS:-100000}
 if [ "$SMOKE" = 1 ]; then UAS=200; fi
