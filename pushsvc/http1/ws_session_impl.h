@@ -245,7 +245,16 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
                                  {},
                                  true});
                     if (busy_) return;  // with the store executor: finish() goes on
-                    break;
+                    // Handled already: the next message waits for a turn of the event loop,
+                    // so that replies get written and other connections served between
+                    // messages (each may have been a store write), as when it went through
+                    // the store executor.
+                    busy_ = true;
+                    asio::post(stream_.get_executor(), guarded([self = this->shared_from_this()] {
+                                   self->busy_ = false;
+                                   self->process_inbox();
+                               }));
+                    return;
                 case ws::Event::Kind::binary:
                     close_with(ws::kUnsupportedData, "text frames only");
                     break;

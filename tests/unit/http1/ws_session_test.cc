@@ -3,7 +3,7 @@
 // real frames from Beast's client, delivery woken by the hub, hello deadline, replacement of
 // an older connection, frame limits, fragmented input, pings both ways, the closing handshake
 // and the idle timeout; an exception thrown in a session's channel work ends that connection
-// only.
+// only; a burst of messages in one read; a carried wake-up sent without a store thread.
 #include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -15,8 +15,10 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <future>
 #include <thread>
 
+#include "pushsvc/base/base64url.h"
 #include "pushsvc/http1/ws_session_impl.h"
 #include "pushsvc/store/memory_store.h"
 
@@ -126,6 +128,8 @@ class WsSessionTest : public ::testing::Test {
     // before the failure is still served. Without the boundary the exception leaves
     // io_context::run() / the pool thread and std::terminate ends the test binary.
     void expect_failure_closes_only_that_connection(Client& healthy, Client& doomed);
+    // 400 pings in one write are each answered and the connection stays (see the tests).
+    void expect_a_burst_answered();
 
     base::SystemClock clock_;
     store::MemoryStore store_;
@@ -344,6 +348,73 @@ TEST_F(WsSessionTest, ExceptionInChannelWorkOnTheStorePoolClosesOnlyThatConnecti
     auto healthy = connect();
     auto doomed = connect();
     expect_failure_closes_only_that_connection(*healthy, *doomed);
+}
+
+void WsSessionTest::expect_a_burst_answered() {
+    auto c = connect();
+    send(*c, R"({"messageType":"hello","use_webpush":true})");
+    ASSERT_EQ(receive(*c).at("status").as_int64(), 200);
+    // Masked text frames "{}" (mask key 0, so the payload reads as is), all in one write.
+    const char frame[] = {'\x81', '\x82', 0, 0, 0, 0, '{', '}'};
+    std::string burst;
+    for (int i = 0; i < 400; ++i) burst.append(frame, sizeof frame);
+    asio::write(c->next_layer(), asio::buffer(burst));
+    for (int i = 0; i < 400 && !HasFailure(); ++i) EXPECT_EQ(receive(*c).size(), 0u) << i;
+}
+
+// A client that writes without waiting: the messages of one read are answered one at a time,
+// with the event loop turning between them, so replies are written as they come. Handled in
+// one go, 400 replies would be queued at once, past the write queue's bound
+// (max_inflight + 64), and the session would drop the client.
+TEST_F(WsSessionTest, ManyMessagesInOneReadAreEachAnswered) { expect_a_burst_answered(); }
+
+TEST_F(WsSessionTest, ManyMessagesInOneReadAreEachAnsweredWithAStoreExecutor) {
+    ws_.channel_executor = pool_.emplace(2).get_executor();
+    expect_a_burst_answered();
+}
+
+// With a store executor (PostgreSQL, store.sync), a wake-up that carries the next message of
+// the queue is sent from the network thread: it needs no store call, so it does not wait for a
+// store thread (here: the only one, kept busy).
+TEST_F(WsSessionTest, AWakeUpCarryingTheNextMessageNeedsNoStoreThread) {
+    ws_.channel_executor = pool_.emplace(1).get_executor();
+    auto c = connect();
+    send(*c, R"({"messageType":"hello","use_webpush":true})");
+    ASSERT_EQ(receive(*c).at("status").as_int64(), 200);
+    send(*c, R"({"channelID":")" + std::string(kChannel) + R"(","messageType":"register"})");
+    auto reg = receive(*c);
+    ASSERT_EQ(reg.at("status").as_int64(), 200);
+    std::string endpoint(reg.at("pushEndpoint").as_string());
+    webpush::PushRequest push;
+    push.token = endpoint.substr(endpoint.rfind('/') + 1);
+    push.ttl = "60";
+    auto first = service_.push(push);  // woken without a carried message: the queue is read
+    ASSERT_TRUE(first);
+    ASSERT_EQ(receive(*c).at("messageType").as_string(), "notification");
+
+    std::promise<void> release;
+    std::promise<void> blocked;
+    asio::post(*pool_, [&] {
+        blocked.set_value();
+        release.get_future().wait();
+    });
+    blocked.get_future().wait();
+    // The next message, stored and handed over as PgStore's append does (prev_seq names the
+    // message before it), while the store's only thread is busy.
+    store::MessageRecord next = first->message;
+    next.id = "second-message";
+    next.prev_seq = first->message.seq;
+    ASSERT_TRUE(store_.enqueue(next));
+    EXPECT_EQ(hub_.wake(std::make_shared<const store::MessageRecord>(next), true), 1u);
+    // Sent while the pool is still blocked, or not within 5 s.
+    pollfd readable{c->next_layer().native_handle(), POLLIN, 0};
+    const bool sent = ::poll(&readable, 1, 5000) == 1;
+    release.set_value();
+    ASSERT_TRUE(sent) << "the carried message waited for the store thread";
+    auto note = receive(*c);
+    const auto* version = note.if_contains("version");
+    ASSERT_TRUE(version && version->is_string()) << json::serialize(note);
+    EXPECT_EQ(version->as_string(), base::base64url_encode(next.id));
 }
 
 }  // namespace
