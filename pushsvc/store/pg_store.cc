@@ -154,13 +154,6 @@ struct Append : pg::GroupWaiter {
     result<std::optional<std::string>> out = errc::store_failure;
 };
 
-// One delete_message() and its result.
-struct Delete {
-    explicit Delete(std::string_view i) : id(i) {}
-    std::string_view id;
-    result<std::optional<MessageRecord>> out = errc::store_failure;
-};
-
 }  // namespace
 
 struct PgStore::Impl {
@@ -256,21 +249,17 @@ struct PgStore::Impl {
         }
     }
 
-    // Runs one call per item (after `prefix`, if set) as one transaction and settles each
-    // item with its result. If the transaction fails for one of them (a duplicate id, say),
-    // each is retried alone, so only that one fails. A connection that broke fails them all:
-    // whether it committed is unknown (the caller answers 503, the sender retries).
-    template <class Item, class MakeCall, class Settle>
-    void commit_each(std::vector<Item*>& batch, const Statement* prefix, MakeCall make_call,
-                     Settle settle) {
-        const int first = prefix != nullptr ? 1 : 0;
-        auto calls_for = [&](Item* const* items, std::size_t n) {
-            std::vector<Call> calls;
-            if (prefix != nullptr) calls.push_back({prefix, PgParams()});
-            for (std::size_t i = 0; i < n; ++i) calls.push_back(make_call(*items[i]));
-            return calls;
-        };
-        std::vector<Call> calls = calls_for(batch.data(), batch.size());
+    // Appends sorted by uaid, so that concurrent transactions lock queue rows in one order,
+    // run as one transaction, each settled with its result. If the transaction fails for one
+    // of them (a duplicate id, say), each is retried alone, so only that one fails. A
+    // connection that broke fails them all: whether it committed is unknown (the caller
+    // answers 503, the sender retries).
+    void commit_appends(std::vector<Append*>& batch) {
+        std::stable_sort(batch.begin(), batch.end(), [](const Append* a, const Append* b) {
+            return a->msg->uaid < b->msg->uaid;
+        });
+        std::vector<Call> calls;
+        for (const Append* a : batch) calls.push_back(enqueue_call(*a));
         std::vector<PgResult> out;
         PgError err;
         for (int attempt = 0;; ++attempt) {
@@ -280,51 +269,22 @@ struct PgStore::Impl {
             const bool broken = conn->broken();
             pool.release(std::move(conn));
             if (ok) {
-                for (std::size_t i = 0; i < batch.size(); ++i)
-                    settle(*batch[i], out[std::size_t(first) + i]);
+                for (std::size_t i = 0; i < batch.size(); ++i) settle(*batch[i], out[i]);
                 return;
             }
             if (broken) break;
             if (err.retryable() && attempt < 3) continue;
             if (batch.size() > 1) {
-                for (auto* item : batch) {
-                    std::vector<Call> alone = calls_for(&item, 1);
+                for (Append* a : batch) {
+                    std::vector<Call> alone{enqueue_call(*a)};
                     std::vector<PgResult> r;
-                    if (run(alone, r)) settle(*item, r.at(std::size_t(first)));
+                    if (run(alone, r)) settle(*a, r.at(0));
                 }
                 return;
             }
             break;
         }
         pool.report(err);  // every result stays a failure
-    }
-
-    // Appends sorted by uaid, so that concurrent transactions lock queue rows in one order.
-    void commit_appends(std::vector<Append*>& batch) {
-        std::stable_sort(batch.begin(), batch.end(), [](const Append* a, const Append* b) {
-            return a->msg->uaid < b->msg->uaid;
-        });
-        commit_each(batch, nullptr, enqueue_call, settle);
-    }
-
-    // An acknowledgement commits without waiting for the flush (docs/storage.md).
-    void commit_delete(Delete& d) {
-        std::vector<Delete*> batch{&d};
-        commit_each(
-            batch, &kAsyncCommit,
-            [](const Delete& d) {
-                return Call{&kDeleteMessage, std::move(PgParams().bytes(d.id))};
-            },
-            [this](Delete& d, const PgResult& r) {
-                if (r.rows() == 0) {
-                    d.out = std::nullopt;
-                    return;
-                }
-                MessageRecord m = message_of(r, 0);
-                // removed, not returned
-                d.out =
-                    clock->now_ms() >= m.expires_ms ? std::nullopt : std::optional(std::move(m));
-            });
     }
 };
 
@@ -507,10 +467,19 @@ result<void> PgStore::mark_delivered(std::string_view id) {
 
 result<std::optional<MessageRecord>> PgStore::delete_message(std::string_view id) {
     // One transaction per acknowledgement: batched, they held message and queue_acks rows in
-    // no common order and could deadlock with each other (BENCHMARKS.md, fourth round).
-    Delete me(id);
-    impl_->commit_delete(me);
-    return std::move(me.out);
+    // no common order and could deadlock with each other (BENCHMARKS.md, fourth round). It
+    // commits without waiting for the flush (docs/storage.md).
+    std::vector<Call> calls;
+    calls.push_back({&kAsyncCommit, PgParams()});
+    calls.push_back({&kDeleteMessage, std::move(PgParams().bytes(id))});
+    std::vector<PgResult> out;
+    if (!impl_->run(calls, out)) return errc::store_failure;
+    const PgResult& r = out.at(1);
+    if (r.rows() == 0) return std::nullopt;
+    MessageRecord m = message_of(r, 0);
+    // removed, not returned
+    if (impl_->clock->now_ms() >= m.expires_ms) return std::nullopt;
+    return std::optional(std::move(m));
 }
 
 result<std::optional<base::UnixMs>> PgStore::next_expiry() {

@@ -32,17 +32,14 @@ DeliveryWindow::Carried DeliveryWindow::classify(const store::MessageRecord& m) 
 }
 
 DeliveryWindow::Carried DeliveryWindow::carried(const store::MessageRecord& m) {
-    switch (classify(m)) {
-        case Carried::seen:
-            return Carried::seen;
-        case Carried::take:
-            cursor_ = m.seq;
-            return backend_.expired(m) ? Carried::seen : Carried::take;
-        case Carried::read:
-            break;
+    const Carried c = classify(m);
+    if (c == Carried::take) {
+        cursor_ = m.seq;
+        if (backend_.expired(m)) return Carried::seen;
+    } else if (c == Carried::read) {
+        more_stored();
     }
-    more_stored();
-    return Carried::read;
+    return c;
 }
 
 std::optional<bool> DeliveryWindow::release(const std::string& message_id) {

@@ -131,6 +131,24 @@ class WsSessionTest : public ::testing::Test {
     // 400 pings in one write are each answered and the connection stays (see the tests).
     void expect_a_burst_answered();
 
+    // A hello and one register on `c`; the push a sender would make to that subscription (an
+    // empty token if the register failed).
+    webpush::PushRequest subscribe(Client& c) {
+        send(c, R"({"messageType":"hello","broadcasts":{},"use_webpush":true})");
+        EXPECT_EQ(receive(c).at("status").as_int64(), 200);
+        send(c, R"({"channelID":")" + std::string(kChannel) + R"(","messageType":"register"})");
+        auto reg = receive(c);
+        webpush::PushRequest push;
+        push.ttl = "60";
+        EXPECT_EQ(reg.at("status").as_int64(), 200);
+        if (const auto* endpoint = reg.if_contains("pushEndpoint");
+            endpoint && endpoint->is_string()) {
+            std::string_view e = endpoint->as_string();
+            push.token = std::string(e.substr(e.rfind('/') + 1));
+        }
+        return push;
+    }
+
     base::SystemClock clock_;
     store::MemoryStore store_;
     webpush::PushService service_;
@@ -157,17 +175,8 @@ TEST_F(WsSessionTest, SelectsThePushNotificationSubprotocolWhenOffered) {
 
 TEST_F(WsSessionTest, HelloRegisterPushAckOverRealFrames) {
     auto c = connect();
-    send(*c, R"({"messageType":"hello","broadcasts":{},"use_webpush":true})");
-    auto hello = receive(*c);
-    EXPECT_EQ(hello.at("status").as_int64(), 200);
-    send(*c, R"({"channelID":")" + std::string(kChannel) + R"(","messageType":"register"})");
-    auto reg = receive(*c);
-    ASSERT_EQ(reg.at("status").as_int64(), 200);
-    std::string endpoint(reg.at("pushEndpoint").as_string());
-
-    webpush::PushRequest push;
-    push.token = endpoint.substr(endpoint.rfind('/') + 1);
-    push.ttl = "60";
+    webpush::PushRequest push = subscribe(*c);
+    ASSERT_FALSE(push.token.empty());
     auto pushed = service_.push(push);  // the hub wakes the session
     ASSERT_TRUE(pushed);
     auto note = receive(*c);
@@ -379,15 +388,8 @@ TEST_F(WsSessionTest, ManyMessagesInOneReadAreEachAnsweredWithAStoreExecutor) {
 TEST_F(WsSessionTest, AWakeUpCarryingTheNextMessageNeedsNoStoreThread) {
     ws_.channel_executor = pool_.emplace(1).get_executor();
     auto c = connect();
-    send(*c, R"({"messageType":"hello","use_webpush":true})");
-    ASSERT_EQ(receive(*c).at("status").as_int64(), 200);
-    send(*c, R"({"channelID":")" + std::string(kChannel) + R"(","messageType":"register"})");
-    auto reg = receive(*c);
-    ASSERT_EQ(reg.at("status").as_int64(), 200);
-    std::string endpoint(reg.at("pushEndpoint").as_string());
-    webpush::PushRequest push;
-    push.token = endpoint.substr(endpoint.rfind('/') + 1);
-    push.ttl = "60";
+    webpush::PushRequest push = subscribe(*c);
+    ASSERT_FALSE(push.token.empty());
     auto first = service_.push(push);  // woken without a carried message: the queue is read
     ASSERT_TRUE(first);
     ASSERT_EQ(receive(*c).at("messageType").as_string(), "notification");
