@@ -7,8 +7,11 @@
 # connected to any other (docs/cluster.md). Everything runs as ordinary processes on free
 # 127.0.0.1 ports; no system service is used.
 #
-#   tools/cluster.sh up DIR [--nodes N]   creates DIR, starts everything, waits until it is
-#                                         ready, writes DIR/cluster.json
+#   tools/cluster.sh up DIR [--nodes N] [--share-port K]
+#                                         creates DIR, starts everything, waits until it is
+#                                         ready, writes DIR/cluster.json; with --share-port,
+#                                         every K nodes in turn share one public port
+#                                         (server.reuse_port), as K processes of one machine
 #   tools/cluster.sh status DIR           refreshes the roles in cluster.json, prints a table
 #   tools/cluster.sh kill DIR NAME        SIGKILL of one member: nodeI (pushsvc), pgI (its
 #                                         Patroni and PostgreSQL together), etcdI
@@ -32,7 +35,7 @@ PGBIN=${PUSHSVC_PGBIN:-/usr/lib/postgresql/15/bin}
 PUSHSVC_BIN=${PUSHSVC_BIN:-$root/build/bin/pushsvc}
 SCOPE=pushsvc
 
-usage() { sed -n '10,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '10,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "cluster: $*" >&2; exit 1; }
 
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -169,6 +172,7 @@ write_node_config() {
     cat >"$d/pushsvc.toml" <<TOML
 [server]
 listen = "127.0.0.1:${!port}"
+reuse_port = $([ "${SHARE:-1}" -gt 1 ] && echo true || echo false)
 [push]
 token_keys = ["$TOKEN_KEY"]
 [store]
@@ -395,7 +399,7 @@ down() {
 # --- up ---------------------------------------------------------------------------------------
 
 up() {
-    local nodes=$1 i ports
+    local nodes=$1 share=$2 i ports
     [ -x "$PUSHSVC_BIN" ] || die "no pushsvc binary at $PUSHSVC_BIN (set PUSHSVC_BIN)"
     for b in etcd patroni curl python3; do command -v $b >/dev/null || die "$b not installed (tools/install-deps.sh)"; done
     [ -x "$PGBIN/postgres" ] || die "no PostgreSQL 15 in $PGBIN (tools/install-deps.sh)"
@@ -409,6 +413,7 @@ up() {
     read -r -a ports <<<"$(free_ports $((12 + 2 * nodes)))"
     {
         echo "NODES=$nodes"
+        echo "SHARE=$share"
         for i in 1 2 3; do
             echo "ETCD_CLIENT_$i=${ports[i - 1]}"
             echo "ETCD_PEER_$i=${ports[i + 2]}"
@@ -416,7 +421,7 @@ up() {
             echo "PG_PORT_$i=${ports[i + 8]}"
         done
         for i in $(seq "$nodes"); do
-            echo "NODE_PORT_$i=${ports[i + 11]}"
+            echo "NODE_PORT_$i=${ports[(i - 1) / share * share + 12]}"  # its group's first
             echo "CLUSTER_PORT_$i=${ports[i + 11 + nodes]}"  # the internal listener
         done
         # The same endpoint token key on every node: any node decodes any endpoint.
@@ -470,14 +475,18 @@ cmd=$1; dir=$2; shift 2
 case $cmd in
 up)
     nodes=3
+    share=1
     while [ $# -gt 0 ]; do
         case $1 in
         --nodes) nodes=${2:?--nodes N}; shift 2 ;;
+        --share-port) share=${2:?--share-port K}; shift 2 ;;
         *) usage ;;
         esac
     done
     [[ $nodes =~ ^[0-9]+$ ]] && [ "$nodes" -ge 1 ] && [ "$nodes" -le 50 ] || die "--nodes: 1..50"
-    up "$nodes"
+    [[ $share =~ ^[0-9]+$ ]] && [ "$share" -ge 1 ] && [ $((nodes % share)) = 0 ] ||
+        die "--share-port: a divisor of --nodes"
+    up "$nodes" "$share"
     ;;
 status) dir=$(cd "$dir" && pwd); load_state; write_json; print_table ;;
 kill) [ $# = 1 ] || usage; dir=$(cd "$dir" && pwd); load_state; kill_member "$1"; write_json ;;

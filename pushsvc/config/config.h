@@ -18,6 +18,11 @@ struct ServerConfig {
     std::string tls_key;                    // PEM private key
     std::string public_url;                 // origin in endpoint URLs; "" = derived
     int threads = 0;                        // network threads; 0 = hardware concurrency
+    // SO_REUSEPORT on `listen` and `tls_listen`: several pushsvc processes on one machine
+    // share the public ports and the kernel spreads new connections over them (a machine's
+    // connections beyond one process's open-files limit; each process is its own cluster
+    // node, with its own cluster.listen and node_id). The internal listener never shares.
+    bool reuse_port = false;
 };
 
 struct LimitsConfig {

@@ -193,6 +193,7 @@ std::vector<Key> keys_of(Config& c) {
         string_key("server.tls_key", c.server.tls_key),
         string_key("server.public_url", c.server.public_url),
         int_key("server.threads", c.server.threads, 0, 1024),
+        bool_key("server.reuse_port", c.server.reuse_port),
         int_key("limits.max_header_bytes", c.limits.max_header_bytes, 1024),
         // RFC 8030 §7.2: a push service must accept at least 4096 octets of payload.
         int_key("limits.max_body_bytes", c.limits.max_body_bytes, 4096),

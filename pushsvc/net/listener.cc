@@ -56,11 +56,15 @@ Listener::Listener(asio::io_context& ioc, OnAccept on_accept)
       retry_(acceptor_.get_executor()) {}
 
 result<std::shared_ptr<Listener>> Listener::open(asio::io_context& ioc, const tcp::endpoint& ep,
-                                                 OnAccept on_accept) {
+                                                 OnAccept on_accept, bool reuse_port) {
     auto l = std::make_shared<Listener>(ioc, std::move(on_accept));
     boost::system::error_code ec;
     l->acceptor_.open(ep.protocol(), ec);
     if (!ec) l->acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && reuse_port) {
+        l->acceptor_.set_option(
+            asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+    }
     if (!ec) l->acceptor_.bind(ep, ec);
     if (!ec) l->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (!ec) l->endpoint_ = l->acceptor_.local_endpoint(ec);

@@ -22,10 +22,12 @@ class Listener : public std::enable_shared_from_this<Listener> {
   public:
     using OnAccept = std::function<void(boost::asio::ip::tcp::socket)>;
 
-    // Binds and listens (SO_REUSEADDR). Errors: address in use, permission denied, ...
+    // Binds and listens (SO_REUSEADDR; with `reuse_port` also SO_REUSEPORT, so that other
+    // processes' listeners with it may bind the same address and the kernel spreads new
+    // connections over them). Errors: address in use, permission denied, ...
     static result<std::shared_ptr<Listener>> open(boost::asio::io_context& ioc,
                                                   const boost::asio::ip::tcp::endpoint& ep,
-                                                  OnAccept on_accept);
+                                                  OnAccept on_accept, bool reuse_port = false);
 
     Listener(boost::asio::io_context& ioc, OnAccept on_accept);
 

@@ -188,13 +188,16 @@ result<void> Server::start() {
     if (!cfg_.server.listen.empty()) {
         auto ep = parse_listen_address(cfg_.server.listen);
         if (!ep) return ep.error();
-        auto l = Listener::open(ioc_, *ep, [shared](tcp::socket socket) {
-            auto handlers = shared->current_handlers();
-            if (!handlers) return;  // see set_handlers(): the socket closes here
-            auto ctx = shared->admit(socket);
-            if (!ctx) return;
-            start_cleartext_detection(std::move(socket), std::move(*ctx), std::move(handlers));
-        });
+        auto l = Listener::open(
+            ioc_, *ep,
+            [shared](tcp::socket socket) {
+                auto handlers = shared->current_handlers();
+                if (!handlers) return;  // see set_handlers(): the socket closes here
+                auto ctx = shared->admit(socket);
+                if (!ctx) return;
+                start_cleartext_detection(std::move(socket), std::move(*ctx), std::move(handlers));
+            },
+            cfg_.server.reuse_port);
         if (!l) return l.error();
         cleartext = *l;
     }
@@ -212,14 +215,17 @@ result<void> Server::start() {
         SPDLOG_INFO("TLS certificate {}: {}", cfg_.server.tls_cert, describe_certificate(**ctx));
         auto ep = parse_listen_address(cfg_.server.tls_listen);
         if (!ep) return ep.error();
-        auto l = Listener::open(ioc_, *ep, [shared](tcp::socket socket) {
-            auto handlers = shared->current_handlers();
-            if (!handlers) return;  // see set_handlers(): the socket closes here
-            auto ctx = shared->admit(socket);
-            if (!ctx) return;
-            start_tls_handshake(std::move(socket), shared->current_tls(), std::move(*ctx),
-                                std::move(handlers));
-        });
+        auto l = Listener::open(
+            ioc_, *ep,
+            [shared](tcp::socket socket) {
+                auto handlers = shared->current_handlers();
+                if (!handlers) return;  // see set_handlers(): the socket closes here
+                auto ctx = shared->admit(socket);
+                if (!ctx) return;
+                start_tls_handshake(std::move(socket), shared->current_tls(), std::move(*ctx),
+                                    std::move(handlers));
+            },
+            cfg_.server.reuse_port);
         if (!l) return l.error();
         tls = *l;
     }

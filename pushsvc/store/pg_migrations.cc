@@ -550,6 +550,20 @@ BEGIN
         FROM (SELECT 1) one LEFT JOIN routes r ON r.uaid = p_uaid;
 END $$;
 )sql",
+        // 6: vacuum no longer gives the empty end of a hot table back to the file system.
+        // To do so it takes the table's ACCESS EXCLUSIVE lock and keeps it while it checks the
+        // trailing pages, and every append, ack and route change waits behind it (and behind
+        // the replay of that lock on the standbys). After a backlog drained or a sweep removed
+        // a mass of expired messages, a dev cluster at 1,000 messages/s had up to 20 backends
+        // waiting on `Lock:relation` for tens of milliseconds at a time (BENCHMARKS.md). The
+        // pages stay allocated instead and the next backlog reuses them: these tables never
+        // occupy more than their largest backlog did.
+        R"sql(
+ALTER TABLE messages SET (vacuum_truncate = false);
+ALTER TABLE queues SET (vacuum_truncate = false);
+ALTER TABLE queue_acks SET (vacuum_truncate = false);
+ALTER TABLE routes SET (vacuum_truncate = false);
+)sql",
     };
     return all;
 }

@@ -80,7 +80,14 @@ CLUSTER=$(sed -n 's/.*"ok_per_s":\([0-9.]*\).*/\1/p' "$WORK"/ingest-node*.json |
 # previous step (BENCHMARKS.md says what a checkpoint costs). It also turns the ingestion's
 # WAL files into recycled ones (min_wal_size, tools/cluster.sh), as a database that has run
 # for a while has them: a fresh cluster creates a zero-filled file per 16 MB of WAL instead.
+# Before it, the ingestion's rows are vacuumed: autovacuum would otherwise scan those ~0.4 GB
+# during this step, and after a checkpoint its first touch of each page writes the whole page
+# to the WAL (data checksums), hundreds of MB that the synchronous standby must take in ahead
+# of the step's commits (p99 65-180 ms in such runs, BENCHMARKS.md).
 "$cluster" status "$CDIR" >/dev/null
+LEADER_PORT=$(members "[m['port'] for m in c['members'] if m.get('role') == 'leader'][0]")
+psql -qAt "host=127.0.0.1 port=$LEADER_PORT dbname=pushsvc user=postgres" -c "VACUUM (ANALYZE)" ||
+    log "VACUUM on port $LEADER_PORT failed (measuring anyway)"
 for port in $(members "' '.join(str(m['port']) for m in sorted(c['members'], key=lambda m: m.get('role') != 'leader') if m.get('kind') == 'postgres')"); do
     psql -qAt "host=127.0.0.1 port=$port dbname=pushsvc user=postgres" -c CHECKPOINT ||
         log "CHECKPOINT on port $port failed (measuring anyway)"

@@ -108,9 +108,9 @@ restart_pushsvc() {
     fi
 }
 
-# start_cluster NODES: a tools/cluster.sh cluster of NODES pushsvc nodes (this BIN's pushsvc)
-# under $WORK/cluster, stopped on exit; sets `cluster` (the script), CDIR, NODE_URLS and
-# NODE_PIDS (pushsvc nodes in order). `members EXPR` then prints a Python expression over the
+# start_cluster NODES [SHARE]: a tools/cluster.sh cluster of NODES pushsvc nodes (this BIN's
+# pushsvc; every SHARE of them on one public port, --share-port) under $WORK/cluster, stopped
+# on exit; sets `cluster` (the script), CDIR, NODE_URLS and NODE_PIDS (pushsvc nodes in order). `members EXPR` then prints a Python expression over the
 # cluster's cluster.json (`c`).
 start_cluster() {
     cluster=$ROOT/tools/cluster.sh
@@ -119,7 +119,8 @@ start_cluster() {
     trap '"$cluster" down "$CDIR" >/dev/null 2>&1 || true; cleanup' EXIT
     local t0
     t0=$(date +%s)
-    PUSHSVC_BIN=$BIN/pushsvc "$cluster" up "$CDIR" --nodes "$1" >"$WORK/cluster-up.log" 2>&1 ||
+    PUSHSVC_BIN=$BIN/pushsvc "$cluster" up "$CDIR" --nodes "$1" --share-port "${2:-1}" \
+        >"$WORK/cluster-up.log" 2>&1 ||
         { cat "$WORK/cluster-up.log" >&2; exit 1; }
     log "cluster of $1 nodes up in $(( $(date +%s) - t0 )) s"
     mapfile -t NODE_URLS < <(members "'\n'.join(m['url'] for m in c['members'] if m['kind'] == 'pushsvc')")

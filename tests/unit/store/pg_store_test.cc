@@ -7,6 +7,7 @@
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "pushsvc/store/pg_conn.h"
 #include "pushsvc/store/pg_schema.h"
@@ -310,6 +311,37 @@ TEST(PgStore, AnAckDoesNotWaitForAnAppendInFlightOnItsQueue) {
     EXPECT_EQ(must(store->queued("ua", 100)), 0u);
     must(store->enqueue(m5, 1, nullptr));
     EXPECT_EQ(must(store->queued("ua", 100)), 1u);
+}
+
+// Schema version 6: vacuum keeps the pages a drained queue leaves empty at the end of
+// `messages` (giving them back takes a lock that stops every append; see pg_migrations.cc).
+TEST(PgStore, VacuumKeepsTheEmptyEndOfTheMessagesTable) {
+    const std::string dsn = fresh_schema("vacuum_keeps_pages");
+    std::string error;
+    auto store = PgStore::open({.dsn = dsn}, error);
+    ASSERT_TRUE(store) << error;
+    const auto now = base::SystemClock().now_ms();
+    constexpr int kMessages = 200;  // two 3 KB bodies per 8 KB page: ~100 pages
+    for (int i = 0; i < kMessages; ++i) {
+        MessageRecord m = make_message("m" + std::to_string(i), "ua", "s", 600, "", now);
+        m.body.assign(3000, char('a' + i % 26));
+        must(store->enqueue(m));
+    }
+    for (int i = 0; i < kMessages; ++i) must(store->delete_message("m" + std::to_string(i)));
+    auto conn = pg::PgConn::connect(dsn, 10'000, 10'000, error);
+    ASSERT_TRUE(conn) << error;
+    pg::PgError err;
+    ASSERT_TRUE(conn->exec_script("VACUUM messages", err)) << err.message;
+    // An empty table afterwards, every page of it free: without the setting vacuum truncates
+    // it to 0 pages.
+    std::vector<pg::Call> calls;
+    const pg::Statement size{"test_messages_pages",
+                             "SELECT (pg_relation_size('messages') / 8192)::int8"};
+    calls.push_back({&size, {}});
+    std::vector<pg::PgResult> out;
+    ASSERT_TRUE(conn->run(calls, out, err)) << err.message;
+    EXPECT_GE(out.at(0).i64(0, 0), 50);
+    EXPECT_EQ(must(store->queued("ua", 10)), 0u);
 }
 
 // Acknowledgements share commits like appends (pg_group_commit.h). Concurrent ones, each
