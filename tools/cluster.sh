@@ -13,8 +13,8 @@
 #                                         every K nodes in turn share one public port
 #                                         (server.reuse_port), as K processes of one machine
 #   tools/cluster.sh status DIR           refreshes the roles in cluster.json, prints a table
-#   tools/cluster.sh kill DIR NAME        SIGKILL of one member: nodeI (pushsvc), pgI (its
-#                                         Patroni and PostgreSQL together), etcdI
+#   tools/cluster.sh kill DIR NAME...     SIGKILL of members, all at once: nodeI (pushsvc),
+#                                         pgI (its Patroni and PostgreSQL together), etcdI
 #   tools/cluster.sh start DIR NAME       starts it again with the same ports and data
 #   tools/cluster.sh down DIR             stops every process it recorded (safe to run twice;
 #                                         also after an `up` that failed half way)
@@ -122,7 +122,9 @@ bootstrap:
       use_pg_rewind: true
       parameters:
         wal_log_hints: "on"
-        max_connections: 100
+        # Each pushsvc node opens store.postgres.pool_size (8) connections and more for its
+        # sweeps: room for every node of the largest --nodes.
+        max_connections: $((100 + 10 * NODES))
         # Every message is a row inserted and deleted: pushsvc's tables ask autovacuum to
         # come after a fixed number of dead rows (schema version 5), and this is how often it
         # looks (default 1 min, by when a busy queue table is mostly dead pages).
@@ -343,17 +345,23 @@ postgres_tree() {
     ps -o pid= --ppid "$pm" 2>/dev/null || true
 }
 
-kill_member() {
-    local name=$1 i pids=()
-    i=${name//[!0-9]/}
-    case $name in
-    etcd[123]) pids=($(etcd_pid "$i" || true)) ;;
-    pg[123]) pids=($(patroni_pid "$i" || true) $(postgres_tree "$i")) ;;
-    node*) [ -n "$i" ] && [ "$i" -ge 1 ] && [ "$i" -le "$NODES" ] || die "no member $name"
-           pids=($(node_pid "$i" || true)) ;;
-    *) die "no member $name" ;;
-    esac
-    [ ${#pids[@]} -gt 0 ] || { echo "cluster: $name is not running"; return 0; }
+# kill_members NAME...: one SIGKILL for all of them at once (a machine's processes die
+# together), then waits (bounded) until they are gone.
+kill_members() {
+    local name i pids=() found
+    for name in "$@"; do
+        i=${name//[!0-9]/}
+        case $name in
+        etcd[123]) found=($(etcd_pid "$i" || true)) ;;
+        pg[123]) found=($(patroni_pid "$i" || true) $(postgres_tree "$i")) ;;
+        node*) [ -n "$i" ] && [ "$i" -ge 1 ] && [ "$i" -le "$NODES" ] || die "no member $name"
+               found=($(node_pid "$i" || true)) ;;
+        *) die "no member $name" ;;
+        esac
+        [ ${#found[@]} -gt 0 ] || echo "cluster: $name is not running"
+        pids+=("${found[@]}")
+    done
+    [ ${#pids[@]} -gt 0 ] || return 0
     kill -KILL "${pids[@]}" 2>/dev/null || true
     local left pid _
     for _ in $(seq 50); do
@@ -361,7 +369,7 @@ kill_member() {
         [ $left = 0 ] && break
         sleep 0.1
     done
-    echo "cluster: killed $name (${pids[*]})"
+    echo "cluster: killed $* (${pids[*]})"
 }
 
 start_member() {
@@ -489,7 +497,7 @@ up)
     up "$nodes" "$share"
     ;;
 status) dir=$(cd "$dir" && pwd); load_state; write_json; print_table ;;
-kill) [ $# = 1 ] || usage; dir=$(cd "$dir" && pwd); load_state; kill_member "$1"; write_json ;;
+kill) [ $# -ge 1 ] || usage; dir=$(cd "$dir" && pwd); load_state; kill_members "$@"; write_json ;;
 start) [ $# = 1 ] || usage; dir=$(cd "$dir" && pwd); load_state; start_member "$1"; write_json ;;
 down)
     [ -d "$dir" ] || { echo "cluster: $dir does not exist"; exit 0; }

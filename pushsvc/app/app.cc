@@ -355,6 +355,7 @@ int run(const config::Config& cfg, const RunOptions& options) {
         config::Config admin_cfg = cfg;
         admin_cfg.server.listen = cfg.admin.listen;
         admin_cfg.server.tls_listen.clear();
+        admin_cfg.server.reuse_port = false;  // /metrics of this process, not of any sharer
         admin_server = std::make_unique<net::Server>(ioc, admin_cfg);
         if (auto r = admin_server->start(); !r)
             throw std::runtime_error("cannot bind admin.listen: " + r.error().message());

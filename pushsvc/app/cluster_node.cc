@@ -26,6 +26,9 @@ ClusterNode::ClusterNode(boost::asio::io_context& ioc, const config::Config& cfg
     config::Config internal = cfg;
     internal.server.listen = cfg.cluster.listen;
     internal.server.tls_listen.clear();
+    // Never shared with another process (server.reuse_port is for the public ports): the
+    // other nodes send this address the events of this process's browsers.
+    internal.server.reuse_port = false;
     internal.limits.max_body_bytes = 8u << 20;
     server_ = std::make_unique<net::Server>(ioc, internal);
     if (auto r = server_->start(); !r)

@@ -557,9 +557,10 @@ END $$;
         // a mass of expired messages, a dev cluster at 1,000 messages/s had up to 20 backends
         // waiting on `Lock:relation` for tens of milliseconds at a time (BENCHMARKS.md). The
         // pages stay allocated instead and the next backlog reuses them: these tables never
-        // occupy more than their largest backlog did.
+        // occupy more than their largest backlog did. The same for the TOAST table of
+        // `messages`, where bodies go when push.max_body_bytes allows more than fits a page.
         R"sql(
-ALTER TABLE messages SET (vacuum_truncate = false);
+ALTER TABLE messages SET (vacuum_truncate = false, toast.vacuum_truncate = false);
 ALTER TABLE queues SET (vacuum_truncate = false);
 ALTER TABLE queue_acks SET (vacuum_truncate = false);
 ALTER TABLE routes SET (vacuum_truncate = false);

@@ -12,8 +12,8 @@
 # pushsvc-loadgen processes (each well under the limit), and every node must hold its share
 # of the browsers after the failover too, under its own limit (limits.max_connections is
 # capped at the open-files limit minus 1,024, net/admission.h); the script says when that
-# cannot be met and how many browsers the surviving nodes can hold. A node that must hold more
-# than one process may runs as several pushsvc processes sharing its public port
+# cannot be met and how many browsers the surviving nodes can hold. A node whose share is more
+# than one process may hold runs as several pushsvc processes sharing its public port
 # (server.reuse_port, `tools/cluster.sh up --share-port`), as a machine would with a limit
 # this low: each process is a cluster member of its own, the kernel spreads the node's
 # connections over them, and killing the node kills them all.
@@ -49,8 +49,11 @@ KILL=$((NODES - 1))  # 0-based: node$NODES
 # many processes a node needs to hold its share after the failover; the kernel's spread over
 # them is even within a few percent, hence the 10 % margin.
 PROC_CAP=$((LIMIT - 1024))
+[ "$PROC_CAP" -gt 0 ] || { echo "open-files limit $LIMIT: no room for connections (net/admission.h)" >&2; exit 1; }
 AFTER=$(( (UAS + NODES - 2) / (NODES - 1) ))
 NODE_PROCS=${BENCH_NODE_PROCS:-$(( (AFTER * 11 / 10 + PROC_CAP - 1) / PROC_CAP ))}
+[[ $NODE_PROCS =~ ^[0-9]+$ ]] && [ "$NODE_PROCS" -ge 1 ] && [ $((NODES * NODE_PROCS)) -le 50 ] ||
+    { echo "$NODES nodes of $NODE_PROCS processes: tools/cluster.sh runs 1..50 (BENCH_NODE_PROCS)" >&2; exit 1; }
 NODE_CAP=$((PROC_CAP * NODE_PROCS))
 if [ "$AFTER" -gt "$NODE_CAP" ]; then
     log "after the failover each of the $((NODES - 1)) surviving nodes would need $AFTER connections," \
@@ -136,9 +139,7 @@ done
 
 # ---- 2. failover -----------------------------------------------------------------------------
 KILL_MS=$(date +%s%3N)
-for m in $(seq $((KILL * NODE_PROCS + 1)) $((NODES * NODE_PROCS))); do
-    "$cluster" kill "$CDIR" "node$m" >/dev/null
-done
+"$cluster" kill "$CDIR" $(for m in $(seq $((KILL * NODE_PROCS + 1)) $((NODES * NODE_PROCS))); do echo "node$m"; done) >/dev/null
 log "killed node$NODES ($NODE_PROCS process(es)); waiting for its $(per_node "$KILL") browsers to reconnect"
 # Each load generator prints its result and keeps its browsers connected until $WORK/release.
 deadline=$((SECONDS + WAIT_S))

@@ -109,8 +109,9 @@ restart_pushsvc() {
 }
 
 # start_cluster NODES [SHARE]: a tools/cluster.sh cluster of NODES pushsvc nodes (this BIN's
-# pushsvc; every SHARE of them on one public port, --share-port) under $WORK/cluster, stopped
-# on exit; sets `cluster` (the script), CDIR, NODE_URLS and NODE_PIDS (pushsvc nodes in order). `members EXPR` then prints a Python expression over the
+# pushsvc; every SHARE of them on one public port, --share-port) under $WORK/cluster,
+# stopped on exit; sets `cluster` (the script), CDIR, NODE_URLS and NODE_PIDS (pushsvc nodes
+# in order). `members EXPR` then prints a Python expression over the
 # cluster's cluster.json (`c`).
 start_cluster() {
     cluster=$ROOT/tools/cluster.sh
