@@ -19,9 +19,9 @@
 # connections over them, and killing the node kills them all.
 # Env: BENCH_SMOKE=1 (300 browsers over 3 nodes; checks the machinery), BENCH_UAS (default
 # 100000), BENCH_NODES (default 6), BENCH_NODE_PROCS (pushsvc processes per node, default:
-# as many as the failover needs under the open-files limit; 2 in the smoke), BENCH_PROCS (load generator
-# processes, default: enough for 15,000 browsers each), BENCH_SETTLE_S (default 5),
-# PUSHSVC_BIN_DIR.
+# as many as the failover needs under the open-files limit; 2 in the smoke), BENCH_PROCS
+# (load generator processes, default: enough for 15,000 browsers each), BENCH_SETTLE_S
+# (default 5), PUSHSVC_BIN_DIR.
 source "$(dirname "$0")/lib.sh"
 need_bin pushsvc pushsvc-loadgen
 for b in patroni etcd /usr/lib/postgresql/15/bin/postgres; do
