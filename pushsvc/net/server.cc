@@ -185,19 +185,27 @@ result<void> Server::start() {
                                                             : std::to_string(nofile),
         cfg_.limits.max_connections_per_ip);
 
-    if (!cfg_.server.listen.empty()) {
-        auto ep = parse_listen_address(cfg_.server.listen);
+    // A public listener on `address`: every accepted socket meets the current handlers and
+    // admission, then `start(socket, ctx, handlers)` runs its transport.
+    auto open_public = [&](const std::string& address,
+                           auto start) -> result<std::shared_ptr<Listener>> {
+        auto ep = parse_listen_address(address);
         if (!ep) return ep.error();
-        auto l = Listener::open(
+        return Listener::open(
             ioc_, *ep,
-            [shared](tcp::socket socket) {
+            [shared, start](tcp::socket socket) {
                 auto handlers = shared->current_handlers();
                 if (!handlers) return;  // see set_handlers(): the socket closes here
                 auto ctx = shared->admit(socket);
                 if (!ctx) return;
-                start_cleartext_detection(std::move(socket), std::move(*ctx), std::move(handlers));
+                start(std::move(socket), std::move(*ctx), std::move(handlers));
             },
             cfg_.server.reuse_port);
+    };
+    if (!cfg_.server.listen.empty()) {
+        auto l = open_public(cfg_.server.listen, [](tcp::socket socket, auto ctx, auto handlers) {
+            start_cleartext_detection(std::move(socket), std::move(ctx), std::move(handlers));
+        });
         if (!l) return l.error();
         cleartext = *l;
     }
@@ -213,19 +221,11 @@ result<void> Server::start() {
             shared_->tls = *ctx;
         }
         SPDLOG_INFO("TLS certificate {}: {}", cfg_.server.tls_cert, describe_certificate(**ctx));
-        auto ep = parse_listen_address(cfg_.server.tls_listen);
-        if (!ep) return ep.error();
-        auto l = Listener::open(
-            ioc_, *ep,
-            [shared](tcp::socket socket) {
-                auto handlers = shared->current_handlers();
-                if (!handlers) return;  // see set_handlers(): the socket closes here
-                auto ctx = shared->admit(socket);
-                if (!ctx) return;
-                start_tls_handshake(std::move(socket), shared->current_tls(), std::move(*ctx),
-                                    std::move(handlers));
-            },
-            cfg_.server.reuse_port);
+        auto l = open_public(cfg_.server.tls_listen,
+                             [shared](tcp::socket socket, auto ctx, auto handlers) {
+                                 start_tls_handshake(std::move(socket), shared->current_tls(),
+                                                     std::move(ctx), std::move(handlers));
+                             });
         if (!l) return l.error();
         tls = *l;
     }

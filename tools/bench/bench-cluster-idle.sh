@@ -69,9 +69,10 @@ for k in $(seq 0 $((NODES - 1))); do URLS+=("${NODE_URLS[$((k * NODE_PROCS))]}")
 URL_LIST=$(IFS=,; echo "${URLS[*]}")
 pids_of() { echo "${NODE_PIDS[@]:$(($1 * NODE_PROCS)):$NODE_PROCS}"; }
 
-# VmRSS (KiB) and open files of node k: the sums over its processes.
+# Open files of process PID; VmRSS (KiB) and open files of node k, summed over its processes.
+proc_fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 rss() { local p s=0; for p in $(pids_of "$1"); do s=$((s + $(awk '/^VmRSS:/ {print $2}' "/proc/$p/status"))); done; echo $s; }
-fds() { local p s=0; for p in $(pids_of "$1"); do s=$((s + $(find "/proc/$p/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l))); done; echo $s; }
+fds() { local p s=0; for p in $(pids_of "$1"); do s=$((s + $(proc_fds "$p"))); done; echo $s; }
 RSS0=()
 for k in $(seq 0 $((NODES - 1))); do RSS0+=("$(rss "$k")"); done
 
@@ -168,8 +169,8 @@ for k in $(seq 0 $((KILL - 1))); do RSS2+="${RSS2:+,}$(rss "$k")"; done
 for k in $(seq 0 $((KILL - 1))); do
     for m in $(seq $((k * NODE_PROCS + 1)) $(((k + 1) * NODE_PROCS))); do
         p=${NODE_PIDS[$((m - 1))]}
-        log "node$((k + 1)) (member node$m): $(find "/proc/$p/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" \
-            "open files (limit $(awk '/^Max open files/ {print $4}' "/proc/$p/limits"))"
+        log "node$((k + 1)) (member node$m): $(proc_fds "$p") open files" \
+            "(limit $(awk '/^Max open files/ {print $4}' "/proc/$p/limits"))"
         { grep -m1 'connection limits:' "$CDIR/node$m/log"
           grep -E 'refused [0-9]+ connection|accept on .* failed' "$CDIR/node$m/log" | tail -n 1; } >&2 || true
     done

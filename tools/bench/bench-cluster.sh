@@ -85,14 +85,16 @@ CLUSTER=$(sed -n 's/.*"ok_per_s":\([0-9.]*\).*/\1/p' "$WORK"/ingest-node*.json |
 # to the WAL (data checksums), hundreds of MB that the synchronous standby must take in ahead
 # of the step's commits (p99 65-180 ms in such runs, BENCHMARKS.md).
 "$cluster" status "$CDIR" >/dev/null
+# pg_run PORT SQL: one statement on the pushsvc database of the member at PORT.
+pg_run() { psql -qAt "host=127.0.0.1 port=$1 dbname=pushsvc user=postgres" -c "$2"; }
 LEADER_PORT=$(members "next(iter([m['port'] for m in c['members'] if m.get('role') == 'leader']), '')")
 if [ -z "$LEADER_PORT" ]; then
     log "no leader in the cluster's status: no VACUUM (measuring anyway)"
-elif ! psql -qAt "host=127.0.0.1 port=$LEADER_PORT dbname=pushsvc user=postgres" -c "VACUUM (ANALYZE)"; then
+elif ! pg_run "$LEADER_PORT" "VACUUM (ANALYZE)"; then
     log "VACUUM on port $LEADER_PORT failed (measuring anyway)"
 fi
 for port in $(members "' '.join(str(m['port']) for m in sorted(c['members'], key=lambda m: m.get('role') != 'leader') if m.get('kind') == 'postgres')"); do
-    psql -qAt "host=127.0.0.1 port=$port dbname=pushsvc user=postgres" -c CHECKPOINT ||
+    pg_run "$port" CHECKPOINT ||
         log "CHECKPOINT on port $port failed (measuring anyway)"
 done
 "$BIN/pushsvc-loadgen" latency --url "${NODE_URLS[0]}" --push-origin "${NODE_URLS[1]}" \
