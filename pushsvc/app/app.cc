@@ -78,7 +78,7 @@ std::string origin_of(const config::Config& cfg, const net::Server& server) {
 // What the service tells about accepted messages goes to the hub (online user agents), and
 // stored ones also to housekeeping, which re-plans expiry when one expires before its plan.
 // In cluster mode everything also goes to the router, which tells the node holding the user
-// agent when that is another one (off this thread, after the answer).
+// agent when that is another one (router.h: never waiting on it here).
 class ServiceNotifier final : public webpush::Notifier {
   public:
     ServiceNotifier(delivery::Hub& hub, Housekeeping& housekeeping, cluster::Router* router)

@@ -12,11 +12,13 @@
 //  - Disconnect: when the user agent's last session here goes, the route is cleared by the
 //    version this node wrote (compare-and-delete), so a newer connection elsewhere keeps its
 //    route.
-//  - Push: the message is stored and answered first (201); then, off the network threads, the
-//    route (read by the append itself where the store can, Store::enqueue's RouteSeen, else
-//    read here) is looked at and the event sent to that node (peer_client.h), which wakes its
-//    sessions exactly like a local push. A route naming this node needs nothing (the hub woke
-//    the sessions already) unless it is stale (no session here: cleared).
+//  - Push: once the message is stored, the route is looked at and the event sent to that
+//    node (peer_client.h), which wakes its sessions exactly like a local push. A route the
+//    append read itself (Store::enqueue's RouteSeen, PgStore) is used right there, in the
+//    push's own thread (handing the event to the peer's connection is a queued post); one the
+//    store did not read is read by a job on the store executor. A route naming this node
+//    needs nothing (the hub woke the sessions already) unless it is stale (no session here:
+//    cleared).
 //  - Stale: a node that answers "absent" or cannot be reached has that route cleared by its
 //    version.
 //
@@ -92,6 +94,7 @@ class Router final : public delivery::Presence {
     };
 
     void post(std::function<void()> job);
+    void run(const std::function<void()>& job) noexcept;  // what post() runs, failures logged
     void set_route(const std::string& uaid, int attempt, base::UnixMs attached_ms);
     void retry_later(const std::string& uaid, int attempt, base::UnixMs attached_ms);
     void clear_if_gone(const std::string& uaid);

@@ -263,6 +263,22 @@ TEST_F(Routing, EverythingAcceptedOnOneNodeReachesTheSessionOnTheOther) {
     EXPECT_TRUE(a_.route("ua").has_value());  // a subscription's removal keeps the route
 }
 
+// The route the append read goes along with a push: its node is told at once, without a job
+// on the store executor (a thread hand-off per push, most of a node's CPU under load). Here
+// that executor is busy throughout.
+TEST_F(Routing, ARouteReadWithTheAppendIsUsedWithoutAStoreJob) {
+    auto s = b_.connect("ua");
+    auto route = a_.route("ua");
+    ASSERT_TRUE(route.has_value());
+    std::promise<void> release;
+    asio::post(a_.pool, [f = release.get_future().share()] { f.wait(); });
+    a_.router->forward({Event::Kind::wake, "ua", "", nullptr},
+                       store::RouteSeen{.read = true, .route = route});
+    EXPECT_TRUE(s->wait([](Session& x) { return x.wakes >= 2; }));
+    release.set_value();
+    a_.settle();
+}
+
 TEST_F(Routing, AUserAgentsRemovalIsToldToItsNodeAndItsRouteGoes) {
     auto s = b_.connect("ua");
     a_.router->forward({Event::Kind::removed, "ua", "", nullptr});
