@@ -9,9 +9,12 @@
 // store) runs on `channel_executor` when one is given (the store pool, used with store.sync
 // and PostgreSQL so network threads never wait on the store), else on the connection's strand;
 // an event the channel can handle without the store in its present state (a wake-up carrying
-// the next message to send) runs on the strand either way. Events are handled one at a time,
-// in order: the next frame is read only after the previous one was handled, which also bounds
-// what a flooding client can queue.
+// the next message to send, an ack while the queue is read to its end) runs on the strand
+// either way. Events are handled one at a time, in order: the next frame is read only after
+// the previous one was handled, which also bounds what a flooding client can queue. The
+// deletes of acknowledged messages (channel::Forget) are not part of that order: they run on
+// the store executor behind the ack, and one that fails closes the connection (1011), so the
+// UA's next connection is offered the message again.
 //
 // Limits: a hello must arrive within hello_timeout_ms; frames above 16 KiB close the
 // connection; silence for ws_idle_timeout_ms closes it (pings are sent at half that); at most

@@ -239,11 +239,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
                 case ws::Event::Kind::text:
                     if (close_sent_) break;  // the close is under way; data is discarded
                     busy_ = true;
-                    run_channel({[text = std::move(ev.payload)](webpush::UaChannel& ch) {
-                                     return ch.on_text(text);
-                                 },
-                                 {},
-                                 true});
+                    run_channel(text_event(std::move(ev.payload)));
                     if (busy_) return;  // with the store executor: finish() goes on
                     // Handled already: the next message waits for a turn of the event loop,
                     // so that replies get written and other connections served between
@@ -303,6 +299,14 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
         bool from_input = false;
     };
 
+    static ChannelEvent text_event(std::string payload) {
+        auto text = std::make_shared<const std::string>(std::move(payload));
+        return {
+            [text](webpush::UaChannel& ch) { return ch.on_text(*text); },
+            [text](const webpush::UaChannel& ch) { return ch.handles_text_without_store(*text); },
+            true};
+    }
+
     // From any thread (the hub's callers): onto the socket's strand, then in line.
     void post_channel(ChannelEvent ev) {
         asio::post(stream_.get_executor(),
@@ -337,6 +341,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
                        guarded([self = this->shared_from_this(), run = std::move(next.run),
                                 from_input = next.from_input]() mutable {
                            Actions actions = run(self->channel_);
+                           self->forget_here(actions);  // on this store thread already
                            asio::post(self->stream_.get_executor(),
                                       self->guarded([self, actions = std::move(actions),
                                                      from_input]() mutable {
@@ -375,8 +380,44 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
                 arm_timer(idle_check_interval());
             } else if (auto* close = std::get_if<webpush::channel::Close>(&action)) {
                 close_with(close->code, close->reason);
+            } else if (auto* acked = std::get_if<webpush::channel::Forget>(&action)) {
+                forget(std::move(*acked));
             }
         }
+    }
+
+    // The deletes of acknowledged messages (channel::Forget). With a store executor they run
+    // there while the channel goes on: the next event (often the wake-up carrying the next
+    // message) does not wait for them, and no thread hand-off comes back unless one failed.
+    void forget(webpush::channel::Forget acked) {
+        if (acked.message_ids.empty()) return;  // done by forget_here()
+        if (!options_->channel_executor) {
+            if (auto close = webpush::UaChannel::forget(*options_->backend, acked))
+                close_with(close->code, close->reason);
+            return;
+        }
+        asio::post(*options_->channel_executor,
+                   guarded([self = this->shared_from_this(), acked = std::move(acked)] {
+                       auto close = webpush::UaChannel::forget(*self->options_->backend, acked);
+                       if (!close) return;
+                       asio::post(self->stream_.get_executor(),
+                                  self->guarded([self, close = std::move(*close)] {
+                                      self->close_with(close.code, close.reason);
+                                  }));
+                   }));
+    }
+
+    // On a store thread, where an event ran: its Forget is done right there (no second job),
+    // a failure turned into the Close it answers.
+    void forget_here(Actions& actions) {
+        for (auto& action : actions)
+            if (auto* acked = std::get_if<webpush::channel::Forget>(&action)) {
+                auto close = webpush::UaChannel::forget(*options_->backend, *acked);
+                if (close)
+                    action = std::move(*close);
+                else
+                    acked->message_ids.clear();
+            }
     }
 
     // --- writing ---

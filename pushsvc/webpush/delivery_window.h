@@ -39,6 +39,9 @@ class DeliveryWindow {
                                                    std::size_t limit);
     // Messages may have been stored since the queue was last read to its end (a hub wake).
     void more_stored() noexcept { drained_ = false; }
+    // The last read reached the end of the queue and nothing was stored since: next() reads
+    // nothing.
+    bool drained() const noexcept { return drained_; }
     // A stored message handed over with its wake-up. `take`: it is the next one, since the
     // message appended before it (MessageRecord::prev_seq) is where this connection's last
     // read of the queue ended, and there is room; the cursor moves to it and the caller sends

@@ -244,6 +244,7 @@ void UaChannel::unregister_channel(const json::object& msg, Actions& out) {
 void UaChannel::ack(const json::object& msg, Actions& out) {
     const auto* updates = msg.if_contains("updates");
     if (!updates || !updates->is_array()) return;
+    channel::Forget deletes;
     for (const auto& u : updates->as_array()) {
         if (!u.is_object()) continue;
         auto id = base::base64url_decode(str_member(u.as_object(), "version"));
@@ -254,10 +255,32 @@ void UaChannel::ack(const json::object& msg, Actions& out) {
         }
         // Any ack code (100 delivered, 101 decrypt error, 102 not delivered) ends the
         // message: redelivering would fail the same way.
-        if (*stored && !backend_.ack(*id)) return fail(out, kInternalError, "store unavailable");
+        if (*stored) deletes.message_ids.push_back(std::move(*id));
         obs::catalog().delivered.inc();
     }
+    if (!deletes.message_ids.empty()) out.push_back(std::move(deletes));
     fill(out);
+}
+
+std::optional<channel::Close> UaChannel::forget(ChannelBackend& backend,
+                                                const channel::Forget& acked) {
+    for (const auto& id : acked.message_ids)
+        if (!backend.ack(id)) return Close{kInternalError, "store unavailable"};
+    return std::nullopt;
+}
+
+bool UaChannel::handles_text_without_store(std::string_view frame) const {
+    // Before its hello a channel reads (and may create) its user agent; once closed it
+    // ignores everything.
+    if (state_ != State::identified) return state_ == State::closed;
+    boost::system::error_code ec;
+    json::value value = json::parse(frame, ec);
+    if (ec || !value.is_object()) return true;  // closes
+    const std::string type = base::to_lower(str_member(value.as_object(), "messageType"));
+    if (type == "register" || type == "unregister") return false;
+    // fill() after it reads the queue unless the last read reached its end.
+    if (type == "ack") return window_.drained();
+    return true;  // ping, nack, a second hello, and what is ignored
 }
 
 std::vector<channel::Action> UaChannel::on_acked(const std::string& message_id) {

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -53,7 +54,13 @@ struct Close {
 struct Identified {
     std::string uaid;  // raw id
 };
-using Action = std::variant<Send, Close, Identified>;
+// Stored messages the UA acknowledged: delete them (UaChannel::forget) once this event's
+// actions are out, without holding up the channel's next event; the messages have left the
+// delivery window already.
+struct Forget {
+    std::vector<std::string> message_ids;
+};
+using Action = std::variant<Send, Close, Identified, Forget>;
 }  // namespace channel
 
 class UaChannel {
@@ -72,6 +79,14 @@ class UaChannel {
     // store call: what is cheap on a network thread even when the store is not. A `false`
     // may be cautious; a `true` is exact.
     bool handles_without_store(const store::MessageRecord& message, bool direct) const;
+    // The same for on_text(frame). An ack qualifies while the queue is read to its end: its
+    // deletes come out as a Forget.
+    bool handles_text_without_store(std::string_view frame) const;
+    // Performs a Forget: the store deletes of acknowledged messages, ChannelBackend::ack. Any
+    // thread (the backend is shared by all channels). A failure answers the Close to end the
+    // connection with, so that the UA's next connection is offered the messages again.
+    static std::optional<channel::Close> forget(ChannelBackend& backend,
+                                                const channel::Forget& acked);
 
     bool identified() const noexcept { return state_ == State::identified; }
     const std::string& uaid() const noexcept { return uaid_; }

@@ -290,7 +290,7 @@ TEST_F(WsSessionTest, SilentConnectionIsPingedThenDropped) {
 }
 
 // A backend whose subscribe throws for one channel id, as a store error or a bug would: the
-// fault injection point for the session's failure boundary.
+// fault injection point for the session's failure boundary. With fail_acks, acks fail.
 class ThrowingBackend final : public webpush::ChannelBackend {
   public:
     static constexpr std::string_view kPoison = "00000000-0000-4000-8000-00000000dead";
@@ -313,7 +313,11 @@ class ThrowingBackend final : public webpush::ChannelBackend {
                                                       std::size_t limit) override {
         return inner_.pending(uaid, after_seq, limit);
     }
-    result<bool> ack(std::string_view id) override { return inner_.ack(id); }
+    result<bool> ack(std::string_view id) override {
+        if (fail_acks) return errc::store_failure;
+        return inner_.ack(id);
+    }
+    bool fail_acks = false;  // acks fail as with the database away
     std::string endpoint_url(const store::SubscriptionRecord& sub) override {
         return inner_.endpoint_url(sub);
     }
@@ -417,6 +421,83 @@ TEST_F(WsSessionTest, AWakeUpCarryingTheNextMessageNeedsNoStoreThread) {
     const auto* version = note.if_contains("version");
     ASSERT_TRUE(version && version->is_string()) << json::serialize(note);
     EXPECT_EQ(version->as_string(), base::base64url_encode(next.id));
+}
+
+// With a store executor, an ack is handled on the network thread while the queue is read to
+// its end, and its delete runs on a store thread afterwards: the session goes on reading (a
+// ping is answered), and the next message, carried by its wake-up, goes out, without waiting
+// for that thread (here: the only one, kept busy); the acked message is gone once it is free.
+TEST_F(WsSessionTest, AnAckDoesNotHoldUpTheNextMessage) {
+    ws_.channel_executor = pool_.emplace(1).get_executor();
+    auto c = connect();
+    webpush::PushRequest push = subscribe(*c);
+    ASSERT_FALSE(push.token.empty());
+    auto first = service_.push(push);
+    ASSERT_TRUE(first);
+    auto note = receive(*c);
+    ASSERT_EQ(note.at("messageType").as_string(), "notification");
+
+    std::promise<void> release;
+    std::promise<void> blocked;
+    asio::post(*pool_, [&] {
+        blocked.set_value();
+        release.get_future().wait();
+    });
+    blocked.get_future().wait();
+    // Waits (5 s at most) for something to read while the store thread is busy.
+    auto readable = [&c] {
+        pollfd p{c->next_layer().native_handle(), POLLIN, 0};
+        return ::poll(&p, 1, 5000) == 1;
+    };
+    send(*c, json::serialize(json::object{
+                 {"messageType", "ack"},
+                 {"updates", json::array{json::object{{"channelID", note.at("channelID")},
+                                                      {"version", note.at("version")},
+                                                      {"code", 100}}}}}));
+    send(*c, "{}");
+    const bool answered = readable();
+    if (!answered) release.set_value();
+    ASSERT_TRUE(answered) << "the ack waited for the store thread";
+    EXPECT_TRUE(receive(*c).empty());  // the ping's answer
+    store::MessageRecord next = first->message;
+    next.id = "second-message";
+    next.prev_seq = first->message.seq;
+    ASSERT_TRUE(store_.enqueue(next));
+    EXPECT_EQ(hub_.wake(std::make_shared<const store::MessageRecord>(next), true), 1u);
+    const bool sent = readable();
+    const bool first_still_stored = store_.get_message(first->message.id)->has_value();
+    release.set_value();
+    ASSERT_TRUE(sent) << "the next message waited for the store thread";
+    EXPECT_TRUE(first_still_stored);  // deleted by the store thread, not before
+    EXPECT_EQ(receive(*c).at("version").as_string(), base::base64url_encode(next.id));
+    // The delete runs once the thread is free.
+    std::promise<void> drained;
+    asio::post(*pool_, [&] { drained.set_value(); });
+    ASSERT_EQ(drained.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    EXPECT_FALSE(store_.get_message(first->message.id)->has_value());
+}
+
+// An ack's delete that fails on the store thread ends the connection with 1011 (the message
+// stays stored for the next connection).
+TEST_F(WsSessionTest, AnAckWhoseDeleteFailsClosesTheConnection) {
+    ThrowingBackend failing(backend_);
+    failing.fail_acks = true;
+    ws_.backend = &failing;
+    ws_.channel_executor = pool_.emplace(1).get_executor();
+    auto c = connect();
+    webpush::PushRequest push = subscribe(*c);
+    ASSERT_FALSE(push.token.empty());
+    auto first = service_.push(push);
+    ASSERT_TRUE(first);
+    auto note = receive(*c);
+    ASSERT_EQ(note.at("messageType").as_string(), "notification");
+    send(*c, json::serialize(json::object{
+                 {"messageType", "ack"},
+                 {"updates", json::array{json::object{{"channelID", note.at("channelID")},
+                                                      {"version", note.at("version")},
+                                                      {"code", 100}}}}}));
+    EXPECT_EQ(close_code(*c), 1011);
+    EXPECT_TRUE(store_.get_message(first->message.id)->has_value());
 }
 
 }  // namespace
