@@ -23,8 +23,9 @@
 //    version.
 //
 // Store work runs on the store executor, never on a network thread, and never delays an
-// answer. A failure here costs liveness only: every stored message is in the store, and the
-// user agent reads it on its next wake-up or connection.
+// answer (forwarding with a route the append read runs before the push's answer is written,
+// but it is a lock and a post, no store call). A failure here costs liveness only: every stored
+// message is in the store, and the user agent reads it on its next wake-up or connection.
 //
 // Lifetime: create before the io_context (sessions tell the hub, which tells the router, as
 // they are destroyed with it); start() once this node's address is known and the PeerClient

@@ -75,7 +75,10 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
               webpush::ChannelOptions{options_->delivery.max_inflight,
                                       options_->delivery.max_subscriptions_per_ua, ctx.client}),
           timer_(stream_.get_executor()),
-          reader_(kMaxMessageBytes) {}
+          reader_(kMaxMessageBytes) {
+        if (options_->channel_executor)
+            store_strand_ = asio::make_strand(*options_->channel_executor);
+    }
 
     ~WsSession() override {
         ctx_.registry->remove(this);
@@ -297,14 +300,19 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
         std::function<Actions(webpush::UaChannel&)> run;
         std::function<bool(const webpush::UaChannel&)> without_store;
         bool from_input = false;
+        // Run instead of `run` when without_store sent it to the socket's strand although
+        // there is a store executor (a message from the UA: its acks' deletes come out as a
+        // Forget for the executor).
+        std::function<Actions(webpush::UaChannel&)> run_without_store;
     };
 
     static ChannelEvent text_event(std::string payload) {
+        using Deletes = webpush::UaChannel::AckDeletes;
         auto text = std::make_shared<const std::string>(std::move(payload));
         return {
-            [text](webpush::UaChannel& ch) { return ch.on_text(*text); },
+            [text](webpush::UaChannel& ch) { return ch.on_text(*text, Deletes::now); },
             [text](const webpush::UaChannel& ch) { return ch.handles_text_without_store(*text); },
-            true};
+            true, [text](webpush::UaChannel& ch) { return ch.on_text(*text, Deletes::later); }};
     }
 
     // From any thread (the hub's callers): onto the socket's strand, then in line.
@@ -316,9 +324,11 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     }
 
     // On the socket's strand. Events run one at a time, in order. With a store executor, an
-    // event runs there and its actions come back here, unless it needs no store call now (a
-    // wake-up carrying the next message: sent without two thread hand-offs); without one,
-    // every event runs here.
+    // event runs there (on this session's strand of it) and its actions come back here,
+    // unless it needs no store call now (a wake-up carrying the next message, an ack while
+    // the queue is read to its end: no thread hand-offs); without one, every event runs here.
+    // Once our close is out, events are dropped: nothing more is sent, so reading the queue or
+    // marking messages delivered would only be wrong.
     void run_channel(ChannelEvent ev) {
         events_.push_back(std::move(ev));
         pump_channel();
@@ -330,26 +340,35 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
         while (!channel_busy_ && !events_.empty()) {
             ChannelEvent next = std::move(events_.front());
             events_.pop_front();
-            if (!options_->channel_executor ||
-                (next.without_store && next.without_store(channel_))) {
+            if (close_sent_ || ended_) {
+                Actions none;
+                finish(none, next.from_input);
+                continue;
+            }
+            if (!store_strand_) {
                 Actions actions = next.run(channel_);
                 finish(actions, next.from_input);
                 continue;
             }
+            if (next.without_store && next.without_store(channel_)) {
+                Actions actions =
+                    (next.run_without_store ? next.run_without_store : next.run)(channel_);
+                finish(actions, next.from_input);
+                continue;
+            }
             channel_busy_ = true;
-            asio::post(*options_->channel_executor,
-                       guarded([self = this->shared_from_this(), run = std::move(next.run),
-                                from_input = next.from_input]() mutable {
-                           Actions actions = run(self->channel_);
-                           self->forget_here(actions);  // on this store thread already
-                           asio::post(self->stream_.get_executor(),
-                                      self->guarded([self, actions = std::move(actions),
-                                                     from_input]() mutable {
-                                          self->channel_busy_ = false;
-                                          self->finish(actions, from_input);
-                                          self->pump_channel();
-                                      }));
-                       }));
+            asio::post(
+                *store_strand_, guarded([self = this->shared_from_this(), run = std::move(next.run),
+                                         from_input = next.from_input]() mutable {
+                    Actions actions = run(self->channel_);
+                    asio::post(
+                        self->stream_.get_executor(),
+                        self->guarded([self, actions = std::move(actions), from_input]() mutable {
+                            self->channel_busy_ = false;
+                            self->finish(actions, from_input);
+                            self->pump_channel();
+                        }));
+                }));
         }
         pumping_ = false;
     }
@@ -386,17 +405,18 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
         }
     }
 
-    // The deletes of acknowledged messages (channel::Forget). With a store executor they run
-    // there while the channel goes on: the next event (often the wake-up carrying the next
-    // message) does not wait for them, and no thread hand-off comes back unless one failed.
+    // The deletes of acknowledged messages (channel::Forget, from an ack handled here on the
+    // socket's strand): on this session's strand of the store executor, after what the
+    // session gave it before and before what it gives it next (an unregister after an ack
+    // finds the message deleted and its receipt sent), while the channel goes on here. No
+    // hand-off comes back unless one failed: then the connection closes with 1011.
     void forget(webpush::channel::Forget acked) {
-        if (acked.message_ids.empty()) return;  // done by forget_here()
-        if (!options_->channel_executor) {
+        if (!store_strand_) {  // not produced without an executor; done in line if it were
             if (auto close = webpush::UaChannel::forget(*options_->backend, acked))
                 close_with(close->code, close->reason);
             return;
         }
-        asio::post(*options_->channel_executor,
+        asio::post(*store_strand_,
                    guarded([self = this->shared_from_this(), acked = std::move(acked)] {
                        auto close = webpush::UaChannel::forget(*self->options_->backend, acked);
                        if (!close) return;
@@ -405,19 +425,6 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
                                       self->close_with(close.code, close.reason);
                                   }));
                    }));
-    }
-
-    // On a store thread, where an event ran: its Forget is done right there (no second job),
-    // a failure turned into the Close it answers.
-    void forget_here(Actions& actions) {
-        for (auto& action : actions)
-            if (auto* acked = std::get_if<webpush::channel::Forget>(&action)) {
-                auto close = webpush::UaChannel::forget(*options_->backend, *acked);
-                if (close)
-                    action = std::move(*close);
-                else
-                    acked->message_ids.clear();
-            }
     }
 
     // --- writing ---
@@ -531,6 +538,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     // Touched by one event at a time: on the socket's strand, or on the store executor while
     // channel_busy_ (the posts in between order the two).
     webpush::UaChannel channel_;
+    // This session's work on the store executor, in order: channel events and Forgets.
+    std::optional<asio::strand<asio::any_io_executor>> store_strand_;
     asio::steady_timer timer_;
     ws::FrameReader reader_;
     std::string inbox_;  // received bytes not yet handled; empty (no heap) when idle

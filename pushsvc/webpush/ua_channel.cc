@@ -99,7 +99,7 @@ void UaChannel::fail(Actions& out, std::uint16_t code, std::string reason) {
     out.push_back(Close{code, std::move(reason)});
 }
 
-std::vector<channel::Action> UaChannel::on_text(std::string_view frame) {
+std::vector<channel::Action> UaChannel::on_text(std::string_view frame, AckDeletes deletes) {
     Actions out;
     if (state_ == State::closed) return out;
     boost::system::error_code ec;
@@ -134,7 +134,7 @@ std::vector<channel::Action> UaChannel::on_text(std::string_view frame) {
     } else if (type == "unregister") {
         unregister_channel(msg, out);
     } else if (type == "ack") {
-        ack(msg, out);
+        ack(msg, deletes, out);
     } else if (type == "nack") {
         // The service worker failed to handle it (codes 301-303). The message stays un-acked,
         // so it is offered again on the next connection.
@@ -241,10 +241,21 @@ void UaChannel::unregister_channel(const json::object& msg, Actions& out) {
     out.push_back(Send{reply("unregister", *channel_id, 200)});
 }
 
-void UaChannel::ack(const json::object& msg, Actions& out) {
+namespace {
+
+// Deletes one acknowledged stored message; counted as delivered once it is gone.
+bool delete_acked(ChannelBackend& backend, const std::string& id) {
+    if (!backend.ack(id)) return false;
+    obs::catalog().delivered.inc();
+    return true;
+}
+
+}  // namespace
+
+void UaChannel::ack(const json::object& msg, AckDeletes deletes, Actions& out) {
     const auto* updates = msg.if_contains("updates");
     if (!updates || !updates->is_array()) return;
-    channel::Forget deletes;
+    channel::Forget later;
     for (const auto& u : updates->as_array()) {
         if (!u.is_object()) continue;
         auto id = base::base64url_decode(str_member(u.as_object(), "version"));
@@ -255,17 +266,22 @@ void UaChannel::ack(const json::object& msg, Actions& out) {
         }
         // Any ack code (100 delivered, 101 decrypt error, 102 not delivered) ends the
         // message: redelivering would fail the same way.
-        if (*stored) deletes.message_ids.push_back(std::move(*id));
-        obs::catalog().delivered.inc();
+        if (!*stored) {
+            obs::catalog().delivered.inc();  // TTL 0: nothing to delete
+        } else if (deletes == AckDeletes::later) {
+            later.message_ids.push_back(std::move(*id));
+        } else if (!delete_acked(backend_, *id)) {
+            return fail(out, kInternalError, "store unavailable");
+        }
     }
-    if (!deletes.message_ids.empty()) out.push_back(std::move(deletes));
+    if (!later.message_ids.empty()) out.push_back(std::move(later));
     fill(out);
 }
 
 std::optional<channel::Close> UaChannel::forget(ChannelBackend& backend,
                                                 const channel::Forget& acked) {
     for (const auto& id : acked.message_ids)
-        if (!backend.ack(id)) return Close{kInternalError, "store unavailable"};
+        if (!delete_acked(backend, id)) return Close{kInternalError, "store unavailable"};
     return std::nullopt;
 }
 

@@ -3,8 +3,9 @@
 // (Firefox's dom/push/PushServiceWebSocket.sys.mjs: hello, register, unregister,
 // notification, ack, nack, ping) as a state machine. Events go in (a text
 // frame from the UA, a wake-up for stored messages, a TTL-0 message to hand over now), actions
-// come out (frames to send, a close, "identified as uaid"). It does no I/O itself; the session
-// around it (http1/) performs the actions, and the ChannelBackend performs store operations.
+// come out (frames to send, a close, "identified as uaid", acknowledged messages to delete
+// later). It does no I/O itself; the session around it (http1/) performs the actions, and the
+// ChannelBackend performs store operations.
 //
 // Delivery rules:
 // - Stored messages are sent in arrival order (seq), at most `max_inflight` un-acked at a
@@ -15,7 +16,9 @@
 // - TTL, Urgency and Topic are never forwarded; aesgcm gets `encryption` and `crypto_key`
 //   with only `dh` (RVAPID01-5.2-c).
 //
-// Not thread-safe: one instance per connection, driven from one strand.
+// Not thread-safe: one instance per connection, driven by one event at a time (the session
+// runs each on its socket's strand or on the store executor, never two at once). forget() is
+// static and may run anywhere.
 
 #include <cstdint>
 #include <map>
@@ -54,9 +57,9 @@ struct Close {
 struct Identified {
     std::string uaid;  // raw id
 };
-// Stored messages the UA acknowledged: delete them (UaChannel::forget) once this event's
-// actions are out, without holding up the channel's next event; the messages have left the
-// delivery window already.
+// Stored messages the UA acknowledged (on_text with AckDeletes::later): delete them
+// (UaChannel::forget) after this event, without holding up the channel's next one; they have
+// left the delivery window already.
 struct Forget {
     std::vector<std::string> message_ids;
 };
@@ -67,7 +70,12 @@ class UaChannel {
   public:
     UaChannel(ChannelBackend& backend, ChannelOptions options = {});
 
-    std::vector<channel::Action> on_text(std::string_view frame);
+    // What an ack does with the stored messages it acknowledges: deletes them now (failing
+    // closes the channel, 1011), or names them in a Forget for the caller to do after this
+    // event (a caller that must not wait on the store).
+    enum class AckDeletes { now, later };
+    std::vector<channel::Action> on_text(std::string_view frame,
+                                         AckDeletes deletes = AckDeletes::now);
     // New stored messages may be waiting for this user agent; `carried`, when given, is the
     // one whose storing woke it (DeliveryWindow::carried).
     std::vector<channel::Action> on_stored(const store::MessageRecord* carried = nullptr);
@@ -79,8 +87,8 @@ class UaChannel {
     // store call: what is cheap on a network thread even when the store is not. A `false`
     // may be cautious; a `true` is exact.
     bool handles_without_store(const store::MessageRecord& message, bool direct) const;
-    // The same for on_text(frame). An ack qualifies while the queue is read to its end: its
-    // deletes come out as a Forget.
+    // The same for on_text(frame, AckDeletes::later). An ack qualifies while the queue is read
+    // to its end.
     bool handles_text_without_store(std::string_view frame) const;
     // Performs a Forget: the store deletes of acknowledged messages, ChannelBackend::ack. Any
     // thread (the backend is shared by all channels). A failure answers the Close to end the
@@ -102,7 +110,7 @@ class UaChannel {
     void hello(const boost::json::object& msg, Actions& out);
     void register_channel(const boost::json::object& msg, Actions& out);
     void unregister_channel(const boost::json::object& msg, Actions& out);
-    void ack(const boost::json::object& msg, Actions& out);
+    void ack(const boost::json::object& msg, AckDeletes deletes, Actions& out);
     void fail(Actions& out, std::uint16_t code, std::string reason);
     void fill(Actions& out);
     bool admit(const store::MessageRecord& m);

@@ -478,7 +478,8 @@ TEST_F(WsSessionTest, AnAckDoesNotHoldUpTheNextMessage) {
 }
 
 // An ack's delete that fails on the store thread ends the connection with 1011 (the message
-// stays stored for the next connection).
+// stays stored for the next connection). The session had gone on meanwhile: a ping sent after
+// the ack is answered while the store thread is still busy, the close comes after.
 TEST_F(WsSessionTest, AnAckWhoseDeleteFailsClosesTheConnection) {
     ThrowingBackend failing(backend_);
     failing.fail_acks = true;
@@ -491,11 +492,25 @@ TEST_F(WsSessionTest, AnAckWhoseDeleteFailsClosesTheConnection) {
     ASSERT_TRUE(first);
     auto note = receive(*c);
     ASSERT_EQ(note.at("messageType").as_string(), "notification");
+    std::promise<void> release;
+    std::promise<void> blocked;
+    asio::post(*pool_, [&] {
+        blocked.set_value();
+        release.get_future().wait();
+    });
+    blocked.get_future().wait();
     send(*c, json::serialize(json::object{
                  {"messageType", "ack"},
                  {"updates", json::array{json::object{{"channelID", note.at("channelID")},
                                                       {"version", note.at("version")},
                                                       {"code", 100}}}}}));
+    send(*c, "{}");
+    pollfd readable{c->next_layer().native_handle(), POLLIN, 0};
+    const bool answered = ::poll(&readable, 1, 5000) == 1;
+    if (!answered) release.set_value();
+    ASSERT_TRUE(answered) << "the ack waited for the store thread";
+    EXPECT_TRUE(receive(*c).empty());  // the ping's answer
+    release.set_value();
     EXPECT_EQ(close_code(*c), 1011);
     EXPECT_TRUE(store_.get_message(first->message.id)->has_value());
 }

@@ -81,15 +81,6 @@ class UaChannelTest : public ::testing::Test {
             if (const auto* f = std::get_if<Forget>(&a)) return f->message_ids;
         return {};
     }
-    // on_text(frame) with its Forget performed, as the session does.
-    std::vector<Action> on_text_done(UaChannel& ch, std::string_view frame) {
-        auto actions = ch.on_text(frame);
-        for (const auto& a : actions)
-            if (const auto* f = std::get_if<Forget>(&a)) {
-                EXPECT_FALSE(UaChannel::forget(backend_, *f).has_value());
-            }
-        return actions;
-    }
     static const Close* close_of(const std::vector<Action>& actions) {
         for (const auto& a : actions)
             if (const auto* c = std::get_if<Close>(&a)) return c;
@@ -282,13 +273,7 @@ TEST_F(UaChannelTest, AckDeletesExactlyTheAckedMessageAndNothingIsRedelivered) {
     push(endpoint, "two");
     auto notes = sent(ch.on_stored());
     ASSERT_EQ(notes.size(), 2u);
-    // The ack names the message to delete (a Forget); the session deletes it.
-    auto actions = ch.on_text(ack_frame(notes[0]));
-    EXPECT_TRUE(sent(actions).empty());
-    EXPECT_EQ(forgotten(actions), std::vector<std::string>{
-                                      *base::base64url_decode(notes[0].at("version").as_string())});
-    EXPECT_EQ(store_.pending(ch.uaid(), clock_.now_ms(), 0, 10)->size(), 2u);
-    EXPECT_FALSE(UaChannel::forget(backend_, std::get<Forget>(actions.at(0))).has_value());
+    EXPECT_TRUE(sent(ch.on_text(ack_frame(notes[0]))).empty());
     EXPECT_EQ(store_.pending(ch.uaid(), clock_.now_ms(), 0, 10)->size(), 1u);
     // Reconnect: only the un-acked message comes again.
     UaChannel again(backend_);
@@ -296,39 +281,51 @@ TEST_F(UaChannelTest, AckDeletesExactlyTheAckedMessageAndNothingIsRedelivered) {
     auto replies = sent(again.on_text(frame));
     ASSERT_EQ(replies.size(), 2u);
     EXPECT_EQ(replies[1].at("version"), notes[1].at("version"));
-    on_text_done(again, ack_frame(replies[1]));
+    again.on_text(ack_frame(replies[1]));
     EXPECT_TRUE(store_.pending(ch.uaid(), clock_.now_ms(), 0, 10)->empty());
 }
 
-// The deletes of an ack are done by the session after the channel's turn (with a store
-// executor, on a store thread, without holding up the next event): when the store fails
-// them, the connection ends with 1011 and the messages, still stored, come again on the next.
+// An ack's deletes, done now or named in a Forget for after the event: when the store fails
+// them, the channel ends with 1011 and the message, still stored, comes again on the next
+// connection.
 TEST_F(UaChannelTest, AnAckWhoseDeleteFailsEndsTheConnectionAndTheMessageComesAgain) {
-    UaChannel ch(backend_);
-    std::string uaid = hello(ch);
-    std::string endpoint = register_channel(ch, kChannelA);
-    push(endpoint, "one");
-    auto notes = sent(ch.on_stored());
-    ASSERT_EQ(notes.size(), 1u);
-    auto actions = ch.on_text(ack_frame(notes[0]));
-    ASSERT_EQ(forgotten(actions).size(), 1u);
-    store_.fail_deletes = true;
-    auto close = UaChannel::forget(backend_, std::get<Forget>(actions.at(0)));
-    ASSERT_TRUE(close.has_value());
-    EXPECT_EQ(close->code, 1011);
-    store_.fail_deletes = false;
-    UaChannel again(backend_);
-    auto replies =
-        sent(again.on_text(R"({"messageType":"hello","use_webpush":true,"uaid":")" + uaid + "\"}"));
-    ASSERT_EQ(replies.size(), 2u);
-    EXPECT_EQ(replies[1].at("version"), notes[0].at("version"));
+    for (auto deletes : {UaChannel::AckDeletes::now, UaChannel::AckDeletes::later}) {
+        UaChannel ch(backend_);
+        std::string uaid = hello(ch);
+        std::string endpoint = register_channel(ch, kChannelA);
+        push(endpoint, "one");
+        auto notes = sent(ch.on_stored());
+        ASSERT_EQ(notes.size(), 1u);
+        store_.fail_deletes = true;
+        auto actions = ch.on_text(ack_frame(notes[0]), deletes);
+        std::optional<Close> close;
+        if (deletes == UaChannel::AckDeletes::now) {
+            if (const auto* c = close_of(actions)) close = *c;
+        } else {
+            // Named, not deleted; the delete fails when the session does it.
+            EXPECT_EQ(forgotten(actions), std::vector<std::string>{*base::base64url_decode(
+                                              notes[0].at("version").as_string())});
+            close = UaChannel::forget(backend_, std::get<Forget>(actions.at(0)));
+        }
+        store_.fail_deletes = false;
+        ASSERT_TRUE(close.has_value());
+        EXPECT_EQ(close->code, 1011);
+        UaChannel again(backend_);
+        auto replies = sent(
+            again.on_text(R"({"messageType":"hello","use_webpush":true,"uaid":")" + uaid + "\"}"));
+        ASSERT_EQ(replies.size(), 2u);
+        EXPECT_EQ(replies[1].at("version"), notes[0].at("version"));
+        again.on_text(ack_frame(replies[1]));  // deleted now, for the next round
+        EXPECT_TRUE(store_.pending(again.uaid(), clock_.now_ms(), 0, 10)->empty());
+    }
 }
 
-// What handles_text_without_store() promises: `true` means on_text() makes no store call,
-// so the session runs it on its network thread. An ack qualifies while the queue is known to
-// be read to its end (its deletes go out as a Forget); a register, an unregister, a hello
-// before the channel is identified, and an ack whose refill reads the queue do not.
+// What handles_text_without_store() promises: `true` means on_text(frame, later) makes no
+// store call, so the session runs it on its network thread. An ack qualifies while the queue
+// is known to be read to its end (its deletes go out as a Forget); a register, an unregister,
+// a hello before the channel is identified, and an ack whose refill reads the queue do not.
 TEST_F(UaChannelTest, AnAckIsHandledWithoutTheStoreWhileTheQueueIsReadToItsEnd) {
+    using enum UaChannel::AckDeletes;
     UaChannel ch(backend_, ChannelOptions{.max_inflight = 2});
     EXPECT_FALSE(ch.handles_text_without_store(R"({"messageType":"hello"})"));
     hello(ch);
@@ -343,11 +340,14 @@ TEST_F(UaChannelTest, AnAckIsHandledWithoutTheStoreWhileTheQueueIsReadToItsEnd) 
     int calls = store_.calls;
     const std::string ack = ack_frame(first[0]);
     ASSERT_TRUE(ch.handles_text_without_store(ack));
-    auto actions = ch.on_text(ack);
+    auto actions = ch.on_text(ack, later);
     EXPECT_EQ(store_.calls, calls);
-    EXPECT_EQ(forgotten(actions).size(), 1u);
+    ASSERT_EQ(forgotten(actions).size(), 1u);
+    EXPECT_EQ(store_.pending(ch.uaid(), clock_.now_ms(), 0, 10)->size(), 1u);  // not yet
+    EXPECT_FALSE(UaChannel::forget(backend_, std::get<Forget>(actions.at(0))).has_value());
+    EXPECT_TRUE(store_.pending(ch.uaid(), clock_.now_ms(), 0, 10)->empty());
 
-    // Two more, one past the window: the queue is not read to its end, so an ack refills.
+    // Three more, one past the window: the queue is not read to its end, so an ack refills.
     push(endpoint, "m1");
     push(endpoint, "m2");
     push(endpoint, "m3");
@@ -355,7 +355,7 @@ TEST_F(UaChannelTest, AnAckIsHandledWithoutTheStoreWhileTheQueueIsReadToItsEnd) 
     ASSERT_EQ(more.size(), 2u);
     EXPECT_FALSE(ch.handles_text_without_store(ack_frame(more[0])));
     calls = store_.calls;
-    auto refill = sent(on_text_done(ch, ack_frame(more[0])));
+    auto refill = sent(ch.on_text(ack_frame(more[0])));
     EXPECT_GT(store_.calls, calls);
     EXPECT_EQ(refill.size(), 1u);
 }
@@ -389,8 +389,8 @@ TEST_F(UaChannelTest, AtMostMaxInflightUnackedNotificationsAndAcksMakeRoom) {
     EXPECT_TRUE(sent(ch.on_stored()).empty());
     EXPECT_EQ(ch.inflight(), 4u);
     // Stored messages refill the window once half of it is free: one queue read per batch.
-    EXPECT_TRUE(sent(on_text_done(ch, ack_frame(first[0]))).empty());
-    auto more = sent(on_text_done(ch, ack_frame(first[1])));
+    EXPECT_TRUE(sent(ch.on_text(ack_frame(first[0]))).empty());
+    auto more = sent(ch.on_text(ack_frame(first[1])));
     ASSERT_EQ(more.size(), 2u);
     EXPECT_TRUE(base::base64url_decode(more[0].at("data").as_string())->ends_with("m4"));
     EXPECT_TRUE(base::base64url_decode(more[1].at("data").as_string())->ends_with("m5"));
