@@ -14,14 +14,20 @@
 namespace pushsvc::cluster {
 namespace {
 
-// Logs a store failure of the router at most every 10 s: an outage fails many at once.
-void report(const char* what, const boost::system::error_code& ec) {
-    static std::atomic<std::int64_t> last{0};
+// Whether a message logged at `last` may be logged again: at most every 10 s, since what
+// goes wrong here (an outage, a configuration error) goes wrong for many events at once.
+bool may_log(std::atomic<std::int64_t>& last) {
     const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
     auto seen = last.load();
     if (seen != 0 && now - seen < std::chrono::nanoseconds(std::chrono::seconds(10)).count())
-        return;
-    if (last.compare_exchange_strong(seen, now))
+        return false;
+    return last.compare_exchange_strong(seen, now);
+}
+
+// A store failure of the router.
+void report(const char* what, const boost::system::error_code& ec) {
+    static std::atomic<std::int64_t> last{0};
+    if (may_log(last))
         spdlog::warn("cluster: {} failed: {} (live delivery across nodes waits for the store)",
                      what, ec.message());
 }
@@ -167,7 +173,15 @@ void Router::lookup(Event event, const store::RouteSeen& seen) {
     if (!*route) return;  // not connected anywhere: it reads its queue when it comes
     const store::RouteRecord& r = **route;
     const bool whole_user_agent = event.kind == Event::Kind::removed && event.id.empty();
-    if (r.node_id == options_.node_id) {
+    if (r.node_id == options_.node_id && r.address != options_.address) {
+        // Our name with another address: a second process configured with this node_id (or
+        // this node's address changed since it wrote the route). Clearing the route as ours
+        // would cut the other process's browser off from live delivery, so the event goes to
+        // the address the route names, which answers for the name too; an operator must fix
+        // the configuration (docs/cluster.md).
+        obs::catalog().cluster_node_id_conflicts.inc();
+        report_conflict(r.address);
+    } else if (r.node_id == options_.node_id) {
         // The hub told the sessions here already. A route of ours without a session here is
         // left from before a restart (or a cleanup that failed): stale.
         bool ours_now = false;
@@ -185,6 +199,16 @@ void Router::lookup(Event event, const store::RouteSeen& seen) {
     // The user agent is deleted (Store::delete_user_agent leaves routes to the router): its
     // node has been told, the route goes now.
     if (whole_user_agent) (void)store_.clear_route(uaid, r.version);
+}
+
+void Router::report_conflict(const std::string& address) {
+    static std::atomic<std::int64_t> last{0};
+    if (may_log(last))
+        spdlog::error(
+            "cluster: a route names this node_id '{}' with the address {}, not this node's {}: "
+            "two nodes share one cluster.node_id (or this node's address changed); every node "
+            "needs its own",
+            options_.node_id, address, options_.address);
 }
 
 void Router::stale(const std::string& uaid, std::uint64_t version) {

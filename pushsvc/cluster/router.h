@@ -100,6 +100,7 @@ class Router final : public delivery::Presence {
     void retry_later(const std::string& uaid, int attempt, base::UnixMs attached_ms);
     void clear_if_gone(const std::string& uaid);
     void lookup(Event event, const store::RouteSeen& seen);
+    void report_conflict(const std::string& address);  // logged at most every 10 s
 
     store::Store& store_;
     delivery::Hub& hub_;

@@ -116,6 +116,7 @@ struct Catalog {
     Counter& cluster_routes_set;
     Counter& cluster_routes_cleared;     // released by their connection's end
     Counter& cluster_routes_superseded;  // a newer connection (here or elsewhere) had it already
+    Counter& cluster_node_id_conflicts;
 
     // pushsvc_errors_total{reason=errc_name(e)}; errc::ok and values out of range count as
     // internal (error_response is never called for them on purpose).

@@ -279,6 +279,22 @@ TEST_F(Routing, ARouteReadWithTheAppendIsUsedWithoutAStoreJob) {
     a_.settle();
 }
 
+// Two processes configured with one node_id (an operator's mistake): a route naming that id
+// with the other's address is not taken for a stale one of this node (clearing it would cut
+// the other's browser off); the event goes to that address, and the conflict is counted.
+TEST_F(Routing, TwoNodesSharingANodeIdStillReachEachOthersBrowsersAndSaySo) {
+    Node twin{store_, "node-b"};
+    auto s = twin.connect("ua");
+    const auto conflicts = obs::catalog().cluster_node_id_conflicts.value();
+    b_.router->forward({Event::Kind::wake, "ua", "", nullptr});
+    EXPECT_TRUE(s->wait([](Session& x) { return x.wakes >= 2; }));
+    b_.settle();
+    EXPECT_EQ(obs::catalog().cluster_node_id_conflicts.value(), conflicts + 1);
+    auto route = b_.route("ua");
+    ASSERT_TRUE(route.has_value());
+    EXPECT_EQ(route->address, twin.address);
+}
+
 TEST_F(Routing, AUserAgentsRemovalIsToldToItsNodeAndItsRouteGoes) {
     auto s = b_.connect("ua");
     a_.router->forward({Event::Kind::removed, "ua", "", nullptr});
