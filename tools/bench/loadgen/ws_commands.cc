@@ -60,6 +60,9 @@ struct RateResult {
 // the UAs' endpoints; latency = UA receipt time - time the POST was submitted.
 // --push-origin URL: the senders push to another node of a cluster (tools/cluster.sh) than the
 // one the UAs are connected to (--url), with VAPID signed for that node: cross-node delivery.
+// --warmup S: each rate first pushes for S seconds whose receipts are not measured (the UAs'
+// first messages, read from their queues, and whatever their connecting left to do), then
+// for --duration seconds that are; --trace still has every receipt.
 int cmd_latency(const Args& a) {
     std::string url = a.str("url");
     auto n = static_cast<std::size_t>(a.num("uas", 500));
@@ -71,6 +74,8 @@ int cmd_latency(const Args& a) {
 
     std::mutex mu;
     std::vector<double> lat_ms;
+    const double warmup = a.real("warmup", 0);
+    std::atomic<std::int64_t> measured_from{0};  // send time (now_ns) of the first measured push
     // --trace FILE: every receipt as "sent_ns latency_ms", to see whether a tail comes in
     // bursts (a periodic task somewhere) or spread evenly (contention for the cores).
     std::vector<std::pair<std::int64_t, double>> trace;
@@ -84,7 +89,7 @@ int cmd_latency(const Args& a) {
         if (sent == 0) return;
         double ms = static_cast<double>(at.time_since_epoch().count() - sent) / 1e6;
         std::lock_guard lock(mu);
-        lat_ms.push_back(ms);
+        if (sent >= measured_from.load()) lat_ms.push_back(ms);
         if (!trace_path.empty()) trace.emplace_back(sent, ms);
     });
     std::vector<UaRecord> records(n);
@@ -125,7 +130,9 @@ int cmd_latency(const Args& a) {
         std::uint64_t received0 = swarm.notifications();
         std::atomic<long long> sent{0}, non_201{0};
         auto t0 = Clock::now();
-        auto end = t0 + std::chrono::duration_cast<Clock::duration>(duration<double>(secs));
+        const auto warm = std::chrono::duration_cast<Clock::duration>(duration<double>(warmup));
+        measured_from = now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(warm).count();
+        auto end = t0 + warm + std::chrono::duration_cast<Clock::duration>(duration<double>(secs));
         auto interval = std::chrono::duration_cast<Clock::duration>(
             duration<double>(static_cast<double>(senders) / static_cast<double>(rate)));
         std::vector<std::thread> pool;
@@ -171,7 +178,7 @@ int cmd_latency(const Args& a) {
         r.sent = sent;
         r.non_201 = non_201;
         r.received = static_cast<long long>(swarm.notifications() - received0);
-        r.achieved = static_cast<double>(sent) / std::min(elapsed, secs);
+        r.achieved = static_cast<double>(sent) / std::min(elapsed, secs + warmup);
         {
             std::lock_guard lock(mu);
             r.max = percentile(lat_ms, 100);
@@ -197,6 +204,7 @@ int cmd_latency(const Args& a) {
             .add("p999_ms", r.p999)
             .add("max_ms", r.max)
             .add("p99_under_5ms", pass ? 1.0 : 0.0)
+            .add("warmup_s", warmup)
             .print();
     }
     if (!trace_path.empty()) {
