@@ -2,7 +2,7 @@
 # The cluster on one box (tools/cluster.sh: 3 etcd, 3 PostgreSQL 15 under Patroni with a
 # synchronous standby, N pushsvc nodes; everything, load generators included, shares the
 # cores), against single-node RocksDB measured in the same run:
-#   1. ingestion: h2load POSTs (3 KB aes128gcm, VAPID, TTL 3600) to every node at once, each
+#   1. ingestion: h2load POSTs (3 KB aes128gcm, VAPID, TTL 60) to every node at once, each
 #      node's own subscriptions; the 2xx rate of all nodes together, and the same workload
 #      against one pushsvc on RocksDB (store.sync off) as the reference;
 #   2. cross-node delivery latency: WebSocket UAs on node 1, senders pushing at node 2 at a
@@ -45,13 +45,9 @@ fi
 
 # setup_workload URL DIR [COUNT]: COUNT (default SUBS) restricted subscriptions made at URL
 # and an h2load workload for them (VAPID signed for URL's origin); sets HDRS.
-# TTL 3600: the ingestion's ~100,000 messages must not expire during the latency step. With
-# TTL 60 their sweep landed in it (BENCHMARKS.md, seventh round): deleting them, right after
-# the step's CHECKPOINT, writes every heap page they fill whole to the WAL (~8 kB per two
-# messages), which the synchronous standby takes in ahead of the step's commits.
 setup_workload() {
     mkdir -p "$2"
-    "$BIN/pushsvc-loadgen" setup --target "$1" --subs "${3:-$SUBS}" --ttl 3600 --out "$2" >/dev/null
+    "$BIN/pushsvc-loadgen" setup --target "$1" --subs "${3:-$SUBS}" --out "$2" >/dev/null
     HDRS=()
     local line
     while IFS= read -r line; do HDRS+=(-H "$line"); done <"$2/headers.txt"
