@@ -565,6 +565,26 @@ ALTER TABLE queues SET (vacuum_truncate = false);
 ALTER TABLE queue_acks SET (vacuum_truncate = false);
 ALTER TABLE routes SET (vacuum_truncate = false);
 )sql",
+        // 7: ANALYZE of `messages` samples 3,000 rows instead of 30,000. The sample is 300
+        // rows per unit of the largest statistics target of the table's columns (default
+        // 100), and a row here carries a body of up to 4 KiB: with a backlog of 100,000
+        // messages, each ANALYZE took ~480 ms of a core on the dev cluster (50 ms with 10),
+        // and churn of 1,000 messages/s in and out triggers one every few seconds (10 % of
+        // the rows changed), each a stall of the latency step (BENCHMARKS.md, seventh
+        // round). The statements on `messages` have an index each and no plan depends on
+        // fine distinctions (pending() and the sweep force theirs); 10 histogram buckets
+        // and 10 common values per column are plenty.
+        R"sql(
+ALTER TABLE messages ALTER COLUMN id SET STATISTICS 10,
+    ALTER COLUMN uaid SET STATISTICS 10, ALTER COLUMN subscription_id SET STATISTICS 10,
+    ALTER COLUMN seq SET STATISTICS 10, ALTER COLUMN received_ms SET STATISTICS 10,
+    ALTER COLUMN expires_ms SET STATISTICS 10, ALTER COLUMN ttl_s SET STATISTICS 10,
+    ALTER COLUMN urgency SET STATISTICS 10, ALTER COLUMN topic SET STATISTICS 10,
+    ALTER COLUMN content_encoding SET STATISTICS 10, ALTER COLUMN encryption SET STATISTICS 10,
+    ALTER COLUMN crypto_key SET STATISTICS 10, ALTER COLUMN receipt_id SET STATISTICS 10,
+    ALTER COLUMN receipt_status SET STATISTICS 10, ALTER COLUMN delivered SET STATISTICS 10,
+    ALTER COLUMN body SET STATISTICS 10;
+)sql",
     };
     return all;
 }

@@ -344,6 +344,35 @@ TEST(PgStore, VacuumKeepsTheEmptyEndOfTheMessagesTable) {
     EXPECT_EQ(must(store->queued("ua", 10)), 0u);
 }
 
+// Schema version 7: ANALYZE of `messages` samples 3,000 rows, not 30,000 (each row carries a
+// body). Seen in its statistics: a column of distinct values gets 11 histogram bounds (10
+// buckets), not 101.
+TEST(PgStore, AnalyzeOfTheMessagesTableTakesASmallSample) {
+    const std::string dsn = fresh_schema("analyze_sample");
+    std::string error;
+    auto store = PgStore::open({.dsn = dsn}, error);
+    ASSERT_TRUE(store) << error;
+    auto conn = pg::PgConn::connect(dsn, 10'000, 10'000, error);
+    ASSERT_TRUE(conn) << error;
+    pg::PgError err;
+    ASSERT_TRUE(conn->exec_script(
+        "INSERT INTO messages SELECT int8send(n), 'ua', 's', n, 0, 9000000000000, 60, 2, '', "
+        "'aes128gcm', '', '', '', 0, false, '' FROM generate_series(1, 4000) n; "
+        "ANALYZE messages",
+        err))
+        << err.message;
+    std::vector<pg::Call> calls;
+    const pg::Statement bounds{"test_seq_bounds",
+                               "SELECT coalesce(array_length(histogram_bounds::text::text[], 1), "
+                               "0)::int8 FROM pg_stats WHERE tablename = 'messages' AND "
+                               "attname = 'seq'"};
+    calls.push_back({&bounds, {}});
+    std::vector<pg::PgResult> out;
+    ASSERT_TRUE(conn->run(calls, out, err)) << err.message;
+    ASSERT_EQ(out.at(0).rows(), 1);
+    EXPECT_EQ(out.at(0).i64(0, 0), 11);
+}
+
 // Acknowledgements share commits like appends (pg_group_commit.h). Concurrent ones, each
 // message acked twice at once (two connections of a browser, say): each message is removed
 // and returned exactly once, whichever batch or position its two deletes took, and the
