@@ -41,6 +41,7 @@ Router::Router(store::Store& store, delivery::Hub& hub, boost::asio::any_io_exec
 void Router::start(RouterOptions options, PeerClient& client) {
     options_ = std::move(options);
     client_ = &client;
+    started_ms_ = clock_.now_ms();
     stopped_ = false;
 }
 
@@ -173,12 +174,14 @@ void Router::lookup(Event event, const store::RouteSeen& seen) {
     if (!*route) return;  // not connected anywhere: it reads its queue when it comes
     const store::RouteRecord& r = **route;
     const bool whole_user_agent = event.kind == Event::Kind::removed && event.id.empty();
-    if (r.node_id == options_.node_id && r.address != options_.address) {
-        // Our name with another address: a second process configured with this node_id (or
-        // this node's address changed since it wrote the route). Clearing the route as ours
-        // would cut the other process's browser off from live delivery, so the event goes to
-        // the address the route names, which answers for the name too; an operator must fix
-        // the configuration (docs/cluster.md).
+    if (r.node_id == options_.node_id && r.address != options_.address &&
+        r.connected_ms >= started_ms_) {
+        // Our name with another address, for a connection made since this process started:
+        // a second process configured with this node_id. Clearing the route as ours would
+        // cut the other process's browser off from live delivery, so the event goes to the
+        // address the route names, which answers for the name too; an operator must fix the
+        // configuration (docs/cluster.md). (A route from before this process started, at the
+        // address of an earlier run, is this node's own stale route: below.)
         obs::catalog().cluster_node_id_conflicts.inc();
         report_conflict(r.address);
     } else if (r.node_id == options_.node_id) {
@@ -205,8 +208,8 @@ void Router::report_conflict(const std::string& address) {
     static std::atomic<std::int64_t> last{0};
     if (may_log(last))
         spdlog::error(
-            "cluster: a route names this node_id '{}' with the address {}, not this node's {}: "
-            "two nodes share one cluster.node_id (or this node's address changed); every node "
+            "cluster: a route written since this node started names its node_id '{}' with the "
+            "address {}, not this node's {}: two nodes share one cluster.node_id; every node "
             "needs its own",
             options_.node_id, address, options_.address);
 }

@@ -107,6 +107,7 @@ class Router final : public delivery::Presence {
     boost::asio::any_io_executor executor_;
     const base::Clock& clock_;
     RouterOptions options_;            // written by start(), before the io_context runs
+    base::UnixMs started_ms_ = 0;      // likewise: when this process's routes began
     PeerClient* client_ = nullptr;     // likewise
     std::atomic<bool> stopped_{true};  // until start()
     std::mutex mu_;

@@ -179,8 +179,8 @@ Catalog::Catalog()
                                         {{"result", "superseded"}})),
       cluster_node_id_conflicts(
           counter("pushsvc_cluster_node_id_conflicts_total",
-                  "Routes naming this node's cluster.node_id with another address: two nodes share "
-                  "one node_id (a configuration error), or this node's address changed.")) {
+                  "Routes written since this node started that name its cluster.node_id with "
+                  "another address: two nodes share one node_id (a configuration error).")) {
     for (std::size_t i = 1; i < errors_.size(); ++i)
         errors_[i] = &counter("pushsvc_errors_total",
                               "Error responses by reason (the JSON body's \"reason\").",

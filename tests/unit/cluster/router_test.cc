@@ -295,6 +295,19 @@ TEST_F(Routing, TwoNodesSharingANodeIdStillReachEachOthersBrowsersAndSaySo) {
     EXPECT_EQ(route->address, twin.address);
 }
 
+// A route of this node_id at another address written before this process started: this
+// node's own, from a run at an earlier address (a restart with a new IP). Stale: cleared, and
+// no conflict counted.
+TEST_F(Routing, ARouteFromAnEarlierRunAtAnotherAddressIsStaleNotAConflict) {
+    const auto before = base::SystemClock().now_ms() - 3'600'000;
+    ASSERT_TRUE(store_.set_route(
+        "ua", {.node_id = "node-b", .address = "http://127.0.0.1:1", .connected_ms = before}));
+    const auto conflicts = obs::catalog().cluster_node_id_conflicts.value();
+    b_.router->forward({Event::Kind::wake, "ua", "", nullptr});
+    EXPECT_TRUE(eventually([&] { return !b_.route("ua").has_value(); }));
+    EXPECT_EQ(obs::catalog().cluster_node_id_conflicts.value(), conflicts);
+}
+
 TEST_F(Routing, AUserAgentsRemovalIsToldToItsNodeAndItsRouteGoes) {
     auto s = b_.connect("ua");
     a_.router->forward({Event::Kind::removed, "ua", "", nullptr});

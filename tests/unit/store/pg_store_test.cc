@@ -345,7 +345,8 @@ TEST(PgStore, VacuumKeepsTheEmptyEndOfTheMessagesTable) {
 }
 
 // Schema version 7: ANALYZE of `messages` samples 3,000 rows, not 30,000 (each row carries a
-// body). Seen in its statistics: a column of distinct values gets 11 histogram bounds (10
+// body). The sample follows the largest statistics target of the table's columns: every one
+// is 10; and seen in the statistics, a column of distinct values gets 11 histogram bounds (10
 // buckets), not 101.
 TEST(PgStore, AnalyzeOfTheMessagesTableTakesASmallSample) {
     const std::string dsn = fresh_schema("analyze_sample");
@@ -362,15 +363,21 @@ TEST(PgStore, AnalyzeOfTheMessagesTableTakesASmallSample) {
         err))
         << err.message;
     std::vector<pg::Call> calls;
+    const pg::Statement targets{"test_stat_targets",
+                                "SELECT max(attstattarget)::int8 FROM pg_attribute WHERE "
+                                "attrelid = 'messages'::regclass AND attnum > 0 AND NOT "
+                                "attisdropped"};
     const pg::Statement bounds{"test_seq_bounds",
                                "SELECT coalesce(array_length(histogram_bounds::text::text[], 1), "
-                               "0)::int8 FROM pg_stats WHERE tablename = 'messages' AND "
-                               "attname = 'seq'"};
+                               "0)::int8 FROM pg_stats WHERE schemaname = current_schema() AND "
+                               "tablename = 'messages' AND attname = 'seq'"};
+    calls.push_back({&targets, {}});
     calls.push_back({&bounds, {}});
     std::vector<pg::PgResult> out;
     ASSERT_TRUE(conn->run(calls, out, err)) << err.message;
-    ASSERT_EQ(out.at(0).rows(), 1);
-    EXPECT_EQ(out.at(0).i64(0, 0), 11);
+    EXPECT_EQ(out.at(0).i64(0, 0), 10);
+    ASSERT_EQ(out.at(1).rows(), 1);
+    EXPECT_EQ(out.at(1).i64(0, 0), 11);
 }
 
 // Acknowledgements share commits like appends (pg_group_commit.h). Concurrent ones, each

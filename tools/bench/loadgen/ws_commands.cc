@@ -5,6 +5,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -113,6 +114,7 @@ int cmd_latency(const Args& a) {
     const std::string trigger_url = a.str("trigger-url", "");
     for (std::size_t round = 0; round < rates.size(); ++round) {
         const long long rate = rates[round];
+        measured_from = std::numeric_limits<std::int64_t>::max();  // the last round's stragglers
         {
             std::lock_guard lock(mu);
             lat_ms.clear();
@@ -131,7 +133,8 @@ int cmd_latency(const Args& a) {
         std::atomic<long long> sent{0}, non_201{0};
         auto t0 = Clock::now();
         const auto warm = std::chrono::duration_cast<Clock::duration>(duration<double>(warmup));
-        measured_from = now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(warm).count();
+        measured_from =
+            now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(warm).count();
         auto end = t0 + warm + std::chrono::duration_cast<Clock::duration>(duration<double>(secs));
         auto interval = std::chrono::duration_cast<Clock::duration>(
             duration<double>(static_cast<double>(senders) / static_cast<double>(rate)));
