@@ -19,7 +19,8 @@
 // not hold (their routes are stale). The MAC covers the timestamp, the method, the path and
 // the body, under cluster.secret: the secret never crosses the network, a request cannot be
 // altered, and one captured is refused once it is kReplayWindowMs old (replaying it sooner
-// only wakes user agents to read their queues again).
+// wakes user agents to read their queues again, and delivers a `direct` TTL-0 message once
+// more to a browser still connected: no nonce is kept, SECURITY.md).
 //
 // Thread-safety: stateless.
 
