@@ -14,9 +14,9 @@
 // the previous one was handled, which also bounds what a flooding client can queue. The
 // deletes of an ack handled on the strand (channel::Forget) do not hold up the next event:
 // they run on the store executor behind the ack, and one that fails closes the connection
-// (1011), so the UA's next connection is offered the message again. A session's jobs on the
-// store executor (events and deletes) run in the order given, on its own strand of it. Once
-// the session's close is out, channel events are dropped.
+// (1011), so the UA's next connection is offered the message again. From its first such
+// delete on, a session's jobs on the store executor (events and deletes) run in the order
+// given, on its own strand of it. Once the session's close is out, channel events are dropped.
 //
 // Limits: a hello must arrive within hello_timeout_ms; frames above 16 KiB close the
 // connection; silence for ws_idle_timeout_ms closes it (pings are sent at half that); at most

@@ -75,10 +75,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
               webpush::ChannelOptions{options_->delivery.max_inflight,
                                       options_->delivery.max_subscriptions_per_ua, ctx.client}),
           timer_(stream_.get_executor()),
-          reader_(kMaxMessageBytes) {
-        if (options_->channel_executor)
-            store_strand_ = asio::make_strand(*options_->channel_executor);
-    }
+          reader_(kMaxMessageBytes) {}
 
     ~WsSession() override {
         ctx_.registry->remove(this);
@@ -345,7 +342,7 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
                 finish(none, next.from_input);
                 continue;
             }
-            if (!store_strand_) {
+            if (!options_->channel_executor) {
                 Actions actions = next.run(channel_);
                 finish(actions, next.from_input);
                 continue;
@@ -357,18 +354,18 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
                 continue;
             }
             channel_busy_ = true;
-            asio::post(
-                *store_strand_, guarded([self = this->shared_from_this(), run = std::move(next.run),
-                                         from_input = next.from_input]() mutable {
-                    Actions actions = run(self->channel_);
-                    asio::post(
-                        self->stream_.get_executor(),
-                        self->guarded([self, actions = std::move(actions), from_input]() mutable {
-                            self->channel_busy_ = false;
-                            self->finish(actions, from_input);
-                            self->pump_channel();
-                        }));
-                }));
+            asio::post(store_executor(),
+                       guarded([self = this->shared_from_this(), run = std::move(next.run),
+                                from_input = next.from_input]() mutable {
+                           Actions actions = run(self->channel_);
+                           asio::post(self->stream_.get_executor(),
+                                      self->guarded([self, actions = std::move(actions),
+                                                     from_input]() mutable {
+                                          self->channel_busy_ = false;
+                                          self->finish(actions, from_input);
+                                          self->pump_channel();
+                                      }));
+                       }));
         }
         pumping_ = false;
     }
@@ -411,11 +408,16 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     // finds the message deleted and its receipt sent), while the channel goes on here. No
     // hand-off comes back unless one failed: then the connection closes with 1011.
     void forget(webpush::channel::Forget acked) {
-        if (!store_strand_) {  // not produced without an executor; done in line if it were
+        if (!options_->channel_executor) {  // not produced without one; done in line if it were
             if (auto close = webpush::UaChannel::forget(*options_->backend, acked))
                 close_with(close->code, close->reason);
             return;
         }
+        // From the first Forget on, the session's store jobs keep their order on a strand of
+        // the executor. Made then, not with the session: an idle browser that never acked
+        // anything keeps ~200 bytes less (a strand's state), and before any Forget there is
+        // nothing to order (events run there one at a time, channel_busy_).
+        if (!store_strand_) store_strand_ = asio::make_strand(*options_->channel_executor);
         asio::post(*store_strand_,
                    guarded([self = this->shared_from_this(), acked = std::move(acked)] {
                        auto close = webpush::UaChannel::forget(*self->options_->backend, acked);
@@ -425,6 +427,11 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
                                       self->close_with(close.code, close.reason);
                                   }));
                    }));
+    }
+
+    // Where a channel event's store work goes: the session's strand once it has one.
+    asio::any_io_executor store_executor() const {
+        return store_strand_ ? asio::any_io_executor(*store_strand_) : *options_->channel_executor;
     }
 
     // --- writing ---
@@ -538,7 +545,8 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     // Touched by one event at a time: on the socket's strand, or on the store executor while
     // channel_busy_ (the posts in between order the two).
     webpush::UaChannel channel_;
-    // This session's work on the store executor, in order: channel events and Forgets.
+    // This session's work on the store executor in order, channel events and Forgets, once it
+    // has handed over a Forget (forget()); on the socket's strand only.
     std::optional<asio::strand<asio::any_io_executor>> store_strand_;
     asio::steady_timer timer_;
     ws::FrameReader reader_;
