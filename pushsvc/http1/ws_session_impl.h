@@ -417,7 +417,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
         // the executor. Made then, not with the session: an idle browser that never acked
         // anything keeps ~200 bytes less (a strand's state), and before any Forget there is
         // nothing to order (events run there one at a time, channel_busy_).
-        if (!store_strand_) store_strand_ = asio::make_strand(*options_->channel_executor);
+        if (!store_strand_)
+            store_strand_ = std::make_unique<asio::strand<asio::any_io_executor>>(
+                asio::make_strand(*options_->channel_executor));
         asio::post(*store_strand_,
                    guarded([self = this->shared_from_this(), acked = std::move(acked)] {
                        auto close = webpush::UaChannel::forget(*self->options_->backend, acked);
@@ -546,8 +548,9 @@ class WsSession final : public std::enable_shared_from_this<WsSession<Stream>>,
     // channel_busy_ (the posts in between order the two).
     webpush::UaChannel channel_;
     // This session's work on the store executor in order, channel events and Forgets, once it
-    // has handed over a Forget (forget()); on the socket's strand only.
-    std::optional<asio::strand<asio::any_io_executor>> store_strand_;
+    // has handed over a Forget (forget()); on the socket's strand only. Behind a pointer: an
+    // idle session holds 8 bytes, not the strand's executor.
+    std::unique_ptr<asio::strand<asio::any_io_executor>> store_strand_;
     asio::steady_timer timer_;
     ws::FrameReader reader_;
     std::string inbox_;  // received bytes not yet handled; empty (no heap) when idle
