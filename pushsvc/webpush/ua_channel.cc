@@ -291,12 +291,12 @@ bool UaChannel::handles_text_without_store(std::string_view frame) const {
     if (state_ != State::identified) return state_ == State::closed;
     boost::system::error_code ec;
     json::value value = json::parse(frame, ec);
-    if (ec || !value.is_object()) return true;  // closes
+    if (ec || !value.is_object()) return false;
+    // Only an ack: it answers nothing, and fill() after it reads the queue unless the last
+    // read reached its end. Other messages keep the store executor's pace (a burst of pings
+    // answered in line on a loaded box outran the writes of their answers).
     const std::string type = base::to_lower(str_member(value.as_object(), "messageType"));
-    if (type == "register" || type == "unregister") return false;
-    // fill() after it reads the queue unless the last read reached its end.
-    if (type == "ack") return window_.drained();
-    return true;  // ping, nack, a second hello, and what is ignored
+    return type == "ack" && window_.drained();
 }
 
 std::vector<channel::Action> UaChannel::on_acked(const std::string& message_id) {

@@ -87,8 +87,8 @@ class UaChannel {
     // store call: what is cheap on a network thread even when the store is not. A `false`
     // may be cautious; a `true` is exact.
     bool handles_without_store(const store::MessageRecord& message, bool direct) const;
-    // The same for on_text(frame, AckDeletes::later). An ack qualifies while the queue is read
-    // to its end.
+    // The same for on_text(frame, AckDeletes::later), for acks only: an ack qualifies while the
+    // queue is read to its end; other messages answer false.
     bool handles_text_without_store(std::string_view frame) const;
     // Performs a Forget: the store deletes of acknowledged messages, ChannelBackend::ack. Any
     // thread (the backend is shared by all channels). A failure answers the Close to end the
