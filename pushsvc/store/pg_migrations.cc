@@ -571,9 +571,10 @@ ALTER TABLE routes SET (vacuum_truncate = false);
         // messages, each ANALYZE took ~480 ms of a core on the dev cluster (50 ms with 10),
         // and churn of 1,000 messages/s in and out triggered one every 10-15 s (10 % of the
         // rows changed), right behind each vacuum; the stalls of the latency step fell in
-        // those VACUUM ANALYZE runs (BENCHMARKS.md, seventh round). The statements on `messages` have an index each and no plan depends on
-        // fine distinctions (pending() and the sweep force theirs); 10 histogram buckets
-        // and 10 common values per column are plenty.
+        // those VACUUM ANALYZE runs (BENCHMARKS.md, seventh round). The statements on
+        // `messages` have an index each and no plan depends on fine distinctions (pending()
+        // and the sweep force theirs); 10 histogram buckets and 10 common values per column
+        // are plenty.
         R"sql(
 ALTER TABLE messages ALTER COLUMN id SET STATISTICS 10,
     ALTER COLUMN uaid SET STATISTICS 10, ALTER COLUMN subscription_id SET STATISTICS 10,

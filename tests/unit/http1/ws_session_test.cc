@@ -150,6 +150,66 @@ class WsSessionTest : public ::testing::Test {
         return push;
     }
 
+    // A hello, a register, and one push to it received: the notification (empty if any step
+    // failed) and the stored message in `stored`.
+    json::object first_notification(Client& c, store::MessageRecord& stored) {
+        webpush::PushRequest push = subscribe(c);
+        EXPECT_FALSE(push.token.empty());
+        if (push.token.empty()) return {};
+        auto first = service_.push(push);  // woken without a carried message: the queue is read
+        EXPECT_TRUE(first);
+        if (!first) return {};
+        stored = first->message;
+        auto note = receive(c);
+        EXPECT_EQ(note["messageType"], "notification") << json::serialize(note);
+        return note;
+    }
+    // The Firefox ack of `note`.
+    static std::string ack_of(const json::object& note) {
+        return json::serialize(
+            json::object{{"messageType", "ack"},
+                         {"updates", json::array{json::object{{"channelID", note.at("channelID")},
+                                                              {"version", note.at("version")},
+                                                              {"code", 100}}}}});
+    }
+    // Whether the session counted an ack since the count was `before` (5 s at most: a
+    // counter has no event to wait on, so it is looked at every 10 ms).
+    static bool ack_counted_since(std::uint64_t before) {
+        for (int i = 0; i < 500; ++i) {
+            if (obs::catalog().ws_frame(obs::WsFrame::ack).value() > before) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    }
+    // Whether `c` has something to read within 5 s.
+    static bool readable(Client& c) {
+        pollfd p{c.next_layer().native_handle(), POLLIN, 0};
+        return ::poll(&p, 1, 5000) == 1;
+    }
+
+    // Keeps the store pool's one thread busy from construction until release() (or the end of
+    // the scope, so a failed assertion never leaves the pool blocked).
+    class BusyStoreThread {
+      public:
+        explicit BusyStoreThread(asio::thread_pool& pool) {
+            std::promise<void> blocked;
+            asio::post(pool, [&blocked, done = release_.get_future()] {
+                blocked.set_value();
+                done.wait();
+            });
+            blocked.get_future().wait();
+        }
+        ~BusyStoreThread() { release(); }
+        void release() {
+            if (!released_) release_.set_value();
+            released_ = true;
+        }
+
+      private:
+        std::promise<void> release_;
+        bool released_ = false;
+    };
+
     base::SystemClock clock_;
     store::MemoryStore store_;
     webpush::PushService service_;
@@ -393,30 +453,20 @@ TEST_F(WsSessionTest, ManyMessagesInOneReadAreEachAnsweredWithAStoreExecutor) {
 TEST_F(WsSessionTest, AWakeUpCarryingTheNextMessageNeedsNoStoreThread) {
     ws_.channel_executor = pool_.emplace(1).get_executor();
     auto c = connect();
-    webpush::PushRequest push = subscribe(*c);
-    ASSERT_FALSE(push.token.empty());
-    auto first = service_.push(push);  // woken without a carried message: the queue is read
-    ASSERT_TRUE(first);
-    ASSERT_EQ(receive(*c).at("messageType").as_string(), "notification");
+    store::MessageRecord first;
+    ASSERT_FALSE(first_notification(*c, first).empty());
 
-    std::promise<void> release;
-    std::promise<void> blocked;
-    asio::post(*pool_, [&] {
-        blocked.set_value();
-        release.get_future().wait();
-    });
-    blocked.get_future().wait();
+    BusyStoreThread busy(*pool_);
     // The next message, stored and handed over as PgStore's append does (prev_seq names the
     // message before it), while the store's only thread is busy.
-    store::MessageRecord next = first->message;
+    store::MessageRecord next = first;
     next.id = "second-message";
-    next.prev_seq = first->message.seq;
+    next.prev_seq = first.seq;
     ASSERT_TRUE(store_.enqueue(next));
     EXPECT_EQ(hub_.wake(std::make_shared<const store::MessageRecord>(next), true), 1u);
     // Sent while the pool is still blocked, or not within 5 s.
-    pollfd readable{c->next_layer().native_handle(), POLLIN, 0};
-    const bool sent = ::poll(&readable, 1, 5000) == 1;
-    release.set_value();
+    const bool sent = readable(*c);
+    busy.release();
     ASSERT_TRUE(sent) << "the carried message waited for the store thread";
     auto note = receive(*c);
     const auto* version = note.if_contains("version");
@@ -431,47 +481,22 @@ TEST_F(WsSessionTest, AWakeUpCarryingTheNextMessageNeedsNoStoreThread) {
 TEST_F(WsSessionTest, AnAckDoesNotHoldUpTheNextMessage) {
     ws_.channel_executor = pool_.emplace(1).get_executor();
     auto c = connect();
-    webpush::PushRequest push = subscribe(*c);
-    ASSERT_FALSE(push.token.empty());
-    auto first = service_.push(push);
-    ASSERT_TRUE(first);
-    auto note = receive(*c);
-    ASSERT_EQ(note.at("messageType").as_string(), "notification");
+    store::MessageRecord first;
+    auto note = first_notification(*c, first);
+    ASSERT_FALSE(note.empty());
 
-    std::promise<void> release;
-    std::promise<void> blocked;
-    asio::post(*pool_, [&] {
-        blocked.set_value();
-        release.get_future().wait();
-    });
-    blocked.get_future().wait();
-    // Waits (5 s at most) for something to read while the store thread is busy.
-    auto readable = [&c] {
-        pollfd p{c->next_layer().native_handle(), POLLIN, 0};
-        return ::poll(&p, 1, 5000) == 1;
-    };
+    BusyStoreThread busy(*pool_);
     const auto acks = obs::catalog().ws_frame(obs::WsFrame::ack).value();
-    send(*c, json::serialize(json::object{
-                 {"messageType", "ack"},
-                 {"updates", json::array{json::object{{"channelID", note.at("channelID")},
-                                                      {"version", note.at("version")},
-                                                      {"code", 100}}}}}));
-    // Handled (counted) on the network thread while the store thread is busy: within 5 s.
-    bool handled = false;
-    for (int i = 0; i < 500 && !handled; ++i) {
-        handled = obs::catalog().ws_frame(obs::WsFrame::ack).value() > acks;
-        if (!handled) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (!handled) release.set_value();
-    ASSERT_TRUE(handled) << "the ack waited for the store thread";
-    store::MessageRecord next = first->message;
+    send(*c, ack_of(note));
+    ASSERT_TRUE(ack_counted_since(acks)) << "the ack waited for the store thread";
+    store::MessageRecord next = first;
     next.id = "second-message";
-    next.prev_seq = first->message.seq;
+    next.prev_seq = first.seq;
     ASSERT_TRUE(store_.enqueue(next));
     EXPECT_EQ(hub_.wake(std::make_shared<const store::MessageRecord>(next), true), 1u);
-    const bool sent = readable();
-    const bool first_still_stored = store_.get_message(first->message.id)->has_value();
-    release.set_value();
+    const bool sent = readable(*c);
+    const bool first_still_stored = store_.get_message(first.id)->has_value();
+    busy.release();
     ASSERT_TRUE(sent) << "the next message waited for the store thread";
     EXPECT_TRUE(first_still_stored);  // deleted by the store thread, not before
     EXPECT_EQ(receive(*c).at("version").as_string(), base::base64url_encode(next.id));
@@ -479,7 +504,7 @@ TEST_F(WsSessionTest, AnAckDoesNotHoldUpTheNextMessage) {
     std::promise<void> drained;
     asio::post(*pool_, [&] { drained.set_value(); });
     ASSERT_EQ(drained.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
-    EXPECT_FALSE(store_.get_message(first->message.id)->has_value());
+    EXPECT_FALSE(store_.get_message(first.id)->has_value());
 }
 
 // An ack's delete that fails on the store thread ends the connection with 1011 (the message
@@ -491,37 +516,19 @@ TEST_F(WsSessionTest, AnAckWhoseDeleteFailsClosesTheConnection) {
     ws_.backend = &failing;
     ws_.channel_executor = pool_.emplace(1).get_executor();
     auto c = connect();
-    webpush::PushRequest push = subscribe(*c);
-    ASSERT_FALSE(push.token.empty());
-    auto first = service_.push(push);
-    ASSERT_TRUE(first);
-    auto note = receive(*c);
-    ASSERT_EQ(note.at("messageType").as_string(), "notification");
-    std::promise<void> release;
-    std::promise<void> blocked;
-    asio::post(*pool_, [&] {
-        blocked.set_value();
-        release.get_future().wait();
-    });
-    blocked.get_future().wait();
+    store::MessageRecord first;
+    auto note = first_notification(*c, first);
+    ASSERT_FALSE(note.empty());
+
+    BusyStoreThread busy(*pool_);
     const auto acks = obs::catalog().ws_frame(obs::WsFrame::ack).value();
-    send(*c, json::serialize(json::object{
-                 {"messageType", "ack"},
-                 {"updates", json::array{json::object{{"channelID", note.at("channelID")},
-                                                      {"version", note.at("version")},
-                                                      {"code", 100}}}}}));
-    bool handled = false;
-    for (int i = 0; i < 500 && !handled; ++i) {
-        handled = obs::catalog().ws_frame(obs::WsFrame::ack).value() > acks;
-        if (!handled) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (!handled) release.set_value();
-    ASSERT_TRUE(handled) << "the ack waited for the store thread";
-    pollfd readable{c->next_layer().native_handle(), POLLIN, 0};
-    EXPECT_EQ(::poll(&readable, 1, 0), 0);  // nothing yet: the delete waits for the thread
-    release.set_value();
+    send(*c, ack_of(note));
+    ASSERT_TRUE(ack_counted_since(acks)) << "the ack waited for the store thread";
+    pollfd now{c->next_layer().native_handle(), POLLIN, 0};
+    EXPECT_EQ(::poll(&now, 1, 0), 0);  // nothing yet: the delete waits for the thread
+    busy.release();
     EXPECT_EQ(close_code(*c), 1011);
-    EXPECT_TRUE(store_.get_message(first->message.id)->has_value());
+    EXPECT_TRUE(store_.get_message(first.id)->has_value());
 }
 
 }  // namespace

@@ -31,6 +31,23 @@ std::string fresh_schema(const std::string& name) {
     return pg.dsn() + " options='-c search_path=" + name + "'";
 }
 
+// A fresh schema with a store open on it (which creates the tables) and a connection of the
+// test's own to look at them; a member is null (and the test failed) when it could not open.
+struct OpenSchema {
+    std::unique_ptr<PgStore> store;
+    std::unique_ptr<pg::PgConn> conn;
+};
+OpenSchema open_schema(const std::string& name) {
+    const std::string dsn = fresh_schema(name);
+    std::string error;
+    OpenSchema out;
+    out.store = PgStore::open({.dsn = dsn}, error);
+    EXPECT_TRUE(out.store) << error;
+    if (out.store) out.conn = pg::PgConn::connect(dsn, 10'000, 10'000, error);
+    EXPECT_TRUE(out.conn) << error;
+    return out;
+}
+
 TEST(PgStore, CreatesTheSchemaOnceAndRecordsItsVersion) {
     const std::string dsn = fresh_schema("versioned");
     std::string error;
@@ -349,12 +366,8 @@ TEST(PgStore, VacuumKeepsTheEmptyEndOfTheMessagesTable) {
 // is 10; and seen in the statistics, a column of distinct values gets 11 histogram bounds (10
 // buckets), not 101.
 TEST(PgStore, AnalyzeOfTheMessagesTableTakesASmallSample) {
-    const std::string dsn = fresh_schema("analyze_sample");
-    std::string error;
-    auto store = PgStore::open({.dsn = dsn}, error);
-    ASSERT_TRUE(store) << error;
-    auto conn = pg::PgConn::connect(dsn, 10'000, 10'000, error);
-    ASSERT_TRUE(conn) << error;
+    auto [store, conn] = open_schema("analyze_sample");
+    ASSERT_TRUE(store && conn);
     pg::PgError err;
     ASSERT_TRUE(conn->exec_script(
         "INSERT INTO messages SELECT int8send(n), 'ua', 's', n, 0, 9000000000000, 60, 2, '', "
@@ -427,12 +440,8 @@ TEST(PgStore, ConcurrentAcksEachRemoveTheirMessageOnce) {
 // preferred the expiry index, reading every unexpired entry to find one queue's. The expiry
 // condition can no longer be an index condition: even with the queue index gone, it is not one.
 TEST(PgStore, PendingReadsTheQueueIndexAndNeverScansByExpiry) {
-    const std::string dsn = fresh_schema("pending_plan");
-    std::string error;
-    auto store = PgStore::open({.dsn = dsn}, error);
-    ASSERT_TRUE(store) << error;
-    auto conn = pg::PgConn::connect(dsn, 10'000, 10'000, error);
-    ASSERT_TRUE(conn) << error;
+    auto [store, conn] = open_schema("pending_plan");
+    ASSERT_TRUE(store && conn);
     pg::PgError err;
     auto plan = [&](const char* mode) {
         std::string text;
