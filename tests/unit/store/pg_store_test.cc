@@ -366,8 +366,9 @@ TEST(PgStore, VacuumKeepsTheEmptyEndOfTheMessagesTable) {
 // is 10; and seen in the statistics, a column of distinct values gets 11 histogram bounds (10
 // buckets), not 101.
 TEST(PgStore, AnalyzeOfTheMessagesTableTakesASmallSample) {
-    auto [store, conn] = open_schema("analyze_sample");
-    ASSERT_TRUE(store && conn);
+    auto schema = open_schema("analyze_sample");
+    ASSERT_TRUE(schema.store && schema.conn);
+    auto& conn = schema.conn;
     pg::PgError err;
     ASSERT_TRUE(conn->exec_script(
         "INSERT INTO messages SELECT int8send(n), 'ua', 's', n, 0, 9000000000000, 60, 2, '', "
@@ -440,8 +441,9 @@ TEST(PgStore, ConcurrentAcksEachRemoveTheirMessageOnce) {
 // preferred the expiry index, reading every unexpired entry to find one queue's. The expiry
 // condition can no longer be an index condition: even with the queue index gone, it is not one.
 TEST(PgStore, PendingReadsTheQueueIndexAndNeverScansByExpiry) {
-    auto [store, conn] = open_schema("pending_plan");
-    ASSERT_TRUE(store && conn);
+    auto schema = open_schema("pending_plan");
+    ASSERT_TRUE(schema.store && schema.conn);
+    auto& conn = schema.conn;
     pg::PgError err;
     auto plan = [&](const char* mode) {
         std::string text;
