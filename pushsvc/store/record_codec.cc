@@ -127,10 +127,12 @@ std::string encode(const SubscriptionRecord& r) {
     return out;
 }
 
-std::string encode(const MessageRecord& r) {
-    std::string out(1, static_cast<char>(kMessageVersion));
+namespace {
+
+std::string encode_message(const MessageRecord& r, std::uint8_t version, std::string_view body) {
+    std::string out(1, static_cast<char>(version));
     out.reserve(64 + r.id.size() + r.uaid.size() + r.subscription_id.size() + r.topic.size() +
-                r.encryption.size() + r.crypto_key.size() + r.receipt_id.size() + r.body.size());
+                r.encryption.size() + r.crypto_key.size() + r.receipt_id.size() + body.size());
     append_lp(out, r.id);
     append_lp(out, r.uaid);
     append_lp(out, r.subscription_id);
@@ -145,9 +147,17 @@ std::string encode(const MessageRecord& r) {
     append_lp(out, r.crypto_key);
     append_lp(out, r.receipt_id);
     append_varint(out, r.receipt_status);
-    append_lp(out, r.body);
+    append_lp(out, body);
     append_varint(out, r.delivered ? 1 : 0);
     return out;
+}
+
+}  // namespace
+
+std::string encode(const MessageRecord& r) { return encode_message(r, kMessageVersion, r.body); }
+
+std::string encode_with_body_ref(const MessageRecord& r, std::string_view body_ref) {
+    return encode_message(r, kMessageBodyRefVersion, body_ref);
 }
 
 bool decode(std::string_view in, UserAgentRecord& r) {
@@ -175,9 +185,9 @@ bool decode(std::string_view in, SubscriptionRecord& r) {
     return rd.done();
 }
 
-bool decode(std::string_view in, MessageRecord& r) {
+bool decode(std::string_view in, MessageRecord& r, std::string* body_ref) {
     Reader rd(in);
-    const std::uint8_t version = rd.version(kRecordVersion, kMessageVersion);
+    const std::uint8_t version = rd.version(kRecordVersion, kMessageBodyRefVersion);
     if (version == 0) return false;
     rd.str(r.id).str(r.uaid).str(r.subscription_id).u64(r.seq);
     rd.i64(r.received_ms).i64(r.expires_ms).small(r.ttl_s).small(r.urgency);
@@ -188,6 +198,11 @@ bool decode(std::string_view in, MessageRecord& r) {
         std::uint8_t delivered = 0;
         rd.small(delivered);
         r.delivered = delivered != 0;
+    }
+    if (body_ref != nullptr) body_ref->clear();
+    if (version == kMessageBodyRefVersion) {
+        if (body_ref != nullptr) body_ref->swap(r.body);
+        r.body.clear();
     }
     return rd.done();
 }

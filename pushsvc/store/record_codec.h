@@ -17,8 +17,10 @@ namespace pushsvc::store::codec {
 // Each decoder also reads every earlier version of its record.
 inline constexpr std::uint8_t kRecordVersion = 1;  // the first version of every record
 // Message records are version 2 (MessageRecord::delivered appended); version 1 messages,
-// written before it existed, still decode (as not delivered).
+// written before it existed, still decode (as not delivered). Version 3 is version 2 with a
+// reference in place of the body, which is held elsewhere (RocksStore's body log).
 inline constexpr std::uint8_t kMessageVersion = 2;
+inline constexpr std::uint8_t kMessageBodyRefVersion = 3;
 // User agents are version 2 (UserAgentRecord::kind appended; version 1: a user agent).
 inline constexpr std::uint8_t kUserAgentVersion = 2;
 // Subscriptions are version 2 (set_id, which nothing read, dropped; version 1 still decodes).
@@ -36,9 +38,13 @@ bool read_be64(std::string_view& in, std::uint64_t& out);
 std::string encode(const UserAgentRecord& r);
 std::string encode(const SubscriptionRecord& r);
 std::string encode(const MessageRecord& r);
+// Version 3: `body_ref` stands in the record for r.body (which is not written).
+std::string encode_with_body_ref(const MessageRecord& r, std::string_view body_ref);
 
 bool decode(std::string_view in, UserAgentRecord& r);
 bool decode(std::string_view in, SubscriptionRecord& r);
-bool decode(std::string_view in, MessageRecord& r);
+// A version 3 record leaves r.body empty and, with `body_ref`, puts its reference there (""
+// for a record that holds its body).
+bool decode(std::string_view in, MessageRecord& r, std::string* body_ref = nullptr);
 
 }  // namespace pushsvc::store::codec

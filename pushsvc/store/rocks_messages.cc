@@ -62,15 +62,15 @@ std::vector<Store::Enqueued> RocksStore::enqueue_batch(std::span<MessageRecord* 
     out.reserve(msgs.size());
     std::vector<Staged> staged;
     staged.reserve(msgs.size());
-    std::size_t body_bytes = 0;
+    std::size_t inline_bytes = 0;
     std::array<bool, kStripes> used{};
     for (const MessageRecord* msg : msgs) {
         used[Impl::stripe_of(msg->uaid)] = true;
-        body_bytes += msg->body.size();
+        if (msg->body.size() < kBodyLogMin) inline_bytes += msg->body.size();
     }
-    // Sized once for the records (bodies and ~200 octets of fields each) and their index
-    // entries: a batch that grows by doubling copies the 3 KB bodies again at each step.
-    rocksdb::WriteBatch batch(body_bytes + 1024 * msgs.size());
+    // Sized once for the records (~200 octets of fields each, and the bodies kept in them)
+    // and their index entries.
+    rocksdb::WriteBatch batch(inline_bytes + 1024 * msgs.size());
     // The user agents' stripes make the cap check, the topic lookup, the seq and the write one
     // step for every writer of these queues (RFC 8030 §5.4 replacement is race-free, and the
     // cap exact), for the whole batch.
@@ -147,7 +147,8 @@ std::vector<Store::Enqueued> RocksStore::enqueue_batch(std::span<MessageRecord* 
         const std::string xkey = expiry_key(msg.expires_ms, msg.seq);
         msg.id += impl_->sealed_locator(xkey);
         st.qkey = queue_key(msg.uaid, msg.seq);
-        batch.Put(slice(st.qkey), slice(codec::encode(msg))).PermitUncheckedError();
+        // The record itself is put once the bodies are in the log (below); a message this
+        // batch replaces gets none (its deletes are in the batch already).
         batch
             .Put(slice(xkey),
                  slice(expiry_value(st.qkey, msg.received_ms, msg.id, msg.subscription_id,
@@ -159,14 +160,31 @@ std::vector<Store::Enqueued> RocksStore::enqueue_batch(std::span<MessageRecord* 
         out.emplace_back(std::move(replaced));
     }
     if (staged.empty()) return out;
-    if (!impl_->write(batch)) {
+    auto fail_all = [&] {
         for (auto& s : staged) {
             impl_->counts(s.msg->uaid).forget(s.msg->uaid);
             s.msg->id.resize(s.caller_id_size);
             out[s.index] = failure();
         }
         return out;
+    };
+    // The bodies for the log, in one write ahead of the records that name them.
+    std::vector<std::string_view> bodies;
+    std::vector<std::string> refs;
+    for (const auto& s : staged)
+        if (s.live && s.msg->body.size() >= kBodyLogMin) bodies.push_back(s.msg->body);
+    BodyLog::Pin pin;
+    if (!bodies.empty() && !impl_->bodies->append(bodies, refs, pin)) return fail_all();
+    std::size_t next_ref = 0;
+    for (const auto& s : staged) {
+        if (!s.live) continue;
+        const MessageRecord& msg = *s.msg;
+        std::string_view ref;  // "": the body stays in the record
+        if (msg.body.size() >= kBodyLogMin) ref = refs[next_ref++];
+        batch.Put(slice(s.qkey), slice(Impl::encode_message(msg, ref))).PermitUncheckedError();
     }
+    if (!impl_->write(batch)) return fail_all();
+    pin.release();
     for (const auto& s : staged) {
         if (!s.replacement) impl_->counts(s.msg->uaid).added(s.msg->uaid);
         impl_->expiry_enqueued(s.msg->expires_ms);
@@ -185,16 +203,35 @@ result<std::vector<MessageRecord>> RocksStore::pending(std::string_view uaid, ba
     const std::string prefix = lp_key(kQueueTag, uaid);
     const std::string start = queue_key(uaid, after_seq + 1);
     bool bad = false;
-    const bool ok = impl_->scan(prefix, start, [&](std::string_view, std::string_view value) {
+    std::vector<std::pair<std::string, std::string>> in_log;  // queue key, body reference
+    const bool ok = impl_->scan(prefix, start, [&](std::string_view key, std::string_view value) {
         MessageRecord msg;
-        if (!codec::decode(value, msg)) {
+        std::string body_ref;
+        if (!codec::decode(value, msg, &body_ref)) {
             bad = true;
             return false;
         }
-        if (now < msg.expires_ms) out.push_back(std::move(msg));  // R8030-5.2-h
+        if (now < msg.expires_ms) {  // R8030-5.2-h
+            out.push_back(std::move(msg));
+            in_log.emplace_back(key, std::move(body_ref));
+        }
         return out.size() < limit;
     });
     if (!ok || bad) return failure();
+    // The bodies are read after the scan (its iterator pins memtables and files while open).
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        switch (impl_->load_body(in_log[i].first, out[i], std::move(in_log[i].second))) {
+            case Impl::Body::failed:
+                return failure();
+            case Impl::Body::gone:  // acked, replaced or swept since the scan
+                continue;
+            case Impl::Body::loaded:
+                if (kept != i) out[kept] = std::move(out[i]);
+                ++kept;
+        }
+    }
+    out.resize(kept);
     return out;
 }
 
@@ -207,42 +244,61 @@ result<std::optional<MessageRecord>> RocksStore::get_message(std::string_view id
     auto qkey = impl_->queue_key_of(id);
     if (!qkey) return failure();
     if (!*qkey) return std::nullopt;
-    auto msg = impl_->get_record<MessageRecord>(**qkey);
-    if (!msg) return failure();
-    if (*msg && impl_->clock->now_ms() >= (*msg)->expires_ms) return std::nullopt;
-    return msg;
+    std::string value;
+    switch (impl_->get(**qkey, value)) {
+        case Got::failed:
+            return failure();
+        case Got::absent:
+            return std::nullopt;
+        case Got::found:
+            break;
+    }
+    MessageRecord msg;
+    std::string body_ref;
+    if (!codec::decode(value, msg, &body_ref)) return failure();
+    if (impl_->clock->now_ms() >= msg.expires_ms) return std::nullopt;
+    switch (impl_->load_body(**qkey, msg, std::move(body_ref))) {
+        case Impl::Body::failed:
+            return failure();
+        case Impl::Body::gone:
+            return std::nullopt;
+        case Impl::Body::loaded:
+            break;
+    }
+    return std::optional<MessageRecord>(std::move(msg));
 }
 
 result<void> RocksStore::mark_delivered(std::string_view id) {
-    auto found = impl_->with_message_locked(
-        id, [&](const std::string& qkey, std::string_view, MessageRecord& msg) {
-            if (msg.delivered) return true;
-            msg.delivered = true;
-            rocksdb::WriteBatch batch;
-            batch.Put(slice(qkey), slice(codec::encode(msg))).PermitUncheckedError();
-            return impl_->write(batch);
-        });
+    auto found = impl_->with_message_locked(id, [&](const std::string& qkey, std::string_view,
+                                                    MessageRecord& msg,
+                                                    const std::string& body_ref) {
+        if (msg.delivered) return true;
+        msg.delivered = true;
+        rocksdb::WriteBatch batch;
+        batch.Put(slice(qkey), slice(Impl::encode_message(msg, body_ref))).PermitUncheckedError();
+        return impl_->write(batch);
+    });
     if (!found) return failure();
     return impl_->make_durable();
 }
 
 result<std::optional<MessageRecord>> RocksStore::delete_message(std::string_view id) {
     std::optional<MessageRecord> removed;
-    auto found = impl_->with_message_locked(
-        id, [&](const std::string& qkey, std::string_view uaid, MessageRecord& msg) {
-            if (impl_->clock->now_ms() < msg.expires_ms) {
-                removed = msg;
-                removed->body.clear();
-            }
-            rocksdb::WriteBatch batch;
-            impl_->erase_message(batch, qkey, msg);
-            if (!impl_->write(batch)) {
-                impl_->counts(uaid).forget(uaid);
-                return false;
-            }
-            impl_->counts(uaid).removed(uaid);
-            return true;
-        });
+    auto found = impl_->with_message_locked(id, [&](const std::string& qkey, std::string_view uaid,
+                                                    MessageRecord& msg, const std::string&) {
+        if (impl_->clock->now_ms() < msg.expires_ms) {
+            removed = msg;
+            removed->body.clear();
+        }
+        rocksdb::WriteBatch batch;
+        impl_->erase_message(batch, qkey, msg);
+        if (!impl_->write(batch)) {
+            impl_->counts(uaid).forget(uaid);
+            return false;
+        }
+        impl_->counts(uaid).removed(uaid);
+        return true;
+    });
     if (!found) return failure();
     if (!*found) return std::nullopt;
     if (auto r = impl_->make_durable(); !r) return failure();

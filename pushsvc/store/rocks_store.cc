@@ -5,13 +5,15 @@
 #include <filesystem>
 #include <system_error>
 
+#include "pushsvc/base/base64url.h"
 #include "pushsvc/store/rocks_options.h"
 #include "pushsvc/store/rocks_store_impl.h"
 
 namespace pushsvc::store {
 
 RocksStore::RocksStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-RocksStore::~RocksStore() = default;
+// The collector uses the store: it stops before anything of the store goes.
+RocksStore::~RocksStore() { impl_->stop_collector(); }
 
 result<std::unique_ptr<RocksStore>> RocksStore::open(const std::string& path,
                                                      const RocksOptions& opts) {
@@ -28,7 +30,12 @@ result<std::unique_ptr<RocksStore>> RocksStore::open(const std::string& path,
     impl->sync = opts.sync;
     if (opts.clock != nullptr) impl->clock = opts.clock;
     if (auto r = impl->open_meta(); !r) return failure();
-    return std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
+    impl->bodies = BodyLog::open((std::filesystem::path(path) / "bodies").string());
+    if (!impl->bodies) return failure();
+    std::unique_ptr<RocksStore> store(new RocksStore(std::move(impl)));
+    if (opts.body_collect_interval.count() > 0)
+        store->start_body_collector(opts.body_collect_interval);
+    return store;
 }
 
 // --- user agents and subscriptions ---
@@ -211,6 +218,9 @@ result<bool> RocksStore::delete_subscription(std::string_view id) {
 namespace pushsvc::store {
 
 std::string RocksStore::checkpoint(const std::string& dir) {
+    // No collection meanwhile: every body the copy's records name is in the log until the
+    // segments are copied (after the database: a record is written after its body).
+    std::lock_guard lk(impl_->collect_mu);
     rocksdb::Checkpoint* raw = nullptr;
     auto st = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
     if (!st.ok()) return st.ToString();
@@ -218,7 +228,8 @@ std::string RocksStore::checkpoint(const std::string& dir) {
     // log_size_for_flush 0: always flush, so the copy holds table and blob files and a WAL
     // with nothing unflushed in it.
     st = cp->CreateCheckpoint(dir, 0);
-    return st.ok() ? std::string() : st.ToString();
+    if (!st.ok()) return st.ToString();
+    return impl_->bodies->copy_to((std::filesystem::path(dir) / "bodies").string());
 }
 
 RocksStore::Verified RocksStore::verify_copy(const std::string& dir) {
@@ -235,11 +246,26 @@ RocksStore::Verified RocksStore::verify_copy(const std::string& dir) {
         out.error = st.ToString();
         return out;
     }
-    // Reading every value also reads every blob a record points to.
+    // Reading every value also reads every blob a record points to, and every body in the
+    // body log a message record names.
+    const auto bodies = BodyLog::open_read_only((std::filesystem::path(dir) / "bodies").string());
+    if (!bodies) {
+        out.error = "cannot open the body log of " + dir;
+        return out;
+    }
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-        (void)it->value();
+        const auto value = view(it->value());
         ++out.records;
+        if (view(it->key()).starts_with(kQueueTag)) {
+            MessageRecord msg;
+            std::string ref;
+            if (!codec::decode(value, msg, &ref) || (!ref.empty() && !bodies->read(ref))) {
+                out.error = "message " + base::base64url_encode(msg.id) +
+                            ": its record or its body in the body log is damaged or missing";
+                return out;
+            }
+        }
     }
     if (!it->status().ok()) out.error = it->status().ToString();
     return out;

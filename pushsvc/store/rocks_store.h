@@ -14,6 +14,7 @@
 // Errors: errc::store_failure for any RocksDB error or undecodable record.
 // Routes (cluster mode) are kept in memory, not in RocksDB: see route_table.h.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,6 +28,10 @@ namespace pushsvc::store {
 struct RocksOptions {
     bool sync = false;                   // fsync every write before returning
     const base::Clock* clock = nullptr;  // expiry in get/delete_message; nullptr = system
+    // How often the body log is collected on the store's own thread (at least; longer when a
+    // collection takes long, and skipped while nothing was stored or removed); 0: never
+    // (tests call collect_bodies()).
+    std::chrono::milliseconds body_collect_interval{30'000};
 };
 
 class RocksStore final : public Store {
@@ -98,7 +103,18 @@ class RocksStore final : public Store {
     };
     static Verified verify_copy(const std::string& dir);
 
+    // One collection of the body log (rocks_bodies.cc): segments no queue record names are
+    // removed; the live bodies of sealed segments that are mostly dead are moved to the
+    // active one, so that the next collection removes those too.
+    struct BodyCollection {
+        std::size_t segments_removed = 0;
+        std::size_t bodies_moved = 0;
+        std::uint64_t live_bytes = 0;  // named by records, in sealed segments
+    };
+    result<BodyCollection> collect_bodies();
+
   private:
+    void start_body_collector(std::chrono::milliseconds interval);
     result<bool> write_user_agent(const UserAgentRecord& fresh,
                                   const std::function<void(UserAgentRecord&)>* update);
     struct Impl;

@@ -17,11 +17,14 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "pushsvc/crypto/aes_block.h"
+#include "pushsvc/store/body_log.h"
 #include "pushsvc/store/queue_counts.h"
 #include "pushsvc/store/record_codec.h"
 #include "pushsvc/store/rocks_keys.h"
@@ -42,6 +45,9 @@ constexpr std::size_t kIdKeySize = 16;
 // before any seq at or above the old ceiling is used, so seq keeps growing across reopen.
 constexpr std::uint64_t kSeqBlock = 1u << 16;
 constexpr std::size_t kStripes = 64;
+// Bodies of at least this many octets go to the body log (body_log.h); shorter ones stay in
+// their record, where a reference (24 octets) and a read would cost about as much.
+constexpr std::size_t kBodyLogMin = 256;
 
 // Converts to any result<T> as errc::store_failure (the error for any I/O or corruption).
 struct Failure {
@@ -62,6 +68,18 @@ struct RocksStore::Impl {
     std::unique_ptr<rocksdb::DB> db;
     std::string path;
     bool sync = false;
+    // Message bodies of kBodyLogMin octets and more (rocks_bodies.cc). Set at open.
+    std::unique_ptr<BodyLog> bodies;
+    // One collection of the body log at a time; a backup holds it too, so that no segment its
+    // copy of the database names is removed before the segments are copied.
+    std::mutex collect_mu;
+    // The background collection (rocks_bodies.cc): its thread waits here until `stopping`.
+    std::mutex collector_mu;
+    std::condition_variable collector_cv;
+    bool stopping = false;
+    std::thread collector;
+    // Messages erased so far (the collector's other sign of activity).
+    mutable std::atomic<std::uint64_t> erased{0};
     base::SystemClock system_clock;
     const base::Clock* clock = &system_clock;
 
@@ -140,7 +158,16 @@ struct RocksStore::Impl {
     bool syncing = false;
 
     ~Impl() {
+        stop_collector();
         if (db) db->Close().PermitUncheckedError();
+    }
+    void stop_collector() {
+        {
+            std::lock_guard lk(collector_mu);
+            stopping = true;
+        }
+        collector_cv.notify_all();
+        if (collector.joinable()) collector.join();
     }
 
     std::mutex& stripe(std::string_view uaid) { return stripes[stripe_of(uaid)]; }
@@ -206,7 +233,9 @@ struct RocksStore::Impl {
             syncing = true;
             const std::uint64_t target = sync_tickets;
             lk.unlock();
-            const bool ok = db->SyncWAL().ok();
+            // The bodies first: a record durable before the body it names would name nothing
+            // after a power loss.
+            const bool ok = bodies->sync() && db->SyncWAL().ok();
             lk.lock();
             syncing = false;
             if (ok) synced = std::max(synced, target);
@@ -240,6 +269,7 @@ struct RocksStore::Impl {
     void erase_message(rocksdb::WriteBatch& batch, std::string_view qkey,
                        const MessageRecord& msg) const {
         const std::string xkey = expiry_key(msg.expires_ms, msg.seq);
+        erased.fetch_add(1, std::memory_order_relaxed);
         batch.Delete(slice(qkey)).PermitUncheckedError();
         batch.Delete(slice(xkey)).PermitUncheckedError();
         // Only a message of format 2 or before has an id index entry.
@@ -316,8 +346,9 @@ struct RocksStore::Impl {
         return std::optional<std::string>(std::move(qkey));
     }
 
-    // Calls fn(qkey, uaid, msg) for message `id` with its user agent's stripe locked; fn
-    // returns false on a write failure. Returns false if there is no such message.
+    // Calls fn(qkey, uaid, msg, body_ref) for message `id` with its user agent's stripe locked
+    // (msg without its body; body_ref "" when the record holds it); fn returns false on a write
+    // failure. Returns false if there is no such message.
     template <class Fn>
     result<bool> with_message_locked(std::string_view id, Fn&& fn) {
         auto qkey = queue_key_of(id);
@@ -327,12 +358,32 @@ struct RocksStore::Impl {
         if (!uaid_of_queue_key(**qkey, uaid)) return failure();
         std::lock_guard lk(stripe(uaid));
         // Re-read under the lock: a concurrent ack, replacement or sweep may have won.
-        auto msg = get_record<MessageRecord>(**qkey);
-        if (!msg) return failure();
-        if (!*msg || (*msg)->id != id) return false;
-        if (!fn(**qkey, uaid, **msg)) return failure();
+        std::string value;
+        switch (get(**qkey, value)) {
+            case Got::failed:
+                return failure();
+            case Got::absent:
+                return false;
+            case Got::found:
+                break;
+        }
+        MessageRecord msg;
+        std::string body_ref;
+        if (!codec::decode(value, msg, &body_ref)) return failure();
+        if (msg.id != id) return false;
+        if (!fn(**qkey, uaid, msg, body_ref)) return failure();
         return true;
     }
+
+    // The record of `msg` (at `body_ref` in the log, or holding its body when "").
+    static std::string encode_message(const MessageRecord& msg, std::string_view body_ref) {
+        return body_ref.empty() ? codec::encode(msg) : codec::encode_with_body_ref(msg, body_ref);
+    }
+    // Reads into msg.body the body its record at `qkey` names (`body_ref`; nothing to do for
+    // ""). A collection may have removed the segment since the record was read, the message
+    // being deleted or its body moved (rocks_bodies.cc): the record is then read again.
+    enum class Body { loaded, gone, failed };
+    Body load_body(std::string_view qkey, MessageRecord& msg, std::string body_ref);
 
     // Format 1 had no last_seen index; rewrites every user agent (rocks_format.cc).
     result<void> migrate_from_1(const std::string& format_key, const std::string& format_2);

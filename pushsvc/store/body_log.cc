@@ -1,0 +1,340 @@
+#include "pushsvc/store/body_log.h"
+
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <filesystem>
+#include <limits>
+#include <system_error>
+
+#include "pushsvc/store/record_codec.h"
+
+// RocksDB's CRC32C; the store's link redirects it to the CPU's crc32 instruction where there
+// is one (crc32c.cc).
+namespace rocksdb::crc32c {
+std::uint32_t Extend(std::uint32_t init_crc, const char* data, std::size_t n);
+}
+
+namespace pushsvc::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kSuffix = ".log";
+
+std::uint32_t crc_of(std::string_view body) {
+    return rocksdb::crc32c::Extend(0, body.data(), body.size());
+}
+
+void append_be32(std::string& out, std::uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+
+std::uint32_t be32(std::string_view in) {
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+    return v;
+}
+
+struct Ref {
+    std::uint64_t segment = 0;
+    std::uint64_t offset = 0;
+    std::uint32_t length = 0;
+    std::uint32_t crc = 0;
+};
+
+std::optional<Ref> parse(std::string_view ref) {
+    if (ref.size() != BodyLog::kRefSize) return std::nullopt;
+    Ref r;
+    if (!codec::read_be64(ref, r.segment) || !codec::read_be64(ref, r.offset)) return std::nullopt;
+    r.length = be32(ref);
+    r.crc = be32(ref.substr(4));
+    return r;
+}
+
+std::string file_name(std::uint64_t id) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string name(16, '0');
+    for (int i = 15; i >= 0; --i, id >>= 4) name[static_cast<std::size_t>(i)] = kHex[id & 15];
+    return name + std::string(kSuffix);
+}
+
+std::optional<std::uint64_t> id_of(const fs::path& p) {
+    const std::string name = p.filename().string();
+    if (name.size() != 16 + kSuffix.size() || !name.ends_with(kSuffix)) return std::nullopt;
+    std::uint64_t id = 0;
+    const auto [end, ec] = std::from_chars(name.data(), name.data() + 16, id, 16);
+    if (ec != std::errc() || end != name.data() + 16) return std::nullopt;
+    return id;
+}
+
+}  // namespace
+
+struct BodyLog::Segment {
+    std::uint64_t id = 0;
+    std::string path;
+    int fd = -1;
+    ~Segment() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+BodyLog::BodyLog(std::string dir, std::uint64_t segment_bytes)
+    : dir_(std::move(dir)), segment_bytes_(segment_bytes) {}
+
+BodyLog::~BodyLog() = default;
+
+std::unique_ptr<BodyLog> BodyLog::open(const std::string& dir, std::uint64_t segment_bytes) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return nullptr;
+    std::unique_ptr<BodyLog> log(new BodyLog(dir, segment_bytes));
+    if (!load_segments(dir, log->segments_)) return nullptr;
+    std::lock_guard lk(log->append_mu_);
+    if (!log->start_segment()) return nullptr;
+    return log;
+}
+
+std::unique_ptr<BodyLog> BodyLog::open_read_only(const std::string& dir) {
+    std::unique_ptr<BodyLog> log(new BodyLog(dir, kDefaultSegmentBytes));
+    std::error_code ec;
+    if (fs::exists(dir, ec) && !load_segments(dir, log->segments_)) return nullptr;
+    return log;
+}
+
+bool BodyLog::load_segments(const std::string& dir,
+                            std::map<std::uint64_t, std::shared_ptr<Segment>>& out) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        const auto id = id_of(entry.path());
+        if (!id) continue;
+        auto seg = std::make_shared<Segment>();
+        seg->id = *id;
+        seg->path = entry.path().string();
+        seg->fd = ::open(seg->path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (seg->fd < 0) return false;
+        out.emplace(*id, std::move(seg));
+    }
+    return !ec;
+}
+
+bool BodyLog::start_segment() {
+    const std::uint64_t id = [&] {
+        std::shared_lock lk(files_mu_);
+        return segments_.empty() ? 1 : segments_.rbegin()->first + 1;
+    }();
+    auto seg = std::make_shared<Segment>();
+    seg->id = id;
+    seg->path = (fs::path(dir_) / file_name(id)).string();
+    seg->fd = ::open(seg->path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (seg->fd < 0) return false;
+    // The new file's name must outlive a crash before any reference to it does.
+    const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    if (active_ && active_size_ > 0) unsynced_.push_back(active_);
+    {
+        std::unique_lock lk(files_mu_);
+        segments_.emplace(id, seg);
+    }
+    active_ = std::move(seg);
+    active_size_ = 0;
+    return true;
+}
+
+void BodyLog::Pin::release() {
+    if (log_ == nullptr) return;
+    {
+        std::lock_guard lk(log_->append_mu_);
+        if (auto it = log_->pins_.find(segment_); it != log_->pins_.end() && --it->second == 0)
+            log_->pins_.erase(it);
+    }
+    log_->unpinned_.notify_all();
+    log_ = nullptr;
+}
+
+bool BodyLog::append(std::span<const std::string_view> bodies, std::vector<std::string>& refs,
+                     Pin& pin) {
+    refs.resize(bodies.size());
+    std::size_t total = 0;
+    for (auto b : bodies) total += b.size();
+    std::lock_guard lk(append_mu_);
+    if (!active_) return false;  // read-only
+    if (active_size_ > 0 && active_size_ + total > segment_bytes_ && !start_segment()) return false;
+    const std::uint64_t start = active_size_;
+    std::uint64_t offset = start;
+    std::vector<iovec> iov;
+    iov.reserve(bodies.size());
+    for (std::size_t i = 0; i < bodies.size(); ++i) {
+        const auto b = bodies[i];
+        std::string& ref = refs[i];
+        ref.clear();
+        codec::append_be64(ref, active_->id);
+        codec::append_be64(ref, offset);
+        append_be32(ref, static_cast<std::uint32_t>(b.size()));
+        append_be32(ref, crc_of(b));
+        offset += b.size();
+        if (!b.empty()) iov.push_back({const_cast<char*>(b.data()), b.size()});
+    }
+    // pwritev at our own offset: a write that failed leaves a stretch nothing refers to,
+    // and the next append writes over it.
+    std::size_t done = 0;   // octets written so far
+    std::size_t first = 0;  // the first iovec not wholly written
+    while (first < iov.size()) {
+        const int n = static_cast<int>(std::min<std::size_t>(iov.size() - first, IOV_MAX));
+        const ssize_t w =
+            ::pwritev(active_->fd, iov.data() + first, n, static_cast<off_t>(start + done));
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        if (w == 0) return false;
+        done += static_cast<std::size_t>(w);
+        for (auto left = static_cast<std::size_t>(w); left > 0;) {  // skip what was written
+            if (left >= iov[first].iov_len) {
+                left -= iov[first].iov_len;
+                ++first;
+            } else {
+                iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+                iov[first].iov_len -= left;
+                left = 0;
+            }
+        }
+    }
+    active_size_ = offset;
+    ++pins_[active_->id];
+    appends_.fetch_add(1, std::memory_order_relaxed);
+    pin.log_ = this;
+    pin.segment_ = active_->id;
+    return true;
+}
+
+bool BodyLog::sync() {
+    std::vector<std::shared_ptr<Segment>> todo;
+    {
+        std::lock_guard lk(append_mu_);
+        todo.swap(unsynced_);
+        if (active_size_ > 0) todo.push_back(active_);
+    }
+    bool ok = true;
+    for (const auto& seg : todo) ok = ::fdatasync(seg->fd) == 0 && ok;
+    return ok;
+}
+
+std::shared_ptr<BodyLog::Segment> BodyLog::find(std::uint64_t id) const {
+    std::shared_lock lk(files_mu_);
+    const auto it = segments_.find(id);
+    return it == segments_.end() ? nullptr : it->second;
+}
+
+std::optional<std::string> BodyLog::read(std::string_view ref) const {
+    const auto r = parse(ref);
+    if (!r) return std::nullopt;
+    std::string body(r->length, '\0');
+    if (r->length == 0) return r->crc == crc_of(body) ? std::optional(body) : std::nullopt;
+    // The segment stays open while read: a collect() meanwhile only drops the name.
+    const auto seg = find(r->segment);
+    if (!seg) return std::nullopt;
+    std::size_t got = 0;
+    while (got < body.size()) {
+        const ssize_t n = ::pread(seg->fd, body.data() + got, body.size() - got,
+                                  static_cast<off_t>(r->offset + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return std::nullopt;
+        got += static_cast<std::size_t>(n);
+    }
+    if (crc_of(body) != r->crc) return std::nullopt;
+    return body;
+}
+
+std::optional<std::uint64_t> BodyLog::segment_of(std::string_view ref) {
+    const auto r = parse(ref);
+    if (!r) return std::nullopt;
+    return r->segment;
+}
+
+std::optional<std::uint32_t> BodyLog::length_of(std::string_view ref) {
+    const auto r = parse(ref);
+    if (!r) return std::nullopt;
+    return r->length;
+}
+
+std::uint64_t BodyLog::active_segment() const {
+    std::lock_guard lk(append_mu_);
+    return active_ ? active_->id : std::numeric_limits<std::uint64_t>::max();
+}
+
+std::map<std::uint64_t, std::uint64_t> BodyLog::sealed_segments() const {
+    const std::uint64_t active = active_segment();
+    std::vector<std::shared_ptr<Segment>> segs;
+    {
+        std::shared_lock lk(files_mu_);
+        for (const auto& [id, seg] : segments_)
+            if (id < active) segs.push_back(seg);
+    }
+    std::map<std::uint64_t, std::uint64_t> out;
+    for (const auto& seg : segs) {
+        const off_t size = ::lseek(seg->fd, 0, SEEK_END);
+        out.emplace(seg->id, size < 0 ? 0 : static_cast<std::uint64_t>(size));
+    }
+    return out;
+}
+
+std::uint64_t BodyLog::seal_and_drain() {
+    std::unique_lock lk(append_mu_);
+    if (!active_) return std::numeric_limits<std::uint64_t>::max();
+    if (active_size_ > 0) start_segment();  // if it fails, appends go on where they were
+    const std::uint64_t active = active_->id;
+    // Appends pin only the active segment, so the pins below it only go.
+    unpinned_.wait(lk, [&] { return pins_.empty() || pins_.begin()->first >= active; });
+    return active;
+}
+
+std::size_t BodyLog::collect(const std::set<std::uint64_t>& live, std::uint64_t below) {
+    below = std::min(below, active_segment());
+    std::vector<std::shared_ptr<Segment>> gone;
+    {
+        std::unique_lock lk(files_mu_);
+        for (auto it = segments_.begin(); it != segments_.end() && it->first < below;) {
+            if (live.contains(it->first)) {
+                ++it;
+                continue;
+            }
+            gone.push_back(it->second);
+            it = segments_.erase(it);
+        }
+    }
+    for (const auto& seg : gone) ::unlink(seg->path.c_str());
+    return gone.size();
+}
+
+std::string BodyLog::copy_to(const std::string& dir) const {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return "cannot create " + dir + ": " + ec.message();
+    const std::uint64_t active = active_segment();
+    std::vector<std::shared_ptr<Segment>> segs;
+    {
+        std::shared_lock lk(files_mu_);
+        for (const auto& [id, seg] : segments_) segs.push_back(seg);
+    }
+    for (const auto& seg : segs) {
+        const fs::path to = fs::path(dir) / fs::path(seg->path).filename();
+        if (seg->id < active) {
+            fs::create_hard_link(seg->path, to, ec);
+            if (!ec) continue;
+        }
+        fs::copy_file(seg->path, to, ec);
+        if (ec) return "cannot copy " + seg->path + ": " + ec.message();
+    }
+    return {};
+}
+
+}  // namespace pushsvc::store

@@ -1,0 +1,125 @@
+#pragma once
+// BodyLog: where RocksStore keeps message bodies, so that a body is written once and RocksDB
+// holds only the record and a 24-octet reference to it. In RocksDB a 3 KB body went into the
+// WAL, the memtable, a blob file at flush and again whenever blob garbage collection moved it;
+// that was a quarter of the CPU of a push (BENCHMARKS.md, "Fourth round").
+//
+// The log is a folder of segment files, `<16 hex digits>.log`, each a run of bodies back to
+// back with no framing: the reference (segment, offset, length, CRC32C) says where a body is
+// and checks what is read there. Appends go to the newest segment (the active one), a new
+// one after `segment_bytes`; a process that opens the log starts a new segment, so a segment
+// that was active when a process died is never appended to again (what its tail holds past
+// the last reference is garbage). Nothing in a segment is ever overwritten.
+//
+// Space comes back by whole segments. RocksStore knows which references are live (its
+// records); collect() is told the segments they name and removes the others, and RocksStore
+// moves the few live bodies out of mostly dead segments first (rocks_bodies.cc).
+//
+// Durability: appends are pwritev(2) into the page cache, like RocksDB's WAL writes without
+// sync, so a body survives kill -9 once append() returned; sync() makes every body appended
+// before it durable (fdatasync of each segment written since the last sync).
+//
+// Thread-safety: every method may be called from any thread; appends are serialised among
+// themselves, reads run beside them and beside each other.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pushsvc::store {
+
+class BodyLog {
+  public:
+    static constexpr std::size_t kRefSize = 24;
+    static constexpr std::uint64_t kDefaultSegmentBytes = 64u << 20;
+
+    // Opens (creating it if missing) the log in `dir` and starts a new active segment.
+    // nullptr when the folder or the segment cannot be made.
+    static std::unique_ptr<BodyLog> open(const std::string& dir,
+                                         std::uint64_t segment_bytes = kDefaultSegmentBytes);
+    // Opens the log in `dir` for read() alone, writing nothing (a backup being verified).
+    static std::unique_ptr<BodyLog> open_read_only(const std::string& dir);
+    ~BodyLog();
+    BodyLog(const BodyLog&) = delete;
+    BodyLog& operator=(const BodyLog&) = delete;
+
+    // Held from an append until the records naming its bodies are written (or given up on):
+    // seal_and_drain() waits for it.
+    class Pin {
+      public:
+        Pin() = default;
+        ~Pin() { release(); }
+        Pin(const Pin&) = delete;
+        Pin& operator=(const Pin&) = delete;
+        void release();
+
+      private:
+        friend class BodyLog;
+        BodyLog* log_ = nullptr;
+        std::uint64_t segment_ = 0;
+    };
+
+    // Appends the bodies with one write and puts the reference of bodies[i] in refs[i]
+    // (resized to match); `pin` (empty) then pins the segment. False if the write failed
+    // (nothing refers to what it left).
+    bool append(std::span<const std::string_view> bodies, std::vector<std::string>& refs, Pin& pin);
+    // fdatasync of every segment appended to since the last sync. False if one failed.
+    bool sync();
+    // The body `ref` names; nullopt if the reference is malformed, its segment is gone, or
+    // what is there does not match the reference's length and CRC.
+    std::optional<std::string> read(std::string_view ref) const;
+
+    // The segment a reference names (nullopt if malformed).
+    static std::optional<std::uint64_t> segment_of(std::string_view ref);
+    static std::optional<std::uint32_t> length_of(std::string_view ref);
+    // The segment appends go to now; every segment below it is sealed.
+    std::uint64_t active_segment() const;
+    // Sealed segments and their sizes in octets.
+    std::map<std::uint64_t, std::uint64_t> sealed_segments() const;
+    // Ends the active segment (if anything was appended to it) and waits until no append to
+    // a sealed segment is pinned. Returns the active segment: every body in a segment below it
+    // is named by a record written by now, or by none ever.
+    std::uint64_t seal_and_drain();
+    // Removes every sealed segment below `below` that is not in `live`; returns how many.
+    std::size_t collect(const std::set<std::uint64_t>& live, std::uint64_t below);
+    // Copies every segment into `dir` (created), as hard links where it can (sealed ones never
+    // change again) and as copies otherwise. "" or the reason it failed.
+    std::string copy_to(const std::string& dir) const;
+    const std::string& dir() const { return dir_; }
+    // How many appends succeeded so far (the collector's sign of activity).
+    std::uint64_t appends() const { return appends_.load(std::memory_order_relaxed); }
+
+  private:
+    struct Segment;
+    BodyLog(std::string dir, std::uint64_t segment_bytes);
+    // The segments in `dir`, opened for reading; false if one cannot be.
+    static bool load_segments(const std::string& dir,
+                              std::map<std::uint64_t, std::shared_ptr<Segment>>& out);
+    bool start_segment();  // under append_mu_
+    std::shared_ptr<Segment> find(std::uint64_t id) const;
+
+    const std::string dir_;
+    const std::uint64_t segment_bytes_;
+    mutable std::mutex append_mu_;  // appends, and the choice of the active segment
+    std::shared_ptr<Segment> active_;
+    std::uint64_t active_size_ = 0;                   // under append_mu_
+    std::vector<std::shared_ptr<Segment>> unsynced_;  // under append_mu_
+    std::map<std::uint64_t, int> pins_;               // under append_mu_: segment, pins
+    std::condition_variable unpinned_;
+    std::atomic<std::uint64_t> appends_{0};
+    mutable std::shared_mutex files_mu_;
+    std::map<std::uint64_t, std::shared_ptr<Segment>> segments_;  // every segment, by id
+};
+
+}  // namespace pushsvc::store

@@ -1,0 +1,167 @@
+// RocksStore's body log (body_log.h): reading a body a record names, and giving back the
+// space of segments whose bodies are dead.
+//
+// A body dies with its message (ack, expiry, Topic replacement, unsubscribe) without the log
+// hearing of it: a collection counts, per segment, the bodies that queue records still name.
+// Sealed segments nobody names are removed. A sealed segment that is mostly dead but pinned
+// by a few long-lived messages (a four-week TTL to a browser that never comes back) has
+// those bodies moved to the active segment, and goes at the next collection: the log never
+// holds much more than the live bodies plus what arrived since the last collection.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <set>
+
+#include "pushsvc/store/rocks_store_impl.h"
+
+namespace pushsvc::store {
+namespace {
+
+// A sealed segment with less than this share of its octets live has its bodies moved out.
+constexpr std::uint64_t kMoveBelowPercent = 50;
+// At most this many octets are moved per collection (the rest wait for the next one).
+constexpr std::uint64_t kMoveBytesPerPass = 64u << 20;
+
+}  // namespace
+
+RocksStore::Impl::Body RocksStore::Impl::load_body(std::string_view qkey, MessageRecord& msg,
+                                                   std::string body_ref) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        if (body_ref.empty()) return Body::loaded;
+        if (auto body = bodies->read(body_ref)) {
+            msg.body = std::move(*body);
+            return Body::loaded;
+        }
+        std::string value;
+        switch (get(qkey, value)) {
+            case Got::failed:
+                return Body::failed;
+            case Got::absent:
+                return Body::gone;
+            case Got::found:
+                break;
+        }
+        MessageRecord again;
+        std::string again_ref;
+        if (!codec::decode(value, again, &again_ref)) return Body::failed;
+        if (again.id != msg.id) return Body::gone;
+        if (again_ref == body_ref) break;  // the record still names it: the body is damaged
+        body_ref = std::move(again_ref);   // moved by a collection meanwhile
+    }
+    return Body::failed;
+}
+
+result<RocksStore::BodyCollection> RocksStore::collect_bodies() {
+    Impl& im = *impl_;
+    std::lock_guard lk(im.collect_mu);
+    BodyCollection out;
+    // After the drain every record naming a body in a segment below `below` is written, so
+    // the scan (whose iterator starts after it) sees them all; appends from now on go to
+    // `below` or later, and only this collection moves bodies.
+    const std::uint64_t below = im.bodies->seal_and_drain();
+    std::map<std::uint64_t, std::uint64_t> live;  // segment, live octets
+    bool bad = false;
+    const std::string prefix(1, kQueueTag);
+    auto each_ref = [&](auto&& fn) {
+        return im.scan(prefix, prefix, [&](std::string_view key, std::string_view value) {
+            MessageRecord msg;
+            std::string ref;
+            if (!codec::decode(value, msg, &ref)) {
+                bad = true;
+                return false;
+            }
+            if (!ref.empty()) fn(key, ref);
+            return true;
+        });
+    };
+    if (!each_ref([&](std::string_view, const std::string& ref) {
+            live[*BodyLog::segment_of(ref)] += *BodyLog::length_of(ref);
+        }) ||
+        bad)
+        return failure();
+
+    std::set<std::uint64_t> named;
+    std::set<std::uint64_t> mostly_dead;
+    std::uint64_t to_move = 0;
+    for (const auto& [id, size] : im.bodies->sealed_segments()) {
+        if (id >= below) continue;
+        const auto it = live.find(id);
+        if (it == live.end()) continue;
+        named.insert(id);
+        out.live_bytes += it->second;
+        if (it->second * 100 < size * kMoveBelowPercent && to_move < kMoveBytesPerPass) {
+            mostly_dead.insert(id);
+            to_move += it->second;
+        }
+    }
+    out.segments_removed = im.bodies->collect(named, below);
+
+    if (mostly_dead.empty()) return out;
+    std::vector<std::string> keys;
+    if (!each_ref([&](std::string_view key, const std::string& ref) {
+            if (mostly_dead.contains(*BodyLog::segment_of(ref))) keys.emplace_back(key);
+        }) ||
+        bad)
+        return failure();
+    for (const auto& qkey : keys) {
+        std::string_view uaid;
+        if (!uaid_of_queue_key(qkey, uaid)) return failure();
+        std::lock_guard stripe(im.stripe(uaid));
+        std::string value;
+        switch (im.get(qkey, value)) {
+            case Got::failed:
+                return failure();
+            case Got::absent:  // gone since the scan
+                continue;
+            case Got::found:
+                break;
+        }
+        MessageRecord msg;
+        std::string ref;
+        if (!codec::decode(value, msg, &ref)) return failure();
+        if (ref.empty() || !mostly_dead.contains(*BodyLog::segment_of(ref))) continue;
+        auto body = im.bodies->read(ref);
+        if (!body) return failure();
+        const std::string_view bodies[] = {*body};
+        std::vector<std::string> refs;
+        BodyLog::Pin pin;
+        if (!im.bodies->append(bodies, refs, pin)) return failure();
+        rocksdb::WriteBatch batch;
+        batch.Put(slice(qkey), slice(codec::encode_with_body_ref(msg, refs[0])))
+            .PermitUncheckedError();
+        if (!im.write(batch)) return failure();
+        ++out.bodies_moved;
+    }
+    // The moved bodies and their records outlive a power loss before the segments they left
+    // are removed (by the next collection).
+    if (auto r = im.make_durable(); !r) return failure();
+    return out;
+}
+
+void RocksStore::start_body_collector(std::chrono::milliseconds interval) {
+    impl_->collector = std::thread([this, interval] {
+        std::unique_lock lk(impl_->collector_mu);
+        auto wait = interval;
+        std::uint64_t seen = 0;  // appends and erased messages as of the last collection
+        while (!impl_->collector_cv.wait_for(lk, wait, [&] { return impl_->stopping; })) {
+            lk.unlock();
+            const auto started = std::chrono::steady_clock::now();
+            // Nothing appended or erased since the last collection: nothing to give back (a
+            // quiet store with a large backlog is not read through every interval).
+            const std::uint64_t activity = impl_->bodies->appends() + impl_->erased.load();
+            if (activity != seen) {
+                seen = activity;
+                if (auto r = collect_bodies(); !r)
+                    spdlog::error("store: collection of the body log failed; retrying later");
+            }
+            // A collection reads every queue record: with a large backlog it is spaced out so
+            // that it takes at most a tenth of a thread.
+            const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - started);
+            wait = std::max(interval, 10 * took);
+            lk.lock();
+        }
+    });
+}
+
+}  // namespace pushsvc::store
