@@ -225,6 +225,7 @@ result<std::vector<MessageRecord>> RocksStore::pending(std::string_view uaid, ba
             case Impl::Body::failed:
                 return failure();
             case Impl::Body::gone:  // acked, replaced or swept since the scan
+            case Impl::Body::lost:
                 continue;
             case Impl::Body::loaded:
                 if (kept != i) out[kept] = std::move(out[i]);
@@ -261,6 +262,7 @@ result<std::optional<MessageRecord>> RocksStore::get_message(std::string_view id
         case Impl::Body::failed:
             return failure();
         case Impl::Body::gone:
+        case Impl::Body::lost:
             return std::nullopt;
         case Impl::Body::loaded:
             break;

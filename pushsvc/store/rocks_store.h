@@ -32,6 +32,8 @@ struct RocksOptions {
     // collection takes long, and skipped while nothing was stored or removed); 0: never
     // (tests call collect_bodies()).
     std::chrono::milliseconds body_collect_interval{30'000};
+    // Size at which the body log starts a new segment (tests make it small).
+    std::uint64_t body_segment_bytes = 64u << 20;
 };
 
 class RocksStore final : public Store {

@@ -382,7 +382,9 @@ struct RocksStore::Impl {
     // Reads into msg.body the body its record at `qkey` names (`body_ref`; nothing to do for
     // ""). A collection may have removed the segment since the record was read, the message
     // being deleted or its body moved (rocks_bodies.cc): the record is then read again.
-    enum class Body { loaded, gone, failed };
+    // `gone`: the message is no longer stored; `lost`: its record names a body that is not
+    // in the log (see load_body); `failed`: RocksDB failed.
+    enum class Body { loaded, gone, lost, failed };
     Body load_body(std::string_view qkey, MessageRecord& msg, std::string body_ref);
 
     // Format 1 had no last_seen index; rewrites every user agent (rocks_format.cc).
