@@ -1,6 +1,7 @@
 #include "pushsvc/store/body_log.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -75,13 +76,16 @@ std::optional<std::uint64_t> id_of(const fs::path& p) {
 
 }  // namespace
 
+struct BodyLog::File {
+    int fd = -1;
+    explicit File(int f) : fd(f) {}
+    ~File() { ::close(fd); }
+};
+
 struct BodyLog::Segment {
     std::uint64_t id = 0;
     std::string path;
-    int fd = -1;
-    ~Segment() {
-        if (fd >= 0) ::close(fd);
-    }
+    std::shared_ptr<File> file;  // under files_mu_; null while closed
 };
 
 BodyLog::BodyLog(std::string dir, std::uint64_t segment_bytes)
@@ -94,7 +98,7 @@ std::unique_ptr<BodyLog> BodyLog::open(const std::string& dir, std::uint64_t seg
     fs::create_directories(dir, ec);
     if (ec) return nullptr;
     std::unique_ptr<BodyLog> log(new BodyLog(dir, segment_bytes));
-    if (!load_segments(dir, log->segments_)) return nullptr;
+    if (!log->list_segments()) return nullptr;
     std::lock_guard lk(log->append_mu_);
     if (!log->start_segment()) return nullptr;
     return log;
@@ -103,22 +107,19 @@ std::unique_ptr<BodyLog> BodyLog::open(const std::string& dir, std::uint64_t seg
 std::unique_ptr<BodyLog> BodyLog::open_read_only(const std::string& dir) {
     std::unique_ptr<BodyLog> log(new BodyLog(dir, kDefaultSegmentBytes));
     std::error_code ec;
-    if (fs::exists(dir, ec) && !load_segments(dir, log->segments_)) return nullptr;
+    if (fs::exists(dir, ec) && !log->list_segments()) return nullptr;
     return log;
 }
 
-bool BodyLog::load_segments(const std::string& dir,
-                            std::map<std::uint64_t, std::shared_ptr<Segment>>& out) {
+bool BodyLog::list_segments() {
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
         const auto id = id_of(entry.path());
         if (!id) continue;
         auto seg = std::make_shared<Segment>();
         seg->id = *id;
         seg->path = entry.path().string();
-        seg->fd = ::open(seg->path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (seg->fd < 0) return false;
-        out.emplace(*id, std::move(seg));
+        segments_.emplace(*id, std::move(seg));
     }
     return !ec;
 }
@@ -131,22 +132,57 @@ bool BodyLog::start_segment() {
     auto seg = std::make_shared<Segment>();
     seg->id = id;
     seg->path = (fs::path(dir_) / file_name(id)).string();
-    seg->fd = ::open(seg->path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (seg->fd < 0) return false;
+    const int fd = ::open(seg->path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    seg->file = std::make_shared<File>(fd);
     // The new file's name must outlive a crash before any reference to it does.
     const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         ::fsync(dfd);
         ::close(dfd);
     }
-    if (active_ && active_size_ > 0) unsynced_.push_back(active_);
     {
         std::unique_lock lk(files_mu_);
+        if (active_) {
+            if (active_size_ > 0) unsynced_.push_back(active_file_);
+            keep_open(active_->id);  // sealed: its file now counts among the open ones
+        }
         segments_.emplace(id, seg);
     }
+    active_file_ = seg->file;
     active_ = std::move(seg);
     active_size_ = 0;
     return true;
+}
+
+void BodyLog::keep_open(std::uint64_t id) {
+    opened_.push_back(id);
+    while (opened_.size() > kMaxOpenSealed) {
+        const auto it = segments_.find(opened_.front());
+        opened_.pop_front();
+        // Readers still holding the file keep it open until they are done.
+        if (it != segments_.end() && it->second != active_) it->second->file.reset();
+    }
+}
+
+std::shared_ptr<BodyLog::File> BodyLog::file_of(std::uint64_t id) const {
+    std::shared_ptr<Segment> seg;
+    {
+        std::shared_lock lk(files_mu_);
+        const auto it = segments_.find(id);
+        if (it == segments_.end()) return nullptr;
+        if (it->second->file) return it->second->file;
+        seg = it->second;
+    }
+    const int fd = ::open(seg->path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return nullptr;
+    auto file = std::make_shared<File>(fd);
+    std::unique_lock lk(files_mu_);
+    if (seg->file) return seg->file;              // another reader opened it meanwhile
+    if (!segments_.contains(id)) return nullptr;  // collected meanwhile
+    seg->file = file;
+    const_cast<BodyLog*>(this)->keep_open(id);
+    return file;
 }
 
 void BodyLog::Pin::release() {
@@ -166,7 +202,7 @@ bool BodyLog::append(std::span<const std::string_view> bodies, std::vector<std::
     std::size_t total = 0;
     for (auto b : bodies) total += b.size();
     std::lock_guard lk(append_mu_);
-    if (!active_) return false;  // read-only
+    if (!active_file_) return false;  // read-only
     if (active_size_ > 0 && active_size_ + total > segment_bytes_ && !start_segment()) return false;
     const std::uint64_t start = active_size_;
     std::uint64_t offset = start;
@@ -190,7 +226,7 @@ bool BodyLog::append(std::span<const std::string_view> bodies, std::vector<std::
     while (first < iov.size()) {
         const int n = static_cast<int>(std::min<std::size_t>(iov.size() - first, IOV_MAX));
         const ssize_t w =
-            ::pwritev(active_->fd, iov.data() + first, n, static_cast<off_t>(start + done));
+            ::pwritev(active_file_->fd, iov.data() + first, n, static_cast<off_t>(start + done));
         if (w < 0) {
             if (errno == EINTR) continue;
             return false;
@@ -217,34 +253,39 @@ bool BodyLog::append(std::span<const std::string_view> bodies, std::vector<std::
 }
 
 bool BodyLog::sync() {
-    std::vector<std::shared_ptr<Segment>> todo;
+    std::vector<std::shared_ptr<File>> todo;
     {
         std::lock_guard lk(append_mu_);
+        if (sync_failed_) return false;
         todo.swap(unsynced_);
-        if (active_size_ > 0) todo.push_back(active_);
+        if (active_size_ > 0) todo.push_back(active_file_);
     }
-    bool ok = true;
-    for (const auto& seg : todo) ok = ::fdatasync(seg->fd) == 0 && ok;
-    return ok;
-}
-
-std::shared_ptr<BodyLog::Segment> BodyLog::find(std::uint64_t id) const {
-    std::shared_lock lk(files_mu_);
-    const auto it = segments_.find(id);
-    return it == segments_.end() ? nullptr : it->second;
+    for (const auto& file : todo) {
+        if (::fdatasync(file->fd) == 0) continue;
+        // After a failed fdatasync the kernel may have dropped the dirty pages: a later one
+        // could succeed without them. Every later sync fails too, as PostgreSQL does.
+        std::lock_guard lk(append_mu_);
+        sync_failed_ = true;
+        return false;
+    }
+    return true;
 }
 
 std::optional<std::string> BodyLog::read(std::string_view ref) const {
     const auto r = parse(ref);
     if (!r) return std::nullopt;
+    if (r->length == 0) return r->crc == crc_of({}) ? std::optional<std::string>("") : std::nullopt;
+    // The file stays open while read: a collect() meanwhile only drops the name.
+    const auto file = file_of(r->segment);
+    if (!file) return std::nullopt;
+    struct stat st {};
+    if (::fstat(file->fd, &st) != 0 || r->offset > static_cast<std::uint64_t>(st.st_size) ||
+        r->length > static_cast<std::uint64_t>(st.st_size) - r->offset)
+        return std::nullopt;  // not in the file: never allocated for
     std::string body(r->length, '\0');
-    if (r->length == 0) return r->crc == crc_of(body) ? std::optional(body) : std::nullopt;
-    // The segment stays open while read: a collect() meanwhile only drops the name.
-    const auto seg = find(r->segment);
-    if (!seg) return std::nullopt;
     std::size_t got = 0;
     while (got < body.size()) {
-        const ssize_t n = ::pread(seg->fd, body.data() + got, body.size() - got,
+        const ssize_t n = ::pread(file->fd, body.data() + got, body.size() - got,
                                   static_cast<off_t>(r->offset + got));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return std::nullopt;
@@ -281,16 +322,18 @@ std::map<std::uint64_t, std::uint64_t> BodyLog::sealed_segments() const {
     }
     std::map<std::uint64_t, std::uint64_t> out;
     for (const auto& seg : segs) {
-        const off_t size = ::lseek(seg->fd, 0, SEEK_END);
-        out.emplace(seg->id, size < 0 ? 0 : static_cast<std::uint64_t>(size));
+        std::error_code ec;
+        const auto size = fs::file_size(seg->path, ec);
+        out.emplace(seg->id, ec ? 0 : size);
     }
     return out;
 }
 
-std::uint64_t BodyLog::seal_and_drain() {
+std::uint64_t BodyLog::seal_and_drain(std::uint64_t min_bytes) {
     std::unique_lock lk(append_mu_);
     if (!active_) return std::numeric_limits<std::uint64_t>::max();
-    if (active_size_ > 0) start_segment();  // if it fails, appends go on where they were
+    if (active_size_ > 0 && active_size_ >= min_bytes)
+        start_segment();  // if it fails, appends go on where they were
     const std::uint64_t active = active_->id;
     // Appends pin only the active segment, so the pins below it only go.
     unpinned_.wait(lk, [&] { return pins_.empty() || pins_.begin()->first >= active; });
@@ -299,7 +342,7 @@ std::uint64_t BodyLog::seal_and_drain() {
 
 std::size_t BodyLog::collect(const std::set<std::uint64_t>& live, std::uint64_t below) {
     below = std::min(below, active_segment());
-    std::vector<std::shared_ptr<Segment>> gone;
+    std::vector<std::string> gone;
     {
         std::unique_lock lk(files_mu_);
         for (auto it = segments_.begin(); it != segments_.end() && it->first < below;) {
@@ -307,11 +350,11 @@ std::size_t BodyLog::collect(const std::set<std::uint64_t>& live, std::uint64_t 
                 ++it;
                 continue;
             }
-            gone.push_back(it->second);
-            it = segments_.erase(it);
+            gone.push_back(it->second->path);
+            it = segments_.erase(it);  // a reader holding its file reads on until done
         }
     }
-    for (const auto& seg : gone) ::unlink(seg->path.c_str());
+    for (const auto& path : gone) ::unlink(path.c_str());
     return gone.size();
 }
 
@@ -327,14 +370,22 @@ std::string BodyLog::copy_to(const std::string& dir) const {
     }
     for (const auto& seg : segs) {
         const fs::path to = fs::path(dir) / fs::path(seg->path).filename();
-        if (seg->id < active) {
+        if (seg->id < active) {  // sealed: never written again
             fs::create_hard_link(seg->path, to, ec);
             if (!ec) continue;
         }
         fs::copy_file(seg->path, to, ec);
         if (ec) return "cannot copy " + seg->path + ": " + ec.message();
+        // Durable like the rest of the backup (RocksDB's checkpoint syncs what it writes).
+        const int fd = ::open(to.c_str(), O_RDONLY | O_CLOEXEC);
+        const bool synced = fd >= 0 && ::fsync(fd) == 0;
+        if (fd >= 0) ::close(fd);
+        if (!synced) return "cannot sync " + to.string();
     }
-    return {};
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const bool synced = dfd >= 0 && ::fsync(dfd) == 0;
+    if (dfd >= 0) ::close(dfd);
+    return synced ? std::string() : "cannot sync " + dir;
 }
 
 }  // namespace pushsvc::store

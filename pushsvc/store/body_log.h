@@ -26,6 +26,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,11 +38,15 @@
 #include <string_view>
 #include <vector>
 
+#include "pushsvc/store/record_codec.h"
+
 namespace pushsvc::store {
 
 class BodyLog {
   public:
-    static constexpr std::size_t kRefSize = 24;
+    static constexpr std::size_t kRefSize = codec::kBodyRefSize;
+    // Sealed segments whose files stay open for reads (others are opened when read).
+    static constexpr std::size_t kMaxOpenSealed = 32;
     static constexpr std::uint64_t kDefaultSegmentBytes = 64u << 20;
 
     // Opens (creating it if missing) the log in `dir` and starts a new active segment.
@@ -74,7 +79,8 @@ class BodyLog {
     // (resized to match); `pin` (empty) then pins the segment. False if the write failed
     // (nothing refers to what it left).
     bool append(std::span<const std::string_view> bodies, std::vector<std::string>& refs, Pin& pin);
-    // fdatasync of every segment appended to since the last sync. False if one failed.
+    // fdatasync of every segment appended to since the last sync. False if one failed, and
+    // from then on.
     bool sync();
     // The body `ref` names; nullopt if the reference is malformed, its segment is gone, or
     // what is there does not match the reference's length and CRC.
@@ -87,39 +93,43 @@ class BodyLog {
     std::uint64_t active_segment() const;
     // Sealed segments and their sizes in octets.
     std::map<std::uint64_t, std::uint64_t> sealed_segments() const;
-    // Ends the active segment (if anything was appended to it) and waits until no append to
-    // a sealed segment is pinned. Returns the active segment: every body in a segment below it
-    // is named by a record written by now, or by none ever.
-    std::uint64_t seal_and_drain();
+    // Ends the active segment if it holds at least `min_bytes` (and anything), and waits until
+    // no append to a sealed segment is pinned. Returns the active segment: every body in a
+    // segment below it is named by a record written by now, or by none ever.
+    std::uint64_t seal_and_drain(std::uint64_t min_bytes = 1);
     // Removes every sealed segment below `below` that is not in `live`; returns how many.
     std::size_t collect(const std::set<std::uint64_t>& live, std::uint64_t below);
     // Copies every segment into `dir` (created), as hard links where it can (sealed ones never
     // change again) and as copies otherwise. "" or the reason it failed.
     std::string copy_to(const std::string& dir) const;
     const std::string& dir() const { return dir_; }
+    std::uint64_t segment_bytes() const { return segment_bytes_; }
     // How many appends succeeded so far (the collector's sign of activity).
     std::uint64_t appends() const { return appends_.load(std::memory_order_relaxed); }
 
   private:
+    struct File;
     struct Segment;
     BodyLog(std::string dir, std::uint64_t segment_bytes);
-    // The segments in `dir`, opened for reading; false if one cannot be.
-    static bool load_segments(const std::string& dir,
-                              std::map<std::uint64_t, std::shared_ptr<Segment>>& out);
-    bool start_segment();  // under append_mu_
-    std::shared_ptr<Segment> find(std::uint64_t id) const;
+    bool list_segments();              // at open: the segments in dir_, files closed
+    bool start_segment();              // under append_mu_
+    void keep_open(std::uint64_t id);  // under files_mu_ (exclusive): a sealed file opened
+    std::shared_ptr<File> file_of(std::uint64_t id) const;
 
     const std::string dir_;
     const std::uint64_t segment_bytes_;
-    mutable std::mutex append_mu_;  // appends, and the choice of the active segment
-    std::shared_ptr<Segment> active_;
-    std::uint64_t active_size_ = 0;                   // under append_mu_
-    std::vector<std::shared_ptr<Segment>> unsynced_;  // under append_mu_
-    std::map<std::uint64_t, int> pins_;               // under append_mu_: segment, pins
+    mutable std::mutex append_mu_;                 // appends, and the choice of the active segment
+    std::shared_ptr<Segment> active_;              // under append_mu_ (null: read-only)
+    std::shared_ptr<File> active_file_;            // under append_mu_
+    std::uint64_t active_size_ = 0;                // under append_mu_
+    std::vector<std::shared_ptr<File>> unsynced_;  // under append_mu_: sealed, not synced
+    bool sync_failed_ = false;                     // under append_mu_
+    std::map<std::uint64_t, int> pins_;            // under append_mu_: segment, pins
     std::condition_variable unpinned_;
     std::atomic<std::uint64_t> appends_{0};
     mutable std::shared_mutex files_mu_;
     std::map<std::uint64_t, std::shared_ptr<Segment>> segments_;  // every segment, by id
+    std::deque<std::uint64_t> opened_;  // under files_mu_: sealed segments with open files
 };
 
 }  // namespace pushsvc::store

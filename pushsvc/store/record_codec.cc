@@ -201,6 +201,7 @@ bool decode(std::string_view in, MessageRecord& r, std::string* body_ref) {
     }
     if (body_ref != nullptr) body_ref->clear();
     if (version == kMessageBodyRefVersion) {
+        if (r.body.size() != kBodyRefSize) return false;
         if (body_ref != nullptr) body_ref->swap(r.body);
         r.body.clear();
     }

@@ -6,6 +6,7 @@
 // (ttl, urgency). Decoding rejects unknown versions, truncation and trailing bytes.
 // Pure functions; thread-safe.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,6 +22,7 @@ inline constexpr std::uint8_t kRecordVersion = 1;  // the first version of every
 // reference in place of the body, which is held elsewhere (RocksStore's body log).
 inline constexpr std::uint8_t kMessageVersion = 2;
 inline constexpr std::uint8_t kMessageBodyRefVersion = 3;
+inline constexpr std::size_t kBodyRefSize = 24;  // what a version 3 record holds instead
 // User agents are version 2 (UserAgentRecord::kind appended; version 1: a user agent).
 inline constexpr std::uint8_t kUserAgentVersion = 2;
 // Subscriptions are version 2 (set_id, which nothing read, dropped; version 1 still decodes).

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 #include <set>
 
 #include "pushsvc/base/base64url.h"
@@ -64,31 +65,41 @@ result<RocksStore::BodyCollection> RocksStore::collect_bodies() {
     BodyCollection out;
     // After the drain every record naming a body in a segment below `below` is written, so
     // the scan (whose iterator starts after it) sees them all; appends from now on go to
-    // `below` or later, and only this collection moves bodies.
-    const std::uint64_t below = im.bodies->seal_and_drain();
+    // `below` or later, and only this collection moves bodies. An active segment under an
+    // eighth of the segment size stays active (a new segment per quiet interval would make
+    // thousands of small files over a month of long-TTL pushes).
+    const std::uint64_t segment_bytes = im.bodies->segment_bytes();
+    const std::uint64_t below = im.bodies->seal_and_drain(segment_bytes / 8);
     std::map<std::uint64_t, std::uint64_t> live;  // segment, live octets
-    bool bad = false;
+    std::size_t undecodable = 0;
     const std::string prefix(1, kQueueTag);
+    // Calls fn(key, ref) for every record naming a body. A record that does not decode is
+    // skipped (reads refuse it anyway): one damaged record must not stop every collection.
     auto each_ref = [&](auto&& fn) {
         return im.scan(prefix, prefix, [&](std::string_view key, std::string_view value) {
             MessageRecord msg;
             std::string ref;
-            if (!codec::decode(value, msg, &ref)) {
-                bad = true;
-                return false;
-            }
-            if (!ref.empty()) fn(key, ref);
+            if (!codec::decode(value, msg, &ref))
+                ++undecodable;
+            else if (!ref.empty())
+                fn(key, ref);
             return true;
         });
     };
     if (!each_ref([&](std::string_view, const std::string& ref) {
             live[*BodyLog::segment_of(ref)] += *BodyLog::length_of(ref);
-        }) ||
-        bad)
+        }))
         return failure();
+    if (undecodable > 0)
+        spdlog::error("store: {} queue records do not decode; the body log ignores them",
+                      undecodable);
+    // With `sync`, what the scan saw (a message deleted, a body moved) is made durable before
+    // a segment goes for it: after a power loss the WAL must not bring back a record naming a
+    // removed segment.
+    if (auto r = im.make_durable(); !r) return failure();
 
     std::set<std::uint64_t> named;
-    std::set<std::uint64_t> mostly_dead;
+    std::set<std::uint64_t> to_empty;  // mostly dead, or small: their live bodies move
     std::uint64_t to_move = 0;
     for (const auto& [id, size] : im.bodies->sealed_segments()) {
         if (id >= below) continue;
@@ -96,23 +107,24 @@ result<RocksStore::BodyCollection> RocksStore::collect_bodies() {
         if (it == live.end()) continue;
         named.insert(id);
         out.live_bytes += it->second;
-        if (it->second * 100 < size * kMoveBelowPercent && to_move < kMoveBytesPerPass) {
-            mostly_dead.insert(id);
+        const bool mostly_dead = it->second * 100 < size * kMoveBelowPercent;
+        const bool small = size < segment_bytes / 8;  // left by a restart
+        if ((mostly_dead || small) && to_move < kMoveBytesPerPass) {
+            to_empty.insert(id);
             to_move += it->second;
         }
     }
     out.segments_removed = im.bodies->collect(named, below);
 
-    if (mostly_dead.empty()) return out;
+    if (to_empty.empty()) return out;
     std::vector<std::string> keys;
     if (!each_ref([&](std::string_view key, const std::string& ref) {
-            if (mostly_dead.contains(*BodyLog::segment_of(ref))) keys.emplace_back(key);
-        }) ||
-        bad)
+            if (to_empty.contains(*BodyLog::segment_of(ref))) keys.emplace_back(key);
+        }))
         return failure();
     for (const auto& qkey : keys) {
         std::string_view uaid;
-        if (!uaid_of_queue_key(qkey, uaid)) return failure();
+        if (!uaid_of_queue_key(qkey, uaid)) continue;
         std::lock_guard stripe(im.stripe(uaid));
         std::string value;
         switch (im.get(qkey, value)) {
@@ -125,10 +137,14 @@ result<RocksStore::BodyCollection> RocksStore::collect_bodies() {
         }
         MessageRecord msg;
         std::string ref;
-        if (!codec::decode(value, msg, &ref)) return failure();
-        if (ref.empty() || !mostly_dead.contains(*BodyLog::segment_of(ref))) continue;
+        if (!codec::decode(value, msg, &ref)) continue;
+        if (ref.empty() || !to_empty.contains(*BodyLog::segment_of(ref))) continue;
         auto body = im.bodies->read(ref);
-        if (!body) return failure();
+        if (!body) {  // lost (see load_body): nothing to move, and its segment is still named
+            spdlog::error("store: message {} names a body the body log does not hold",
+                          base::base64url_encode(msg.id));
+            continue;
+        }
         const std::string_view bodies[] = {*body};
         std::vector<std::string> refs;
         BodyLog::Pin pin;
@@ -139,9 +155,8 @@ result<RocksStore::BodyCollection> RocksStore::collect_bodies() {
         if (!im.write(batch)) return failure();
         ++out.bodies_moved;
     }
-    // The moved bodies and their records outlive a power loss before the segments they left
-    // are removed (by the next collection).
-    if (auto r = im.make_durable(); !r) return failure();
+    // (The next collection's make_durable, before it removes the segments these bodies left,
+    // covers the moves even if this one failed halfway.)
     return out;
 }
 
@@ -149,7 +164,9 @@ void RocksStore::start_body_collector(std::chrono::milliseconds interval) {
     impl_->collector = std::thread([this, interval] {
         std::unique_lock lk(impl_->collector_mu);
         auto wait = interval;
-        std::uint64_t seen = 0;  // appends and erased messages as of the last collection
+        // Appends and erased messages as of the last collection that succeeded (none yet:
+        // the first interval collects what an earlier run left).
+        std::optional<std::uint64_t> seen;
         while (!impl_->collector_cv.wait_for(lk, wait, [&] { return impl_->stopping; })) {
             lk.unlock();
             const auto started = std::chrono::steady_clock::now();
@@ -157,8 +174,9 @@ void RocksStore::start_body_collector(std::chrono::milliseconds interval) {
             // quiet store with a large backlog is not read through every interval).
             const std::uint64_t activity = impl_->bodies->appends() + impl_->erased.load();
             if (activity != seen) {
-                seen = activity;
-                if (auto r = collect_bodies(); !r)
+                if (collect_bodies())
+                    seen = activity;
+                else
                     spdlog::error("store: collection of the body log failed; retrying later");
             }
             // A collection reads every queue record: with a large backlog it is spaced out so

@@ -61,6 +61,20 @@ result<void> RocksStore::Impl::migrate_from_2(const std::string& format_key,
     return {};
 }
 
+// Format 4 adds the body log: its records (version 3) name a body there, which a format-3
+// binary cannot read. Nothing is rewritten (records holding their bodies read as before); the
+// format key is written, synced, so that a downgrade refuses the store instead of failing on
+// every queue that holds a body in the log.
+result<void> RocksStore::Impl::migrate_from_3(const std::string& format_key,
+                                              const std::string& format_4) {
+    rocksdb::WriteBatch batch;
+    batch.Put(slice(format_key), slice(format_4)).PermitUncheckedError();
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    if (!db->Write(wo, &batch).ok()) return failure();
+    return {};
+}
+
 result<void> RocksStore::Impl::open_meta() {
     std::string value;
     const std::string format_key = tagged(kMetaTag, "format");
@@ -81,7 +95,11 @@ result<void> RocksStore::Impl::open_meta() {
                 value = format(2);
             }
             if (value == format(2)) {
-                if (auto r = migrate_from_2(format_key, expected); !r) return failure();
+                if (auto r = migrate_from_2(format_key, format(3)); !r) return failure();
+                value = format(3);
+            }
+            if (value == format(3)) {
+                if (auto r = migrate_from_3(format_key, expected); !r) return failure();
                 value = expected;
             }
             if (value != expected) return failure();

@@ -201,38 +201,44 @@ result<std::vector<MessageRecord>> RocksStore::pending(std::string_view uaid, ba
     std::vector<MessageRecord> out;
     if (limit == 0 || after_seq == std::numeric_limits<std::uint64_t>::max()) return out;
     const std::string prefix = lp_key(kQueueTag, uaid);
-    const std::string start = queue_key(uaid, after_seq + 1);
-    bool bad = false;
-    std::vector<std::pair<std::string, std::string>> in_log;  // queue key, body reference
-    const bool ok = impl_->scan(prefix, start, [&](std::string_view key, std::string_view value) {
-        MessageRecord msg;
-        std::string body_ref;
-        if (!codec::decode(value, msg, &body_ref)) {
-            bad = true;
-            return false;
+    // A page shorter than `limit` tells the caller the queue ends there (delivery_window.h),
+    // so a message dropped for its body (below) is made up for by reading on.
+    for (std::uint64_t from = after_seq; out.size() < limit;) {
+        std::vector<MessageRecord> page;
+        std::vector<std::pair<std::string, std::string>> in_log;  // queue key, body reference
+        bool bad = false, more = true;  // more: the scan wanted more, the queue ended
+        const bool ok = impl_->scan(prefix, queue_key(uaid, from + 1),
+                                    [&](std::string_view key, std::string_view value) {
+                                        MessageRecord msg;
+                                        std::string body_ref;
+                                        if (!codec::decode(value, msg, &body_ref)) {
+                                            bad = true;
+                                            return false;
+                                        }
+                                        from = msg.seq;
+                                        if (now < msg.expires_ms) {  // R8030-5.2-h
+                                            page.push_back(std::move(msg));
+                                            in_log.emplace_back(key, std::move(body_ref));
+                                        }
+                                        more = out.size() + page.size() < limit;
+                                        return more;
+                                    });
+        if (!ok || bad) return failure();
+        // The bodies are read after the scan (its iterator pins memtables and files while
+        // open).
+        for (std::size_t i = 0; i < page.size(); ++i) {
+            switch (impl_->load_body(in_log[i].first, page[i], std::move(in_log[i].second))) {
+                case Impl::Body::failed:
+                    return failure();
+                case Impl::Body::gone:  // acked, replaced or swept since the scan
+                case Impl::Body::lost:
+                    break;
+                case Impl::Body::loaded:
+                    out.push_back(std::move(page[i]));
+            }
         }
-        if (now < msg.expires_ms) {  // R8030-5.2-h
-            out.push_back(std::move(msg));
-            in_log.emplace_back(key, std::move(body_ref));
-        }
-        return out.size() < limit;
-    });
-    if (!ok || bad) return failure();
-    // The bodies are read after the scan (its iterator pins memtables and files while open).
-    std::size_t kept = 0;
-    for (std::size_t i = 0; i < out.size(); ++i) {
-        switch (impl_->load_body(in_log[i].first, out[i], std::move(in_log[i].second))) {
-            case Impl::Body::failed:
-                return failure();
-            case Impl::Body::gone:  // acked, replaced or swept since the scan
-            case Impl::Body::lost:
-                continue;
-            case Impl::Body::loaded:
-                if (kept != i) out[kept] = std::move(out[i]);
-                ++kept;
-        }
+        if (more) break;  // the scan ran to the end of the queue
     }
-    out.resize(kept);
     return out;
 }
 
@@ -417,6 +423,7 @@ result<std::size_t> RocksStore::sweep_expired(base::UnixMs now, std::size_t limi
             with_receipt->insert(with_receipt->end(), std::make_move_iterator(receipts.begin()),
                                  std::make_move_iterator(receipts.end()));
     }
+    impl_->erased.fetch_add(swept, std::memory_order_relaxed);  // the body log's collector
     // Everything below last_expires was removed (or was gone already) but for what was
     // enqueued meanwhile, so scans may start there; unless an enqueue lowered the floor
     // meanwhile (the exchange then fails and keeps the lower one).

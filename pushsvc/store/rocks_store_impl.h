@@ -37,8 +37,9 @@ using namespace keys;
 
 // 2: user agents indexed by kind and last_seen ('a' keys), received_ms in expiry values.
 // 3: message ids carry their locator, no 'm' key for new messages (rocks_keys.h).
+// 4: message records may name a body in the body log (record version 3, body_log.h).
 // Older formats are migrated on open (rocks_format.cc).
-constexpr std::uint64_t kFormatVersion = 3;
+constexpr std::uint64_t kFormatVersion = 4;
 // AES-128 key of the message id locators ('#idkey', made with the store).
 constexpr std::size_t kIdKeySize = 16;
 // Sequence numbers are handed out from memory; the store persists a ceiling kSeqBlock ahead
@@ -391,6 +392,8 @@ struct RocksStore::Impl {
     result<void> migrate_from_1(const std::string& format_key, const std::string& format_2);
     // Format 2 wrote an 'm' key per message; nothing is rewritten (rocks_format.cc).
     result<void> migrate_from_2(const std::string& format_key, const std::string& format_3);
+    // Format 3 stores are format 4 stores without a body log yet (rocks_format.cc).
+    result<void> migrate_from_3(const std::string& format_key, const std::string& format_4);
 
     // Count of keys under `prefix` (keys only are looked at; values stay unread).
     result<std::uint64_t> count_keys(const std::string& prefix) {
