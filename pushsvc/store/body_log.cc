@@ -88,16 +88,17 @@ struct BodyLog::Segment {
     std::shared_ptr<File> file;  // under files_mu_; null while closed
 };
 
-BodyLog::BodyLog(std::string dir, std::uint64_t segment_bytes)
-    : dir_(std::move(dir)), segment_bytes_(segment_bytes) {}
+BodyLog::BodyLog(std::string dir, std::uint64_t segment_bytes, bool synced)
+    : dir_(std::move(dir)), segment_bytes_(segment_bytes), synced_(synced) {}
 
 BodyLog::~BodyLog() = default;
 
-std::unique_ptr<BodyLog> BodyLog::open(const std::string& dir, std::uint64_t segment_bytes) {
+std::unique_ptr<BodyLog> BodyLog::open(const std::string& dir, std::uint64_t segment_bytes,
+                                       bool synced) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) return nullptr;
-    std::unique_ptr<BodyLog> log(new BodyLog(dir, segment_bytes));
+    std::unique_ptr<BodyLog> log(new BodyLog(dir, segment_bytes, synced));
     if (!log->list_segments()) return nullptr;
     std::lock_guard lk(log->append_mu_);
     if (!log->start_segment()) return nullptr;
@@ -105,7 +106,7 @@ std::unique_ptr<BodyLog> BodyLog::open(const std::string& dir, std::uint64_t seg
 }
 
 std::unique_ptr<BodyLog> BodyLog::open_read_only(const std::string& dir) {
-    std::unique_ptr<BodyLog> log(new BodyLog(dir, kDefaultSegmentBytes));
+    std::unique_ptr<BodyLog> log(new BodyLog(dir, kDefaultSegmentBytes, false));
     std::error_code ec;
     if (fs::exists(dir, ec) && !log->list_segments()) return nullptr;
     return log;
@@ -144,7 +145,7 @@ bool BodyLog::start_segment() {
     {
         std::unique_lock lk(files_mu_);
         if (active_) {
-            if (active_size_ > 0) unsynced_.push_back(active_file_);
+            if (synced_ && active_size_ > 0) unsynced_.push_back(active_file_);
             keep_open(active_->id);  // sealed: its file now counts among the open ones
         }
         segments_.emplace(id, seg);
@@ -155,13 +156,14 @@ bool BodyLog::start_segment() {
     return true;
 }
 
-void BodyLog::keep_open(std::uint64_t id) {
+void BodyLog::keep_open(std::uint64_t id) const {
     opened_.push_back(id);
     while (opened_.size() > kMaxOpenSealed) {
         const auto it = segments_.find(opened_.front());
         opened_.pop_front();
-        // Readers still holding the file keep it open until they are done.
-        if (it != segments_.end() && it->second != active_) it->second->file.reset();
+        // Readers still holding the file keep it open until they are done (and the writer,
+        // the one it sealed last, until it starts the next segment).
+        if (it != segments_.end()) it->second->file.reset();
     }
 }
 
@@ -181,7 +183,7 @@ std::shared_ptr<BodyLog::File> BodyLog::file_of(std::uint64_t id) const {
     if (seg->file) return seg->file;              // another reader opened it meanwhile
     if (!segments_.contains(id)) return nullptr;  // collected meanwhile
     seg->file = file;
-    const_cast<BodyLog*>(this)->keep_open(id);
+    keep_open(id);
     return file;
 }
 
@@ -370,13 +372,17 @@ std::string BodyLog::copy_to(const std::string& dir) const {
     }
     for (const auto& seg : segs) {
         const fs::path to = fs::path(dir) / fs::path(seg->path).filename();
+        bool linked = false;
         if (seg->id < active) {  // sealed: never written again
             fs::create_hard_link(seg->path, to, ec);
-            if (!ec) continue;
+            linked = !ec;
         }
-        fs::copy_file(seg->path, to, ec);
-        if (ec) return "cannot copy " + seg->path + ": " + ec.message();
-        // Durable like the rest of the backup (RocksDB's checkpoint syncs what it writes).
+        if (!linked) {
+            fs::copy_file(seg->path, to, ec);
+            if (ec) return "cannot copy " + seg->path + ": " + ec.message();
+        }
+        // Durable like the rest of the backup (RocksDB's checkpoint syncs what it writes); a
+        // link too, whose data may be in the page cache alone (store.sync = false).
         const int fd = ::open(to.c_str(), O_RDONLY | O_CLOEXEC);
         const bool synced = fd >= 0 && ::fsync(fd) == 0;
         if (fd >= 0) ::close(fd);

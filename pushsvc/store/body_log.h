@@ -36,6 +36,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pushsvc/store/record_codec.h"
@@ -50,10 +51,13 @@ class BodyLog {
     static constexpr std::uint64_t kDefaultSegmentBytes = 64u << 20;
 
     // Opens (creating it if missing) the log in `dir` and starts a new active segment.
+    // `synced`: sync() will be called (store.sync), so sealed segments are remembered until
+    // it runs (without it they would stay open, and so on disk, after their removal).
     // nullptr when the folder or the segment cannot be made.
-    static std::unique_ptr<BodyLog> open(const std::string& dir,
-                                         std::uint64_t segment_bytes = kDefaultSegmentBytes);
-    // Opens the log in `dir` for read() alone, writing nothing (a backup being verified).
+    static std::unique_ptr<BodyLog> open(
+        const std::string& dir, std::uint64_t segment_bytes = kDefaultSegmentBytes,
+        bool synced = false);  // Opens the log in `dir` for read() alone, writing nothing (a backup
+                               // being verified).
     static std::unique_ptr<BodyLog> open_read_only(const std::string& dir);
     ~BodyLog();
     BodyLog(const BodyLog&) = delete;
@@ -65,8 +69,15 @@ class BodyLog {
       public:
         Pin() = default;
         ~Pin() { release(); }
-        Pin(const Pin&) = delete;
-        Pin& operator=(const Pin&) = delete;
+        Pin(Pin&& o) noexcept : log_(std::exchange(o.log_, nullptr)), segment_(o.segment_) {}
+        Pin& operator=(Pin&& o) noexcept {
+            if (this != &o) {
+                release();
+                log_ = std::exchange(o.log_, nullptr);
+                segment_ = o.segment_;
+            }
+            return *this;
+        }
         void release();
 
       private:
@@ -110,14 +121,15 @@ class BodyLog {
   private:
     struct File;
     struct Segment;
-    BodyLog(std::string dir, std::uint64_t segment_bytes);
-    bool list_segments();              // at open: the segments in dir_, files closed
-    bool start_segment();              // under append_mu_
-    void keep_open(std::uint64_t id);  // under files_mu_ (exclusive): a sealed file opened
+    BodyLog(std::string dir, std::uint64_t segment_bytes, bool synced);
+    bool list_segments();                    // at open: the segments in dir_, files closed
+    bool start_segment();                    // under append_mu_
+    void keep_open(std::uint64_t id) const;  // under files_mu_ (exclusive): a sealed file opened
     std::shared_ptr<File> file_of(std::uint64_t id) const;
 
     const std::string dir_;
     const std::uint64_t segment_bytes_;
+    const bool synced_;
     mutable std::mutex append_mu_;                 // appends, and the choice of the active segment
     std::shared_ptr<Segment> active_;              // under append_mu_ (null: read-only)
     std::shared_ptr<File> active_file_;            // under append_mu_
@@ -129,7 +141,7 @@ class BodyLog {
     std::atomic<std::uint64_t> appends_{0};
     mutable std::shared_mutex files_mu_;
     std::map<std::uint64_t, std::shared_ptr<Segment>> segments_;  // every segment, by id
-    std::deque<std::uint64_t> opened_;  // under files_mu_: sealed segments with open files
+    mutable std::deque<std::uint64_t> opened_;  // under files_mu_: sealed ones with open files
 };
 
 }  // namespace pushsvc::store

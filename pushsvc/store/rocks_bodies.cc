@@ -122,10 +122,17 @@ result<RocksStore::BodyCollection> RocksStore::collect_bodies() {
             if (to_empty.contains(*BodyLog::segment_of(ref))) keys.emplace_back(key);
         }))
         return failure();
-    for (const auto& qkey : keys) {
-        std::string_view uaid;
-        if (!uaid_of_queue_key(qkey, uaid)) continue;
-        std::lock_guard stripe(im.stripe(uaid));
+    // A move writes the body first, makes it durable (with `sync`: a record naming it must not
+    // reach the disk before it), and only then rewrites the records, each checked again under
+    // its stripe: one that changed meanwhile keeps its reference (the copy is garbage).
+    struct Move {
+        std::string qkey, from;
+        std::string to;
+        BodyLog::Pin pin;
+    };
+    std::vector<Move> moves;
+    moves.reserve(keys.size());
+    for (auto& qkey : keys) {
         std::string value;
         switch (im.get(qkey, value)) {
             case Got::failed:
@@ -145,18 +152,41 @@ result<RocksStore::BodyCollection> RocksStore::collect_bodies() {
                           base::base64url_encode(msg.id));
             continue;
         }
+        Move& m = moves.emplace_back();
+        m.qkey = std::move(qkey);
+        m.from = std::move(ref);
         const std::string_view bodies[] = {*body};
         std::vector<std::string> refs;
-        BodyLog::Pin pin;
-        if (!im.bodies->append(bodies, refs, pin)) return failure();
+        if (!im.bodies->append(bodies, refs, m.pin)) return failure();
+        m.to = std::move(refs[0]);
+    }
+    if (moves.empty()) return out;
+    if (auto r = im.make_durable(); !r) return failure();
+    for (auto& m : moves) {
+        std::string_view uaid;
+        if (!uaid_of_queue_key(m.qkey, uaid)) continue;
+        std::lock_guard stripe(im.stripe(uaid));
+        std::string value;
+        switch (im.get(m.qkey, value)) {
+            case Got::failed:
+                return failure();
+            case Got::absent:
+                continue;
+            case Got::found:
+                break;
+        }
+        MessageRecord msg;
+        std::string ref;
+        if (!codec::decode(value, msg, &ref) || ref != m.from) continue;
         rocksdb::WriteBatch batch;
-        batch.Put(slice(qkey), slice(codec::encode_with_body_ref(msg, refs[0])))
+        batch.Put(slice(m.qkey), slice(codec::encode_with_body_ref(msg, m.to)))
             .PermitUncheckedError();
         if (!im.write(batch)) return failure();
+        m.pin.release();
         ++out.bodies_moved;
     }
     // (The next collection's make_durable, before it removes the segments these bodies left,
-    // covers the moves even if this one failed halfway.)
+    // makes the rewritten records durable, even if this one failed halfway.)
     return out;
 }
 

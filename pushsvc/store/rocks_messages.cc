@@ -207,22 +207,24 @@ result<std::vector<MessageRecord>> RocksStore::pending(std::string_view uaid, ba
         std::vector<MessageRecord> page;
         std::vector<std::pair<std::string, std::string>> in_log;  // queue key, body reference
         bool bad = false, more = true;  // more: the scan wanted more, the queue ended
-        const bool ok = impl_->scan(prefix, queue_key(uaid, from + 1),
-                                    [&](std::string_view key, std::string_view value) {
-                                        MessageRecord msg;
-                                        std::string body_ref;
-                                        if (!codec::decode(value, msg, &body_ref)) {
-                                            bad = true;
-                                            return false;
-                                        }
-                                        from = msg.seq;
-                                        if (now < msg.expires_ms) {  // R8030-5.2-h
-                                            page.push_back(std::move(msg));
-                                            in_log.emplace_back(key, std::move(body_ref));
-                                        }
-                                        more = out.size() + page.size() < limit;
-                                        return more;
-                                    });
+        auto each = [&](std::string_view key, std::string_view value) {
+            MessageRecord msg;
+            std::string body_ref;
+            // The next page starts after this key's seq ('q' lp(uaid) be64(seq)), not the
+            // record's: a damaged record must not move the scan backwards.
+            std::string_view seq = key.substr(key.size() < 8 ? 0 : key.size() - 8);
+            if (!codec::read_be64(seq, from) || !codec::decode(value, msg, &body_ref)) {
+                bad = true;
+                return false;
+            }
+            if (now < msg.expires_ms) {  // R8030-5.2-h
+                page.push_back(std::move(msg));
+                in_log.emplace_back(key, std::move(body_ref));
+            }
+            more = out.size() + page.size() < limit;
+            return more;
+        };
+        const bool ok = impl_->scan(prefix, queue_key(uaid, from + 1), each);
         if (!ok || bad) return failure();
         // The bodies are read after the scan (its iterator pins memtables and files while
         // open).

@@ -30,8 +30,8 @@ result<std::unique_ptr<RocksStore>> RocksStore::open(const std::string& path,
     impl->sync = opts.sync;
     if (opts.clock != nullptr) impl->clock = opts.clock;
     if (auto r = impl->open_meta(); !r) return failure();
-    impl->bodies =
-        BodyLog::open((std::filesystem::path(path) / "bodies").string(), opts.body_segment_bytes);
+    impl->bodies = BodyLog::open((std::filesystem::path(path) / "bodies").string(),
+                                 opts.body_segment_bytes, opts.sync);
     if (!impl->bodies) return failure();
     std::unique_ptr<RocksStore> store(new RocksStore(std::move(impl)));
     if (opts.body_collect_interval.count() > 0)
