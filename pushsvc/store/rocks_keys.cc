@@ -17,7 +17,10 @@ std::string lp_key(char tag, std::string_view id) {
 }
 
 std::string queue_key(std::string_view uaid, std::uint64_t seq) {
-    std::string k = lp_key(kQueueTag, uaid);
+    std::string k;
+    k.reserve(1 + 5 + uaid.size() + 8);  // sized once: one allocation per key
+    k.push_back(kQueueTag);
+    codec::append_lp(k, uaid);
     codec::append_be64(k, seq);
     return k;
 }
@@ -33,7 +36,9 @@ std::uint64_t bias(base::UnixMs t) {
 }
 
 std::string expiry_key(base::UnixMs expires_ms, std::uint64_t seq) {
-    std::string k(1, kExpiryTag);
+    std::string k;
+    k.reserve(17);
+    k.push_back(kExpiryTag);
     codec::append_be64(k, bias(expires_ms));
     codec::append_be64(k, seq);
     return k;
@@ -62,7 +67,10 @@ bool uaid_of_queue_key(std::string_view qkey, std::string_view& uaid) {
 std::string expiry_value(std::string_view qkey, base::UnixMs received_ms, std::string_view id,
                          std::string_view subscription_id, std::string_view topic,
                          std::string_view receipt_id) {
-    std::string v(qkey);
+    std::string v;
+    v.reserve(qkey.size() + 8 + 4 * 5 + id.size() + subscription_id.size() + topic.size() +
+              receipt_id.size());
+    v.append(qkey);
     codec::append_be64(v, static_cast<std::uint64_t>(received_ms));
     for (auto field : {id, subscription_id, topic, receipt_id}) codec::append_lp(v, field);
     return v;

@@ -29,7 +29,7 @@ class RecordCache {
     result<std::optional<Record>> get(std::string_view id, const Loader& load) {
         Shard& s = shard(id);
         std::lock_guard lk(s.mu);
-        if (auto it = s.records.find(std::string(id)); it != s.records.end())
+        if (auto it = s.records.find(id); it != s.records.end())
             return std::optional<Record>(it->second);
         auto loaded = load();
         if (loaded && *loaded) {
@@ -43,15 +43,22 @@ class RecordCache {
     void forget(std::string_view id) {
         Shard& s = shard(id);
         std::lock_guard lk(s.mu);
-        s.records.erase(std::string(id));
+        if (auto it = s.records.find(id); it != s.records.end()) s.records.erase(it);
     }
 
   private:
     static constexpr std::size_t kShards = 16;
     static constexpr std::size_t kShardEntries = 4096;  // ~64k records, ~16 MiB at most
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view v) const noexcept {
+            return std::hash<std::string_view>{}(v);
+        }
+    };
     struct Shard {
         std::mutex mu;
-        std::unordered_map<std::string, Record> records;
+        // Looked up by string_view, without a std::string made per lookup.
+        std::unordered_map<std::string, Record, Hash, std::equal_to<>> records;
     };
     Shard& shard(std::string_view id) {
         return shards_[std::hash<std::string_view>{}(id) % kShards];
