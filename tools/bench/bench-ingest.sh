@@ -59,7 +59,9 @@ nghttpd -n "$(nproc)" -d "$WORK/htdocs" "$NG_TLS_PORT" "$WORK/tls/key.pem" "$WOR
     >"$WORK/nghttpd-tls.log" 2>&1 &
 NG_TLS_PID=$!
 STARTED_PIDS+=("$NG_TLS_PID")
-sleep 0.5
+# Both listening before the first run (a busy box once took longer than a fixed half second).
+wait_listening "$NG_PORT" 20 && wait_listening "$NG_TLS_PORT" 20 ||
+    { log "nghttpd did not start listening"; exit 1; }
 
 # The h2c pair (cache hit, sync off) is the headline; repeated pairs give its spread.
 NG_RATES=(); PS_RATES=(); NG_CPUS=(); PS_CPUS=(); EFFS=()

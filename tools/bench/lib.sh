@@ -39,6 +39,16 @@ free_port() {
     return 1
 }
 
+# wait_listening PORT SECONDS: until something accepts connections on 127.0.0.1:PORT.
+wait_listening() {
+    local i
+    for i in $(seq 1 $(($2 * 20))); do
+        (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 # wait_for_file FILE SECONDS
 wait_for_file() {
     local i
@@ -176,7 +186,9 @@ h2load_run() {
     if ! wait "$pid"; then cat "$out" >&2; return 1; fi
     local secs ok total
     secs=$(awk '/^finished in/ {v=$3; sub(/,$/, "", v);
-        if (v ~ /ms$/) {sub(/ms$/, "", v); v /= 1000} else sub(/s$/, "", v); print v}' "$out")
+        if (v ~ /ms$/) {sub(/ms$/, "", v); v /= 1000}
+        else if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000000}
+        else sub(/s$/, "", v); print v}' "$out")
     ok=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' "$out")
     total=$(sed -n 's/^requests: \([0-9]*\) total.*/\1/p' "$out")
     local rate measured cpu=""
