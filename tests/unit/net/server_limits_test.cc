@@ -134,20 +134,25 @@ TEST(ConnectionLimits, RefusalsAreCountedButLoggedAtMostOncePerInterval) {
         ASSERT_TRUE(served(held.fd));
         constexpr int kAttempts = 200;
         int closed = 0;
+        int failed_connects = 0;
         for (int i = 0; i < kAttempts; ++i) {
-            // The client's own connect failed once on a loaded box (after 45 refusals, the
-            // server not involved: nothing was accepted or counted for it); that is not the
-            // refusal under test, so a failed connect is tried again, a few times.
+            // The client's own connect failed now and then on a loaded box (once after 45
+            // refusals); that is not the refusal under test, so a failed connect is tried
+            // again, a few times. Such a connect may still have reached the server, which then
+            // refused and counted it: the count below allows for each.
             int fd = -1;
-            for (int attempt = 0; attempt < 5 && fd < 0; ++attempt)
+            for (int attempt = 0; attempt < 5 && fd < 0; ++attempt) {
                 fd = connect_from("127.0.0.6", ts.port());
+                failed_connects += fd < 0;
+            }
             Fd c(fd);
             if (c.fd < 0 || !closed_within(c.fd, milliseconds(1000))) break;  // not refused
             ++closed;
         }
         EXPECT_EQ(closed, kAttempts);
-        EXPECT_EQ(obs::catalog().connections_refused_per_ip.value() - before,
-                  static_cast<std::uint64_t>(kAttempts));
+        const auto counted = obs::catalog().connections_refused_per_ip.value() - before;
+        EXPECT_GE(counted, static_cast<std::uint64_t>(kAttempts));
+        EXPECT_LE(counted, static_cast<std::uint64_t>(kAttempts + failed_connects));
     }
     const auto lines = log->lines_with("refused");
     log->uninstall();
