@@ -161,27 +161,32 @@ void BodyLog::keep_open(std::uint64_t id) const {
     while (opened_.size() > kMaxOpenSealed) {
         const auto it = segments_.find(opened_.front());
         opened_.pop_front();
-        // Readers still holding the file keep it open until they are done (and the writer,
-        // the one it sealed last, until it starts the next segment).
+        // Readers still holding the file keep it open until they are done (and unsynced_,
+        // with `synced`, until the next sync).
         if (it != segments_.end()) it->second->file.reset();
     }
 }
 
-std::shared_ptr<BodyLog::File> BodyLog::file_of(std::uint64_t id) const {
+std::shared_ptr<BodyLog::File> BodyLog::file_of(std::uint64_t id, bool& gone) const {
     std::shared_ptr<Segment> seg;
     {
         std::shared_lock lk(files_mu_);
         const auto it = segments_.find(id);
-        if (it == segments_.end()) return nullptr;
+        gone = it == segments_.end();
+        if (gone) return nullptr;
         if (it->second->file) return it->second->file;
         seg = it->second;
     }
     const int fd = ::open(seg->path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return nullptr;
+    if (fd < 0) {
+        gone = errno == ENOENT;
+        return nullptr;  // else out of descriptors, say: a failure, not a missing body
+    }
     auto file = std::make_shared<File>(fd);
     std::unique_lock lk(files_mu_);
-    if (seg->file) return seg->file;              // another reader opened it meanwhile
-    if (!segments_.contains(id)) return nullptr;  // collected meanwhile
+    if (seg->file) return seg->file;  // another reader opened it meanwhile
+    gone = !segments_.contains(id);   // collected meanwhile
+    if (gone) return nullptr;
     seg->file = file;
     keep_open(id);
     return file;
@@ -273,27 +278,36 @@ bool BodyLog::sync() {
     return true;
 }
 
-std::optional<std::string> BodyLog::read(std::string_view ref) const {
+BodyLog::Read BodyLog::read(std::string_view ref, std::string& body) const {
     const auto r = parse(ref);
-    if (!r) return std::nullopt;
-    if (r->length == 0) return r->crc == crc_of({}) ? std::optional<std::string>("") : std::nullopt;
+    if (!r) return Read::missing;
+    body.clear();
+    if (r->length == 0) return r->crc == crc_of({}) ? Read::ok : Read::missing;
     // The file stays open while read: a collect() meanwhile only drops the name.
-    const auto file = file_of(r->segment);
-    if (!file) return std::nullopt;
+    bool gone = false;
+    const auto file = file_of(r->segment, gone);
+    if (!file) return gone ? Read::missing : Read::failed;
     struct stat st {};
-    if (::fstat(file->fd, &st) != 0 || r->offset > static_cast<std::uint64_t>(st.st_size) ||
+    if (::fstat(file->fd, &st) != 0) return Read::failed;
+    if (r->offset > static_cast<std::uint64_t>(st.st_size) ||
         r->length > static_cast<std::uint64_t>(st.st_size) - r->offset)
-        return std::nullopt;  // not in the file: never allocated for
-    std::string body(r->length, '\0');
+        return Read::missing;  // not in the file: never allocated for
+    body.resize(r->length);
     std::size_t got = 0;
     while (got < body.size()) {
         const ssize_t n = ::pread(file->fd, body.data() + got, body.size() - got,
                                   static_cast<off_t>(r->offset + got));
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return std::nullopt;
+        if (n < 0) return Read::failed;
+        if (n == 0) return Read::missing;
         got += static_cast<std::size_t>(n);
     }
-    if (crc_of(body) != r->crc) return std::nullopt;
+    return crc_of(body) == r->crc ? Read::ok : Read::missing;
+}
+
+std::optional<std::string> BodyLog::read(std::string_view ref) const {
+    std::string body;
+    if (read(ref, body) != Read::ok) return std::nullopt;
     return body;
 }
 

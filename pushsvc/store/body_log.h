@@ -54,10 +54,10 @@ class BodyLog {
     // `synced`: sync() will be called (store.sync), so sealed segments are remembered until
     // it runs (without it they would stay open, and so on disk, after their removal).
     // nullptr when the folder or the segment cannot be made.
-    static std::unique_ptr<BodyLog> open(
-        const std::string& dir, std::uint64_t segment_bytes = kDefaultSegmentBytes,
-        bool synced = false);  // Opens the log in `dir` for read() alone, writing nothing (a backup
-                               // being verified).
+    static std::unique_ptr<BodyLog> open(const std::string& dir,
+                                         std::uint64_t segment_bytes = kDefaultSegmentBytes,
+                                         bool synced = false);
+    // Opens the log in `dir` for read() alone, writing nothing (a backup being verified).
     static std::unique_ptr<BodyLog> open_read_only(const std::string& dir);
     ~BodyLog();
     BodyLog(const BodyLog&) = delete;
@@ -93,10 +93,13 @@ class BodyLog {
     // fdatasync of every segment appended to since the last sync. False if one failed, and
     // from then on.
     bool sync();
-    // The body `ref` names; nullopt if the reference is malformed, its segment is gone, or
-    // what is there does not match the reference's length and CRC.
+    // The body `ref` names, into `body`: `missing` if the reference is malformed, its segment
+    // is gone, or what is there does not match the reference's length and CRC; `failed` for
+    // an I/O error (out of descriptors, say), which says nothing about the body.
+    enum class Read { ok, missing, failed };
+    Read read(std::string_view ref, std::string& body) const;
+    // The same, nullopt unless `ok`.
     std::optional<std::string> read(std::string_view ref) const;
-
     // The segment a reference names (nullopt if malformed).
     static std::optional<std::uint64_t> segment_of(std::string_view ref);
     static std::optional<std::uint32_t> length_of(std::string_view ref);
@@ -113,7 +116,6 @@ class BodyLog {
     // Copies every segment into `dir` (created), as hard links where it can (sealed ones never
     // change again) and as copies otherwise. "" or the reason it failed.
     std::string copy_to(const std::string& dir) const;
-    const std::string& dir() const { return dir_; }
     std::uint64_t segment_bytes() const { return segment_bytes_; }
     // How many appends succeeded so far (the collector's sign of activity).
     std::uint64_t appends() const { return appends_.load(std::memory_order_relaxed); }
@@ -125,7 +127,8 @@ class BodyLog {
     bool list_segments();                    // at open: the segments in dir_, files closed
     bool start_segment();                    // under append_mu_
     void keep_open(std::uint64_t id) const;  // under files_mu_ (exclusive): a sealed file opened
-    std::shared_ptr<File> file_of(std::uint64_t id) const;
+    // The open file of segment `id`; null with `gone` when there is no such segment.
+    std::shared_ptr<File> file_of(std::uint64_t id, bool& gone) const;
 
     const std::string dir_;
     const std::uint64_t segment_bytes_;

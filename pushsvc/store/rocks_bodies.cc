@@ -28,14 +28,20 @@ constexpr std::uint64_t kMoveBytesPerPass = 64u << 20;
 
 RocksStore::Impl::Body RocksStore::Impl::load_body(std::string_view qkey, MessageRecord& msg,
                                                    std::string body_ref) {
-    for (int attempt = 0; attempt < 3; ++attempt) {
-        if (body_ref.empty()) return Body::loaded;
-        if (auto body = bodies->read(body_ref)) {
-            msg.body = std::move(*body);
-            return Body::loaded;
+    // A body moved again between each read and the next is read where it went last: each
+    // move is a collection, at least seconds apart.
+    for (int attempt = 0; !body_ref.empty(); ++attempt) {
+        switch (bodies->read(body_ref, msg.body)) {
+            case BodyLog::Read::ok:
+                return Body::loaded;
+            case BodyLog::Read::failed:  // says nothing about the body: the caller retries
+                return Body::failed;
+            case BodyLog::Read::missing:
+                break;
         }
-        std::string value;
-        switch (get(qkey, value)) {
+        MessageRecord again;
+        std::string again_ref;
+        switch (read_message(qkey, again, again_ref)) {
             case Got::failed:
                 return Body::failed;
             case Got::absent:
@@ -43,13 +49,11 @@ RocksStore::Impl::Body RocksStore::Impl::load_body(std::string_view qkey, Messag
             case Got::found:
                 break;
         }
-        MessageRecord again;
-        std::string again_ref;
-        if (!codec::decode(value, again, &again_ref)) return Body::failed;
         if (again.id != msg.id) return Body::gone;
-        if (again_ref == body_ref) break;  // the record still names it
-        body_ref = std::move(again_ref);   // moved by a collection meanwhile
+        if (again_ref == body_ref || attempt == 8) break;  // the record still names it
+        body_ref = std::move(again_ref);                   // moved by a collection meanwhile
     }
+    if (body_ref.empty()) return Body::loaded;
     // A record whose body is not in the log: with `sync`, a power loss can leave the record of
     // a push that was never answered (a concurrent writer's WAL fsync took it along, while its
     // body's fsync had not come); without `sync` a power loss promises nothing; or the disk
@@ -133,8 +137,9 @@ result<RocksStore::BodyCollection> RocksStore::collect_bodies() {
     std::vector<Move> moves;
     moves.reserve(keys.size());
     for (auto& qkey : keys) {
-        std::string value;
-        switch (im.get(qkey, value)) {
+        MessageRecord msg;
+        std::string ref;
+        switch (im.read_message(qkey, msg, ref)) {
             case Got::failed:
                 return failure();
             case Got::absent:  // gone since the scan
@@ -142,20 +147,22 @@ result<RocksStore::BodyCollection> RocksStore::collect_bodies() {
             case Got::found:
                 break;
         }
-        MessageRecord msg;
-        std::string ref;
-        if (!codec::decode(value, msg, &ref)) continue;
         if (ref.empty() || !to_empty.contains(*BodyLog::segment_of(ref))) continue;
-        auto body = im.bodies->read(ref);
-        if (!body) {  // lost (see load_body): nothing to move, and its segment is still named
-            spdlog::error("store: message {} names a body the body log does not hold",
-                          base::base64url_encode(msg.id));
-            continue;
+        std::string body;
+        switch (im.bodies->read(ref, body)) {
+            case BodyLog::Read::ok:
+                break;
+            case BodyLog::Read::failed:
+                return failure();
+            case BodyLog::Read::missing:  // lost (see load_body): nothing to move
+                spdlog::error("store: message {} names a body the body log does not hold",
+                              base::base64url_encode(msg.id));
+                continue;
         }
         Move& m = moves.emplace_back();
         m.qkey = std::move(qkey);
         m.from = std::move(ref);
-        const std::string_view bodies[] = {*body};
+        const std::string_view bodies[] = {body};
         std::vector<std::string> refs;
         if (!im.bodies->append(bodies, refs, m.pin)) return failure();
         m.to = std::move(refs[0]);
@@ -166,8 +173,9 @@ result<RocksStore::BodyCollection> RocksStore::collect_bodies() {
         std::string_view uaid;
         if (!uaid_of_queue_key(m.qkey, uaid)) continue;
         std::lock_guard stripe(im.stripe(uaid));
-        std::string value;
-        switch (im.get(m.qkey, value)) {
+        MessageRecord msg;
+        std::string ref;
+        switch (im.read_message(m.qkey, msg, ref)) {
             case Got::failed:
                 return failure();
             case Got::absent:
@@ -175,9 +183,7 @@ result<RocksStore::BodyCollection> RocksStore::collect_bodies() {
             case Got::found:
                 break;
         }
-        MessageRecord msg;
-        std::string ref;
-        if (!codec::decode(value, msg, &ref) || ref != m.from) continue;
+        if (ref != m.from) continue;  // changed since: the copy is garbage
         rocksdb::WriteBatch batch;
         batch.Put(slice(m.qkey), slice(codec::encode_with_body_ref(msg, m.to)))
             .PermitUncheckedError();

@@ -166,7 +166,6 @@ std::vector<Store::Enqueued> RocksStore::enqueue_batch(std::span<MessageRecord* 
             s.msg->id.resize(s.caller_id_size);
             out[s.index] = failure();
         }
-        return out;
     };
     // The bodies for the log, in one write ahead of the records that name them.
     std::vector<std::string_view> bodies;
@@ -174,7 +173,10 @@ std::vector<Store::Enqueued> RocksStore::enqueue_batch(std::span<MessageRecord* 
     for (const auto& s : staged)
         if (s.live && s.msg->body.size() >= kBodyLogMin) bodies.push_back(s.msg->body);
     BodyLog::Pin pin;
-    if (!bodies.empty() && !impl_->bodies->append(bodies, refs, pin)) return fail_all();
+    if (!bodies.empty() && !impl_->bodies->append(bodies, refs, pin)) {
+        fail_all();
+        return out;
+    }
     std::size_t next_ref = 0;
     for (const auto& s : staged) {
         if (!s.live) continue;
@@ -183,7 +185,10 @@ std::vector<Store::Enqueued> RocksStore::enqueue_batch(std::span<MessageRecord* 
         if (msg.body.size() >= kBodyLogMin) ref = refs[next_ref++];
         batch.Put(slice(s.qkey), slice(Impl::encode_message(msg, ref))).PermitUncheckedError();
     }
-    if (!impl_->write(batch)) return fail_all();
+    if (!impl_->write(batch)) {
+        fail_all();
+        return out;
+    }
     pin.release();
     for (const auto& s : staged) {
         if (!s.replacement) impl_->counts(s.msg->uaid).added(s.msg->uaid);
@@ -219,7 +224,9 @@ result<std::vector<MessageRecord>> RocksStore::pending(std::string_view uaid, ba
             }
             if (now < msg.expires_ms) {  // R8030-5.2-h
                 page.push_back(std::move(msg));
-                in_log.emplace_back(key, std::move(body_ref));
+                // The key is needed only to read a body from the log again (load_body).
+                in_log.emplace_back(body_ref.empty() ? std::string_view() : key,
+                                    std::move(body_ref));
             }
             more = out.size() + page.size() < limit;
             return more;
@@ -253,8 +260,9 @@ result<std::optional<MessageRecord>> RocksStore::get_message(std::string_view id
     auto qkey = impl_->queue_key_of(id);
     if (!qkey) return failure();
     if (!*qkey) return std::nullopt;
-    std::string value;
-    switch (impl_->get(**qkey, value)) {
+    MessageRecord msg;
+    std::string body_ref;
+    switch (impl_->read_message(**qkey, msg, body_ref)) {
         case Got::failed:
             return failure();
         case Got::absent:
@@ -262,9 +270,6 @@ result<std::optional<MessageRecord>> RocksStore::get_message(std::string_view id
         case Got::found:
             break;
     }
-    MessageRecord msg;
-    std::string body_ref;
-    if (!codec::decode(value, msg, &body_ref)) return failure();
     if (impl_->clock->now_ms() >= msg.expires_ms) return std::nullopt;
     switch (impl_->load_body(**qkey, msg, std::move(body_ref))) {
         case Impl::Body::failed:

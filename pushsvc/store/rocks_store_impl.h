@@ -17,7 +17,6 @@
 #include <limits>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -79,7 +78,8 @@ struct RocksStore::Impl {
     std::condition_variable collector_cv;
     bool stopping = false;
     std::thread collector;
-    // Messages erased so far (the collector's other sign of activity).
+    // Grows with every removal of messages (the collector's other sign of activity; not an
+    // exact count).
     mutable std::atomic<std::uint64_t> erased{0};
     base::SystemClock system_clock;
     const base::Clock* clock = &system_clock;
@@ -347,6 +347,15 @@ struct RocksStore::Impl {
         return std::optional<std::string>(std::move(qkey));
     }
 
+    // The message record at `qkey`, without its body (`body_ref` names it in the body log; ""
+    // when the record holds it). A record that does not decode is `failed`.
+    Got read_message(std::string_view qkey, MessageRecord& msg, std::string& body_ref) {
+        std::string value;
+        const Got got = get(qkey, value);
+        if (got != Got::found) return got;
+        return codec::decode(value, msg, &body_ref) ? Got::found : Got::failed;
+    }
+
     // Calls fn(qkey, uaid, msg, body_ref) for message `id` with its user agent's stripe locked
     // (msg without its body; body_ref "" when the record holds it); fn returns false on a write
     // failure. Returns false if there is no such message.
@@ -359,8 +368,9 @@ struct RocksStore::Impl {
         if (!uaid_of_queue_key(**qkey, uaid)) return failure();
         std::lock_guard lk(stripe(uaid));
         // Re-read under the lock: a concurrent ack, replacement or sweep may have won.
-        std::string value;
-        switch (get(**qkey, value)) {
+        MessageRecord msg;
+        std::string body_ref;
+        switch (read_message(**qkey, msg, body_ref)) {
             case Got::failed:
                 return failure();
             case Got::absent:
@@ -368,9 +378,6 @@ struct RocksStore::Impl {
             case Got::found:
                 break;
         }
-        MessageRecord msg;
-        std::string body_ref;
-        if (!codec::decode(value, msg, &body_ref)) return failure();
         if (msg.id != id) return false;
         if (!fn(**qkey, uaid, msg, body_ref)) return failure();
         return true;

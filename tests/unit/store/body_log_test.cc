@@ -4,7 +4,6 @@
 #include "pushsvc/store/body_log.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
