@@ -48,8 +48,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     // `"aud": []` passes step 1 (an array of strings) and can never match in step 2.
+    static const std::string audiences[] = {kOrigin, "https://push.example"};
     vapid::VerifyOptions opts;
-    opts.audiences = {kOrigin, "https://push.example"};
+    opts.audiences = audiences;
     opts.now_ms = kNowS * 1000;
     opts.skew_s = 60;
     auto claims = vapid::check_claims(*signed_claims, opts);

@@ -33,6 +33,12 @@ std::string to_lower(std::string_view s) {
     return out;
 }
 
+bool is_lower(std::string_view s) noexcept {
+    for (char c : s)
+        if (lower(c) != c) return false;
+    return true;
+}
+
 std::vector<std::string_view> split(std::string_view s, char delim) {
     std::vector<std::string_view> out;
     while (true) {

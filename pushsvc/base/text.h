@@ -13,6 +13,8 @@ namespace pushsvc::base {
 std::string_view trim(std::string_view s) noexcept;
 bool iequals(std::string_view a, std::string_view b) noexcept;
 std::string to_lower(std::string_view s);
+// Whether to_lower(s) == s (no ASCII upper-case letter).
+bool is_lower(std::string_view s) noexcept;
 
 // Splits on a delimiter; empty pieces are kept (after trimming) so callers can reject them.
 std::vector<std::string_view> split(std::string_view s, char delim);

@@ -177,15 +177,15 @@ Response Api::subscribe(const Request& req) {
 webpush::PushRequest Api::push_request(Request& req, std::string_view token) {
     webpush::PushRequest preq;
     preq.token = std::string(token);
-    preq.ttl = req.headers.get("ttl");
-    preq.urgency = req.headers.get("urgency");
-    preq.topic = req.headers.get("topic");
-    preq.content_encoding = req.headers.get("content-encoding");
-    preq.encryption = req.headers.get("encryption");
-    preq.crypto_key = req.headers.get("crypto-key");
-    preq.authorization = req.headers.get("authorization");
-    preq.prefer = req.headers.get("prefer");
-    preq.link = req.headers.get("link");
+    preq.ttl = req.headers.take("ttl");
+    preq.urgency = req.headers.take("urgency");
+    preq.topic = req.headers.take("topic");
+    preq.content_encoding = req.headers.take("content-encoding");
+    preq.encryption = req.headers.take("encryption");
+    preq.crypto_key = req.headers.take("crypto-key");
+    preq.authorization = req.headers.take("authorization");
+    preq.prefer = req.headers.take("prefer");
+    preq.link = req.headers.take("link");
     preq.body = std::move(req.body);
     preq.client = req.client;
     return preq;

@@ -23,6 +23,17 @@ std::optional<std::string> Fields::get(std::string_view name) const {
     return out;
 }
 
+std::optional<std::string> Fields::take(std::string_view name) {
+    Field* only = nullptr;
+    for (auto& f : fields_) {
+        if (f.name != name) continue;
+        if (only) return get(name);  // repeated: joined
+        only = &f;
+    }
+    if (!only) return std::nullopt;
+    return std::move(only->value);
+}
+
 bool transport_owned(std::string_view name) noexcept {
     static constexpr std::string_view kOwned[] = {
         "connection", "keep-alive", "proxy-connection", "transfer-encoding",

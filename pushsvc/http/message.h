@@ -25,6 +25,9 @@ class Fields {
     // The single value of a field, or nullopt when absent. Repeated fields are joined with
     // ", " (RFC 9110 §5.3), so list-valued checks see every value.
     std::optional<std::string> get(std::string_view name) const;
+    // get() for a request that is being consumed: a field that occurs once has its value moved
+    // out (leaving it empty) instead of copied.
+    std::optional<std::string> take(std::string_view name);
     std::size_t count(std::string_view name) const noexcept;
     const std::vector<Field>& all() const noexcept { return fields_; }
     bool empty() const noexcept { return fields_.empty(); }

@@ -1,5 +1,7 @@
 #include "pushsvc/http2/engine.h"
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -242,20 +244,26 @@ void Engine::reject(Stream& s, errc e) noexcept {
 bool Engine::submit(Stream& s, http::Response&& res) noexcept {
     if (s.responded) return false;
     const bool no_body = res.status < 200 || res.status == 204 || res.status == 304;
-    std::vector<std::pair<std::string, std::string>> fields;
-    fields.reserve(res.headers.all().size() + 4);
-    fields.emplace_back(":status", std::to_string(res.status));
+    // nghttp2_submit_response copies the fields, so they point at strings that live until it
+    // returns: the response's own, and the few made here (a push's 201 then allocates nothing).
+    const std::string status = std::to_string(res.status);
+    const std::string length = no_body ? std::string() : std::to_string(res.body.size());
+    // HTTP/2 field names are lower case; a handler's name that is not gets a lowered copy.
+    std::size_t upper = 0;
+    for (const auto& f : res.headers.all()) upper += !base::is_lower(f.name);
+    std::vector<std::string> lowered;
+    lowered.reserve(upper);  // no reallocation: the fields below point into it
+    boost::container::small_vector<nghttp2_nv, 12> nva;
+    nva.push_back(make_nv(":status", status));
     for (const auto& f : res.headers.all()) {
-        std::string name = base::to_lower(f.name);
+        std::string_view name = f.name;
+        if (!base::is_lower(name)) name = lowered.emplace_back(base::to_lower(name));
         if (http::transport_owned(name) || name.empty() || name[0] == ':') continue;
-        fields.emplace_back(std::move(name), f.value);
+        nva.push_back(make_nv(name, f.value));
     }
-    fields.emplace_back("date", net::http_date_now());
-    fields.emplace_back("server", net::kServerName);
-    if (!no_body) fields.emplace_back("content-length", std::to_string(res.body.size()));
-    std::vector<nghttp2_nv> nva;
-    nva.reserve(fields.size());
-    for (const auto& [name, value] : fields) nva.push_back(make_nv(name, value));
+    nva.push_back(make_nv("date", net::http_date_now()));
+    nva.push_back(make_nv("server", net::kServerName));
+    if (!no_body) nva.push_back(make_nv("content-length", length));
 
     s.out_body = (no_body || s.is_head) ? std::string() : std::move(res.body);
     s.out_offset = 0;

@@ -8,7 +8,7 @@
 
 namespace pushsvc::net {
 
-std::string http_date_now() {
+const std::string& http_date_now() {
     // Formatted once per second per thread: every response carries it, and gmtime_r +
     // strftime cost more than the rest of building a 201.
     thread_local std::time_t cached_second = -1;

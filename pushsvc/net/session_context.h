@@ -47,7 +47,8 @@ void count_connection_failure() noexcept;
 inline constexpr const char* kServerName = "pushsvc";
 
 // IMF-fixdate for the `date` response field (RFC 9110 §5.6.7), e.g.
-// "Sun, 06 Nov 1994 08:49:37 GMT". Any thread.
-std::string http_date_now();
+// "Sun, 06 Nov 1994 08:49:37 GMT". Any thread; the string is the calling thread's own and
+// stays valid until that thread's next call.
+const std::string& http_date_now();
 
 }  // namespace pushsvc::net

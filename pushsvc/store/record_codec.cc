@@ -84,9 +84,11 @@ void append_lp(std::string& out, std::string_view bytes) {
 }
 
 void append_be64(std::string& out, std::uint64_t v) {
-    for (int shift = 56; shift >= 0; shift -= 8) {
-        out.push_back(static_cast<char>((v >> shift) & 0xff));
-    }
+    // One append of eight octets, not eight push_backs (each with its own capacity check):
+    // every push's keys and record take about a dozen of these.
+    char be[8];
+    for (int i = 0; i < 8; ++i) be[i] = static_cast<char>((v >> (56 - 8 * i)) & 0xff);
+    out.append(be, sizeof be);
 }
 
 bool read_lp(std::string_view& in, std::string_view& out) {

@@ -113,19 +113,35 @@ result<SignedClaims> verify_signature(const Credentials& creds) {
     return out;
 }
 
-result<Claims> check_claims(const SignedClaims& claims, const VerifyOptions& opts) {
-    if (claims.exp < 0 || claims.exp > kMaxExpS || opts.now_ms < 0) return invalid();
+namespace {
+
+// Step 2: the audience of `claims` that opts accepts; nullptr when the claims are not
+// acceptable now.
+const std::string* accepted_audience(const SignedClaims& claims, const VerifyOptions& opts) {
+    if (claims.exp < 0 || claims.exp > kMaxExpS || opts.now_ms < 0) return nullptr;
     const std::int64_t exp_ms = claims.exp * 1000;
-    if (opts.now_ms > exp_ms) return invalid();  // expired; no leeway (R8292-4.2-e)
+    if (opts.now_ms > exp_ms) return nullptr;  // expired; no leeway (R8292-4.2-e)
     const std::int64_t skew_s = std::clamp<std::int64_t>(opts.skew_s, 0, kMaxSkewS);
     if (exp_ms - opts.now_ms > (kMaxLifetimeS + skew_s) * 1000)
-        return invalid();  // more than 24 h ahead (R8292-2-d, R8292-4.2-e)
-
+        return nullptr;                          // more than 24 h ahead (R8292-2-d, R8292-4.2-e)
     for (const std::string& aud : claims.aud) {  // R8292-4.2-f: exact string match
         if (std::find(opts.audiences.begin(), opts.audiences.end(), aud) != opts.audiences.end())
-            return Claims{aud, claims.exp, claims.sub};
+            return &aud;
     }
-    return invalid();
+    return nullptr;
+}
+
+}  // namespace
+
+result<Claims> check_claims(const SignedClaims& claims, const VerifyOptions& opts) {
+    const std::string* aud = accepted_audience(claims, opts);
+    if (!aud) return invalid();
+    return Claims{*aud, claims.exp, claims.sub};
+}
+
+result<void> accept_claims(const SignedClaims& claims, const VerifyOptions& opts) {
+    if (!accepted_audience(claims, opts)) return invalid();
+    return {};
 }
 
 result<Claims> verify_jwt(const Credentials& creds, const VerifyOptions& opts) {

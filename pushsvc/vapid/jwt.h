@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,8 @@ struct VerifyOptions {
     // Accepted `aud` values, compared as exact strings (R8292-2-b, R8292-4.2-f): our origin
     // `https://push.example:8443`, and in the compat profile also `https://push.example`
     // (senders that drop the port, choice A-9 of docs/checklist.md).
-    std::vector<std::string> audiences;
+    // Viewed, not owned: options are made per push, the list once (PushService).
+    std::span<const std::string> audiences;
     base::UnixMs now_ms = 0;
     // Tolerance for clocks that run ahead of ours, on the future bound only: `exp` may be up to
     // 24 h + skew_s after now (R8292-2-d; py_vapid sends exactly now + 86400). There is no
@@ -65,6 +67,8 @@ result<SignedClaims> verify_signature(const Credentials& creds);
 // Step 2: now <= exp <= now + 86400 s + skew (R8292-2-d, R8292-4.2-e) and one `aud` equal to one
 // of opts.audiences (R8292-4.2-f).
 result<Claims> check_claims(const SignedClaims& claims, const VerifyOptions& opts);
+// The same check without copying the claims out (the push path only needs the verdict).
+result<void> accept_claims(const SignedClaims& claims, const VerifyOptions& opts);
 
 // Both steps.
 result<Claims> verify_jwt(const Credentials& creds, const VerifyOptions& opts);

@@ -31,9 +31,14 @@ result<Claims> TokenCache::verify(const Credentials& creds, const VerifyOptions&
     return verify(creds, id_of(creds), opts);
 }
 
-result<Claims> TokenCache::verify(const Credentials& creds, std::string_view id,
-                                  const VerifyOptions& opts) {
-    if (capacity_ == 0) return verify_jwt(creds, opts);
+template <class Check>
+auto TokenCache::lookup(const Credentials& creds, std::string_view id, const VerifyOptions& opts,
+                        Check check) -> decltype(check(SignedClaims{}, opts)) {
+    if (capacity_ == 0) {
+        auto signed_claims = verify_signature(creds);
+        if (!signed_claims) return signed_claims.error();
+        return check(*signed_claims, opts);
+    }
     if (creds.token.size() > kMaxTokenSize) return make_error_code(errc::vapid_invalid);
 
     {
@@ -43,7 +48,7 @@ result<Claims> TokenCache::verify(const Credentials& creds, std::string_view id,
         if (auto it = index_.find(id); it != index_.end()) {
             ++hits_;
             const auto entry = it->second;
-            auto claims = check_claims(entry->claims, opts);
+            auto claims = check(entry->claims, opts);
             if (!claims && opts.now_ms > entry->claims.exp * 1000) {
                 // Expired for good: nothing later can accept it.
                 index_.erase(it);
@@ -58,9 +63,19 @@ result<Claims> TokenCache::verify(const Credentials& creds, std::string_view id,
     // Miss: the expensive verification runs without the lock.
     auto signed_claims = verify_signature(creds);
     if (!signed_claims) return signed_claims.error();
-    auto claims = check_claims(*signed_claims, opts);
+    auto claims = check(*signed_claims, opts);
     if (claims) insert(std::string(id), std::move(*signed_claims));
     return claims;
+}
+
+result<Claims> TokenCache::verify(const Credentials& creds, std::string_view id,
+                                  const VerifyOptions& opts) {
+    return lookup(creds, id, opts, check_claims);
+}
+
+result<void> TokenCache::accept(const Credentials& creds, std::string_view id,
+                                const VerifyOptions& opts) {
+    return lookup(creds, id, opts, accept_claims);
 }
 
 void TokenCache::insert(std::string id, SignedClaims claims) {

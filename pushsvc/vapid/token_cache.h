@@ -42,6 +42,8 @@ class TokenCache {
     // The same with the entry id computed already (`id` must be id_of(creds); a
     // CredentialsCache keeps it with the parsed header).
     result<Claims> verify(const Credentials& creds, std::string_view id, const VerifyOptions& opts);
+    // The verdict alone (accept_claims()), with no claims copied out: the push path's call.
+    result<void> accept(const Credentials& creds, std::string_view id, const VerifyOptions& opts);
     // The id of the entry for `creds`: SHA-256(len(key) || key || token).
     static std::string id_of(const Credentials& creds);
 
@@ -51,6 +53,11 @@ class TokenCache {
     std::uint64_t hits() const;
 
   private:
+    // verify() and accept(): `check` is check_claims or accept_claims.
+    template <class Check>
+    auto lookup(const Credentials& creds, std::string_view id, const VerifyOptions& opts,
+                Check check) -> decltype(check(SignedClaims{}, opts));
+
     struct Entry {
         std::string id;  // SHA-256(len(key) || key || token)
         SignedClaims claims;

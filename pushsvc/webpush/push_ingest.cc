@@ -35,7 +35,7 @@ result<void> PushService::check_vapid(const PushRequest& req, const store::Subsc
             return errc::vapid_key_mismatch;
     }
     vapid::VerifyOptions verify{audiences_, clock_.now_ms(), options_.vapid_skew_s};
-    if (auto claims = vapid_cache_.verify(creds, (*parsed)->token_id, verify); !claims) {
+    if (!vapid_cache_.accept(creds, (*parsed)->token_id, verify)) {
         if (!restricted && !strict) return {};
         return errc::vapid_invalid;
     }

@@ -44,5 +44,14 @@ TEST(Text, TrimsOnlyOptionalWhitespaceAndComparesCaseInsensitively) {
     EXPECT_EQ(split("a, b,,c", ',').size(), 4u);
 }
 
+TEST(Text, IsLowerIsWhetherToLowerWouldChangeNothing) {
+    EXPECT_TRUE(is_lower("content-type"));
+    EXPECT_TRUE(is_lower(""));
+    EXPECT_TRUE(is_lower("x-1_2"));
+    EXPECT_FALSE(is_lower("Content-Type"));
+    EXPECT_FALSE(is_lower("content-typE"));
+    EXPECT_EQ(to_lower("X-Mixed"), "x-mixed");
+}
+
 }  // namespace
 }  // namespace pushsvc::base

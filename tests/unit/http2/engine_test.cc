@@ -16,6 +16,7 @@ namespace {
 
 struct ClientStream {
     int status = 0;
+    std::vector<std::pair<std::string, std::string>> headers;  // in order, :status excluded
     std::string body;
     bool closed = false;
     std::uint32_t close_code = 0;
@@ -31,9 +32,13 @@ class Client {
             cbs,
             [](nghttp2_session*, const nghttp2_frame* f, const std::uint8_t* n, std::size_t nl,
                const std::uint8_t* v, std::size_t vl, std::uint8_t, void* u) -> int {
-                if (std::string_view(reinterpret_cast<const char*>(n), nl) == ":status") {
-                    self(u).streams[f->hd.stream_id].status =
-                        std::stoi(std::string(reinterpret_cast<const char*>(v), vl));
+                const std::string name(reinterpret_cast<const char*>(n), nl);
+                const std::string value(reinterpret_cast<const char*>(v), vl);
+                auto& s = self(u).streams[f->hd.stream_id];
+                if (name == ":status") {
+                    s.status = std::stoi(value);
+                } else {
+                    s.headers.emplace_back(name, value);
                 }
                 return 0;
             });
@@ -178,6 +183,34 @@ TEST(Http2Engine, HandsOutACompleteRequestAndSubmitsItsResponse) {
     EXPECT_EQ(c.streams[id].body, "answer");
     EXPECT_TRUE(c.streams[id].closed);
     EXPECT_EQ(e.open_streams(), 0u);
+}
+
+TEST(Http2Engine, SendsTheHandlersFieldsLowerCasedWithDateServerAndLength) {  // RFC 9113 §8.2.1
+    Engine e(context());
+    ASSERT_TRUE(e.start());
+    Client c;
+    const auto id = c.request("GET", "/", {});
+    ASSERT_TRUE(pump(c, e));
+    auto ready = e.take_ready();
+    ASSERT_EQ(ready.size(), 1u);
+    http::Response res = ok("four");
+    res.status = 201;
+    res.headers.add("location", "/m/1");
+    res.headers.add("X-Mixed-Case", "kept as is");
+    res.headers.add("Content-Length", "999");  // the transport's own: replaced
+    ASSERT_TRUE(e.submit_response(ready[0].stream_id, std::move(res)));
+    pump(c, e);
+    const auto& got = c.streams[id];
+    EXPECT_EQ(got.status, 201);
+    std::vector<std::string> names;
+    for (const auto& [name, value] : got.headers) names.push_back(name);
+    EXPECT_EQ(names, (std::vector<std::string>{"location", "x-mixed-case", "date", "server",
+                                               "content-length"}));
+    EXPECT_EQ(got.headers[0].second, "/m/1");
+    EXPECT_EQ(got.headers[1].second, "kept as is");
+    EXPECT_EQ(got.headers[2].second.size(), 29u) << got.headers[2].second;  // IMF-fixdate
+    EXPECT_EQ(got.headers[4].second, "4");
+    EXPECT_EQ(got.body, "four");
 }
 
 TEST(Http2Engine, SetsCanPushWhenTheClientEnablesPush) {

@@ -21,9 +21,10 @@ class VerifyJwt : public ::testing::Test {
   protected:
     crypto::P256PrivateKey signer_ = crypto::P256PrivateKey::generate();
 
+    const std::vector<std::string> audiences_{std::string(test::kOrigin)};
     VerifyOptions opts(std::int64_t now_ms = kNowMs) const {
         VerifyOptions o;
-        o.audiences = {std::string(test::kOrigin)};
+        o.audiences = audiences_;
         o.now_ms = now_ms;
         return o;
     }
@@ -52,8 +53,9 @@ TEST(VerifyJwtRfcExample, VerifiesRfc8292ExampleJustBeforeExp) {  // RFC 8292 §
     const test::RfcExample ex = test::rfc_example();
     auto c = parse_credentials("vapid t=" + ex.token + ", k=" + ex.key, std::nullopt);
     ASSERT_TRUE(c.has_value());
+    const std::string audiences[] = {"https://push.example.net"};
     VerifyOptions o;
-    o.audiences = {"https://push.example.net"};
+    o.audiences = audiences;
     o.now_ms = ex.exp * 1000 - 1;
     auto r = verify_jwt(*c, o);
     ASSERT_TRUE(r.has_value()) << r.error().message();
@@ -66,8 +68,9 @@ TEST(VerifyJwtRfcExample, VerifiesRfc8292ExampleInWebPushForm) {  // RVAPID01-2-
     const test::RfcExample ex = test::rfc_example();
     auto c = parse_credentials("WebPush " + ex.token, "dh=BAbc;p256ecdsa=" + ex.key);
     ASSERT_TRUE(c.has_value());
+    const std::string audiences[] = {"https://push.example.net"};
     VerifyOptions o;
-    o.audiences = {"https://push.example.net"};
+    o.audiences = audiences;
     o.now_ms = (ex.exp - 3600) * 1000;
     EXPECT_TRUE(verify_jwt(*c, o).has_value());
 }
@@ -76,8 +79,9 @@ TEST(VerifyJwtRfcExample, RejectsRfc8292ExampleOnceExpired) {  // R8292-4.2-e
     const test::RfcExample ex = test::rfc_example();
     auto c = parse_credentials("vapid t=" + ex.token + ", k=" + ex.key, std::nullopt);
     ASSERT_TRUE(c.has_value());
+    const std::string audiences[] = {"https://push.example.net"};
     VerifyOptions o;
-    o.audiences = {"https://push.example.net"};
+    o.audiences = audiences;
     o.now_ms = ex.exp * 1000 + 1;
     EXPECT_FALSE(verify_jwt(*c, o).has_value());
 }
@@ -86,8 +90,9 @@ TEST(VerifyJwtRfcExample, RejectsRfc8292ExampleForOtherOrigin) {  // R8292-4.2-f
     const test::RfcExample ex = test::rfc_example();
     auto c = parse_credentials("vapid t=" + ex.token + ", k=" + ex.key, std::nullopt);
     ASSERT_TRUE(c.has_value());
+    const std::string audiences[] = {"https://push.example.net:443", "https://push.example.com"};
     VerifyOptions o;
-    o.audiences = {"https://push.example.net:443", "https://push.example.com"};
+    o.audiences = audiences;
     o.now_ms = ex.exp * 1000 - 1;
     EXPECT_FALSE(verify_jwt(*c, o).has_value());
 }
@@ -131,8 +136,9 @@ TEST_F(VerifyJwt, IgnoresExtraClaimsAndHeaderFields) {  // R8292-2.2-a
 }
 
 TEST_F(VerifyJwt, AcceptsAudWithoutPortWhenListed) {  // R8292-2-b compat, A-9
+    const std::string both[] = {std::string(test::kOrigin), std::string(test::kOriginNoPort)};
     auto o = opts();
-    o.audiences.emplace_back(test::kOriginNoPort);
+    o.audiences = both;
     auto r = verify_claims(claims(test::kOriginNoPort), o);
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->aud, test::kOriginNoPort);
@@ -230,7 +236,7 @@ TEST_F(VerifyJwt, RejectsMissingOrNonStringAud) {  // R8292-2-b
 
 TEST_F(VerifyJwt, RejectsEverythingWhenNoAudienceIsConfigured) {
     auto o = opts();
-    o.audiences.clear();
+    o.audiences = {};
     expect_invalid(verify_claims(claims(), o));
 }
 

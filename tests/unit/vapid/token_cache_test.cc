@@ -18,9 +18,10 @@ class TokenCacheTest : public ::testing::Test {
   protected:
     crypto::P256PrivateKey signer_ = crypto::P256PrivateKey::generate();
 
+    const std::vector<std::string> audiences_{std::string(test::kOrigin)};
     VerifyOptions opts(std::int64_t now_ms = kNowMs) const {
         VerifyOptions o;
-        o.audiences = {std::string(test::kOrigin)};
+        o.audiences = audiences_;
         o.now_ms = now_ms;
         return o;
     }
@@ -42,6 +43,31 @@ TEST_F(TokenCacheTest, AnswersTheSecondVerificationFromTheCache) {  // R8292-5-a
     EXPECT_EQ(second->aud, first->aud);
     EXPECT_EQ(second->exp, first->exp);
     EXPECT_EQ(second->sub, first->sub);
+}
+
+TEST_F(TokenCacheTest, AcceptGivesVerifysVerdictWithoutTheClaims) {  // R8292-5-a, R8292-4.2-f
+    TokenCache cache(16);
+    const Credentials c = creds(claims());
+    const std::string id = TokenCache::id_of(c);
+    EXPECT_TRUE(cache.accept(c, id, opts()).has_value()) << "a miss verifies and inserts";
+    EXPECT_EQ(cache.size(), 1u);
+    EXPECT_TRUE(cache.accept(c, id, opts()).has_value());
+    EXPECT_EQ(cache.hits(), 1u);
+    const std::string elsewhere[] = {"https://other.example"};
+    VerifyOptions other = opts();
+    other.audiences = elsewhere;
+    auto refused = cache.accept(c, id, other);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error(), make_error_code(errc::vapid_invalid));
+    EXPECT_FALSE(cache.accept(c, id, opts((kNowS + 86400 * 2) * 1000)).has_value()) << "expired";
+    EXPECT_EQ(cache.size(), 0u) << "an expired entry is dropped";
+    Credentials forged = c;
+    char& octet = forged.token[forged.token.size() - 10];  // inside the signature
+    octet = octet == 'A' ? 'B' : 'A';
+    EXPECT_FALSE(cache.accept(forged, TokenCache::id_of(forged), opts()).has_value());
+    TokenCache off(0);
+    EXPECT_TRUE(off.accept(c, id, opts()).has_value()) << "capacity 0 verifies every call";
+    EXPECT_EQ(off.size(), 0u);
 }
 
 TEST_F(TokenCacheTest, RechecksExpOnEveryHit) {  // R8292-5-a, R8292-4.2-e
@@ -69,8 +95,9 @@ TEST_F(TokenCacheTest, RechecksAudOnEveryHit) {  // R8292-4.2-f
     TokenCache cache(16);
     const Credentials c = creds(claims());
     ASSERT_TRUE(cache.verify(c, opts()).has_value());
+    const std::string elsewhere[] = {"https://other.example"};
     VerifyOptions other = opts();
-    other.audiences = {"https://other.example"};
+    other.audiences = elsewhere;
     EXPECT_FALSE(cache.verify(c, other).has_value());
     EXPECT_EQ(cache.hits(), 1u);
 }

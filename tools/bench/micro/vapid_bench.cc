@@ -16,6 +16,7 @@ using namespace pushsvc;
 namespace wc = webpush_client;
 
 constexpr char kAud[] = "http://127.0.0.1:8080";
+const std::string kAudiences[] = {kAud};
 
 struct Fixture {
     vapid::Credentials creds;
@@ -27,7 +28,7 @@ struct Fixture {
                                         wc::VapidScheme::vapid);
         creds = vapid::parse_credentials(std::string_view(h.value().authorization), std::nullopt)
                     .value();
-        opts.audiences = {kAud};
+        opts.audiences = kAudiences;
         opts.now_ms = now * 1000;
     }
 };
