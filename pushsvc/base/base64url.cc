@@ -70,11 +70,17 @@ std::optional<std::string> decode(std::string_view text, bool allow_std) {
 }  // namespace
 
 std::string base64url_encode(std::string_view bytes) {
+    std::string out;
+    base64url_append(out, bytes);
+    return out;
+}
+
+void base64url_append(std::string& out, std::string_view bytes) {
     // Sized once and written by index (string::push_back per character cost ~15 instructions
     // each; a message URL is encoded on every push).
-    std::string out(bytes.size() / 3 * 4 + (bytes.size() % 3 == 0 ? 0 : bytes.size() % 3 + 1),
-                    '\0');
-    char* o = out.data();
+    const std::size_t at = out.size();
+    out.resize(at + bytes.size() / 3 * 4 + (bytes.size() % 3 == 0 ? 0 : bytes.size() % 3 + 1));
+    char* o = out.data() + at;
     std::size_t i = 0;
     for (; i + 3 <= bytes.size(); i += 3) {
         std::uint32_t n = (std::uint8_t(bytes[i]) << 16) | (std::uint8_t(bytes[i + 1]) << 8) |
@@ -95,7 +101,6 @@ std::string base64url_encode(std::string_view bytes) {
         *o++ = kUrlAlphabet[(n >> 12) & 63];
         *o++ = kUrlAlphabet[(n >> 6) & 63];
     }
-    return out;
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) { return decode(text, false); }

@@ -11,6 +11,8 @@ namespace pushsvc::base {
 
 // Unpadded base64url.
 std::string base64url_encode(std::string_view bytes);
+// The same, appended to `out` (no string of its own).
+void base64url_append(std::string& out, std::string_view bytes);
 
 // Strict decoder: URL-safe alphabet only, no padding, no whitespace.
 std::optional<std::string> base64url_decode(std::string_view text);

@@ -43,12 +43,19 @@ constexpr std::size_t kBufferedMax = 16;
 }  // namespace
 
 std::string random_bytes(std::size_t n) {
-    std::string out(n, '\0');
-    auto* dst = reinterpret_cast<unsigned char*>(out.data());
+    std::string out;
+    random_append(out, n);
+    return out;
+}
+
+void random_append(std::string& out, std::size_t n) {
+    const std::size_t at = out.size();
+    out.resize(at + n);
+    auto* dst = reinterpret_cast<unsigned char*>(out.data() + at);
     thread_local Block block;
     if (n > kBufferedMax || !kForkHandler) {
         fill(dst, n);
-        return out;
+        return;
     }
     const unsigned generation = fork_generation.load(std::memory_order_relaxed);
     if (block.left < n || block.generation != generation) {
@@ -60,7 +67,6 @@ std::string random_bytes(std::size_t n) {
     std::copy_n(src, n, dst);
     std::fill_n(src, n, 0);  // handed out once, and not left in memory
     block.left -= n;
-    return out;
 }
 
 }  // namespace pushsvc::crypto

@@ -106,7 +106,14 @@ bool wants_receipt(const store::MessageRecord& m) {
 
 }  // namespace
 
-std::string new_id() { return crypto::random_bytes(kIdBytes); }
+std::string new_id() {
+    // Room for what a store appends to a message id (RocksStore: a 16-octet locator), so that
+    // the id is allocated once.
+    std::string id;
+    id.reserve(kIdBytes + 16);
+    crypto::random_append(id, kIdBytes);
+    return id;
+}
 
 // Receipt subscriptions are queues of their own; their key cannot be a uaid a WebSocket hello
 // could name (those are 16 bytes).
@@ -129,7 +136,7 @@ std::string PushService::message_url(std::string_view message_id) const {
     url.reserve(options_.origin.size() + kMessagePrefix.size() + (message_id.size() * 4 + 2) / 3);
     url += options_.origin;
     url += kMessagePrefix;
-    url += base::base64url_encode(message_id);
+    base::base64url_append(url, message_id);
     return url;
 }
 

@@ -22,6 +22,9 @@ TEST(Base64Url, EncodesRfc4648Vectors) {
     EXPECT_EQ(base64url_encode("fo"), "Zm8");
     EXPECT_EQ(base64url_encode("foo"), "Zm9v");
     EXPECT_EQ(base64url_encode("\xfb\xff"), "-_8");
+    std::string url = "https://push.test/m/";
+    base64url_append(url, "foob");
+    EXPECT_EQ(url, "https://push.test/m/Zm9vYg") << "appended after what is there";
 }
 
 TEST(Base64Url, StrictDecoderRejectsPaddingStdAlphabetAndImpossibleLengths) {

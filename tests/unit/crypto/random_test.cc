@@ -21,6 +21,18 @@ TEST(RandomBytes, ReturnsRequestedLength) {
 }
 
 // R8030-8.3-b: ids drawn from it must not repeat.
+TEST(RandomBytes, AppendAddsThatManyOctetsAfterWhatIsThere) {
+    std::string id = "prefix";
+    random_append(id, 16);
+    ASSERT_EQ(id.size(), 22u);
+    EXPECT_EQ(id.substr(0, 6), "prefix");
+    std::string other = "prefix";
+    random_append(other, 16);
+    EXPECT_NE(id, other);
+    random_append(id, 4096);  // longer than the per-thread block serves
+    EXPECT_EQ(id.size(), 22u + 4096u);
+}
+
 TEST(RandomBytes, NeverRepeatsSixteenByteValues) {
     std::set<std::string> seen;
     for (int i = 0; i < 1000; ++i) EXPECT_TRUE(seen.insert(random_bytes(16)).second);
