@@ -391,12 +391,13 @@ result<std::optional<Store::PushTarget>> PgStore::push_target(std::string_view s
     if (!impl_->one(kPushTarget, std::move(PgParams().bytes(subscription_id)), r))
         return errc::store_failure;
     if (r.rows() == 0) return std::nullopt;
-    PushTarget t{subscription_of(r, 0), std::nullopt};
+    PushTarget t{std::make_shared<const SubscriptionRecord>(subscription_of(r, 0)), nullptr};
     if (!r.null(0, 5))
-        t.owner = UserAgentRecord{.uaid = t.subscription.uaid,
-                                  .created_ms = r.i64(0, 5),
-                                  .last_seen_ms = r.i64(0, 6),
-                                  .kind = AgentKind(r.i16(0, 7))};
+        t.owner = std::make_shared<const UserAgentRecord>(
+            UserAgentRecord{.uaid = t.subscription->uaid,
+                            .created_ms = r.i64(0, 5),
+                            .last_seen_ms = r.i64(0, 6),
+                            .kind = AgentKind(r.i16(0, 7))});
     impl_->targets.put(t);
     return std::optional(std::move(t));
 }

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -40,7 +41,7 @@ class TargetCache {
         std::lock_guard lk(mu_);
         auto sub = subs_.find(subscription_id);
         if (sub == subs_.end() || sub->second.until <= now) return std::nullopt;
-        auto owner = owners_.find(sub->second.value.uaid);
+        auto owner = owners_.find(sub->second.value->uaid);
         if (owner == owners_.end() || owner->second.until <= now) return std::nullopt;
         return Store::PushTarget{sub->second.value, owner->second.value};
     }
@@ -50,8 +51,8 @@ class TargetCache {
         if (max_age_.count() <= 0 || !t.owner) return;
         const auto until = Clock::now() + max_age_;
         std::lock_guard lk(mu_);
-        keep(subs_, t.subscription.id, t.subscription, until);
-        keep(owners_, t.owner->uaid, *t.owner, until);
+        keep(subs_, t.subscription->id, t.subscription, until);
+        keep(owners_, t.owner->uaid, t.owner, until);
     }
 
     void forget_subscription(std::string_view id) {
@@ -110,8 +111,8 @@ class TargetCache {
     const std::chrono::milliseconds max_age_;
     const std::size_t max_entries_;
     std::mutex mu_;
-    Map<SubscriptionRecord> subs_;
-    Map<UserAgentRecord> owners_;
+    Map<std::shared_ptr<const SubscriptionRecord>> subs_;
+    Map<std::shared_ptr<const UserAgentRecord>> owners_;
 };
 
 }  // namespace pushsvc::store::pg

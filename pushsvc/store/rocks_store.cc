@@ -87,8 +87,7 @@ result<bool> RocksStore::touch_user_agent(std::string_view uaid, base::UnixMs la
 }
 
 result<std::optional<UserAgentRecord>> RocksStore::get_user_agent(std::string_view uaid) {
-    return impl_->user_agents.get(
-        uaid, [&] { return impl_->get_record<UserAgentRecord>(tagged(kUserAgentTag, uaid)); });
+    return impl_->user_agents.get(uaid, impl_->user_agent_loader(uaid));
 }
 
 result<std::vector<std::string>> RocksStore::idle_user_agents(AgentKind kind,
@@ -160,8 +159,18 @@ result<void> RocksStore::put_subscription(const SubscriptionRecord& sub) {
 }
 
 result<std::optional<SubscriptionRecord>> RocksStore::get_subscription(std::string_view id) {
-    return impl_->subscriptions.get(
-        id, [&] { return impl_->get_record<SubscriptionRecord>(tagged(kSubscriptionTag, id)); });
+    return impl_->subscriptions.get(id, impl_->subscription_loader(id));
+}
+
+result<std::optional<Store::PushTarget>> RocksStore::push_target(std::string_view subscription_id) {
+    auto sub = impl_->subscriptions.get_shared(subscription_id,
+                                               impl_->subscription_loader(subscription_id));
+    if (!sub) return sub.error();
+    if (!*sub) return std::nullopt;
+    auto owner =
+        impl_->user_agents.get_shared((*sub)->uaid, impl_->user_agent_loader((*sub)->uaid));
+    if (!owner) return owner.error();
+    return std::optional(PushTarget{std::move(*sub), std::move(*owner)});
 }
 
 result<std::vector<SubscriptionRecord>> RocksStore::subscriptions_of(std::string_view uaid) {

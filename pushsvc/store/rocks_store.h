@@ -54,6 +54,8 @@ class RocksStore final : public Store {
 
     result<void> put_subscription(const SubscriptionRecord& sub) override;
     result<std::optional<SubscriptionRecord>> get_subscription(std::string_view id) override;
+    // From the record caches, shared (no copies).
+    result<std::optional<PushTarget>> push_target(std::string_view subscription_id) override;
     result<std::vector<SubscriptionRecord>> subscriptions_of(std::string_view uaid) override;
     result<bool> delete_subscription(std::string_view id) override;
 

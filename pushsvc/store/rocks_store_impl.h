@@ -89,6 +89,13 @@ struct RocksStore::Impl {
     std::array<QueueCounts, kStripes> queue_counts;
     SubscriptionCache subscriptions;  // forget() after every write that touches one
     UserAgentCache user_agents;       // the same for user agent records
+    // What those caches load on a miss.
+    auto subscription_loader(std::string_view id) {
+        return [this, id] { return get_record<SubscriptionRecord>(tagged(kSubscriptionTag, id)); };
+    }
+    auto user_agent_loader(std::string_view uaid) {
+        return [this, uaid] { return get_record<UserAgentRecord>(tagged(kUserAgentTag, uaid)); };
+    }
 
     // Messages stored before format 3 may be live, whose ids have an 'm' key (their ids were
     // handed out as URLs and WebSocket versions, so they keep working). Set at open.

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -56,9 +57,11 @@ class Store {
     // and get_user_agent). A store shared by several processes (PgStore) may answer from a
     // per-process cache that lags other processes' writes by a bounded time; its enqueue()
     // then checks in the same atomic step that the subscription still exists.
+    // Shared and read-only, so that a store with a cache hands out what it holds without a copy
+    // (every push asks for one).
     struct PushTarget {
-        SubscriptionRecord subscription;
-        std::optional<UserAgentRecord> owner;  // none: the user agent is gone
+        std::shared_ptr<const SubscriptionRecord> subscription;  // never null
+        std::shared_ptr<const UserAgentRecord> owner;            // null: the user agent is gone
     };
     virtual result<std::optional<PushTarget>> push_target(std::string_view subscription_id) {
         auto sub = get_subscription(subscription_id);
@@ -66,7 +69,9 @@ class Store {
         if (!*sub) return std::nullopt;
         auto owner = get_user_agent((*sub)->uaid);
         if (!owner) return owner.error();
-        return std::optional(PushTarget{std::move(**sub), std::move(*owner)});
+        PushTarget t{std::make_shared<const SubscriptionRecord>(std::move(**sub)), nullptr};
+        if (*owner) t.owner = std::make_shared<const UserAgentRecord>(std::move(**owner));
+        return std::optional(std::move(t));
     }
     virtual result<std::vector<SubscriptionRecord>> subscriptions_of(std::string_view uaid) = 0;
     // Removes the subscription and its queued messages. Returns false if it did not exist.

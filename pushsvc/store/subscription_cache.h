@@ -8,7 +8,7 @@
 // follows it. Bounded: a full shard starts over.
 
 #include <array>
-#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -23,20 +23,31 @@ namespace pushsvc::store {
 template <class Record>
 class RecordCache {
   public:
-    using Loader = std::function<result<std::optional<Record>>()>;
+    using Shared = std::shared_ptr<const Record>;
 
-    // The cached record, else load() under the shard lock (cached if found).
-    result<std::optional<Record>> get(std::string_view id, const Loader& load) {
+    // The cached record, else load() under the shard lock (cached if found); null when there
+    // is no such record. Shared, not copied: the push path reads two per push.
+    // `load` returns result<std::optional<Record>>.
+    template <class Load>
+    result<Shared> get_shared(std::string_view id, const Load& load) {
         Shard& s = shard(id);
         std::lock_guard lk(s.mu);
-        if (auto it = s.records.find(id); it != s.records.end())
-            return std::optional<Record>(it->second);
+        if (auto it = s.records.find(id); it != s.records.end()) return it->second;
         auto loaded = load();
-        if (loaded && *loaded) {
-            if (s.records.size() >= kShardEntries) s.records.clear();
-            s.records.emplace(std::string(id), **loaded);
-        }
-        return loaded;
+        if (!loaded) return loaded.error();
+        if (!*loaded) return Shared();
+        auto record = std::make_shared<const Record>(std::move(**loaded));
+        if (s.records.size() >= kShardEntries) s.records.clear();
+        s.records.emplace(std::string(id), record);
+        return record;
+    }
+    // The same as a copy.
+    template <class Load>
+    result<std::optional<Record>> get(std::string_view id, const Load& load) {
+        auto record = get_shared(id, load);
+        if (!record) return record.error();
+        if (!*record) return std::nullopt;
+        return std::optional<Record>(**record);
     }
 
     // After a write that changed or removed subscription `id`.
@@ -58,7 +69,7 @@ class RecordCache {
     struct Shard {
         std::mutex mu;
         // Looked up by string_view, without a std::string made per lookup.
-        std::unordered_map<std::string, Record, Hash, std::equal_to<>> records;
+        std::unordered_map<std::string, Shared, Hash, std::equal_to<>> records;
     };
     Shard& shard(std::string_view id) {
         return shards_[std::hash<std::string_view>{}(id) % kShards];

@@ -49,7 +49,7 @@ result<PreparedPush> PushService::prepare_push(PushRequest req, std::uint32_t* r
     auto target = store_.push_target(token->subscription_id);
     if (!target) return target.error();
     if (!*target) return errc::subscription_gone;  // removed or expired (R8030-7.3-d)
-    const store::SubscriptionRecord& sub = (*target)->subscription;
+    const store::SubscriptionRecord& sub = *(*target)->subscription;
     // An owner unseen for push.ua_idle_days is gone for senders at once, before collection
     // removes it, so they stop pushing (R8030-7.3-d).
     if (const auto& owner = (*target)->owner;

@@ -185,7 +185,7 @@ TEST(PgStore, PushPathAppendChecksTheSubscriptionAndReturnsTheRoute) {
     must(b->put_subscription({"s1", "ua", "ch", "", now}));
     auto target = must(a->push_target("s1"));
     ASSERT_TRUE(target && target->owner);
-    EXPECT_EQ(target->subscription.uaid, "ua");
+    EXPECT_EQ(target->subscription->uaid, "ua");
     EXPECT_EQ(target->owner->last_seen_ms, now);
 
     // Not connected anywhere: read, and none.

@@ -146,6 +146,35 @@ TYPED_TEST(StoreContract, SubscriptionReadBeforeAChangeIsNotServedStale) {
     EXPECT_FALSE(must(s.get_subscription("s3")).has_value());
 }
 
+TYPED_TEST(StoreContract, PushTargetIsTheSubscriptionWithItsOwnerAsLastWritten) {
+    Store& s = this->store();
+    EXPECT_FALSE(must(s.push_target("s1")).has_value());
+    must(s.put_user_agent({.uaid = "ua1", .created_ms = kT0, .last_seen_ms = kT0 + 5}));
+    must(s.put_subscription(make_subscription("s1", "ua1")));
+    auto first = must(s.push_target("s1"));
+    ASSERT_TRUE(first.has_value());
+    ASSERT_TRUE(first->subscription && first->owner);
+    EXPECT_EQ(first->subscription->id, "s1");
+    EXPECT_EQ(first->subscription->uaid, "ua1");
+    EXPECT_EQ(first->owner->last_seen_ms, kT0 + 5);
+
+    // A change shows on the next call; a target read before it keeps what it read (shared,
+    // read-only records).
+    EXPECT_TRUE(must(s.touch_user_agent("ua1", kT0 + 9)));
+    auto second = must(s.push_target("s1"));
+    ASSERT_TRUE(second && second->owner);
+    EXPECT_EQ(second->owner->last_seen_ms, kT0 + 9);
+    EXPECT_EQ(first->owner->last_seen_ms, kT0 + 5);
+
+    // A subscription whose user agent has no record has no owner; a deleted one no target.
+    must(s.put_subscription(make_subscription("s2", "ua-none")));
+    auto orphan = must(s.push_target("s2"));
+    ASSERT_TRUE(orphan.has_value());
+    EXPECT_EQ(orphan->owner, nullptr);
+    EXPECT_TRUE(must(s.delete_subscription("s1")));
+    EXPECT_FALSE(must(s.push_target("s1")).has_value());
+}
+
 // --- queue order and paging ---
 
 TYPED_TEST(StoreContract, PendingReturnsManyMessagesInArrivalOrder) {
