@@ -54,6 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     opts.now_ms = kNowS * 1000;
     opts.skew_s = 60;
     auto claims = vapid::check_claims(*signed_claims, opts);
+    // The push path's verdict-only check agrees with it.
+    FUZZ_CHECK(vapid::accept_claims(*signed_claims, opts).has_value() == claims.has_value());
     if (claims) {
         FUZZ_CHECK(claims->exp >= kNowS && claims->exp <= kNowS + 86400 + 60);
         FUZZ_CHECK(claims->aud == opts.audiences[0] || claims->aud == opts.audiences[1]);

@@ -11,7 +11,7 @@ namespace pushsvc::base {
 
 // Unpadded base64url.
 std::string base64url_encode(std::string_view bytes);
-// The same, appended to `out` (no string of its own).
+// The same, appended to `out` (no string of its own). `bytes` must not view `out`.
 void base64url_append(std::string& out, std::string_view bytes);
 
 // Strict decoder: URL-safe alphabet only, no padding, no whitespace.

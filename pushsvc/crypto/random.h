@@ -12,7 +12,7 @@ namespace pushsvc::crypto {
 // `n` random octets. A failing CSPRNG leaves no safe way to continue (ids would become
 // predictable), so this calls std::abort instead of returning an error.
 std::string random_bytes(std::size_t n);
-// The same n octets appended to `out`.
+// n such octets appended to `out`.
 void random_append(std::string& out, std::size_t n);
 
 }  // namespace pushsvc::crypto

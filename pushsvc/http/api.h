@@ -53,7 +53,8 @@ class Api {
     // The pushes of one RequestGroup (an HTTP/2 read), stored together when it ends.
     class PushGroup;
     void join_push_group(Request& req, std::string_view token, Responder& respond);
-    // Consumes `req`: its body and the push's fields are moved into the PushRequest.
+    // Consumes `req`: its body, and each of the push's fields that occurs once, are moved into
+    // the PushRequest.
     static webpush::PushRequest push_request(Request& req, std::string_view token);
     Response push_response(const result<webpush::PushOutcome>& out, std::uint32_t retry_after_s,
                            std::chrono::steady_clock::time_point started) const;

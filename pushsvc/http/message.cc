@@ -31,7 +31,7 @@ std::optional<std::string> Fields::take(std::string_view name) {
         only = &f;
     }
     if (!only) return std::nullopt;
-    return std::move(only->value);
+    return std::exchange(only->value, {});
 }
 
 bool transport_owned(std::string_view name) noexcept {

@@ -26,7 +26,8 @@ class Fields {
     // ", " (RFC 9110 §5.3), so list-valued checks see every value.
     std::optional<std::string> get(std::string_view name) const;
     // get() for a request that is being consumed: a field that occurs once has its value moved
-    // out (leaving it empty) instead of copied.
+    // out (the field is left with an empty value) instead of copied; repeated fields are
+    // joined as get() joins them and left as they are.
     std::optional<std::string> take(std::string_view name);
     std::size_t count(std::string_view name) const noexcept;
     const std::vector<Field>& all() const noexcept { return fields_; }

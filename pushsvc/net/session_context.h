@@ -47,8 +47,8 @@ void count_connection_failure() noexcept;
 inline constexpr const char* kServerName = "pushsvc";
 
 // IMF-fixdate for the `date` response field (RFC 9110 §5.6.7), e.g.
-// "Sun, 06 Nov 1994 08:49:37 GMT". Any thread; the string is the calling thread's own and
-// stays valid until that thread's next call.
+// "Sun, 06 Nov 1994 08:49:37 GMT". Any thread; the string is the calling thread's own: it
+// lives as long as the thread, and its contents change on a later call in a new second.
 const std::string& http_date_now();
 
 }  // namespace pushsvc::net

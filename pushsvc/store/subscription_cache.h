@@ -1,13 +1,15 @@
 #pragma once
-// Records by id for the lookups every push makes: RocksStore::get_subscription() (profiled:
-// ~8 % of h2c ingestion CPU as a RocksDB Get through two memtables and the L0 files) and
-// get_user_agent() (the idle check of the subscription's owner). Coherent because every
+// Records by id for the lookups every push makes: RocksStore::push_target() (profiled: ~8 % of
+// h2c ingestion CPU as a RocksDB Get through two memtables and the L0 files), which shares the
+// cached subscription and its owner (the idle check) without copying them, and
+// get_subscription() / get_user_agent(), which copy. Coherent because every
 // change of such a record goes through RocksStore, which calls forget() after its write; a
 // miss reads the database under the shard's mutex and caches what it read before releasing
 // it, so a read that raced a delete either saw the delete or is erased by the forget() that
 // follows it. Bounded: a full shard starts over.
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>

@@ -36,7 +36,8 @@ struct VerifyOptions {
     // Accepted `aud` values, compared as exact strings (R8292-2-b, R8292-4.2-f): our origin
     // `https://push.example:8443`, and in the compat profile also `https://push.example`
     // (senders that drop the port, choice A-9 of docs/checklist.md).
-    // Viewed, not owned: options are made per push, the list once (PushService).
+    // Viewed, not owned (options are made per push, the list once, by PushService): the list
+    // must outlive the options.
     std::span<const std::string> audiences;
     base::UnixMs now_ms = 0;
     // Tolerance for clocks that run ahead of ours, on the future bound only: `exp` may be up to

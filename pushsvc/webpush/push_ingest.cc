@@ -83,7 +83,7 @@ result<PreparedPush> PushService::prepare_push(PushRequest req, std::uint32_t* r
     base::UnixMs now = clock_.now_ms();
     PreparedPush p;
     auto& msg = p.out.message;
-    msg.id = new_id();
+    msg.id = new_message_id();
     msg.uaid = sub.uaid;
     msg.subscription_id = sub.id;
     msg.received_ms = now;

@@ -106,11 +106,14 @@ bool wants_receipt(const store::MessageRecord& m) {
 
 }  // namespace
 
-std::string new_id() {
-    // Room for what a store appends to a message id (RocksStore: a 16-octet locator), so that
-    // the id is allocated once.
+std::string new_id() { return crypto::random_bytes(kIdBytes); }
+
+std::string new_message_id() {
+    // Room for what a store may append to a message id (store.h; RocksStore: a 16-octet
+    // locator), so that the id is allocated once.
+    constexpr std::size_t kStoreSuffixRoom = 16;
     std::string id;
-    id.reserve(kIdBytes + 16);
+    id.reserve(kIdBytes + kStoreSuffixRoom);
     crypto::random_append(id, kIdBytes);
     return id;
 }

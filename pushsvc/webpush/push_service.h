@@ -235,12 +235,15 @@ class PushService {
     vapid::TokenCache vapid_cache_;
     vapid::CredentialsCache vapid_headers_;  // parsed Authorization values (none if no cache)
     RateLimits rate_limits_;
-    std::vector<std::string> audiences_;
+    // Set once: every push's vapid::VerifyOptions views it.
+    const std::vector<std::string> audiences_;
     Notifier* notifier_ = nullptr;
 };
 
 // 16 random bytes: subscription, user-agent and message ids (>= 120 bits, RFC 8030 §8.3).
 std::string new_id();
+// new_id() for a message, with room for what the store appends to it.
+std::string new_message_id();
 
 // The queue (user agent record) of receipt subscription `receipt_id`: a key no WebSocket
 // hello could name (those are 16 bytes).

@@ -20,7 +20,6 @@ TEST(RandomBytes, ReturnsRequestedLength) {
     EXPECT_EQ(random_bytes(4096).size(), 4096u);
 }
 
-// R8030-8.3-b: ids drawn from it must not repeat.
 TEST(RandomBytes, AppendAddsThatManyOctetsAfterWhatIsThere) {
     std::string id = "prefix";
     random_append(id, 16);
@@ -33,6 +32,7 @@ TEST(RandomBytes, AppendAddsThatManyOctetsAfterWhatIsThere) {
     EXPECT_EQ(id.size(), 22u + 4096u);
 }
 
+// R8030-8.3-b: ids drawn from it must not repeat.
 TEST(RandomBytes, NeverRepeatsSixteenByteValues) {
     std::set<std::string> seen;
     for (int i = 0; i < 1000; ++i) EXPECT_TRUE(seen.insert(random_bytes(16)).second);

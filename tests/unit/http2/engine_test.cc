@@ -197,19 +197,28 @@ TEST(Http2Engine, SendsTheHandlersFieldsLowerCasedWithDateServerAndLength) {  //
     res.status = 201;
     res.headers.add("location", "/m/1");
     res.headers.add("X-Mixed-Case", "kept as is");
+    // Short names live inside their strings: lowered copies must not move while pointed at.
+    res.headers.add("X-A", "1");
+    res.headers.add("X-B", "2");
+    res.headers.add("X-C", "3");
     res.headers.add("Content-Length", "999");  // the transport's own: replaced
+    res.headers.add("Date", "yesterday");      // the same
+    res.headers.add(":x", "pseudo");           // never a handler's to send
+    res.headers.add("", "nameless");
     ASSERT_TRUE(e.submit_response(ready[0].stream_id, std::move(res)));
     pump(c, e);
     const auto& got = c.streams[id];
     EXPECT_EQ(got.status, 201);
     std::vector<std::string> names;
     for (const auto& [name, value] : got.headers) names.push_back(name);
-    EXPECT_EQ(names, (std::vector<std::string>{"location", "x-mixed-case", "date", "server",
-                                               "content-length"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"location", "x-mixed-case", "x-a", "x-b", "x-c",
+                                               "date", "server", "content-length"}));
     EXPECT_EQ(got.headers[0].second, "/m/1");
     EXPECT_EQ(got.headers[1].second, "kept as is");
-    EXPECT_EQ(got.headers[2].second.size(), 29u) << got.headers[2].second;  // IMF-fixdate
-    EXPECT_EQ(got.headers[4].second, "4");
+    EXPECT_EQ(got.headers[2].second, "1");
+    EXPECT_EQ(got.headers[4].second, "3");
+    EXPECT_EQ(got.headers[5].second.size(), 29u) << got.headers[5].second;  // IMF-fixdate
+    EXPECT_EQ(got.headers[7].second, "4");
     EXPECT_EQ(got.body, "four");
 }
 
