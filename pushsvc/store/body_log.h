@@ -49,6 +49,9 @@ class BodyLog {
     // Sealed segments whose files stay open for reads (others are opened when read).
     static constexpr std::size_t kMaxOpenSealed = 32;
     static constexpr std::uint64_t kDefaultSegmentBytes = 64u << 20;
+    // Sealed segments whose pages are left in the page cache; older ones are dropped from it
+    // (drop-behind, start_segment()).
+    static constexpr std::size_t kCachedSealed = 4;
 
     // Opens (creating it if missing) the log in `dir` and starts a new active segment.
     // `synced`: sync() will be called (store.sync), so sealed segments are remembered until
@@ -138,6 +141,7 @@ class BodyLog {
     std::shared_ptr<File> active_file_;            // under append_mu_
     std::uint64_t active_size_ = 0;                // under append_mu_
     std::vector<std::shared_ptr<File>> unsynced_;  // under append_mu_: sealed, not synced
+    std::deque<std::uint64_t> cached_;             // under append_mu_: sealed, still cached
     bool sync_failed_ = false;                     // under append_mu_
     std::map<std::uint64_t, int> pins_;            // under append_mu_: segment, pins
     std::condition_variable unpinned_;

@@ -3,10 +3,17 @@
 
 #include "pushsvc/store/body_log.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -110,6 +117,57 @@ TEST_F(BodyLogTest, ASegmentEndsAtItsSizeAndCollectionRemovesOnlySealedUnnamedOn
     // Nothing at or above `below` goes.
     EXPECT_EQ(log->collect({}, second), 0u);
     EXPECT_EQ(log->read(refs[2]), body);
+}
+
+// Pages of `file` in the page cache, and how many it has.
+std::pair<std::size_t, std::size_t> resident_pages(const std::string& file) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return {0, 0};
+    struct stat st {};
+    ::fstat(fd, &st);
+    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t pages = (static_cast<std::size_t>(st.st_size) + page - 1) / page;
+    std::size_t resident = 0;
+    if (void* m = ::mmap(nullptr, st.st_size, PROT_READ, MAP_SHARED, fd, 0); m != MAP_FAILED) {
+        std::vector<unsigned char> in(pages);
+        if (::mincore(m, st.st_size, in.data()) == 0)
+            for (unsigned char v : in) resident += v & 1;
+        ::munmap(m, st.st_size);
+    }
+    ::close(fd);
+    return {resident, pages};
+}
+
+TEST_F(BodyLogTest, OlderSealedSegmentsLeaveThePageCacheAndStillRead) {
+    struct statfs fs_info {};
+    ASSERT_EQ(::statfs(dir_.path().c_str(), &fs_info), 0);
+    if (fs_info.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs pages cannot leave the page cache";
+    auto log = BodyLog::open(path_, 64 * 1024, /*synced=*/true);
+    ASSERT_NE(log, nullptr);
+    const std::string body(16 * 1024, 'q');
+    std::vector<std::string> refs;
+    // Four bodies per segment; each synced, so that its pages are clean (droppable) when
+    // their segment's turn comes.
+    const std::size_t segments = BodyLog::kCachedSealed + 3;
+    for (std::size_t i = 0; i < segments * 4; ++i) {
+        refs.push_back(append(*log, {body})[0]);
+        ASSERT_TRUE(log->sync());
+    }
+    const auto file_of = [&](const std::string& ref) {  // the segment's file: 16 hex digits
+        char name[17];
+        std::snprintf(name, sizeof name, "%016llx",
+                      static_cast<unsigned long long>(*BodyLog::segment_of(ref)));
+        for (const auto& file : segment_files(path_))
+            if (file.rfind(name, 0) == 0) return path_ + "/" + file;
+        return std::string();
+    };
+    const auto oldest = resident_pages(file_of(refs.front()));
+    EXPECT_EQ(oldest.second, 16u) << "a full segment of 4 KiB pages";
+    EXPECT_EQ(oldest.first, 0u) << "more than kCachedSealed seals ago: dropped";
+    // The newest sealed segment (the one before the active one) is still cached.
+    const auto newest_sealed = resident_pages(file_of(refs[refs.size() - 5]));
+    EXPECT_EQ(newest_sealed.first, newest_sealed.second);
+    EXPECT_EQ(log->read(refs.front()), body) << "read back from the disk";
 }
 
 TEST_F(BodyLogTest, SealAndDrainWaitsForAppendsStillPinned) {
