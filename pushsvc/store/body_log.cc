@@ -91,7 +91,54 @@ struct BodyLog::Segment {
 BodyLog::BodyLog(std::string dir, std::uint64_t segment_bytes, bool synced)
     : dir_(std::move(dir)), segment_bytes_(segment_bytes), synced_(synced) {}
 
-BodyLog::~BodyLog() = default;
+BodyLog::~BodyLog() {
+    {
+        std::lock_guard lk(advice_mu_);
+        advice_stop_ = true;
+    }
+    advice_cv_.notify_all();
+    if (advisor_.joinable()) advisor_.join();
+}
+
+void BodyLog::advise(std::string sealed, std::string drop) {
+    {
+        std::lock_guard lk(advice_mu_);
+        advice_.emplace_back(std::move(sealed), std::move(drop));
+        if (!advisor_.joinable()) advisor_ = std::thread([this] { advise_loop(); });
+    }
+    advice_cv_.notify_all();
+}
+
+void BodyLog::advise_loop() {
+    std::unique_lock lk(advice_mu_);
+    while (true) {
+        advice_cv_.wait(lk, [&] { return advice_stop_ || !advice_.empty(); });
+        if (advice_stop_) return;  // advice only: what is left may go ungiven
+        auto [sealed, drop] = std::move(advice_.front());
+        advice_.pop_front();
+        advising_ = true;
+        lk.unlock();
+        // Advice only: a segment collected meanwhile does not open, and no failure counts.
+        if (const int fd = ::open(sealed.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+            ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+            ::close(fd);
+        }
+        if (!drop.empty()) {
+            if (const int fd = ::open(drop.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+                ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+                ::close(fd);
+            }
+        }
+        lk.lock();
+        advising_ = false;
+        advice_cv_.notify_all();
+    }
+}
+
+void BodyLog::settle_advice() {
+    std::unique_lock lk(advice_mu_);
+    advice_cv_.wait(lk, [&] { return advice_stop_ || (advice_.empty() && !advising_); });
+}
 
 std::unique_ptr<BodyLog> BodyLog::open(const std::string& dir, std::uint64_t segment_bytes,
                                        bool synced) {
@@ -162,15 +209,9 @@ bool BodyLog::start_segment() {
     // every body written, and on a VM whose host takes back the guest's free memory each
     // newly cached page costs a fault in the host (measured: 3 s of CPU per GiB written once
     // ~3 GiB were cached, against 0.25-0.5 s). The writeback of the segment being sealed
-    // starts now, and the oldest one still cached, long written back, leaves the page cache
-    // (a body of it is read from the disk when it is needed). Advice only: no failure counts.
-    if (active_) ::sync_file_range(active_file_->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-    if (!drop.empty()) {
-        if (const int dfd = ::open(drop.c_str(), O_RDONLY | O_CLOEXEC); dfd >= 0) {
-            ::posix_fadvise(dfd, 0, 0, POSIX_FADV_DONTNEED);
-            ::close(dfd);
-        }
-    }
+    // starts, and the oldest one still cached, long written back, leaves the page cache (a
+    // body of it is read from the disk when it is needed); both on the advice thread.
+    if (active_) advise(active_->path, std::move(drop));
     active_file_ = seg->file;
     active_ = std::move(seg);
     active_size_ = 0;

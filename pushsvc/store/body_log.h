@@ -36,6 +36,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -96,6 +97,9 @@ class BodyLog {
     // fdatasync of every segment appended to since the last sync. False if one failed, and
     // from then on.
     bool sync();
+    // Waits until the page-cache advice for the segments sealed so far has been given (so
+    // that no file of the log is open for it): collection calls it before returning.
+    void settle_advice();
     // The body `ref` names, into `body`: `missing` if the reference is malformed, its segment
     // is gone, or what is there does not match the reference's length and CRC; `failed` for
     // an I/O error (out of descriptors, say), which says nothing about the body.
@@ -142,8 +146,20 @@ class BodyLog {
     std::uint64_t active_size_ = 0;                // under append_mu_
     std::vector<std::shared_ptr<File>> unsynced_;  // under append_mu_: sealed, not synced
     std::deque<std::uint64_t> cached_;             // under append_mu_: sealed, still cached
-    bool sync_failed_ = false;                     // under append_mu_
-    std::map<std::uint64_t, int> pins_;            // under append_mu_: segment, pins
+    // Drop-behind's page-cache advice, given on a thread of its own (started at the first
+    // seal): starting the writeback of a 64 MiB segment can block for tens of milliseconds,
+    // which appends must not wait for. Each job: the segment just sealed (writeback starts)
+    // and the path of one to drop from the page cache ("" for none).
+    void advise(std::string sealed, std::string drop);
+    void advise_loop();
+    std::mutex advice_mu_;
+    std::condition_variable advice_cv_;
+    std::deque<std::pair<std::string, std::string>> advice_;  // under advice_mu_
+    bool advising_ = false;                                   // under advice_mu_: a job runs
+    bool advice_stop_ = false;                                // under advice_mu_
+    std::thread advisor_;                                     // under advice_mu_
+    bool sync_failed_ = false;                                // under append_mu_
+    std::map<std::uint64_t, int> pins_;                       // under append_mu_: segment, pins
     std::condition_variable unpinned_;
     std::atomic<std::uint64_t> appends_{0};
     mutable std::shared_mutex files_mu_;

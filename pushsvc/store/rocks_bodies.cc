@@ -66,6 +66,12 @@ RocksStore::Impl::Body RocksStore::Impl::load_body(std::string_view qkey, Messag
 result<RocksStore::BodyCollection> RocksStore::collect_bodies() {
     Impl& im = *impl_;
     std::lock_guard lk(im.collect_mu);
+    // On every way out: the page-cache advice for the segments this sealed has been given, so
+    // no file of the log stays open for it (BodyLog::settle_advice).
+    struct Settle {
+        BodyLog& log;
+        ~Settle() { log.settle_advice(); }
+    } settle{*im.bodies};
     BodyCollection out;
     // After the drain every record naming a body in a segment below `below` is written, so
     // the scan (whose iterator starts after it) sees them all; appends from now on go to

@@ -161,6 +161,7 @@ TEST_F(BodyLogTest, OlderSealedSegmentsLeaveThePageCacheAndStillRead) {
             if (file.rfind(name, 0) == 0) return path_ + "/" + file;
         return std::string();
     };
+    log->settle_advice();  // given on the log's own thread
     const auto oldest = resident_pages(file_of(refs.front()));
     EXPECT_EQ(oldest.second, 16u) << "a full segment of 4 KiB pages";
     EXPECT_EQ(oldest.first, 0u) << "more than kCachedSealed seals ago: dropped";
