@@ -100,11 +100,21 @@ BodyLog::~BodyLog() {
     if (advisor_.joinable()) advisor_.join();
 }
 
-void BodyLog::advise(std::string sealed, std::string drop) {
-    {
+void BodyLog::advise(std::string sealed, std::string drop) noexcept {
+    // Advice only: if it cannot be queued or its thread cannot start, it is not given (and
+    // nothing is left queued for settle_advice() to wait on).
+    try {
         std::lock_guard lk(advice_mu_);
         advice_.emplace_back(std::move(sealed), std::move(drop));
-        if (!advisor_.joinable()) advisor_ = std::thread([this] { advise_loop(); });
+        try {
+            if (!advisor_.joinable()) advisor_ = std::thread([this] { advise_loop(); });
+        } catch (...) {
+            advice_.pop_back();
+            return;
+        }
+        ++advice_queued_;
+    } catch (...) {
+        return;
     }
     advice_cv_.notify_all();
 }
@@ -116,7 +126,6 @@ void BodyLog::advise_loop() {
         if (advice_stop_) return;  // advice only: what is left may go ungiven
         auto [sealed, drop] = std::move(advice_.front());
         advice_.pop_front();
-        advising_ = true;
         lk.unlock();
         // Advice only: a segment collected meanwhile does not open, and no failure counts.
         if (const int fd = ::open(sealed.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
@@ -130,14 +139,17 @@ void BodyLog::advise_loop() {
             }
         }
         lk.lock();
-        advising_ = false;
+        ++advice_done_;
         advice_cv_.notify_all();
     }
 }
 
 void BodyLog::settle_advice() {
     std::unique_lock lk(advice_mu_);
-    advice_cv_.wait(lk, [&] { return advice_stop_ || (advice_.empty() && !advising_); });
+    // The advice queued until now; later seals' advice is not waited for.
+    const std::uint64_t until = advice_queued_;
+    advice_cv_.wait(lk,
+                    [&] { return advice_stop_ || !advisor_.joinable() || advice_done_ >= until; });
 }
 
 std::unique_ptr<BodyLog> BodyLog::open(const std::string& dir, std::uint64_t segment_bytes,

@@ -150,16 +150,18 @@ class BodyLog {
     // seal): starting the writeback of a 64 MiB segment can block for tens of milliseconds,
     // which appends must not wait for. Each job: the segment just sealed (writeback starts)
     // and the path of one to drop from the page cache ("" for none).
-    void advise(std::string sealed, std::string drop);
+    void advise(std::string sealed, std::string drop) noexcept;
     void advise_loop();
     std::mutex advice_mu_;
     std::condition_variable advice_cv_;
     std::deque<std::pair<std::string, std::string>> advice_;  // under advice_mu_
-    bool advising_ = false;                                   // under advice_mu_: a job runs
+    std::uint64_t advice_queued_ = 0;                         // under advice_mu_
+    std::uint64_t advice_done_ = 0;                           // under advice_mu_
     bool advice_stop_ = false;                                // under advice_mu_
-    std::thread advisor_;                                     // under advice_mu_
-    bool sync_failed_ = false;                                // under append_mu_
-    std::map<std::uint64_t, int> pins_;                       // under append_mu_: segment, pins
+    // Under advice_mu_, but for the destructor's join (nothing can advise() by then).
+    std::thread advisor_;
+    bool sync_failed_ = false;           // under append_mu_
+    std::map<std::uint64_t, int> pins_;  // under append_mu_: segment, pins
     std::condition_variable unpinned_;
     std::atomic<std::uint64_t> appends_{0};
     mutable std::shared_mutex files_mu_;
