@@ -29,6 +29,15 @@ using testing::must;
 using testing::name_of;
 using testing::RocksStoreTest;
 
+// Message "m<i>" of ua1 with a 3,000-octet body of `fill`, stored and removed at once: it
+// leaves a dead body in the log.
+void store_and_remove(Store& s, int i, char fill) {
+    MessageRecord m = make_message("m" + std::to_string(i), "ua1", "s1");
+    m.body = std::string(3000, fill);
+    must(s.enqueue(m));
+    must(s.delete_message(m.id));
+}
+
 // Bodies of kBodyLogMin (256) octets and more are written to the body log once; RocksDB keeps
 // the record with a reference. Shorter ones stay in their record.
 TEST_F(RocksStoreTest, LargeBodiesGoToTheBodyLogAndSmallOnesStayInTheirRecord) {
@@ -266,10 +275,7 @@ TEST_F(RocksStoreTest, TheFirstCollectionOfARunTakesWhatTheLastRunLeft) {
         auto s = open();  // no collector
         ASSERT_NE(s, nullptr);
         for (int i = 0; i < 3; ++i) {
-            MessageRecord m = make_message("m" + std::to_string(i), "ua1", "s1");
-            m.body = std::string(3000, 'k');
-            must(s->enqueue(m));
-            must(s->delete_message(m.id));
+            store_and_remove(*s, i, 'k');
         }
     }
     ASSERT_EQ(body_bytes(path_), 9000u);
@@ -346,10 +352,7 @@ TEST_F(RocksStoreTest, CollectedSegmentsAreClosedAndLeaveTheDisk) {
         auto s = open(sync);
         ASSERT_NE(s, nullptr);
         for (int i = 0; i < 40; ++i) {
-            MessageRecord m = make_message("m" + std::to_string(i), "ua1", "s1");
-            m.body = std::string(3000, 'd');
-            must(s->enqueue(m));
-            must(s->delete_message(m.id));
+            store_and_remove(*s, i, 'd');
             must(s->collect_bodies());
         }
         int deleted_open = 0;
